@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spendsync/spendsync/lifecycle"
+)
+
+type eventsOptions struct {
+	employee, kind, since, until, format string
+	run                                  int64
+	limit                                int
+}
+
+func newEventsCommand(g *globals) *cobra.Command {
+	var o eventsOptions
+	cmd := &cobra.Command{
+		Use:   "events",
+		Short: "List lifecycle and provisioning events",
+		Long: `events lists the event log, oldest first. --kind takes a kind such as
+person.joined, or a family ending in a dot such as person. ; --since and
+--until take RFC 3339 times, dates, or a duration back from now (24h).`,
+		Example: `  spendsync events --employee 001234
+  spendsync events --kind person. --since 168h --format csv`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runEvents(cmd, g, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.employee, "employee", "", "only this employee number")
+	f.StringVar(&o.kind, "kind", "", "only this kind (person.joined) or family (person.)")
+	f.StringVar(&o.since, "since", "", "from this time (RFC 3339, YYYY-MM-DD, or a duration ago such as 24h)")
+	f.StringVar(&o.until, "until", "", "up to this time")
+	f.Int64Var(&o.run, "run", 0, "only this run id")
+	f.IntVar(&o.limit, "limit", 0, "only the newest N")
+	f.StringVar(&o.format, "format", "table", "table, json or csv")
+	return cmd
+}
+
+func runEvents(cmd *cobra.Command, g *globals, o eventsOptions) error {
+	if err := checkFormat(o.format); err != nil {
+		return err
+	}
+	since, err := parseTime("--since", o.since, false)
+	if err != nil {
+		return err
+	}
+	until, err := parseTime("--until", o.until, true)
+	if err != nil {
+		return err
+	}
+	_, st, err := g.openReader()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	events, err := st.Events(cmd.Context(), lifecycle.EventFilter{EmployeeNumber: o.employee, Kind: o.kind,
+		Since: since, Until: until, RunID: o.run, Limit: o.limit})
+	if err != nil {
+		return err
+	}
+	rows := make([][]string, len(events))
+	for i, e := range events {
+		rows[i] = []string{strconv.FormatInt(e.ID, 10), e.Time, strconv.FormatInt(e.RunID, 10), e.Actor, e.Source, e.Kind, e.EmployeeNumber, compactJSON(e.Details)}
+	}
+	if events == nil {
+		events = []lifecycle.Event{}
+	}
+	return render(g.stdout, o.format, []string{"id", "time", "run", "actor", "source", "kind", "employee", "details"}, rows, events)
+}
+
+// parseTime reads a flag time as stored (UTC RFC 3339). A bare date means
+// its start (or, for an upper bound, its end).
+func parseTime(flag, v string, end bool) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	if d, err := time.ParseDuration(v); err == nil {
+		return time.Now().Add(-d).UTC().Format(time.RFC3339), nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t.UTC().Format(time.RFC3339), nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02", v, time.Local); err == nil {
+		if end {
+			t = t.AddDate(0, 0, 1).Add(-time.Second)
+		}
+		return t.UTC().Format(time.RFC3339), nil
+	}
+	return "", &usageError{fmt.Errorf("%s %q is not an RFC 3339 time, a date or a duration", flag, v)}
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spendsync/spendsync/internal/model"
+	"github.com/spendsync/spendsync/lifecycle"
+)
+
+func newPersonCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "person",
+		Short: "Show, block or unblock one person",
+		Args:  noArgs,
+	}
+	cmd.AddCommand(newPersonShowCommand(g))
+	return cmd
+}
+
+func newPersonShowCommand(g *globals) *cobra.Command {
+	var format string
+	var events int
+	cmd := &cobra.Command{
+		Use:     "show EMPLOYEE_NUMBER",
+		Short:   "Print a person, its contracts (active today or not) and its last events",
+		Example: `  spendsync person show 001234`,
+		Args:    exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "table" && format != "json" {
+				return &usageError{fmt.Errorf("--format must be table or json, not %q", format)}
+			}
+			cfg, st, err := g.openReader()
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			p, err := st.Person(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			evs, err := st.Events(cmd.Context(), lifecycle.EventFilter{EmployeeNumber: args[0], Limit: events})
+			if err != nil {
+				return err
+			}
+			today := time.Now().Format(model.DateLayout)
+			type contractView struct {
+				model.Contract
+				ActiveToday bool `json:"active_today"`
+			}
+			view := struct {
+				*lifecycle.PersonRecord
+				Contracts []contractView    `json:"contracts"`
+				Events    []lifecycle.Event `json:"events"`
+			}{PersonRecord: p, Events: evs}
+			for _, c := range p.Contracts {
+				view.Contracts = append(view.Contracts, contractView{c, c.ActiveOn(today, cfg.Rules.LeadDays, cfg.Rules.GraceDays)})
+			}
+			if format == "json" {
+				return render(g.stdout, "json", nil, nil, view)
+			}
+			w := g.stdout
+			fmt.Fprintf(w, "%-18s %s\n%-18s %s\n", "employee_number", p.EmployeeNumber, "source", p.Source)
+			for _, f := range model.PersonFields {
+				fmt.Fprintf(w, "%-18s %s\n", f, p.Field(f))
+			}
+			status := "current"
+			if p.Left {
+				status = "left"
+			}
+			if p.Blocked {
+				status += ", blocked: " + p.BlockReason
+			}
+			fmt.Fprintf(w, "%-18s %s\n\ncontracts\n", "status", status)
+			var rows [][]string
+			for _, c := range view.Contracts {
+				active := "no"
+				if c.ActiveToday {
+					active = "yes"
+				}
+				rows = append(rows, []string{c.Key, c.StartDate, c.EndDate, c.OUCode, c.OUName, c.FunctionCode, c.FunctionName, active})
+			}
+			render(w, "table", []string{"key", "start", "end", "ou_code", "ou_name", "function_code", "function_name", "active_today"}, rows, nil)
+			fmt.Fprintf(w, "\nlast events\n")
+			rows = nil
+			for _, e := range evs {
+				rows = append(rows, []string{e.Time, e.Kind, e.Source, e.Actor, compactJSON(e.Details)})
+			}
+			return render(w, "table", []string{"time", "kind", "source", "actor", "details"}, rows, nil)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "table", "table or json")
+	cmd.Flags().IntVar(&events, "events", 20, "how many of the last events to show")
+	return cmd
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spendsync/spendsync/lifecycle"
+)
+
+func newRejectsCommand(g *globals) *cobra.Command {
+	var run int64
+	var format string
+	cmd := &cobra.Command{
+		Use:   "rejects",
+		Short: "List the rows an ingest rejected, with file, line, column and reason",
+		Example: `  spendsync rejects
+  spendsync rejects --run 42 --format csv > rejects.csv`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			_, st, err := g.openReader()
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			rejects, err := st.Rejects(cmd.Context(), run)
+			if err != nil {
+				return err
+			}
+			rows := make([][]string, len(rejects))
+			for i, r := range rejects {
+				rows[i] = []string{strconv.FormatInt(r.RunID, 10), r.Source, r.File, strconv.Itoa(r.Line), r.Column, r.EmployeeNumber, r.Reason, r.Raw}
+			}
+			if rejects == nil {
+				rejects = []lifecycle.RejectRow{}
+			}
+			return render(g.stdout, format, []string{"run", "source", "file", "line", "column", "employee", "reason", "raw"}, rows, rejects)
+		},
+	}
+	cmd.Flags().Int64Var(&run, "run", 0, "run id (default: the last ingest)")
+	cmd.Flags().StringVar(&format, "format", "table", "table, json or csv")
+	return cmd
+}

@@ -1,0 +1,242 @@
+// Command spendsync keeps Visma ProActive Spend Cloud in step with HR.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/spendsync/spendsync/connector"
+	"github.com/spendsync/spendsync/lifecycle"
+)
+
+// Exit codes, as SPEC.md fixes them.
+const (
+	exitOK       = 0
+	exitFailed   = 1
+	exitUsage    = 2
+	exitSafety   = 3
+	exitLocked   = 4
+	exitRejected = 5
+)
+
+// globals are the flags every command has.
+type globals struct {
+	configPath string
+	logFormat  string
+	verbose    bool
+	quiet      bool
+	stdout     io.Writer
+	stderr     io.Writer
+	log        *slog.Logger
+}
+
+// usageError is a bad flag or argument: exit 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// errRejected ends a command that did its work but rejected rows: exit 5.
+var errRejected = errors.New("some rows were rejected (see spendsync rejects)")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the command line and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := newRootCommand(g)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	code := exitCode(err)
+	switch {
+	case err == nil:
+	case code == exitRejected:
+		fmt.Fprintf(stderr, "spendsync: warning: %v\n", err)
+	default:
+		fmt.Fprintf(stderr, "spendsync: error: %v\n", err)
+		if code == exitUsage && !errors.As(err, new(*configError)) {
+			fmt.Fprintln(stderr, "spendsync: hint: see spendsync --help")
+		}
+	}
+	return code
+}
+
+// exitCode maps an error to SPEC.md's exit codes, in one place.
+func exitCode(err error) int {
+	var ue *usageError
+	var ce *configError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ue), errors.As(err, &ce), errors.Is(err, lifecycle.ErrNewerSchema),
+		strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown flag"),
+		strings.HasPrefix(err.Error(), "unknown shorthand flag"):
+		return exitUsage
+	case errors.Is(err, lifecycle.ErrSafetyStop), errors.Is(err, connector.ErrStale):
+		return exitSafety
+	case errors.Is(err, lifecycle.ErrLocked):
+		return exitLocked
+	case errors.Is(err, errRejected):
+		return exitRejected
+	}
+	return exitFailed
+}
+
+func newRootCommand(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "spendsync",
+		Short: "Keep Visma ProActive Spend Cloud in step with HR",
+		Long: `spendsync reads HR exports, records every joiner, mover and leaver as events
+in SQLite, writes the daily full dump of persons and roles for Spend Cloud,
+and delivers it over SFTP.`,
+		Example: `  spendsync init --config /etc/spendsync/spendsync.yaml
+  spendsync ingest --dry-run -v
+  spendsync run`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return g.setup()
+		},
+	}
+	def := os.Getenv("SPENDSYNC_CONFIG")
+	if def == "" {
+		def = "spendsync.yaml"
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.configPath, "config", def, "config file (env SPENDSYNC_CONFIG)")
+	pf.StringVar(&g.logFormat, "log-format", "", "text or json (default: text on a terminal, json otherwise)")
+	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log each event and more detail")
+	pf.BoolVarP(&g.quiet, "quiet", "q", false, "log only warnings and errors")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.AddCommand(newInitCommand(g), newIngestCommand(g), newEventsCommand(g), newRejectsCommand(g),
+		newPersonCommand(g), newStatusCommand(g), newVersionCommand())
+	return root
+}
+
+// setup builds the logger: logs and progress go to stderr, data to stdout.
+func (g *globals) setup() error {
+	if g.verbose && g.quiet {
+		return &usageError{errors.New("--verbose and --quiet exclude each other")}
+	}
+	level := slog.LevelInfo
+	if g.verbose {
+		level = slog.LevelDebug
+	} else if g.quiet {
+		level = slog.LevelWarn
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	format := g.logFormat
+	if format == "" {
+		format = "json"
+		if f, ok := g.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			format = "text"
+		}
+	}
+	switch format {
+	case "text":
+		g.log = slog.New(slog.NewTextHandler(g.stderr, opts))
+	case "json":
+		g.log = slog.New(slog.NewJSONHandler(g.stderr, opts))
+	default:
+		return &usageError{fmt.Errorf("--log-format must be text or json, not %q", format)}
+	}
+	return nil
+}
+
+// noArgs and exactArgs reject arguments with a usage error (exit 2).
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return &usageError{fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), args)}
+	}
+	return nil
+}
+
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return &usageError{fmt.Errorf("%s takes %d argument(s), got %d", cmd.CommandPath(), n, len(args))}
+		}
+		return nil
+	}
+}
+
+// openStore loads the config and opens the database for reading.
+func (g *globals) openReader() (*config, *lifecycle.Store, error) {
+	cfg, err := loadConfig(g.configPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := lifecycle.Open(cfg.Database, false, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, st, nil
+}
+
+// writer is a locked, writable database with a run record.
+type writer struct {
+	cfg   *config
+	store *lifecycle.Store
+	lock  *lifecycle.Lock
+	runID int64
+}
+
+// openWriter loads the config, takes the writer lock (before any source is
+// opened) and opens the database, creating it when missing.
+func (g *globals) openWriter(command string) (*writer, error) {
+	cfg, err := loadConfig(g.configPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.Database), 0o700); err != nil {
+		return nil, fmt.Errorf("create database folder: %w", err)
+	}
+	lock, err := lifecycle.Acquire(cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	st, err := lifecycle.Open(cfg.Database, true, false)
+	if err != nil {
+		lock.Release()
+		return nil, err
+	}
+	id, err := st.BeginRun(command)
+	if err != nil {
+		st.Close()
+		lock.Release()
+		return nil, err
+	}
+	return &writer{cfg: cfg, store: st, lock: lock, runID: id}, nil
+}
+
+// close records the run's outcome and releases the database.
+func (w *writer) close(err error, summary string) error {
+	if summary == "" {
+		summary = "{}"
+	}
+	ferr := w.store.FinishRun(w.runID, exitCode(err), summary)
+	w.store.Close()
+	w.lock.Release()
+	if err == nil {
+		err = ferr
+	}
+	return err
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// render writes rows as an aligned table, CSV, or (from value) JSON.
+func render(w io.Writer, format string, header []string, rows [][]string, value any) error {
+	switch format {
+	case "", "table":
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, strings.Join(header, "\t"))
+		for _, r := range rows {
+			cells := make([]string, len(r))
+			for i, c := range r {
+				// Keep a hostile value from breaking the table's layout.
+				cells[i] = strings.NewReplacer("\t", `\t`, "\n", `\n`, "\r", `\r`).Replace(c)
+			}
+			fmt.Fprintln(tw, strings.Join(cells, "\t"))
+		}
+		return tw.Flush()
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(value)
+	case "csv":
+		cw := csv.NewWriter(w)
+		cw.Write(header)
+		cw.WriteAll(rows)
+		return cw.Error()
+	}
+	return &usageError{fmt.Errorf("--format must be table, json or csv, not %q", format)}
+}
+
+func checkFormat(format string) error {
+	switch format {
+	case "", "table", "json", "csv":
+		return nil
+	}
+	return &usageError{fmt.Errorf("--format must be table, json or csv, not %q", format)}
+}
+
+func compactJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}

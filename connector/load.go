@@ -1,0 +1,493 @@
+package connector
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"net/mail"
+	"os"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spendsync/spendsync/internal/model"
+)
+
+// Rules are the row validation settings shared by all sources.
+type Rules struct {
+	VerifiedDomains  []string
+	RejectUnverified bool
+}
+
+// Reject is a row that was not used, with the reason.
+type Reject struct {
+	File           string
+	Line           int
+	Column         string // header name, or empty when the row as a whole is bad
+	Reason         string
+	Raw            string
+	EmployeeNumber string // empty when the row gave none
+}
+
+// PersonRow is a valid persons row.
+type PersonRow struct {
+	model.Person
+	File     string
+	Line     int
+	Warnings []string // e.g. an unknown naming convention treated as B
+}
+
+// ContractRow is a valid contract row.
+type ContractRow struct {
+	model.Contract
+	File string
+	Line int
+	Raw  string
+}
+
+// Result is what one source's files hold.
+type Result struct {
+	Source    *Source
+	Files     []string
+	Persons   map[string]*PersonRow // by employee number
+	Contracts []ContractRow
+	// Fields lists the person fields this source supplies: a field whose
+	// column a file lacks is left as stored, not cleared.
+	Fields []string
+	// HasContracts is false for a source that carries no contract columns.
+	HasContracts bool
+	Deleted      map[string]int // delta delete flags: employee number -> line
+	Rejects      []Reject
+	// Protected holds employee numbers with a rejected persons row: they keep
+	// their last good state. ProtectedContracts likewise for contract rows.
+	Protected          map[string]bool
+	ProtectedContracts map[string]bool
+	// Blind is set when a row was rejected without a readable employee
+	// number: nobody may then be removed on the strength of this file.
+	Blind bool
+	Rows  int
+}
+
+// Load reads and validates a source's files.
+func Load(src *Source, rules Rules) (*Result, error) {
+	res := &Result{
+		Source:             src,
+		Persons:            map[string]*PersonRow{},
+		Deleted:            map[string]int{},
+		Protected:          map[string]bool{},
+		ProtectedContracts: map[string]bool{},
+	}
+	if err := withFile(src.Persons, func(r io.Reader) error {
+		return res.readPersons(r, src.Persons, rules)
+	}); err != nil {
+		return nil, err
+	}
+	if src.Contracts != "" {
+		if err := withFile(src.Contracts, func(r io.Reader) error {
+			return res.readContracts(r, src.Contracts)
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// CheckAge refuses source files older than max_age (by modification time).
+func (s *Source) CheckAge(now time.Time) error {
+	if s.MaxAge <= 0 {
+		return nil
+	}
+	for _, path := range []string{s.Persons, s.Contracts} {
+		if path == "" {
+			continue
+		}
+		fi, err := os.Stat(path)
+		if err != nil {
+			return fmt.Errorf("open source file: %w", err)
+		}
+		if age := now.Sub(fi.ModTime()); age > s.MaxAge {
+			return fmt.Errorf("%w: %s was last written %s ago (%s), longer than sources.max_age %s (override with --force)",
+				ErrStale, path, age.Round(time.Minute), fi.ModTime().UTC().Format(time.RFC3339), s.MaxAge)
+		}
+	}
+	return nil
+}
+
+func withFile(path string, fn func(io.Reader) error) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("open source file: %w", err)
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("source file %s is a folder, not a file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open source file: %w", err)
+	}
+	defer f.Close()
+	return fn(f)
+}
+
+// columnMap binds canonical fields to the columns of one table.
+type columnMap struct {
+	t   *table
+	idx map[string]int
+}
+
+// bind resolves fields against t's header. A field set explicitly in
+// columns: must exist; a profile's may be missing (not every export has
+// every column).
+func (res *Result) bind(t *table, fields []string) (*columnMap, error) {
+	cols, fromProfile := res.Source.columns()
+	m := &columnMap{t: t, idx: map[string]int{}}
+	for _, f := range fields {
+		h, ok := cols[f]
+		if !ok {
+			continue
+		}
+		i, err := t.index(h)
+		if err != nil {
+			return nil, err
+		}
+		if i < 0 {
+			if f == "employee_number" || !fromProfile[f] {
+				return nil, fmt.Errorf("%s line 1: no column %q for %s (sources.columns.%s); the header has: %s",
+					t.file, h, f, f, strings.Join(t.header, ", "))
+			}
+			continue
+		}
+		m.idx[f] = i
+	}
+	return m, nil
+}
+
+func (m *columnMap) has(f string) bool { _, ok := m.idx[f]; return ok }
+
+// get returns the field's value with surrounding spaces trimmed.
+func (m *columnMap) get(rec []string, f string) string {
+	i, ok := m.idx[f]
+	if !ok || i >= len(rec) {
+		return ""
+	}
+	return strings.Trim(rec[i], " ")
+}
+
+func (m *columnMap) header(f string) string {
+	if i, ok := m.idx[f]; ok {
+		return m.t.header[i]
+	}
+	return f
+}
+
+// rowError is a validation failure in one column.
+type rowError struct{ field, reason string }
+
+func (res *Result) reject(m *columnMap, line int, raw, emp string, e rowError) {
+	col := ""
+	if e.field != "" {
+		col = m.header(e.field)
+	}
+	res.Rejects = append(res.Rejects, Reject{File: m.t.file, Line: line, Column: col, Reason: e.reason, Raw: raw, EmployeeNumber: emp})
+	if emp == "" {
+		res.Blind = true
+	}
+}
+
+// rows iterates t's data rows, rejecting unparseable ones and rows whose
+// field count does not match the header.
+func (res *Result) rows(m *columnMap, fn func(rec []string, line int, raw, emp string)) error {
+	for {
+		rec, raw, err := m.t.next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		var perr *csv.ParseError
+		if errors.As(err, &perr) {
+			res.Rows++
+			res.Rejects = append(res.Rejects, Reject{File: m.t.file, Line: perr.Line, Column: fmt.Sprintf("byte %d", perr.Column),
+				Reason: "unreadable CSV: " + perr.Err.Error(), Raw: raw})
+			res.Blind = true
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", m.t.file, err)
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" && len(m.t.header) > 1 {
+			continue // blank line
+		}
+		res.Rows++
+		line := m.t.line
+		emp := m.get(rec, "employee_number")
+		if len(rec) != len(m.t.header) {
+			res.reject(m, line, raw, emp, rowError{"", fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(m.t.header))})
+			res.protect(m, emp)
+			continue
+		}
+		if e, ok := checkText(m, rec); !ok {
+			res.reject(m, line, raw, validText(emp), e)
+			res.protect(m, validText(emp))
+			continue
+		}
+		if emp == "" {
+			res.reject(m, line, raw, "", rowError{"employee_number", "missing employee number"})
+			continue
+		}
+		fn(rec, line, raw, emp)
+	}
+}
+
+func validText(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsRune(s, utf8.RuneError) && !strings.ContainsRune(s, 0) {
+		return s
+	}
+	return ""
+}
+
+// protect keeps emp's last good state after a rejected row.
+func (res *Result) protect(m *columnMap, emp string) {
+	if emp == "" {
+		return
+	}
+	if m.has("first_name") || m.has("last_name") || res.Source.IsProvider() || m.t.file == res.Source.Persons {
+		res.Protected[emp] = true
+	}
+	res.ProtectedContracts[emp] = true
+}
+
+// checkText rejects bytes that were invalid in the declared encoding
+// (decoded as U+FFFD) and NUL or other control characters other than tab
+// and newline.
+func checkText(m *columnMap, rec []string) (rowError, bool) {
+	for f, i := range m.idx {
+		v := rec[i]
+		if !utf8.ValidString(v) || strings.ContainsRune(v, utf8.RuneError) {
+			return rowError{f, "bytes that are not valid " + "in the declared encoding"}, false
+		}
+		for _, r := range v {
+			if r < 0x20 && r != '\t' && r != '\n' && r != '\r' {
+				return rowError{f, fmt.Sprintf("control character U+%04X", r)}, false
+			}
+		}
+	}
+	return rowError{}, true
+}
+
+func (res *Result) readPersons(r io.Reader, file string, rules Rules) error {
+	src := res.Source
+	res.Files = append(res.Files, file)
+	t, err := newTable(r, file, src.Encoding, src.Delimiter)
+	if errors.Is(err, errEmpty) {
+		return nil // zero rows: the safety stops decide what that means
+	}
+	if err != nil {
+		return err
+	}
+	fields := slices.Clone(personColumns)
+	if src.IsProvider() {
+		fields = append([]string{"employee_number"}, src.Provides...)
+	} else if src.Contracts == "" {
+		fields = append(fields, contractColumns...)
+	}
+	if src.Mode == Delta {
+		fields = append(fields, "deleted")
+	}
+	m, err := res.bind(t, fields)
+	if err != nil {
+		return err
+	}
+	for _, f := range personColumns[1:] {
+		if m.has(f) {
+			res.Fields = append(res.Fields, f)
+		}
+	}
+	res.HasContracts = !src.IsProvider() && (src.Contracts != "" || hasAny(m, contractColumns))
+	firstRaw := map[string]string{}
+	dupes := map[string]bool{}
+	err = res.rows(m, func(rec []string, line int, raw, emp string) {
+		if prev, ok := res.Persons[emp]; ok || dupes[emp] {
+			reason := "duplicate employee number in this file"
+			if ok {
+				res.reject(m, prev.Line, firstRaw[emp], emp, rowError{"employee_number", reason})
+				delete(res.Persons, emp)
+				res.Contracts = slices.DeleteFunc(res.Contracts, func(c ContractRow) bool { return c.EmployeeNumber == emp && c.File == file })
+			}
+			dupes[emp] = true
+			res.reject(m, line, raw, emp, rowError{"employee_number", reason})
+			res.protect(m, emp)
+			return
+		}
+		if m.has("deleted") && truthy(m.get(rec, "deleted")) {
+			res.Deleted[emp] = line
+			return
+		}
+		p := &PersonRow{File: file, Line: line}
+		p.EmployeeNumber = emp
+		for _, f := range res.Fields {
+			p.SetField(f, m.get(rec, f))
+		}
+		if e, ok := checkEmail(p.Email, rules); !ok {
+			res.reject(m, line, raw, emp, e)
+			res.protect(m, emp)
+			return
+		} else if e.reason != "" {
+			p.Warnings = append(p.Warnings, e.reason)
+		}
+		if m.has("naming_convention") {
+			conv, known := convention(p.NamingConvention, src.namingMap())
+			if !known {
+				p.Warnings = append(p.Warnings, fmt.Sprintf("unknown naming convention %q in column %s, treated as B", p.NamingConvention, m.header("naming_convention")))
+			}
+			p.NamingConvention = conv
+		}
+		if res.HasContracts && src.Contracts == "" {
+			c, e, ok := res.contract(m, rec, emp)
+			if !ok {
+				res.reject(m, line, raw, emp, e)
+				res.protect(m, emp)
+				return
+			}
+			res.Contracts = append(res.Contracts, ContractRow{Contract: c, File: file, Line: line, Raw: raw})
+		}
+		firstRaw[emp] = raw
+		res.Persons[emp] = p
+	})
+	return err
+}
+
+func (res *Result) readContracts(r io.Reader, file string) error {
+	src := res.Source
+	res.Files = append(res.Files, file)
+	t, err := newTable(r, file, src.Encoding, src.Delimiter)
+	if errors.Is(err, errEmpty) {
+		return nil // zero rows: the safety stops decide what that means
+	}
+	if err != nil {
+		return err
+	}
+	m, err := res.bind(t, append([]string{"employee_number"}, contractColumns...))
+	if err != nil {
+		return err
+	}
+	seen := map[string]int{} // employee number + key -> index in res.Contracts, or -1 once duplicated
+	defer func() {
+		res.Contracts = slices.DeleteFunc(res.Contracts, func(c ContractRow) bool { return c.Key == "" })
+	}()
+	return res.rows(m, func(rec []string, line int, raw, emp string) {
+		c, e, ok := res.contract(m, rec, emp)
+		if !ok {
+			res.reject(m, line, raw, emp, e)
+			res.ProtectedContracts[emp] = true
+			return
+		}
+		id := emp + "\x00" + c.Key
+		if i, dup := seen[id]; dup {
+			reason := "duplicate contract " + c.Key + " for this employee number"
+			if i >= 0 {
+				prev := res.Contracts[i]
+				res.reject(m, prev.Line, prev.Raw, emp, rowError{"contract_id", reason})
+				res.Contracts[i].Key = "" // dropped below
+				seen[id] = -1
+			}
+			res.reject(m, line, raw, emp, rowError{"contract_id", reason})
+			res.ProtectedContracts[emp] = true
+			return
+		}
+		seen[id] = len(res.Contracts)
+		res.Contracts = append(res.Contracts, ContractRow{Contract: c, File: file, Line: line, Raw: raw})
+	})
+}
+
+// contract builds and validates the contract in rec.
+func (res *Result) contract(m *columnMap, rec []string, emp string) (model.Contract, rowError, bool) {
+	c := model.Contract{EmployeeNumber: emp}
+	for _, f := range contractColumns {
+		c.SetField(f, m.get(rec, f))
+	}
+	for _, f := range []string{"start_date", "end_date"} {
+		if v := c.Field(f); v != "" {
+			d, err := ParseDate(v, res.Source.DateFormat)
+			if err != nil {
+				return c, rowError{f, err.Error()}, false
+			}
+			c.SetField(f, d)
+		}
+	}
+	if c.StartDate != "" && c.EndDate != "" && c.EndDate < c.StartDate {
+		return c, rowError{"end_date", fmt.Sprintf("end date %s is before start date %s", c.EndDate, c.StartDate)}, false
+	}
+	c.Key = c.ContractID
+	if c.Key == "" {
+		c.Key = c.StartDate + "|" + c.OUCode + "|" + c.FunctionCode
+	}
+	return c, rowError{}, true
+}
+
+// ParseDate reads a date in layout, or in an unambiguous ISO form (some
+// exports switch to ISO timestamps), and returns it as YYYY-MM-DD.
+func ParseDate(v, layout string) (string, error) {
+	for _, l := range []string{layout, model.DateLayout, time.RFC3339, "2006-01-02T15:04:05", "2006-01-02 15:04:05"} {
+		if t, err := time.Parse(l, v); err == nil {
+			return t.Format(model.DateLayout), nil
+		}
+	}
+	return "", fmt.Errorf("date %q does not match %q", v, layout)
+}
+
+// checkEmail rejects a malformed address; an address outside the verified
+// domains is rejected or returned as a warning, per rules.
+func checkEmail(email string, rules Rules) (rowError, bool) {
+	if email == "" {
+		return rowError{}, true
+	}
+	a, err := mail.ParseAddress(email)
+	at := strings.LastIndexByte(email, '@')
+	if err != nil || a.Address != email || a.Name != "" || at < 1 || !strings.Contains(email[at:], ".") {
+		return rowError{"email", fmt.Sprintf("malformed email %q", email)}, false
+	}
+	if len(rules.VerifiedDomains) == 0 {
+		return rowError{}, true
+	}
+	domain := strings.ToLower(email[at+1:])
+	for _, d := range rules.VerifiedDomains {
+		if strings.EqualFold(d, domain) {
+			return rowError{}, true
+		}
+	}
+	e := rowError{"email", fmt.Sprintf("email domain %q is not in rules.verified_domains", domain)}
+	return e, !rules.RejectUnverified
+}
+
+// convention maps a source naming code to B, BP, P or PB. Empty is B.
+func convention(v string, naming map[string]string) (string, bool) {
+	if v == "" {
+		return "B", true
+	}
+	if mapped, ok := naming[v]; ok {
+		return strings.ToUpper(mapped), true
+	}
+	up := strings.ToUpper(v)
+	if slices.Contains(conventions, up) {
+		return up, true
+	}
+	return "B", false
+}
+
+func truthy(v string) bool {
+	switch strings.ToLower(v) {
+	case "1", "true", "yes", "y", "ja", "j", "x":
+		return true
+	}
+	return false
+}
+
+func hasAny(m *columnMap, fields []string) bool {
+	for _, f := range fields {
+		if m.has(f) {
+			return true
+		}
+	}
+	return false
+}

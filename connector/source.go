@@ -1,0 +1,177 @@
+package connector
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Source is one configured HR export.
+type Source struct {
+	Name       string            `yaml:"name"`
+	Profile    string            `yaml:"profile"`
+	Mode       string            `yaml:"mode"` // snapshot (default) or delta
+	Persons    string            `yaml:"persons"`
+	Contracts  string            `yaml:"contracts"`
+	Delimiter  string            `yaml:"delimiter"`
+	Encoding   string            `yaml:"encoding"`
+	DateFormat string            `yaml:"date_format"`
+	MaxAge     time.Duration     `yaml:"max_age"`
+	Columns    map[string]string `yaml:"columns"`
+	NamingMap  map[string]string `yaml:"naming_map"`
+	Provides   []string          `yaml:"provides"`
+}
+
+// Modes.
+const (
+	Snapshot = "snapshot"
+	Delta    = "delta"
+)
+
+// KeyError names the configuration key (relative to the source) that is wrong.
+type KeyError struct {
+	Key string
+	Err error
+}
+
+func (e *KeyError) Error() string { return e.Key + ": " + e.Err.Error() }
+func (e *KeyError) Unwrap() error { return e.Err }
+
+func keyErr(key, format string, args ...any) error {
+	return &KeyError{Key: key, Err: fmt.Errorf(format, args...)}
+}
+
+// personColumns and contractColumns are the canonical fields a column map
+// may name; deleted is the delta sources' delete flag.
+var (
+	personColumns   = []string{"employee_number", "first_name", "prefix", "last_name", "partner_prefix", "partner_last_name", "naming_convention", "gender", "email", "username"}
+	contractColumns = []string{"contract_id", "start_date", "end_date", "ou_code", "ou_name", "function_code", "function_name"}
+	conventions     = []string{"B", "BP", "P", "PB"}
+)
+
+// Validate checks the source and fills defaults. Errors are *KeyError naming
+// the key within the source.
+func (s *Source) Validate() error {
+	if s.Name == "" {
+		return keyErr("name", "required")
+	}
+	if s.Persons == "" {
+		return keyErr("persons", "required: the path of the persons export")
+	}
+	if s.Profile != "" {
+		if _, ok := profiles[s.Profile]; !ok {
+			return keyErr("profile", "unknown profile %q (known: %s)", s.Profile, strings.Join(ProfileNames(), ", "))
+		}
+	}
+	switch s.Mode {
+	case "":
+		s.Mode = Snapshot
+	case Snapshot, Delta:
+	default:
+		return keyErr("mode", "must be snapshot or delta, not %q", s.Mode)
+	}
+	if s.Delimiter != "" {
+		if d := []rune(s.Delimiter); len(d) != 1 || d[0] == '"' || d[0] == '\n' || d[0] == '\r' {
+			return keyErr("delimiter", "must be one character other than a quote or newline, not %q", s.Delimiter)
+		}
+	}
+	if s.Encoding == "" {
+		s.Encoding = "utf-8"
+	}
+	if _, ok := encodings[strings.ToLower(s.Encoding)]; !ok {
+		return keyErr("encoding", "unknown encoding %q (known: utf-8, windows-1252, iso-8859-1, utf-16)", s.Encoding)
+	}
+	if s.DateFormat == "" {
+		s.DateFormat = "2006-01-02"
+	} else if !validLayout(s.DateFormat) {
+		return keyErr("date_format", "%q is not a Go date layout (write 2 January 2006 as you would, e.g. 02-01-2006)", s.DateFormat)
+	}
+	if s.MaxAge < 0 {
+		return keyErr("max_age", "must not be negative")
+	}
+	known := append(append(slices.Clone(personColumns), contractColumns...), "deleted")
+	for _, field := range sortedKeys(s.Columns) {
+		if !slices.Contains(known, field) {
+			return keyErr("columns."+field, "unknown field (known: %s)", strings.Join(known, ", "))
+		}
+		if strings.TrimSpace(s.Columns[field]) == "" {
+			return keyErr("columns."+field, "empty column name")
+		}
+	}
+	if _, ok := s.Columns["deleted"]; ok && s.Mode != Delta {
+		return keyErr("columns.deleted", "a delete flag only makes sense with mode: delta")
+	}
+	for _, code := range sortedKeys(s.NamingMap) {
+		if !slices.Contains(conventions, strings.ToUpper(s.NamingMap[code])) {
+			return keyErr("naming_map."+code, "must be one of B, BP, P, PB, not %q", s.NamingMap[code])
+		}
+	}
+	for i, f := range s.Provides {
+		if !slices.Contains(personColumns[1:], f) {
+			return keyErr(fmt.Sprintf("provides[%d]", i), "unknown person field %q", f)
+		}
+	}
+	if len(s.Provides) > 0 {
+		if s.Contracts != "" {
+			return keyErr("contracts", "a source with provides: fills person fields only and reads no contracts")
+		}
+		if s.Mode == Delta {
+			return keyErr("mode", "a source with provides: never removes anyone, so mode does not apply")
+		}
+	}
+	return nil
+}
+
+// columns returns the effective field -> header map, and which of its entries
+// came from the profile (those may be absent from a file).
+func (s *Source) columns() (cols map[string]string, fromProfile map[string]bool) {
+	cols = map[string]string{}
+	fromProfile = map[string]bool{}
+	for f, h := range profiles[s.Profile].columns {
+		cols[f] = h
+		fromProfile[f] = true
+	}
+	for f, h := range s.Columns {
+		cols[f] = h
+		delete(fromProfile, f)
+	}
+	if len(cols) == 0 {
+		// No profile and no columns: the canonical names are the headers.
+		for _, f := range append(slices.Clone(personColumns), contractColumns...) {
+			cols[f] = f
+			fromProfile[f] = f != "employee_number"
+		}
+	}
+	return cols, fromProfile
+}
+
+func (s *Source) namingMap() map[string]string {
+	if len(s.NamingMap) > 0 {
+		return s.NamingMap
+	}
+	return profiles[s.Profile].naming
+}
+
+// IsProvider reports whether the source only fills fields of known persons.
+func (s *Source) IsProvider() bool { return len(s.Provides) > 0 }
+
+func validLayout(layout string) bool {
+	ref := time.Date(2006, 1, 2, 0, 0, 0, 0, time.UTC)
+	t, err := time.Parse(layout, ref.Format(layout))
+	return err == nil && t.Year() == 2006 && t.Month() == 1 && t.Day() == 2
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// ErrStale marks a source file older than max_age: a safety stop.
+var ErrStale = errors.New("source export is stale")

@@ -1,0 +1,185 @@
+package connector
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
+)
+
+// encodings maps a configured encoding to a decoder factory. The UTF
+// decoders honour a byte order mark and drop it.
+var encodings = map[string]func() *transformDecoder{
+	"utf-8":        func() *transformDecoder { return td(unicode.BOMOverride(unicode.UTF8.NewDecoder())) },
+	"utf8":         func() *transformDecoder { return td(unicode.BOMOverride(unicode.UTF8.NewDecoder())) },
+	"windows-1252": func() *transformDecoder { return td(charmap.Windows1252.NewDecoder()) },
+	"cp1252":       func() *transformDecoder { return td(charmap.Windows1252.NewDecoder()) },
+	"iso-8859-1":   func() *transformDecoder { return td(charmap.ISO8859_1.NewDecoder()) },
+	"latin1":       func() *transformDecoder { return td(charmap.ISO8859_1.NewDecoder()) },
+	"utf-16": func() *transformDecoder {
+		return td(unicode.BOMOverride(unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM).NewDecoder()))
+	},
+}
+
+type transformDecoder struct{ t transform.Transformer }
+
+func td(t transform.Transformer) *transformDecoder { return &transformDecoder{t} }
+
+// sniffCandidates are the delimiters tried, in order of preference on a tie.
+var sniffCandidates = []rune{';', ',', '\t', '|'}
+
+// table reads a delimited file row by row, keeping each row's raw text (for
+// the rejects table) and its line number.
+type table struct {
+	file   string
+	csv    *csv.Reader
+	rec    *recorder
+	header []string
+	prev   int64
+	line   int
+}
+
+// recorder keeps the decoded bytes the CSV reader has consumed but not yet
+// returned as a record, so each record's raw text can be sliced out.
+type recorder struct {
+	r    io.Reader
+	buf  []byte
+	base int64
+}
+
+func (r *recorder) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.buf = append(r.buf, p[:n]...)
+	return n, err
+}
+
+// take returns the raw text between offsets from and to and forgets it.
+func (r *recorder) take(from, to int64) string {
+	lo, hi := from-r.base, to-r.base
+	if lo < 0 || hi > int64(len(r.buf)) || lo > hi {
+		return ""
+	}
+	raw := strings.TrimRight(string(r.buf[lo:hi]), "\r\n")
+	r.buf = r.buf[hi:]
+	r.base = to
+	return raw
+}
+
+// crToLF turns old-Mac line endings (a lone CR) into LF.
+type crToLF struct{ r io.Reader }
+
+func (c crToLF) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	for i := range p[:n] {
+		if p[i] == '\r' {
+			p[i] = '\n'
+		}
+	}
+	return n, err
+}
+
+// errEmpty reports a file without even a header line.
+var errEmpty = errors.New("file is empty (no header line)")
+
+// newTable decodes r and reads its header. delimiter may be empty (sniffed).
+func newTable(r io.Reader, file, encoding, delimiter string) (*table, error) {
+	dec := encodings[strings.ToLower(encoding)]
+	if dec == nil {
+		return nil, fmt.Errorf("unknown encoding %q", encoding)
+	}
+	br := bufio.NewReaderSize(transform.NewReader(r, dec().t), 64<<10)
+	head, err := br.Peek(64 << 10)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, fmt.Errorf("read %s: %w", file, err)
+	}
+	if len(bytes.TrimSpace(head)) == 0 {
+		return nil, fmt.Errorf("%s: %w", file, errEmpty)
+	}
+	var src io.Reader = br
+	if bytes.IndexByte(head, '\n') < 0 && bytes.IndexByte(head, '\r') >= 0 {
+		src = crToLF{br}
+		head = bytes.ReplaceAll(head, []byte("\r"), []byte("\n"))
+	}
+	comma := ';'
+	if delimiter != "" {
+		comma, _ = utf8.DecodeRuneInString(delimiter)
+	} else {
+		comma = sniff(head)
+	}
+	t := &table{file: file, rec: &recorder{r: src}}
+	t.csv = csv.NewReader(t.rec)
+	t.csv.Comma = comma
+	t.csv.FieldsPerRecord = -1
+	header, _, err := t.next()
+	if err != nil {
+		return nil, fmt.Errorf("%s line 1: header: %w", file, err)
+	}
+	for i, h := range header {
+		header[i] = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+	}
+	t.header = header
+	return t, nil
+}
+
+// sniff picks the candidate delimiter that occurs most often, outside quotes,
+// in the first line.
+func sniff(head []byte) rune {
+	counts := map[rune]int{}
+	inQuote := false
+	for _, c := range string(head) {
+		if c == '"' {
+			inQuote = !inQuote
+			continue
+		}
+		if !inQuote && (c == '\n' || c == '\r') {
+			break
+		}
+		if !inQuote {
+			counts[c]++
+		}
+	}
+	best := sniffCandidates[0]
+	for _, c := range sniffCandidates {
+		if counts[c] > counts[best] {
+			best = c
+		}
+	}
+	return best
+}
+
+// next returns the next record and its raw text; io.EOF at the end. A
+// *csv.ParseError leaves the reader usable for the following rows.
+func (t *table) next() ([]string, string, error) {
+	rec, err := t.csv.Read()
+	off := t.csv.InputOffset()
+	raw := t.rec.take(t.prev, off)
+	t.prev = off
+	if err != nil {
+		return nil, raw, err
+	}
+	t.line, _ = t.csv.FieldPos(0)
+	return rec, raw, nil
+}
+
+// index resolves header names (case and surrounding space ignored) to
+// column positions. Duplicate headers are an error only when mapped.
+func (t *table) index(name string) (int, error) {
+	found := -1
+	for i, h := range t.header {
+		if strings.EqualFold(h, strings.TrimSpace(name)) {
+			if found >= 0 {
+				return -1, fmt.Errorf("%s line 1: column %q appears twice (columns %d and %d)", t.file, name, found+1, i+1)
+			}
+			found = i
+		}
+	}
+	return found, nil
+}

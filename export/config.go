@@ -1,0 +1,147 @@
+package export
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the export: section.
+type Config struct {
+	Dir          string     `yaml:"dir"`
+	Persons      FileConfig `yaml:"persons"`
+	Roles        FileConfig `yaml:"roles"`
+	Required     []string   `yaml:"required"`
+	BOM          *bool      `yaml:"bom"`
+	LineEnding   string     `yaml:"line_ending"`
+	Quote        string     `yaml:"quote"`
+	FormulaGuard string     `yaml:"formula_guard"`
+}
+
+// FileConfig is one output file.
+type FileConfig struct {
+	File      string   `yaml:"file"`
+	Delimiter string   `yaml:"delimiter"`
+	Columns   []Column `yaml:"columns"`
+}
+
+// Column maps an output header to a canonical field; written in YAML as a
+// one-key map, {externalId: employee_number}, so the order is kept.
+type Column struct {
+	Header string
+	Field  string
+}
+
+// UnmarshalYAML reads {header: field}.
+func (c *Column) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode || len(n.Content) != 2 {
+		return fmt.Errorf("line %d: a column is a one-key map such as {externalId: employee_number}", n.Line)
+	}
+	c.Header, c.Field = n.Content[0].Value, n.Content[1].Value
+	return nil
+}
+
+// PersonFields and RoleFields are what export columns may name.
+var (
+	PersonFields = []string{"employee_number", "first_name", "prefix", "last_name", "gender", "email", "username",
+		"partner_prefix", "partner_last_name", "naming_convention"}
+	RoleFields = []string{"employee_number", "username", "ou_code", "ou_name", "function_code", "function_name"}
+)
+
+// Default returns the HelloID connector's file layout plus the key.
+func Default() Config {
+	yes := true
+	return Config{
+		Persons: FileConfig{File: "persons.csv", Delimiter: ";", Columns: []Column{
+			{"externalId", "employee_number"}, {"voornaam", "first_name"}, {"tussenvoegsel", "prefix"},
+			{"achternaam", "last_name"}, {"geslacht", "gender"}, {"email", "email"}, {"gebruikersnaam", "username"}}},
+		Roles: FileConfig{File: "roles.csv", Delimiter: ",", Columns: []Column{
+			{"externalId", "employee_number"}, {"Organisatorische Eenheid", "ou_name"},
+			{"Gebruikersnaam", "username"}, {"Functieprofiel Code", "function_code"}}},
+		Required:     []string{"employee_number", "last_name", "username"},
+		BOM:          &yes,
+		LineEnding:   "crlf",
+		Quote:        "all",
+		FormulaGuard: "warn",
+	}
+}
+
+// KeyError names the export key that is wrong.
+type KeyError struct{ Key, Msg string }
+
+func (e *KeyError) Error() string { return e.Key + ": " + e.Msg }
+
+// Validate fills defaults and checks values.
+func (c *Config) Validate() error {
+	def := Default()
+	if c.Persons.File == "" {
+		c.Persons.File = def.Persons.File
+	}
+	if c.Roles.File == "" {
+		c.Roles.File = def.Roles.File
+	}
+	if c.Persons.Delimiter == "" {
+		c.Persons.Delimiter = def.Persons.Delimiter
+	}
+	if c.Roles.Delimiter == "" {
+		c.Roles.Delimiter = def.Roles.Delimiter
+	}
+	if len(c.Persons.Columns) == 0 {
+		c.Persons.Columns = def.Persons.Columns
+	}
+	if len(c.Roles.Columns) == 0 {
+		c.Roles.Columns = def.Roles.Columns
+	}
+	if c.Required == nil {
+		c.Required = def.Required
+	}
+	if c.BOM == nil {
+		c.BOM = def.BOM
+	}
+	if c.LineEnding == "" {
+		c.LineEnding = def.LineEnding
+	}
+	if c.Quote == "" {
+		c.Quote = def.Quote
+	}
+	if c.FormulaGuard == "" {
+		c.FormulaGuard = def.FormulaGuard
+	}
+	for _, f := range []struct {
+		key    string
+		fc     *FileConfig
+		fields []string
+	}{{"persons", &c.Persons, PersonFields}, {"roles", &c.Roles, RoleFields}} {
+		if strings.ContainsAny(f.fc.File, `/\`) || f.fc.File == "." || f.fc.File == ".." {
+			return &KeyError{f.key + ".file", fmt.Sprintf("%q must be a file name, not a path", f.fc.File)}
+		}
+		if d := []rune(f.fc.Delimiter); len(d) != 1 || d[0] == '"' || d[0] == '\r' || d[0] == '\n' {
+			return &KeyError{f.key + ".delimiter", fmt.Sprintf("must be one character other than a quote or newline, not %q", f.fc.Delimiter)}
+		}
+		for i, col := range f.fc.Columns {
+			if !slices.Contains(f.fields, col.Field) {
+				return &KeyError{fmt.Sprintf("%s.columns[%d].%s", f.key, i, col.Header), fmt.Sprintf("unknown field %q (known: %s)", col.Field, strings.Join(f.fields, ", "))}
+			}
+		}
+	}
+	if c.Persons.File == c.Roles.File {
+		return &KeyError{"roles.file", "must differ from persons.file"}
+	}
+	for i, f := range c.Required {
+		if !slices.Contains(PersonFields, f) {
+			return &KeyError{fmt.Sprintf("required[%d]", i), fmt.Sprintf("unknown field %q", f)}
+		}
+	}
+	if c.LineEnding != "crlf" && c.LineEnding != "lf" {
+		return &KeyError{"line_ending", fmt.Sprintf("must be crlf or lf, not %q", c.LineEnding)}
+	}
+	if c.Quote != "all" && c.Quote != "minimal" {
+		return &KeyError{"quote", fmt.Sprintf("must be all or minimal, not %q", c.Quote)}
+	}
+	if !slices.Contains([]string{"off", "warn", "reject", "escape"}, c.FormulaGuard) {
+		return &KeyError{"formula_guard", fmt.Sprintf("must be off, warn, reject or escape, not %q", c.FormulaGuard)}
+	}
+	return nil
+}

@@ -1,0 +1,312 @@
+package lifecycle
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+
+	"github.com/spendsync/spendsync/connector"
+	"github.com/spendsync/spendsync/internal/model"
+)
+
+// Event kinds recorded by ingest.
+const (
+	PersonJoined    = "person.joined"
+	PersonChanged   = "person.changed"
+	PersonLeft      = "person.left"
+	ContractAdded   = "contract.added"
+	ContractChanged = "contract.changed"
+	ContractEnded   = "contract.ended"
+	ContractRemoved = "contract.removed"
+	RowWarning      = "row.warning"
+	Force           = "force"
+)
+
+// Event is one entry of the event log.
+type Event struct {
+	ID             int64          `json:"id"`
+	Time           string         `json:"time"`
+	RunID          int64          `json:"run_id"`
+	Actor          string         `json:"actor"`
+	Source         string         `json:"source"`
+	Kind           string         `json:"kind"`
+	EmployeeNumber string         `json:"employee_number"`
+	Details        map[string]any `json:"details"`
+}
+
+// Change is one field's old and new value.
+type Change struct {
+	Old string `json:"old"`
+	New string `json:"new"`
+}
+
+// Plan is what applying one source's result would change.
+type Plan struct {
+	Source  string
+	Events  []Event
+	Rejects []connector.Reject
+	// Population is the number of current persons the source owned before,
+	// the base for max_removal_percent.
+	Population int
+	Rows       int
+	Unknown    int  // provider rows for employee numbers not in the state
+	Blind      bool // removals were skipped: a rejected row had no employee number
+
+	persons       map[string]*stored
+	leave         []string
+	putContracts  []model.Contract
+	delContracts  []model.Contract
+	snapshotEmpty bool
+}
+
+// Count returns how many events of kind the plan holds.
+func (p *Plan) Count(kind string) int {
+	n := 0
+	for _, e := range p.Events {
+		if e.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// Removals is the number of persons the plan removes.
+func (p *Plan) Removals() int { return len(p.leave) }
+
+// Empty reports a snapshot source with no data rows.
+func (p *Plan) Empty() bool { return p.snapshotEmpty }
+
+// PlanSource diffs res against the state. skipFields are person fields
+// another source provides, which this source must not overwrite.
+func (st *State) PlanSource(res *connector.Result, skipFields []string) *Plan {
+	src := res.Source
+	plan := &Plan{Source: src.Name, Rejects: slices.Clone(res.Rejects), Rows: res.Rows, Blind: res.Blind,
+		persons: map[string]*stored{}}
+	if src.IsProvider() {
+		st.planProvider(plan, res)
+		return plan
+	}
+	plan.snapshotEmpty = src.Mode == connector.Snapshot && res.Rows == 0
+	fields := slices.DeleteFunc(slices.Clone(res.Fields), func(f string) bool { return slices.Contains(skipFields, f) })
+	for _, emp := range sortedKeys(st.persons) {
+		if p := st.persons[emp]; !p.Left && p.Source == src.Name {
+			plan.Population++
+		}
+	}
+
+	for _, emp := range sortedKeys(res.Persons) {
+		row := res.Persons[emp]
+		old, ok := st.persons[emp]
+		if !ok || old.Left {
+			p := &stored{Person: model.Person{EmployeeNumber: emp}, Source: src.Name}
+			if ok {
+				p.Blocked, p.BlockReason = old.Blocked, old.BlockReason
+			}
+			for _, f := range fields {
+				p.SetField(f, row.Field(f))
+			}
+			plan.persons[emp] = p
+			plan.event(PersonJoined, emp, map[string]any{"person": personDetails(&p.Person), "file": row.File, "line": row.Line})
+			plan.warn(row)
+			continue
+		}
+		p := *old
+		p.Source = src.Name
+		changes := map[string]Change{}
+		for _, f := range fields {
+			if o, n := old.Field(f), row.Field(f); o != n {
+				changes[f] = Change{o, n}
+				p.SetField(f, n)
+			}
+		}
+		if len(changes) > 0 || old.Source != src.Name {
+			plan.persons[emp] = &p
+		}
+		if len(changes) > 0 {
+			plan.event(PersonChanged, emp, map[string]any{"fields": changes, "file": row.File, "line": row.Line})
+			plan.warn(row)
+		}
+	}
+
+	st.planContracts(plan, res)
+
+	switch {
+	case src.Mode == connector.Delta:
+		for _, emp := range sortedKeys(res.Deleted) {
+			if st.present(emp) && !res.Protected[emp] {
+				plan.leaveEvent(st, emp, map[string]any{"reason": "delete flag", "line": res.Deleted[emp]})
+			}
+		}
+	case res.Blind:
+		// A row we could not read may be anyone: remove nobody this run.
+	default:
+		for _, emp := range sortedKeys(st.persons) {
+			p := st.persons[emp]
+			if p.Left || p.Source != src.Name || res.Protected[emp] {
+				continue
+			}
+			if _, listed := res.Persons[emp]; !listed {
+				plan.leaveEvent(st, emp, map[string]any{"reason": "not in snapshot"})
+			}
+		}
+	}
+	return plan
+}
+
+func (plan *Plan) leaveEvent(st *State, emp string, details map[string]any) {
+	plan.leave = append(plan.leave, emp)
+	details["contracts"] = len(st.contracts[emp])
+	plan.event(PersonLeft, emp, details)
+}
+
+func (st *State) planContracts(plan *Plan, res *connector.Result) {
+	byEmp := map[string][]connector.ContractRow{}
+	for _, c := range res.Contracts {
+		byEmp[c.EmployeeNumber] = append(byEmp[c.EmployeeNumber], c)
+	}
+	// Contract rows of persons that neither this file nor the state knows.
+	for _, emp := range sortedKeys(byEmp) {
+		_, inFile := res.Persons[emp]
+		if inFile || res.Protected[emp] || (res.Source.Mode == connector.Delta && st.present(emp)) {
+			continue
+		}
+		for _, c := range byEmp[emp] {
+			plan.Rejects = append(plan.Rejects, connector.Reject{File: c.File, Line: c.Line, Column: "employee_number",
+				Reason: "no person with this employee number in " + res.Source.Persons, Raw: c.Raw, EmployeeNumber: emp})
+		}
+		delete(byEmp, emp)
+	}
+	for _, emp := range sortedKeys(byEmp) {
+		if res.Protected[emp] {
+			continue
+		}
+		existing := st.contracts[emp]
+		if p, ok := st.persons[emp]; ok && p.Left {
+			existing = nil
+		}
+		seen := map[string]bool{}
+		for _, row := range byEmp[emp] {
+			c := row.Contract
+			seen[c.Key] = true
+			old, ok := existing[c.Key]
+			if !ok {
+				plan.putContracts = append(plan.putContracts, c)
+				plan.event(ContractAdded, emp, map[string]any{"contract": c, "file": row.File, "line": row.Line})
+				continue
+			}
+			changes := map[string]Change{}
+			for _, f := range model.ContractFields {
+				if o, n := old.Field(f), c.Field(f); o != n {
+					changes[f] = Change{o, n}
+				}
+			}
+			if len(changes) == 0 {
+				continue
+			}
+			kind := ContractChanged
+			if ch, ok := changes["end_date"]; ok && ch.New != "" && (ch.Old == "" || ch.New < ch.Old) {
+				kind = ContractEnded
+			}
+			plan.putContracts = append(plan.putContracts, c)
+			plan.event(kind, emp, map[string]any{"key": c.Key, "fields": changes, "file": row.File, "line": row.Line})
+		}
+		if res.Source.Mode == connector.Snapshot && !res.ProtectedContracts[emp] {
+			for _, key := range sortedKeys(existing) {
+				if !seen[key] {
+					plan.delContracts = append(plan.delContracts, existing[key])
+					plan.event(ContractRemoved, emp, map[string]any{"contract": existing[key]})
+				}
+			}
+		}
+	}
+	// Snapshot persons listed without any contract row lose their contracts.
+	if res.Source.Mode == connector.Snapshot && res.Source.Contracts != "" {
+		for _, emp := range sortedKeys(res.Persons) {
+			if _, has := byEmp[emp]; has || res.ProtectedContracts[emp] || !st.present(emp) {
+				continue
+			}
+			for _, key := range sortedKeys(st.contracts[emp]) {
+				c := st.contracts[emp][key]
+				plan.delContracts = append(plan.delContracts, c)
+				plan.event(ContractRemoved, emp, map[string]any{"contract": c})
+			}
+		}
+	}
+}
+
+func (st *State) planProvider(plan *Plan, res *connector.Result) {
+	for _, emp := range sortedKeys(res.Persons) {
+		old, ok := st.persons[emp]
+		if !ok || old.Left {
+			plan.Unknown++
+			continue
+		}
+		row := res.Persons[emp]
+		p := *old
+		changes := map[string]Change{}
+		for _, f := range res.Fields {
+			if o, n := old.Field(f), row.Field(f); o != n {
+				changes[f] = Change{o, n}
+				p.SetField(f, n)
+			}
+		}
+		if len(changes) > 0 {
+			plan.persons[emp] = &p
+			plan.event(PersonChanged, emp, map[string]any{"fields": changes, "file": row.File, "line": row.Line})
+			plan.warn(row)
+		}
+	}
+}
+
+func (plan *Plan) event(kind, emp string, details map[string]any) {
+	plan.Events = append(plan.Events, Event{Source: plan.Source, Kind: kind, EmployeeNumber: emp, Details: details})
+}
+
+func (plan *Plan) warn(row *connector.PersonRow) {
+	for _, w := range row.Warnings {
+		plan.event(RowWarning, row.EmployeeNumber, map[string]any{"warning": w, "file": row.File, "line": row.Line})
+	}
+}
+
+// Commit makes the plan part of the in-memory state, so later sources of
+// the same run see it.
+func (st *State) Commit(plan *Plan) {
+	for emp, p := range plan.persons {
+		p.Left = false
+		st.persons[emp] = p
+	}
+	for _, emp := range plan.leave {
+		st.persons[emp].Left = true
+		delete(st.contracts, emp)
+	}
+	for _, c := range plan.delContracts {
+		delete(st.contracts[c.EmployeeNumber], c.Key)
+	}
+	for _, c := range plan.putContracts {
+		st.contractsOf(c.EmployeeNumber)[c.Key] = c
+	}
+}
+
+func personDetails(p *model.Person) map[string]string {
+	d := map[string]string{}
+	for _, f := range model.PersonFields {
+		if v := p.Field(f); v != "" {
+			d[f] = v
+		}
+	}
+	return d
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := slices.Collect(maps.Keys(m))
+	sort.Strings(keys)
+	return keys
+}
+
+// Summary is a one-line account of the plan.
+func (p *Plan) Summary() string {
+	return fmt.Sprintf("%s: %d rows, %d joined, %d changed, %d left, %d contracts added, %d changed, %d ended, %d removed, %d rejected",
+		p.Source, p.Rows, p.Count(PersonJoined), p.Count(PersonChanged), p.Count(PersonLeft),
+		p.Count(ContractAdded), p.Count(ContractChanged), p.Count(ContractEnded), p.Count(ContractRemoved), len(p.Rejects))
+}

@@ -1,0 +1,119 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/spendsync/spendsync/connector"
+)
+
+// IngestOptions steer one ingest.
+type IngestOptions struct {
+	Rules      connector.Rules
+	Thresholds Thresholds
+	DryRun     bool
+	Force      bool
+	Now        time.Time
+	Log        *slog.Logger
+}
+
+// IngestReport is what an ingest did (or, dry, would do).
+type IngestReport struct {
+	Plans   []*Plan
+	Rejects int
+}
+
+// Ingest reads every source, diffs each against the state and, unless dry,
+// applies each in its own transaction. All sources are read and checked
+// against the safety stops before anything is written, so a stop or a bad
+// file leaves the state exactly as it was. Primary sources go before
+// providers, so a provider fills persons that joined in the same run.
+func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.Source, opts IngestOptions) (*IngestReport, error) {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ordered := slices.Clone(sources)
+	slices.SortStableFunc(ordered, func(a, b *connector.Source) int {
+		return boolInt(a.IsProvider()) - boolInt(b.IsProvider())
+	})
+	var provided []string
+	for _, src := range ordered {
+		provided = append(provided, src.Provides...)
+	}
+	st, err := s.LoadState()
+	if err != nil {
+		return nil, err
+	}
+	rep := &IngestReport{}
+	var forced []Event
+	for _, src := range ordered {
+		if err := src.CheckAge(opts.Now); err != nil {
+			if !errors.Is(err, connector.ErrStale) || !opts.Force {
+				if errors.Is(err, connector.ErrStale) {
+					return nil, fmt.Errorf("source %s: %w: %w", src.Name, ErrSafetyStop, err)
+				}
+				return nil, fmt.Errorf("source %s: %w", src.Name, err)
+			}
+			forced = append(forced, forceEvent(src.Name, err))
+		}
+		res, err := connector.Load(src, opts.Rules)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", src.Name, err)
+		}
+		plan := st.PlanSource(res, provided)
+		if err := opts.Thresholds.Check(plan); err != nil {
+			if !opts.Force {
+				return nil, err
+			}
+			forced = append(forced, forceEvent(src.Name, err))
+		}
+		if plan.Blind {
+			log.Warn("a rejected row has no readable employee number: nobody is removed by this source this run", "source", src.Name)
+		}
+		st.Commit(plan)
+		rep.Plans = append(rep.Plans, plan)
+		rep.Rejects += len(plan.Rejects)
+	}
+	for _, plan := range rep.Plans {
+		log.Info("ingest", "source", plan.Source, "rows", plan.Rows, "joined", plan.Count(PersonJoined),
+			"changed", plan.Count(PersonChanged), "left", plan.Count(PersonLeft), "contracts_added", plan.Count(ContractAdded),
+			"contracts_changed", plan.Count(ContractChanged)+plan.Count(ContractEnded), "contracts_removed", plan.Count(ContractRemoved),
+			"rejected", len(plan.Rejects), "unknown", plan.Unknown, "dry_run", opts.DryRun)
+		for _, e := range plan.Events {
+			log.Debug("event", "kind", e.Kind, "employee", e.EmployeeNumber, "source", e.Source, "details", e.Details)
+		}
+		for _, r := range plan.Rejects {
+			log.Warn("rejected row", "source", plan.Source, "file", r.File, "line", r.Line, "column", r.Column, "reason", r.Reason)
+		}
+	}
+	if opts.DryRun {
+		return rep, nil
+	}
+	if len(forced) > 0 {
+		if err := s.Record(ctx, runID, forced...); err != nil {
+			return nil, err
+		}
+	}
+	for _, plan := range rep.Plans {
+		if err := s.Apply(ctx, plan, runID); err != nil {
+			return nil, fmt.Errorf("source %s: %w", plan.Source, err)
+		}
+	}
+	return rep, nil
+}
+
+func forceEvent(source string, reason error) Event {
+	return Event{Source: source, Kind: Force, Details: map[string]any{"overridden": reason.Error()}}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

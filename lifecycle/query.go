@@ -1,0 +1,202 @@
+package lifecycle
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spendsync/spendsync/internal/model"
+)
+
+// EventFilter selects events; zero fields match everything.
+type EventFilter struct {
+	EmployeeNumber string
+	Kind           string // exact, or a prefix ending in "." such as "person."
+	Since, Until   string // RFC 3339, inclusive
+	RunID          int64
+	Limit          int // newest N when set
+}
+
+// Events returns matching events, oldest first.
+func (s *Store) Events(ctx context.Context, f EventFilter) ([]Event, error) {
+	var where []string
+	var args []any
+	if f.EmployeeNumber != "" {
+		where, args = append(where, "employee_number = ?"), append(args, f.EmployeeNumber)
+	}
+	if strings.HasSuffix(f.Kind, ".") {
+		where, args = append(where, "substr(kind, 1, ?) = ?"), append(args, len(f.Kind), f.Kind)
+	} else if f.Kind != "" {
+		where, args = append(where, "kind = ?"), append(args, f.Kind)
+	}
+	if f.Since != "" {
+		where, args = append(where, "time >= ?"), append(args, f.Since)
+	}
+	if f.Until != "" {
+		where, args = append(where, "time <= ?"), append(args, f.Until)
+	}
+	if f.RunID != 0 {
+		where, args = append(where, "run_id = ?"), append(args, f.RunID)
+	}
+	q := `SELECT id, time, run_id, actor, source, kind, employee_number, details FROM events`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	if f.Limit > 0 {
+		q = `SELECT * FROM (` + q + ` ORDER BY id DESC LIMIT ?) ORDER BY id`
+		args = append(args, f.Limit)
+	} else {
+		q += " ORDER BY id"
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query events: %w", err)
+	}
+	var out []Event
+	err = eachRow(rows, func() error {
+		var e Event
+		var runID sql.NullInt64
+		var details string
+		if err := rows.Scan(&e.ID, &e.Time, &runID, &e.Actor, &e.Source, &e.Kind, &e.EmployeeNumber, &details); err != nil {
+			return err
+		}
+		e.RunID = runID.Int64
+		if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
+			return fmt.Errorf("event %d: %w", e.ID, err)
+		}
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	return out, nil
+}
+
+// RejectRow is a stored reject.
+type RejectRow struct {
+	ID             int64  `json:"id"`
+	RunID          int64  `json:"run_id"`
+	Time           string `json:"time"`
+	Source         string `json:"source"`
+	File           string `json:"file"`
+	Line           int    `json:"line"`
+	Column         string `json:"column"`
+	Reason         string `json:"reason"`
+	EmployeeNumber string `json:"employee_number"`
+	Raw            string `json:"raw"`
+}
+
+// Rejects returns the rejects of a run; runID 0 means the last run that
+// ingested anything.
+func (s *Store) Rejects(ctx context.Context, runID int64) ([]RejectRow, error) {
+	if runID == 0 {
+		err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM runs WHERE command IN ('ingest', 'run') AND finished IS NOT NULL`).Scan(&runID)
+		if err != nil {
+			return nil, fmt.Errorf("find last ingest: %w", err)
+		}
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, run_id, time, source, file, line, col, reason, employee_number, raw
+		FROM rejects WHERE run_id = ? ORDER BY id`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("query rejects: %w", err)
+	}
+	var out []RejectRow
+	err = eachRow(rows, func() error {
+		var r RejectRow
+		out = append(out, r)
+		p := &out[len(out)-1]
+		return rows.Scan(&p.ID, &p.RunID, &p.Time, &p.Source, &p.File, &p.Line, &p.Column, &p.Reason, &p.EmployeeNumber, &p.Raw)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read rejects: %w", err)
+	}
+	return out, nil
+}
+
+// PersonRecord is a person with its contracts, as stored.
+type PersonRecord struct {
+	model.Person
+	Source      string           `json:"source"`
+	Left        bool             `json:"left"`
+	Blocked     bool             `json:"blocked"`
+	BlockReason string           `json:"block_reason,omitempty"`
+	Contracts   []model.Contract `json:"contracts"`
+}
+
+// ErrNotFound means no person has that employee number.
+var ErrNotFound = errors.New("no such person")
+
+// Person returns one person with its contracts.
+func (s *Store) Person(ctx context.Context, emp string) (*PersonRecord, error) {
+	p, err := scanPerson(s.db.QueryRowContext(ctx, `SELECT `+personCols+` FROM persons WHERE employee_number = ?`, emp))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("employee number %q: %w", emp, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read person %s: %w", emp, err)
+	}
+	rec := &PersonRecord{Person: p.Person, Source: p.Source, Left: p.Left, Blocked: p.Blocked, BlockReason: p.BlockReason}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+contractCols+` FROM contracts WHERE employee_number = ? ORDER BY start_date, key`, emp)
+	if err != nil {
+		return nil, fmt.Errorf("read contracts of %s: %w", emp, err)
+	}
+	err = eachRow(rows, func() error {
+		c, err := scanContract(rows)
+		rec.Contracts = append(rec.Contracts, c)
+		return err
+	})
+	return rec, err
+}
+
+// Run is one recorded command.
+type Run struct {
+	ID       int64           `json:"id"`
+	Command  string          `json:"command"`
+	Started  string          `json:"started"`
+	Finished string          `json:"finished,omitempty"`
+	Actor    string          `json:"actor"`
+	ExitCode *int            `json:"exit_code"`
+	Summary  json.RawMessage `json:"summary"`
+}
+
+// LastRuns returns the newest run of each command.
+func (s *Store) LastRuns(ctx context.Context) ([]Run, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, command, started, COALESCE(finished, ''), actor, exit_code, summary
+		FROM runs WHERE id IN (SELECT MAX(id) FROM runs GROUP BY command) ORDER BY command`)
+	if err != nil {
+		return nil, fmt.Errorf("query runs: %w", err)
+	}
+	var out []Run
+	err = eachRow(rows, func() error {
+		var r Run
+		var code sql.NullInt64
+		var summary string
+		if err := rows.Scan(&r.ID, &r.Command, &r.Started, &r.Finished, &r.Actor, &code, &summary); err != nil {
+			return err
+		}
+		if code.Valid {
+			c := int(code.Int64)
+			r.ExitCode = &c
+		}
+		r.Summary = json.RawMessage(summary)
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// Counts returns the number of current persons, contracts and blocked persons.
+func (s *Store) Counts(ctx context.Context) (persons, contracts, blocked int, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM persons WHERE left_at IS NULL),
+		(SELECT COUNT(*) FROM contracts),
+		(SELECT COUNT(*) FROM persons WHERE left_at IS NULL AND blocked)`).Scan(&persons, &contracts, &blocked)
+	if err != nil {
+		err = fmt.Errorf("count state: %w", err)
+	}
+	return
+}

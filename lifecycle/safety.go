@@ -1,0 +1,38 @@
+package lifecycle
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrSafetyStop marks a refusal to apply a change that looks like a broken
+// source rather than real HR news. --force lets it through once.
+var ErrSafetyStop = errors.New("safety stop")
+
+// Thresholds bound what one run may do without --force. Zero disables one.
+type Thresholds struct {
+	MaxRemovals       int `yaml:"max_removals"`
+	MaxRemovalPercent int `yaml:"max_removal_percent"`
+	MaxRejects        int `yaml:"max_rejects"`
+}
+
+// DefaultThresholds are the values the sample config shows.
+func DefaultThresholds() Thresholds {
+	return Thresholds{MaxRemovals: 50, MaxRemovalPercent: 10, MaxRejects: 100}
+}
+
+// Check returns why plan must not be applied without --force, or nil.
+func (th Thresholds) Check(plan *Plan) error {
+	switch n := plan.Removals(); {
+	case plan.Empty() && plan.Population > 0:
+		return fmt.Errorf("%w: source %s has no rows while it listed %d persons before (override with --force)", ErrSafetyStop, plan.Source, plan.Population)
+	case th.MaxRemovals > 0 && n > th.MaxRemovals:
+		return fmt.Errorf("%w: source %s would remove %d persons, more than thresholds.max_removals %d (override with --force)", ErrSafetyStop, plan.Source, n, th.MaxRemovals)
+	case th.MaxRemovalPercent > 0 && plan.Population > 0 && n*100 > th.MaxRemovalPercent*plan.Population:
+		return fmt.Errorf("%w: source %s would remove %d of %d persons (%.1f%%), more than thresholds.max_removal_percent %d%% (override with --force)",
+			ErrSafetyStop, plan.Source, n, plan.Population, float64(n)*100/float64(plan.Population), th.MaxRemovalPercent)
+	case th.MaxRejects > 0 && len(plan.Rejects) > th.MaxRejects:
+		return fmt.Errorf("%w: source %s has %d rejected rows, more than thresholds.max_rejects %d (override with --force)", ErrSafetyStop, plan.Source, len(plan.Rejects), th.MaxRejects)
+	}
+	return nil
+}

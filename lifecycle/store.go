@@ -1,0 +1,187 @@
+package lifecycle
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spendsync/spendsync/internal/atomicfile"
+	_ "modernc.org/sqlite" // the pure-Go driver keeps builds static (CGO_ENABLED=0)
+)
+
+// SchemaVersion is the database layout this binary writes.
+const SchemaVersion = 1
+
+// Sentinel errors callers map to exit codes.
+var (
+	ErrNoDatabase  = errors.New("database does not exist (run spendsync init)")
+	ErrNewerSchema = errors.New("database was written by a newer spendsync")
+)
+
+// Store is an open spendsync database.
+type Store struct {
+	db   *sql.DB
+	path string
+}
+
+// Open opens the database at path. With create, a missing database (and its
+// folder) is created 0600 in 0700; without, it must exist. readOnly
+// connections never write, so readers can run beside a writer (WAL).
+func Open(path string, create, readOnly bool) (*Store, error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if !create {
+			return nil, fmt.Errorf("%s: %w", path, ErrNoDatabase)
+		}
+		if err := atomicfile.MkdirPrivate(filepath.Dir(path)); err != nil {
+			return nil, err
+		}
+		// Create the file ourselves so it is 0600 from the first byte;
+		// SQLite gives its -wal and -shm files the same mode.
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("create database: %w", err)
+		}
+		f.Close()
+	} else if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	if readOnly {
+		dsn = path + "?_pragma=busy_timeout(10000)&_pragma=query_only(1)"
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	s := &Store{db: db, path: path}
+	if err := s.migrate(readOnly); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+var schema = []string{
+	`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+	`CREATE TABLE runs (
+		id INTEGER PRIMARY KEY, command TEXT NOT NULL, started TEXT NOT NULL, finished TEXT,
+		actor TEXT NOT NULL, exit_code INTEGER, summary TEXT NOT NULL DEFAULT '{}')`,
+	`CREATE TABLE persons (
+		employee_number TEXT PRIMARY KEY, source TEXT NOT NULL,
+		first_name TEXT NOT NULL, prefix TEXT NOT NULL, last_name TEXT NOT NULL,
+		partner_prefix TEXT NOT NULL, partner_last_name TEXT NOT NULL, naming_convention TEXT NOT NULL,
+		gender TEXT NOT NULL, email TEXT NOT NULL, username TEXT NOT NULL,
+		blocked INTEGER NOT NULL DEFAULT 0, block_reason TEXT NOT NULL DEFAULT '',
+		left_at TEXT, updated TEXT NOT NULL)`,
+	`CREATE TABLE contracts (
+		employee_number TEXT NOT NULL, key TEXT NOT NULL, contract_id TEXT NOT NULL,
+		start_date TEXT NOT NULL, end_date TEXT NOT NULL, ou_code TEXT NOT NULL, ou_name TEXT NOT NULL,
+		function_code TEXT NOT NULL, function_name TEXT NOT NULL,
+		PRIMARY KEY (employee_number, key))`,
+	`CREATE TABLE events (
+		id INTEGER PRIMARY KEY, time TEXT NOT NULL, run_id INTEGER, actor TEXT NOT NULL,
+		source TEXT NOT NULL, kind TEXT NOT NULL, employee_number TEXT NOT NULL, details TEXT NOT NULL)`,
+	`CREATE INDEX events_employee ON events (employee_number, id)`,
+	`CREATE INDEX events_time ON events (time)`,
+	`CREATE TABLE rejects (
+		id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, time TEXT NOT NULL, source TEXT NOT NULL,
+		file TEXT NOT NULL, line INTEGER NOT NULL, col TEXT NOT NULL, reason TEXT NOT NULL,
+		raw TEXT NOT NULL, employee_number TEXT NOT NULL)`,
+	`CREATE INDEX rejects_run ON rejects (run_id)`,
+}
+
+// migrate creates the schema in a new database and refuses a newer one.
+func (s *Store) migrate(readOnly bool) error {
+	var version int
+	err := s.db.QueryRow(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'schema_version'`).Scan(&version)
+	if err != nil && !strings.Contains(err.Error(), "no such table") {
+		return fmt.Errorf("read schema version of %s: %w", s.path, err)
+	}
+	switch {
+	case version > SchemaVersion:
+		return fmt.Errorf("%s has schema %d, this binary knows %d: %w", s.path, version, SchemaVersion, ErrNewerSchema)
+	case version == SchemaVersion:
+		return nil
+	case readOnly:
+		return fmt.Errorf("%s: %w", s.path, ErrNoDatabase)
+	}
+	return s.tx(context.Background(), func(tx *sql.Tx) error {
+		for _, stmt := range schema {
+			if _, err := tx.Exec(stmt); err != nil {
+				return fmt.Errorf("create schema: %w", err)
+			}
+		}
+		_, err := tx.Exec(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`, SchemaVersion)
+		return err
+	})
+}
+
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+var actorOnce = sync.OnceValue(func() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+		if runtime.GOOS == "windows" {
+			if i := strings.LastIndexByte(name, '\\'); i >= 0 {
+				name = name[i+1:]
+			}
+		}
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown"
+	}
+	return name + "@" + host
+})
+
+// Actor is who runs this process: OS user@host.
+func Actor() string { return actorOnce() }
+
+func now() string { return time.Now().UTC().Format(time.RFC3339) }
+
+// BeginRun records the start of a command and returns its run id.
+func (s *Store) BeginRun(command string) (int64, error) {
+	r, err := s.db.Exec(`INSERT INTO runs (command, started, actor) VALUES (?, ?, ?)`, command, now(), Actor())
+	if err != nil {
+		return 0, fmt.Errorf("record run: %w", err)
+	}
+	return r.LastInsertId()
+}
+
+// FinishRun records a command's end, exit code and summary (JSON).
+func (s *Store) FinishRun(id int64, exitCode int, summary string) error {
+	_, err := s.db.Exec(`UPDATE runs SET finished = ?, exit_code = ?, summary = ? WHERE id = ?`, now(), exitCode, summary, id)
+	if err != nil {
+		return fmt.Errorf("record end of run %d: %w", id, err)
+	}
+	return nil
+}
