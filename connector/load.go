@@ -55,11 +55,9 @@ type Result struct {
 	Contracts []ContractRow
 	// Fields lists the person fields this source supplies: a field whose
 	// column a file lacks is left as stored, not cleared.
-	Fields []string
-	// HasContracts is false for a source that carries no contract columns.
-	HasContracts bool
-	Deleted      map[string]int // delta delete flags: employee number -> line
-	Rejects      []Reject
+	Fields  []string
+	Deleted map[string]int // delta delete flags: employee number -> line
+	Rejects []Reject
 	// Protected holds employee numbers with a rejected persons row: they keep
 	// their last good state. ProtectedContracts likewise for contract rows.
 	Protected          map[string]bool
@@ -303,7 +301,6 @@ func (res *Result) readPersons(r io.Reader, file string, rules Rules) error {
 			res.Fields = append(res.Fields, f)
 		}
 	}
-	res.HasContracts = !src.IsProvider() && (src.Contracts != "" || hasAny(m, contractColumns))
 	firstRaw := map[string]string{}
 	dupes := map[string]bool{}
 	err = res.rows(m, func(rec []string, line int, raw, emp string) {
@@ -342,7 +339,7 @@ func (res *Result) readPersons(r io.Reader, file string, rules Rules) error {
 			}
 			p.NamingConvention = conv
 		}
-		if res.HasContracts && src.Contracts == "" {
+		if !src.IsProvider() && src.Contracts == "" {
 			c, e, ok := res.contract(m, rec, emp)
 			if !ok {
 				res.reject(m, line, raw, emp, e)
@@ -479,15 +476,6 @@ func truthy(v string) bool {
 	switch strings.ToLower(v) {
 	case "1", "true", "yes", "y", "ja", "j", "x":
 		return true
-	}
-	return false
-}
-
-func hasAny(m *columnMap, fields []string) bool {
-	for _, f := range fields {
-		if m.has(f) {
-			return true
-		}
 	}
 	return false
 }

@@ -15,17 +15,17 @@ type Days time.Duration
 // UnmarshalYAML reads "400d" or a Go duration.
 func (d *Days) UnmarshalYAML(n *yaml.Node) error {
 	v := strings.TrimSpace(n.Value)
-	if n, ok := strings.CutSuffix(v, "d"); ok {
-		days, err := strconv.Atoi(n)
+	if num, ok := strings.CutSuffix(v, "d"); ok {
+		days, err := strconv.Atoi(num)
 		if err != nil || days < 0 {
-			return fmt.Errorf("%q is not a number of days such as 400d", v)
+			return fmt.Errorf("line %d: %q is not a number of days such as 400d", n.Line, v)
 		}
 		*d = Days(time.Duration(days) * 24 * time.Hour)
 		return nil
 	}
 	dur, err := time.ParseDuration(v)
 	if err != nil || dur < 0 {
-		return fmt.Errorf("%q is not a period such as 400d or 72h", v)
+		return fmt.Errorf("line %d: %q is not a period such as 400d or 72h", n.Line, v)
 	}
 	*d = Days(dur)
 	return nil

@@ -94,7 +94,7 @@ func parseConfig(path string, data []byte) (*config, error) {
 	if err := yaml.Unmarshal(expanded, &again); err != nil {
 		return nil, &configError{file: path, err: err}
 	}
-	lines := map[int]string{}
+	lines := map[int][]lineKey{}
 	mapLines(&again, "", lines)
 	// Defaults go in before decoding: keys the file leaves out keep them.
 	cfg := &config{path: path, Rules: rules{Thresholds: lifecycle.DefaultThresholds()}}
@@ -111,17 +111,20 @@ func parseConfig(path string, data []byte) (*config, error) {
 
 var lineRef = regexp.MustCompile(`^line (\d+): (.*)$`)
 
-func decodeError(path string, err error, lines map[int]string) error {
+func decodeError(path string, err error, lines map[int][]lineKey) error {
+	// Type errors list "line N: ..."; our own unmarshalers say the same.
+	msg := err.Error()
 	var te *yaml.TypeError
-	if !errors.As(err, &te) || len(te.Errors) == 0 {
-		return &configError{file: path, err: err}
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
 	}
-	m := lineRef.FindStringSubmatch(te.Errors[0])
+	m := lineRef.FindStringSubmatch(msg)
 	if m == nil {
-		return &configError{file: path, err: errors.New(te.Errors[0])}
+		return &configError{file: path, err: errors.New(msg)}
 	}
 	n, _ := strconv.Atoi(m[1])
-	key, msg := lines[n], m[2]
+	msg = m[2]
+	key := keyAt(lines, n, msg)
 	if f, ok := strings.CutPrefix(msg, "field "); ok && strings.Contains(f, " not found in type ") {
 		name := f[:strings.Index(f, " not found")]
 		if key == "" || !strings.HasSuffix(key, name) {
@@ -132,8 +135,12 @@ func decodeError(path string, err error, lines map[int]string) error {
 	return &configError{file: path, key: key, err: errors.New(msg)}
 }
 
-// mapLines records, for every line holding a key or a value, its key path.
-func mapLines(n *yaml.Node, prefix string, lines map[int]string) {
+// lineKey is a key path whose key or value stands on a line.
+type lineKey struct{ key, value string }
+
+// mapLines records, for every line, the key paths whose key or value stands
+// on it, parents before children.
+func mapLines(n *yaml.Node, prefix string, lines map[int][]lineKey) {
 	switch n.Kind {
 	case yaml.DocumentNode:
 		for _, c := range n.Content {
@@ -141,21 +148,32 @@ func mapLines(n *yaml.Node, prefix string, lines map[int]string) {
 		}
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := joinKey(prefix, n.Content[i].Value)
-			if _, ok := lines[n.Content[i].Line]; !ok {
-				lines[n.Content[i].Line] = k
-			}
-			mapLines(n.Content[i+1], k, lines)
+			k, v := joinKey(prefix, n.Content[i].Value), n.Content[i+1]
+			lines[n.Content[i].Line] = append(lines[n.Content[i].Line], lineKey{k, v.Value})
+			mapLines(v, k, lines)
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
 			k := fmt.Sprintf("%s[%d]", prefix, i)
-			if _, ok := lines[c.Line]; !ok {
-				lines[c.Line] = k
-			}
+			lines[c.Line] = append(lines[c.Line], lineKey{k, c.Value})
 			mapLines(c, k, lines)
 		}
 	}
+}
+
+// keyAt picks the key an error on line n is about: the one whose value the
+// message quotes, else the deepest on the line.
+func keyAt(lines map[int][]lineKey, n int, msg string) string {
+	cands := lines[n]
+	for _, c := range cands {
+		if c.value != "" && (strings.Contains(msg, "`"+c.value+"`") || strings.Contains(msg, `"`+c.value+`"`)) {
+			return c.key
+		}
+	}
+	if len(cands) == 0 {
+		return ""
+	}
+	return cands[len(cands)-1].key
 }
 
 func joinKey(prefix, k string) string {
