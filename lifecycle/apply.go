@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/spendsync/spendsync/connector"
 )
@@ -14,23 +15,18 @@ import (
 func (s *Store) Apply(ctx context.Context, plan *Plan, runID int64) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		t := now()
-		if err := withStmt(tx, `INSERT INTO persons (employee_number, source, first_name, prefix, last_name, partner_prefix,
-			partner_last_name, naming_convention, gender, email, username, blocked, block_reason, left_at, updated)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
-			ON CONFLICT (employee_number) DO UPDATE SET source = excluded.source, first_name = excluded.first_name,
-				prefix = excluded.prefix, last_name = excluded.last_name, partner_prefix = excluded.partner_prefix,
+		rows := make([][]any, 0, len(plan.persons))
+		for _, emp := range sortedKeys(plan.persons) {
+			p := plan.persons[emp]
+			rows = append(rows, []any{p.EmployeeNumber, p.Source, p.FirstName, p.Prefix, p.LastName, p.PartnerPrefix,
+				p.PartnerLastName, p.NamingConvention, p.Gender, p.Email, p.Username, p.Blocked, p.BlockReason, nil, t})
+		}
+		if err := insertBatch(tx, "persons", personWriteCols, `ON CONFLICT (employee_number) DO UPDATE SET
+				source = excluded.source, first_name = excluded.first_name, prefix = excluded.prefix,
+				last_name = excluded.last_name, partner_prefix = excluded.partner_prefix,
 				partner_last_name = excluded.partner_last_name, naming_convention = excluded.naming_convention,
 				gender = excluded.gender, email = excluded.email, username = excluded.username,
-				left_at = NULL, updated = excluded.updated`, func(st *sql.Stmt) error {
-			for _, emp := range sortedKeys(plan.persons) {
-				p := plan.persons[emp]
-				if _, err := st.Exec(p.EmployeeNumber, p.Source, p.FirstName, p.Prefix, p.LastName, p.PartnerPrefix,
-					p.PartnerLastName, p.NamingConvention, p.Gender, p.Email, p.Username, p.Blocked, p.BlockReason, t); err != nil {
-					return fmt.Errorf("store person %s: %w", emp, err)
-				}
-			}
-			return nil
-		}); err != nil {
+				left_at = NULL, updated = excluded.updated`, rows); err != nil {
 			return err
 		}
 		for _, emp := range plan.leave {
@@ -46,19 +42,15 @@ func (s *Store) Apply(ctx context.Context, plan *Plan, runID int64) error {
 				return fmt.Errorf("remove contract %s of %s: %w", c.Key, c.EmployeeNumber, err)
 			}
 		}
-		if err := withStmt(tx, `INSERT INTO contracts (`+contractCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (employee_number, key) DO UPDATE SET contract_id = excluded.contract_id,
-				start_date = excluded.start_date, end_date = excluded.end_date, ou_code = excluded.ou_code,
-				ou_name = excluded.ou_name, function_code = excluded.function_code, function_name = excluded.function_name`,
-			func(st *sql.Stmt) error {
-				for _, c := range plan.putContracts {
-					if _, err := st.Exec(c.EmployeeNumber, c.Key, c.ContractID, c.StartDate, c.EndDate, c.OUCode, c.OUName,
-						c.FunctionCode, c.FunctionName); err != nil {
-						return fmt.Errorf("store contract %s of %s: %w", c.Key, c.EmployeeNumber, err)
-					}
-				}
-				return nil
-			}); err != nil {
+		rows = rows[:0]
+		for _, c := range plan.putContracts {
+			rows = append(rows, []any{c.EmployeeNumber, c.Key, c.ContractID, c.StartDate, c.EndDate, c.OUCode, c.OUName,
+				c.FunctionCode, c.FunctionName})
+		}
+		if err := insertBatch(tx, "contracts", strings.Split(contractCols, ", "), `ON CONFLICT (employee_number, key) DO UPDATE SET
+				contract_id = excluded.contract_id, start_date = excluded.start_date, end_date = excluded.end_date,
+				ou_code = excluded.ou_code, ou_name = excluded.ou_name, function_code = excluded.function_code,
+				function_name = excluded.function_name`, rows); err != nil {
 			return err
 		}
 		if err := insertEvents(tx, plan.Events, runID, t); err != nil {
@@ -68,41 +60,28 @@ func (s *Store) Apply(ctx context.Context, plan *Plan, runID int64) error {
 	})
 }
 
-func withStmt(tx *sql.Tx, query string, fn func(*sql.Stmt) error) error {
-	st, err := tx.Prepare(query)
-	if err != nil {
-		return fmt.Errorf("prepare: %w", err)
-	}
-	defer st.Close()
-	return fn(st)
-}
+var personWriteCols = []string{"employee_number", "source", "first_name", "prefix", "last_name", "partner_prefix",
+	"partner_last_name", "naming_convention", "gender", "email", "username", "blocked", "block_reason", "left_at", "updated"}
 
 func insertEvents(tx *sql.Tx, events []Event, runID int64, t string) error {
-	return withStmt(tx, `INSERT INTO events (time, run_id, actor, source, kind, employee_number, details)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, func(st *sql.Stmt) error {
-		for _, e := range events {
-			details, err := json.Marshal(e.Details)
-			if err != nil {
-				return fmt.Errorf("encode event: %w", err)
-			}
-			if _, err := st.Exec(t, runID, Actor(), e.Source, e.Kind, e.EmployeeNumber, string(details)); err != nil {
-				return fmt.Errorf("record event %s: %w", e.Kind, err)
-			}
+	rows := make([][]any, 0, len(events))
+	actor := Actor()
+	for _, e := range events {
+		details, err := json.Marshal(e.Details)
+		if err != nil {
+			return fmt.Errorf("encode event: %w", err)
 		}
-		return nil
-	})
+		rows = append(rows, []any{t, runID, actor, e.Source, e.Kind, e.EmployeeNumber, string(details)})
+	}
+	return insertBatch(tx, "events", []string{"time", "run_id", "actor", "source", "kind", "employee_number", "details"}, "", rows)
 }
 
 func insertRejects(tx *sql.Tx, source string, rejects []connector.Reject, runID int64, t string) error {
-	return withStmt(tx, `INSERT INTO rejects (run_id, time, source, file, line, col, reason, raw, employee_number)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, func(st *sql.Stmt) error {
-		for _, r := range rejects {
-			if _, err := st.Exec(runID, t, source, r.File, r.Line, r.Column, r.Reason, r.Raw, r.EmployeeNumber); err != nil {
-				return fmt.Errorf("record reject: %w", err)
-			}
-		}
-		return nil
-	})
+	rows := make([][]any, 0, len(rejects))
+	for _, r := range rejects {
+		rows = append(rows, []any{runID, t, source, r.File, r.Line, r.Column, r.Reason, r.Raw, r.EmployeeNumber})
+	}
+	return insertBatch(tx, "rejects", []string{"run_id", "time", "source", "file", "line", "col", "reason", "raw", "employee_number"}, "", rows)
 }
 
 // Record writes events outside a plan (manual actions, force, deliveries).

@@ -89,8 +89,8 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string) *Plan {
 	}
 	plan.snapshotEmpty = src.Mode == connector.Snapshot && res.Rows == 0
 	fields := slices.DeleteFunc(slices.Clone(res.Fields), func(f string) bool { return slices.Contains(skipFields, f) })
-	for _, emp := range sortedKeys(st.persons) {
-		if p := st.persons[emp]; !p.Left && p.Source == src.Name {
+	for _, p := range st.persons {
+		if !p.Left && p.Source == src.Name {
 			plan.Population++
 		}
 	}
@@ -141,14 +141,15 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string) *Plan {
 	case res.Blind:
 		// A row we could not read may be anyone: remove nobody this run.
 	default:
-		for _, emp := range sortedKeys(st.persons) {
-			p := st.persons[emp]
-			if p.Left || p.Source != src.Name || res.Protected[emp] {
-				continue
+		var gone []string
+		for emp, p := range st.persons {
+			if _, listed := res.Persons[emp]; !listed && !p.Left && p.Source == src.Name && !res.Protected[emp] {
+				gone = append(gone, emp)
 			}
-			if _, listed := res.Persons[emp]; !listed {
-				plan.leaveEvent(st, emp, map[string]any{"reason": "not in snapshot"})
-			}
+		}
+		sort.Strings(gone)
+		for _, emp := range gone {
+			plan.leaveEvent(st, emp, map[string]any{"reason": "not in snapshot"})
 		}
 	}
 	return plan

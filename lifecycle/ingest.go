@@ -45,35 +45,57 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 	for _, src := range ordered {
 		provided = append(provided, src.Provides...)
 	}
-	st, err := s.LoadState()
-	if err != nil {
-		return nil, err
-	}
-	rep := &IngestReport{}
 	var forced []Event
 	for _, src := range ordered {
 		if err := src.CheckAge(opts.Now); err != nil {
-			if !errors.Is(err, connector.ErrStale) || !opts.Force {
-				if errors.Is(err, connector.ErrStale) {
-					return nil, fmt.Errorf("source %s: %w: %w", src.Name, ErrSafetyStop, err)
-				}
+			if !errors.Is(err, connector.ErrStale) {
 				return nil, fmt.Errorf("source %s: %w", src.Name, err)
+			}
+			if !opts.Force {
+				return nil, fmt.Errorf("source %s: %w: %w", src.Name, ErrSafetyStop, err)
 			}
 			forced = append(forced, forceEvent(src.Name, err))
 		}
+	}
+	// Reading the files and loading the state are independent: overlap them.
+	type loaded struct {
+		st  *State
+		err error
+	}
+	stateCh := make(chan loaded, 1)
+	go func() {
+		st, err := s.LoadState()
+		stateCh <- loaded{st, err}
+	}()
+	results := make([]*connector.Result, len(ordered))
+	var loadErr error
+	for i, src := range ordered {
 		res, err := connector.Load(src, opts.Rules)
 		if err != nil {
-			return nil, fmt.Errorf("source %s: %w", src.Name, err)
+			loadErr = fmt.Errorf("source %s: %w", src.Name, err)
+			break
 		}
+		results[i] = res
+	}
+	state := <-stateCh
+	if loadErr != nil {
+		return nil, loadErr
+	}
+	if state.err != nil {
+		return nil, state.err
+	}
+	st := state.st
+	rep := &IngestReport{}
+	for _, res := range results {
 		plan := st.PlanSource(res, provided)
 		if err := opts.Thresholds.Check(plan); err != nil {
 			if !opts.Force {
 				return nil, err
 			}
-			forced = append(forced, forceEvent(src.Name, err))
+			forced = append(forced, forceEvent(res.Source.Name, err))
 		}
 		if plan.Blind {
-			log.Warn("a rejected row has no readable employee number: nobody is removed by this source this run", "source", src.Name)
+			log.Warn("a rejected row has no readable employee number: nobody is removed by this source this run", "source", res.Source.Name)
 		}
 		st.Commit(plan)
 		rep.Plans = append(rep.Plans, plan)

@@ -53,7 +53,7 @@ func Open(path string, create, readOnly bool) (*Store, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_txlock=immediate"
 	if readOnly {
 		dsn = path + "?_pragma=busy_timeout(10000)&_pragma=query_only(1)"
 	}
@@ -97,7 +97,6 @@ var schema = []string{
 		id INTEGER PRIMARY KEY, time TEXT NOT NULL, run_id INTEGER, actor TEXT NOT NULL,
 		source TEXT NOT NULL, kind TEXT NOT NULL, employee_number TEXT NOT NULL, details TEXT NOT NULL)`,
 	`CREATE INDEX events_employee ON events (employee_number, id)`,
-	`CREATE INDEX events_time ON events (time)`,
 	`CREATE TABLE rejects (
 		id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, time TEXT NOT NULL, source TEXT NOT NULL,
 		file TEXT NOT NULL, line INTEGER NOT NULL, col TEXT NOT NULL, reason TEXT NOT NULL,
