@@ -17,7 +17,8 @@ test:
 demo: build
 	rm -rf $(DEMO_OUT)
 	SPENDSYNC_DEMO_OUT=$(DEMO_OUT) ./$(BIN) --config testdata/demo/spendsync.yaml --log-format text ingest
-	@echo "state: $(DEMO_OUT)/spendsync.db"
+	SPENDSYNC_DEMO_OUT=$(DEMO_OUT) ./$(BIN) --config testdata/demo/spendsync.yaml --log-format text export --date 2026-11-23
+	@echo "dump: $(DEMO_OUT)/out/persons.csv $(DEMO_OUT)/out/roles.csv"
 
 # 100k persons / 150k contracts, generated; compare with sqlite3 .import (see README).
 bench:

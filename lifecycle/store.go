@@ -102,6 +102,17 @@ var schema = []string{
 		file TEXT NOT NULL, line INTEGER NOT NULL, col TEXT NOT NULL, reason TEXT NOT NULL,
 		raw TEXT NOT NULL, employee_number TEXT NOT NULL)`,
 	`CREATE INDEX rejects_run ON rejects (run_id)`,
+	// The last export: what Spend Cloud was last given, by canonical field.
+	`CREATE TABLE exports (
+		id TEXT PRIMARY KEY, run_id INTEGER, time TEXT NOT NULL, date TEXT NOT NULL, origin TEXT NOT NULL,
+		persons INTEGER NOT NULL, roles INTEGER NOT NULL, held INTEGER NOT NULL, manifest TEXT NOT NULL)`,
+	`CREATE TABLE exported_persons (employee_number TEXT PRIMARY KEY, row TEXT NOT NULL)`,
+	`CREATE TABLE exported_roles (employee_number TEXT NOT NULL, row TEXT NOT NULL)`,
+	`CREATE INDEX exported_roles_employee ON exported_roles (employee_number)`,
+	`CREATE TABLE deliveries (
+		id INTEGER PRIMARY KEY, run_id INTEGER, time TEXT NOT NULL, export_id TEXT NOT NULL, target TEXT NOT NULL,
+		ok INTEGER NOT NULL, details TEXT NOT NULL)`,
+	`CREATE INDEX deliveries_target ON deliveries (target, ok, id)`,
 }
 
 // migrate creates the schema in a new database and refuses a newer one.
@@ -183,4 +194,15 @@ func (s *Store) FinishRun(id int64, exitCode int, summary string) error {
 		return fmt.Errorf("record end of run %d: %w", id, err)
 	}
 	return nil
+}
+
+func statFile(path string) (os.FileInfo, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if fi.IsDir() {
+		return nil, fmt.Errorf("%s is a folder, not a database file", path)
+	}
+	return fi, nil
 }

@@ -90,7 +90,7 @@ func exitCode(err error) int {
 		strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown flag"),
 		strings.HasPrefix(err.Error(), "unknown shorthand flag"):
 		return exitUsage
-	case errors.Is(err, lifecycle.ErrSafetyStop), errors.Is(err, connector.ErrStale):
+	case isSafetyStop(err), errors.Is(err, connector.ErrStale):
 		return exitSafety
 	case errors.Is(err, lifecycle.ErrLocked):
 		return exitLocked
@@ -127,7 +127,8 @@ and delivers it over SFTP.`,
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "log only warnings and errors")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(newInitCommand(g), newIngestCommand(g), newEventsCommand(g), newRejectsCommand(g),
-		newPersonCommand(g), newStatusCommand(g), newVersionCommand())
+		newPersonCommand(g), newStatusCommand(g), newVersionCommand(), newExportCommand(g), newDiffCommand(g),
+		newMigrateCommand(g), newDomainsCommand(g))
 	return root
 }
 

@@ -155,12 +155,12 @@ func TestIngestDemoThenReadersShowIt(t *testing.T) {
 	}
 	code, out, _ = cli(t, "--config", cfg, "events", "--employee", "000105", "--format", "json")
 	var evs []lifecycle.Event
-	if code != 0 || json.Unmarshal([]byte(out), &evs) != nil || len(evs) != 3 || evs[0].Kind != "person.joined" {
+	if code != 0 || json.Unmarshal([]byte(out), &evs) != nil || len(evs) != 4 || evs[0].Kind != "person.joined" || evs[3].Kind != "person.changed" {
 		t.Fatalf("events json: %d %s", code, out)
 	}
 	code, out, _ = cli(t, "--config", cfg, "events", "--kind", "person.", "--format", "csv")
 	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
-	if code != 0 || err != nil || len(recs) != 1+12+3 || recs[0][5] != "kind" {
+	if code != 0 || err != nil || len(recs) != 1+12+11 || recs[0][5] != "kind" {
 		t.Fatalf("events csv: %d %v rows %d", code, err, len(recs))
 	}
 	code, out, _ = cli(t, "--config", cfg, "person", "show", "000105")

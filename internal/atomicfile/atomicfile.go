@@ -18,14 +18,29 @@ const TempPrefix = ".spendsync-"
 // Write creates path with mode 0600 from what fn writes: it writes to a
 // temporary file in the same folder, fsyncs it, renames it into place and
 // fsyncs the folder. On error the temporary file is removed.
-func Write(path string, fn func(w io.Writer) error) (err error) {
+func Write(path string, fn func(w io.Writer) error) error {
+	p, err := Stage(path, fn)
+	if err != nil {
+		return err
+	}
+	return p.Commit()
+}
+
+// Pending is a complete, fsynced temporary file waiting to be renamed into
+// place. Staging several files first and committing them together keeps a
+// failure (disk full) from replacing only some of a set.
+type Pending struct{ tmp, path string }
+
+// Stage writes what fn writes to a temporary file next to path (0600),
+// fsyncs and closes it.
+func Stage(path string, fn func(w io.Writer) error) (_ *Pending, err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
 	f, err := os.CreateTemp(dir, TempPrefix+base+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("create temporary file for %s: %w", path, err)
+		return nil, fmt.Errorf("create temporary file for %s: %w", path, err)
 	}
 	tmp := f.Name()
 	defer func() {
@@ -35,23 +50,32 @@ func Write(path string, fn func(w io.Writer) error) (err error) {
 		}
 	}()
 	if err = f.Chmod(0o600); err != nil && !isUnsupported(err) {
-		return fmt.Errorf("chmod %s: %w", tmp, err)
+		return nil, fmt.Errorf("chmod %s: %w", tmp, err)
 	}
 	if err = fn(f); err != nil {
-		return err
+		return nil, fmt.Errorf("write %s: %w", tmp, err)
 	}
 	if err = f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", tmp, err)
+		return nil, fmt.Errorf("sync %s: %w", tmp, err)
 	}
 	// Close before rename: Windows cannot rename an open file.
 	if err = f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", tmp, err)
+		return nil, fmt.Errorf("close %s: %w", tmp, err)
 	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename %s to %s: %w", tmp, path, err)
-	}
-	return SyncDir(dir)
+	return &Pending{tmp: tmp, path: path}, nil
 }
+
+// Commit renames the file into place and fsyncs the folder.
+func (p *Pending) Commit() error {
+	if err := os.Rename(p.tmp, p.path); err != nil {
+		os.Remove(p.tmp)
+		return fmt.Errorf("rename %s to %s: %w", p.tmp, p.path, err)
+	}
+	return SyncDir(filepath.Dir(p.path))
+}
+
+// Discard removes the temporary file.
+func (p *Pending) Discard() { os.Remove(p.tmp) }
 
 // WriteBytes is Write for content already in memory.
 func WriteBytes(path string, data []byte) error {

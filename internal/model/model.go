@@ -124,7 +124,7 @@ func (c *Contract) fieldPtr(name string) *string {
 // ActiveOn reports whether the contract is active on date (YYYY-MM-DD),
 // widened by leadDays before the start and graceDays after the end.
 // Dates are ISO strings, so they compare correctly as text.
-func (c *Contract) ActiveOn(date string, leadDays, graceDays int) bool {
+func (c Contract) ActiveOn(date string, leadDays, graceDays int) bool {
 	if c.StartDate != "" && shift(c.StartDate, -leadDays) > date {
 		return false
 	}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spendsync/spendsync/export"
+)
+
+func newDiffCommand(g *globals) *cobra.Command {
+	var format, date string
+	cmd := &cobra.Command{
+		Use:   "diff",
+		Short: "Show what the next export would change in Spend Cloud, writing nothing",
+		Example: `  spendsync diff
+  spendsync diff --format json | jq '.[] | select(.kind == "account.remove")'`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "table" && format != "json" {
+				return &usageError{fmt.Errorf("--format must be table or json, not %q", format)}
+			}
+			cfg, st, err := g.openReader()
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			// A diff is shown even when the export would hit a safety stop.
+			p, err := planExport(cmd.Context(), cfg, st, exportOptions{date: date, force: true})
+			if err != nil {
+				return err
+			}
+			type change struct {
+				Kind           string         `json:"kind"`
+				EmployeeNumber string         `json:"employee_number"`
+				Details        map[string]any `json:"details"`
+			}
+			out := []change{}
+			var rows [][]string
+			for _, c := range p.changes {
+				out = append(out, change{c.Kind, c.EmployeeNumber, c.Details})
+				rows = append(rows, []string{c.Kind, c.EmployeeNumber, compactJSON(c.Details)})
+			}
+			for _, h := range p.dump.Held {
+				d := map[string]any{"reason": h.Reason, "fields": h.Fields, "kept_last_export": h.Kept}
+				out = append(out, change{"export.held", h.EmployeeNumber, d})
+				rows = append(rows, []string{"export.held", h.EmployeeNumber, compactJSON(d)})
+			}
+			if format == "json" {
+				return render(g.stdout, "json", nil, nil, out)
+			}
+			if err := render(g.stdout, "table", []string{"change", "employee", "details"}, rows, nil); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(g.stdout, "\n%s (%s)\n", p.summary(), countRemovals(p.changes, len(p.prev.Persons)))
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "table", "table or json")
+	cmd.Flags().StringVar(&date, "date", "", "for this date, YYYY-MM-DD (default today)")
+	return cmd
+}
+
+func countRemovals(changes []export.Change, before int) string {
+	return fmt.Sprintf("%d of %d accounts removed", export.Count(changes, export.AccountRemove), before)
+}

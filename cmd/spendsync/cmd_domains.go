@@ -1,0 +1,51 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spendsync/spendsync/lifecycle"
+)
+
+func newDomainsCommand(g *globals) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "domains",
+		Short: "List email domains in the data: persons per domain, verified or not",
+		Long: `domains lists each email domain of the current persons with how many use it
+and whether it is in rules.verified_domains. Persons on an unverified domain
+cannot log in through Visma Connect.`,
+		Example: `  spendsync domains --format json`,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "table" && format != "json" {
+				return &usageError{fmt.Errorf("--format must be table or json, not %q", format)}
+			}
+			cfg, st, err := g.openReader()
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ds, err := st.Domains(cmd.Context(), cfg.Rules.VerifiedDomains)
+			if err != nil {
+				return err
+			}
+			if ds == nil {
+				ds = []lifecycle.Domain{}
+			}
+			var rows [][]string
+			for _, d := range ds {
+				v := "no"
+				if d.Verified {
+					v = "yes"
+				}
+				rows = append(rows, []string{d.Domain, strconv.Itoa(d.Persons), v})
+			}
+			return render(g.stdout, format, []string{"domain", "persons", "verified"}, rows, ds)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "table", "table or json")
+	return cmd
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+func newExportCommand(g *globals) *cobra.Command {
+	var o exportOptions
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Write the daily full dump (persons.csv, roles.csv, export.json)",
+		Long: `export computes, for --date (default today), every person with an active
+contract who is not blocked, and one role per active contract, and writes
+persons.csv, roles.csv and export.json atomically into export.dir (the
+previous export moves to export.dir/history/<id>/). The difference with the
+previous export is recorded as account.* and role.* events. An export that
+would remove too many accounts, or be empty while the last was not, stops
+with exit 3; --force lets it through once.
+
+--out DIR writes the three files into DIR only, as a side copy: export.dir
+and the recorded last export stay as they are.`,
+		Example: `  spendsync export
+  spendsync export --dry-run -v
+  spendsync export --date 2027-01-01 --out /tmp/preview`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.dryRun {
+				cfg, st, err := g.openReader()
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				_, err = runExportJob(cmd.Context(), g, cfg, st, 0, o)
+				return err
+			}
+			w, err := g.openWriter("export")
+			if err != nil {
+				return err
+			}
+			_, err = runExportJob(cmd.Context(), g, w.cfg, w.store, w.runID, o)
+			return w.close(err, "")
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.date, "date", "", "export for this date, YYYY-MM-DD (default today)")
+	f.StringVar(&o.out, "out", "", "write the files into this folder only (a side copy)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "report what would change; write nothing")
+	f.BoolVar(&o.force, "force", false, "let a safety stop through once (recorded as a force event)")
+	return cmd
+}

@@ -1,0 +1,346 @@
+package export
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/spendsync/spendsync/internal/model"
+)
+
+// Rules are the rules: keys that shape the dump.
+type Rules struct {
+	LeadDays, GraceDays int
+	NameStyle           string
+	RemoveDiacritics    bool
+	GenderMap           map[string]string
+}
+
+// Row is one exported line by canonical field name.
+type Row map[string]string
+
+// Input is a current person with its contracts.
+type Input struct {
+	Person    model.Person
+	Blocked   bool
+	Contracts []model.Contract
+}
+
+// Previous is the last export: what Spend Cloud was last given.
+type Previous struct {
+	ID      string
+	Persons map[string]Row   // by employee number
+	Roles   map[string][]Row // by employee number
+}
+
+// Held is a person left out of this dump's changes.
+type Held struct {
+	EmployeeNumber string   `json:"employee_number"`
+	Reason         string   `json:"reason"`
+	Fields         []string `json:"fields"`
+	Kept           bool     `json:"kept"` // its last exported rows stay in the dump
+}
+
+// Dump is the full export for one date.
+type Dump struct {
+	Date     string
+	Persons  []Row
+	Roles    []Row
+	Held     []Held
+	Formulas []Held // formula_guard: warn findings (the rows are exported as they are)
+}
+
+// formulaStart lists what makes a spreadsheet treat a cell as a formula.
+const formulaStart = "=+-@\t\r"
+
+// Build computes the dump for date (YYYY-MM-DD): every person with a
+// contract active on date and not blocked, one role per active contract,
+// identical roles merged.
+func Build(in []Input, prev *Previous, date string, cfg *Config, rules Rules) *Dump {
+	d := &Dump{Date: date}
+	personCols, roleCols := fieldsOf(cfg.Persons.Columns), fieldsOf(cfg.Roles.Columns)
+	for i := range in {
+		p := &in[i]
+		if p.Blocked {
+			continue
+		}
+		var active []model.Contract
+		for _, c := range p.Contracts {
+			if c.ActiveOn(date, rules.LeadDays, rules.GraceDays) {
+				active = append(active, c)
+			}
+		}
+		if len(active) == 0 {
+			continue
+		}
+		row := personRow(&p.Person, rules)
+		roles := roleRows(row, active)
+		emp := p.Person.EmployeeNumber
+
+		var missing []string
+		for _, f := range cfg.Required {
+			if strings.TrimSpace(row[f]) == "" {
+				missing = append(missing, f)
+			}
+		}
+		held := Held{EmployeeNumber: emp}
+		if len(missing) > 0 {
+			held.Reason, held.Fields = "missing required field", missing
+		} else if bad := guard(cfg.FormulaGuard, row, personCols, roles, roleCols); len(bad) > 0 {
+			switch cfg.FormulaGuard {
+			case "reject":
+				held.Reason, held.Fields = "field starts like a spreadsheet formula", bad
+			case "warn":
+				d.Formulas = append(d.Formulas, Held{EmployeeNumber: emp, Reason: "field starts like a spreadsheet formula", Fields: bad})
+			}
+		}
+		if held.Reason != "" {
+			if prevRow, ok := prev.Persons[emp]; ok {
+				held.Kept = true
+				d.Persons = append(d.Persons, prevRow)
+				d.Roles = append(d.Roles, prev.Roles[emp]...)
+			}
+			d.Held = append(d.Held, held)
+			continue
+		}
+		d.Persons = append(d.Persons, row)
+		d.Roles = append(d.Roles, roles...)
+	}
+	sort.Slice(d.Persons, func(i, j int) bool { return d.Persons[i]["employee_number"] < d.Persons[j]["employee_number"] })
+	sortRoles(d.Roles)
+	return d
+}
+
+func personRow(p *model.Person, rules Rules) Row {
+	last, prefix := Name(p, rules.NameStyle, rules.RemoveDiacritics)
+	return Row{
+		"employee_number":   p.EmployeeNumber,
+		"first_name":        p.FirstName,
+		"prefix":            prefix,
+		"last_name":         last,
+		"gender":            Gender(p.Gender, rules.GenderMap),
+		"email":             p.Email,
+		"username":          p.Username,
+		"partner_prefix":    p.PartnerPrefix,
+		"partner_last_name": p.PartnerLastName,
+		"naming_convention": p.NamingConvention,
+	}
+}
+
+// roleRows makes one role per active contract, merging identical roles
+// (same employee, username, OU code, OU name and function code).
+func roleRows(person Row, active []model.Contract) []Row {
+	seen := map[string]Row{}
+	for _, c := range active {
+		r := Row{"employee_number": person["employee_number"], "username": person["username"], "ou_code": c.OUCode,
+			"ou_name": c.OUName, "function_code": c.FunctionCode, "function_name": c.FunctionName}
+		key := strings.Join([]string{c.OUCode, c.OUName, c.FunctionCode}, "\x00")
+		if old, ok := seen[key]; !ok || r["function_name"] < old["function_name"] {
+			seen[key] = r
+		}
+	}
+	out := make([]Row, 0, len(seen))
+	for _, r := range seen {
+		out = append(out, r)
+	}
+	sortRoles(out)
+	return out
+}
+
+func sortRoles(roles []Row) {
+	keys := []string{"employee_number", "ou_code", "function_code", "ou_name", "username", "function_name"}
+	sort.SliceStable(roles, func(i, j int) bool {
+		for _, k := range keys {
+			if a, b := roles[i][k], roles[j][k]; a != b {
+				return a < b
+			}
+		}
+		return false
+	})
+}
+
+// guard applies formula_guard to the exported fields of a person and its
+// roles: escape rewrites them in place; warn and reject report them.
+func guard(mode string, person Row, personCols []string, roles []Row, roleCols []string) []string {
+	if mode == "off" {
+		return nil
+	}
+	var bad []string
+	check := func(r Row, cols []string, what string) {
+		for _, f := range cols {
+			v := r[f]
+			if v == "" || !strings.ContainsRune(formulaStart, rune(v[0])) {
+				continue
+			}
+			if mode == "escape" {
+				r[f] = "'" + v
+				continue
+			}
+			if name := what + f; !slices.Contains(bad, name) {
+				bad = append(bad, name)
+			}
+		}
+	}
+	check(person, personCols, "")
+	for _, r := range roles {
+		check(r, roleCols, "role.")
+	}
+	return bad
+}
+
+func fieldsOf(cols []Column) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = c.Field
+	}
+	return out
+}
+
+// Change is one provisioning change between two dumps.
+type Change struct {
+	Kind           string
+	EmployeeNumber string
+	Details        map[string]any
+}
+
+// Provisioning event kinds.
+const (
+	AccountCreate = "account.create"
+	AccountUpdate = "account.update"
+	AccountRemove = "account.remove"
+	RoleGrant     = "role.grant"
+	RoleRevoke    = "role.revoke"
+)
+
+// Diff compares the dump with the previous export as Spend Cloud sees it:
+// by the configured columns.
+func Diff(prev *Previous, d *Dump, cfg *Config) []Change {
+	var out []Change
+	next := map[string]Row{}
+	nextRoles := map[string][]Row{}
+	for _, r := range d.Persons {
+		next[r["employee_number"]] = r
+	}
+	for _, r := range d.Roles {
+		nextRoles[r["employee_number"]] = append(nextRoles[r["employee_number"]], r)
+	}
+	for _, r := range d.Persons {
+		emp := r["employee_number"]
+		old, ok := prev.Persons[emp]
+		if !ok {
+			out = append(out, Change{AccountCreate, emp, map[string]any{"row": project(r, cfg.Persons.Columns)}})
+			continue
+		}
+		changed := map[string]map[string]string{}
+		for _, c := range cfg.Persons.Columns {
+			if o, n := old[c.Field], r[c.Field]; o != n {
+				changed[c.Header] = map[string]string{"old": o, "new": n}
+			}
+		}
+		if len(changed) > 0 {
+			out = append(out, Change{AccountUpdate, emp, map[string]any{"columns": changed}})
+		}
+	}
+	var gone []string
+	for emp := range prev.Persons {
+		if _, ok := next[emp]; !ok {
+			gone = append(gone, emp)
+		}
+	}
+	sort.Strings(gone)
+	for _, emp := range gone {
+		out = append(out, Change{AccountRemove, emp, map[string]any{"row": project(prev.Persons[emp], cfg.Persons.Columns)}})
+	}
+	emps := map[string]bool{}
+	for emp := range prev.Roles {
+		emps[emp] = true
+	}
+	for emp := range nextRoles {
+		emps[emp] = true
+	}
+	sorted := make([]string, 0, len(emps))
+	for emp := range emps {
+		sorted = append(sorted, emp)
+	}
+	sort.Strings(sorted)
+	for _, emp := range sorted {
+		before, after := roleSet(prev.Roles[emp], cfg), roleSet(nextRoles[emp], cfg)
+		for _, k := range sortedKeys(after) {
+			if _, ok := before[k]; !ok {
+				out = append(out, Change{RoleGrant, emp, map[string]any{"role": after[k]}})
+			}
+		}
+		for _, k := range sortedKeys(before) {
+			if _, ok := after[k]; !ok {
+				out = append(out, Change{RoleRevoke, emp, map[string]any{"role": before[k]}})
+			}
+		}
+	}
+	return out
+}
+
+func project(r Row, cols []Column) map[string]string {
+	out := make(map[string]string, len(cols))
+	for _, c := range cols {
+		out[c.Header] = r[c.Field]
+	}
+	return out
+}
+
+func roleSet(roles []Row, cfg *Config) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, r := range roles {
+		var key []string
+		for _, c := range cfg.Roles.Columns {
+			key = append(key, r[c.Field])
+		}
+		out[strings.Join(key, "\x00")] = project(r, cfg.Roles.Columns)
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Count returns how many changes are of kind.
+func Count(changes []Change, kind string) int {
+	n := 0
+	for _, c := range changes {
+		if c.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// Limits are the export safety stops; zero disables one.
+type Limits struct {
+	MaxRemovals       int
+	MaxRemovalPercent int
+}
+
+// ErrSafetyStop marks an export refused for looking like a broken state.
+var ErrSafetyStop = fmt.Errorf("safety stop")
+
+// Check refuses a dump that removes too many accounts or is empty while the
+// previous export was not.
+func (l Limits) Check(prev *Previous, d *Dump, changes []Change) error {
+	n, before := Count(changes, AccountRemove), len(prev.Persons)
+	switch {
+	case len(d.Persons) == 0 && before > 0:
+		return fmt.Errorf("%w: the export would be empty while the previous one had %d persons (override with --force)", ErrSafetyStop, before)
+	case l.MaxRemovals > 0 && n > l.MaxRemovals:
+		return fmt.Errorf("%w: the export would remove %d accounts, more than thresholds.max_removals %d (override with --force)", ErrSafetyStop, n, l.MaxRemovals)
+	case l.MaxRemovalPercent > 0 && before > 0 && n*100 > l.MaxRemovalPercent*before:
+		return fmt.Errorf("%w: the export would remove %d of %d accounts (%.1f%%), more than thresholds.max_removal_percent %d%% (override with --force)",
+			ErrSafetyStop, n, before, float64(n)*100/float64(before), l.MaxRemovalPercent)
+	}
+	return nil
+}

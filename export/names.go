@@ -1,0 +1,98 @@
+package export
+
+import (
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/spendsync/spendsync/internal/model"
+)
+
+// Name styles.
+const (
+	StyleHelloID = "helloid"
+	StyleSplit   = "split"
+)
+
+// Name returns the exported achternaam and tussenvoegsel of p.
+//
+// helloid reproduces the HelloID SpendCloud connector: the prefix that
+// belongs to the name shown first follows the whole surname (B: "Boele van
+// den", BP: "Boele - de Vries van den", P: "Vries de", PB: "Vries - van den
+// Boele de"). split leaves prefixes out of achternaam except inside the
+// second half of a double name. tussenvoegsel is the own prefix for B, BP
+// and unknown conventions, the partner's for P and PB. P and PB without a
+// partner surname fall back to B: there is no partner name to show.
+func Name(p *model.Person, style string, removeDiacritics bool) (lastName, prefix string) {
+	own, partner := strings.TrimSpace(p.LastName), strings.TrimSpace(p.PartnerLastName)
+	ownPre, partnerPre := strings.TrimSpace(p.Prefix), strings.TrimSpace(p.PartnerPrefix)
+	conv := p.NamingConvention
+	if (conv == "P" || conv == "PB") && partner == "" {
+		conv = "B"
+	}
+	var first, firstPre, second string
+	switch conv {
+	case "BP":
+		first, firstPre = own, ownPre
+		if partner != "" { // a partner prefix alone is no name
+			second = join(" ", partnerPre, partner)
+		}
+	case "P":
+		first, firstPre = partner, partnerPre
+	case "PB":
+		first, firstPre, second = partner, partnerPre, join(" ", ownPre, own)
+	default:
+		first, firstPre = own, ownPre
+	}
+	switch style {
+	case StyleSplit:
+		lastName = join(" - ", first, second)
+	default:
+		lastName = join(" ", join(" - ", first, second), firstPre)
+	}
+	prefix = firstPre
+	if removeDiacritics {
+		lastName, prefix = stripMarks(lastName), stripMarks(prefix)
+	}
+	return lastName, prefix
+}
+
+// join joins the non-empty (after trimming) parts with sep, so missing
+// parts never leave stray spaces or dashes.
+func join(sep string, parts ...string) string {
+	var kept []string
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			kept = append(kept, p)
+		}
+	}
+	return strings.Join(kept, sep)
+}
+
+// stripMarks removes combining marks after canonical decomposition, as the
+// connector's FormD + NonSpacingMark filter does: é -> e, but ø, ß and ĳ,
+// which do not decompose, stay.
+func stripMarks(s string) string {
+	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	out, _, err := transform.String(t, s)
+	if err != nil {
+		return s
+	}
+	return out
+}
+
+// Gender maps a source gender through the configured map; anything else is O.
+func Gender(v string, genderMap map[string]string) string {
+	if g, ok := genderMap[v]; ok {
+		return g
+	}
+	for k, g := range genderMap {
+		if strings.EqualFold(k, strings.TrimSpace(v)) {
+			return g
+		}
+	}
+	return "O"
+}
