@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,7 +17,58 @@ func newPersonCommand(g *globals) *cobra.Command {
 		Short: "Show, block or unblock one person",
 		Args:  noArgs,
 	}
-	cmd.AddCommand(newPersonShowCommand(g))
+	cmd.AddCommand(newPersonShowCommand(g), newBlockCommand(g, true), newBlockCommand(g, false))
+	return cmd
+}
+
+// newBlockCommand makes block (blocked true) or unblock.
+func newBlockCommand(g *globals, blocked bool) *cobra.Command {
+	var reason string
+	var push bool
+	use, short := "block EMPLOYEE_NUMBER --reason TEXT", "Leave a person out of every dump from now on (audited)"
+	example := `  spendsync person block 001234 --reason "fraud investigation, ticket 4711" --push`
+	if !blocked {
+		use, short = "unblock EMPLOYEE_NUMBER", "Let a blocked person back into the dump (audited)"
+		example = `  spendsync person unblock 001234 --reason "cleared" --push`
+	}
+	cmd := &cobra.Command{
+		Use:     use,
+		Short:   short,
+		Long:    short + ". With --push a fresh export is made and delivered at once, so one command revokes (or restores) access in Spend Cloud.",
+		Example: example,
+		Args:    exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if blocked && strings.TrimSpace(reason) == "" {
+				return &usageError{fmt.Errorf("--reason is required: it is recorded with the block")}
+			}
+			name := "block"
+			if !blocked {
+				name = "unblock"
+			}
+			w, err := g.openWriter(name)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			err = func() error {
+				if err := w.store.SetBlocked(ctx, w.runID, args[0], blocked, reason); err != nil {
+					return err
+				}
+				g.log.Info(name, "employee", args[0], "actor", lifecycle.Actor())
+				fmt.Fprintf(g.stdout, "%sed %s\n", name, args[0])
+				if !push {
+					return nil
+				}
+				if _, err := runExportJob(ctx, g, w.cfg, w.store, w.runID, exportOptions{}); err != nil {
+					return err
+				}
+				return runPushJob(ctx, g, w.cfg, w.store, w.runID, pushOptions{})
+			}()
+			return w.close(err, "")
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded in the event)")
+	cmd.Flags().BoolVar(&push, "push", false, "export and deliver at once")
 	return cmd
 }
 

@@ -1,54 +1,133 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
+// errStaleDelivery makes status --max-age exit 3 (a safety-stop class
+// signal a monitoring check can alert on).
+var errStaleDelivery = errors.New("last successful delivery is too old")
+
 func newStatusCommand(g *globals) *cobra.Command {
 	var asJSON bool
+	var maxAge time.Duration
 	cmd := &cobra.Command{
-		Use:     "status",
-		Short:   "Show the state and the last run of each command",
-		Example: `  spendsync status --json`,
-		Args:    noArgs,
+		Use:   "status",
+		Short: "Show the state, the last run of each command and the last deliveries",
+		Long: `status prints the state's counts, the last run of each command with its exit
+code, and the last delivery attempt and success per target. With --max-age
+it exits 3 when the last successful delivery is older than that (or there
+is none): a ready check for Nagios, Icinga or a cron wrapper.`,
+		Example: `  spendsync status --json
+  spendsync status --max-age 26h || alert "spendsync has not delivered for a day"`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, st, err := g.openReader()
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			persons, contracts, blocked, err := st.Counts(cmd.Context())
+			ctx := cmd.Context()
+			persons, contracts, blocked, err := st.Counts(ctx)
 			if err != nil {
 				return err
 			}
-			runs, err := st.LastRuns(cmd.Context())
+			runs, err := st.LastRuns(ctx)
 			if err != nil {
 				return err
 			}
-			if runs == nil {
-				runs = []lifecycle.Run{}
+			last, lastOK, err := st.LastDeliveries(ctx)
+			if err != nil {
+				return err
 			}
+			rejects, err := st.Rejects(ctx, 0)
+			if err != nil {
+				return err
+			}
+			held, err := st.Events(ctx, lifecycle.EventFilter{Kind: lifecycle.ExportHeld, RunID: lastRunOf(runs, "export", "run")})
+			if err != nil {
+				return err
+			}
+			stale := maxAge > 0 && !deliveredWithin(lastOK, maxAge)
 			if asJSON {
-				return render(g.stdout, "json", nil, nil, map[string]any{
-					"database": cfg.Database, "persons": persons, "contracts": contracts, "blocked": blocked, "last_runs": runs,
+				err = render(g.stdout, "json", nil, nil, map[string]any{
+					"database": cfg.Database, "persons": persons, "contracts": contracts, "blocked": blocked,
+					"open_rejects": len(rejects), "held_back": len(held), "last_runs": nonNil(runs),
+					"last_deliveries": nonNil(last), "last_successful_deliveries": nonNil(lastOK), "stale": stale,
 				})
-			}
-			fmt.Fprintf(g.stdout, "database   %s\npersons    %d (%d blocked)\ncontracts  %d\n\n", cfg.Database, persons, blocked, contracts)
-			var rows [][]string
-			for _, r := range runs {
-				code := "running or killed"
-				if r.ExitCode != nil {
-					code = fmt.Sprint(*r.ExitCode)
+			} else {
+				fmt.Fprintf(g.stdout, "database   %s\npersons    %d (%d blocked)\ncontracts  %d\nrejects    %d in the last ingest\nheld back  %d in the last export\n\n",
+					cfg.Database, persons, blocked, contracts, len(rejects), len(held))
+				var rows [][]string
+				for _, r := range runs {
+					code := "running or killed"
+					if r.ExitCode != nil {
+						code = fmt.Sprint(*r.ExitCode)
+					}
+					rows = append(rows, []string{r.Command, fmt.Sprint(r.ID), r.Started, r.Finished, code, r.Actor})
 				}
-				rows = append(rows, []string{r.Command, fmt.Sprint(r.ID), r.Started, r.Finished, code, r.Actor})
+				render(g.stdout, "table", []string{"command", "run", "started", "finished", "exit", "actor"}, rows, nil)
+				rows = nil
+				for _, d := range last {
+					result := "ok"
+					if !d.OK {
+						result = "FAILED"
+					}
+					lastGood := ""
+					for _, ok := range lastOK {
+						if ok.Target == d.Target {
+							lastGood = ok.Time
+						}
+					}
+					rows = append(rows, []string{d.Target, d.Time, result, d.ExportID, lastGood})
+				}
+				fmt.Fprintln(g.stdout)
+				err = render(g.stdout, "table", []string{"target", "last attempt", "result", "export", "last success"}, rows, nil)
 			}
-			return render(g.stdout, "table", []string{"command", "run", "started", "finished", "exit", "actor"}, rows, nil)
+			if err != nil {
+				return err
+			}
+			if stale {
+				return fmt.Errorf("%w: none within --max-age %s", errStaleDelivery, maxAge)
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
+	cmd.Flags().DurationVar(&maxAge, "max-age", 0, "exit 3 when the last successful delivery is older than this (e.g. 26h)")
 	return cmd
+}
+
+func deliveredWithin(ok []lifecycle.Delivery, maxAge time.Duration) bool {
+	for _, d := range ok {
+		if t, err := time.Parse(time.RFC3339, d.Time); err == nil && time.Since(t) <= maxAge {
+			return true
+		}
+	}
+	return false
+}
+
+func lastRunOf(runs []lifecycle.Run, commands ...string) int64 {
+	var id int64 = -1
+	for _, r := range runs {
+		for _, c := range commands {
+			if r.Command == c && r.ID > id {
+				id = r.ID
+			}
+		}
+	}
+	return id
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

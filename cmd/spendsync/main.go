@@ -90,7 +90,7 @@ func exitCode(err error) int {
 		strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown flag"),
 		strings.HasPrefix(err.Error(), "unknown shorthand flag"):
 		return exitUsage
-	case isSafetyStop(err), errors.Is(err, connector.ErrStale):
+	case isSafetyStop(err), errors.Is(err, connector.ErrStale), errors.Is(err, errStaleDelivery):
 		return exitSafety
 	case errors.Is(err, lifecycle.ErrLocked):
 		return exitLocked
@@ -128,7 +128,7 @@ and delivers it over SFTP.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(newInitCommand(g), newIngestCommand(g), newEventsCommand(g), newRejectsCommand(g),
 		newPersonCommand(g), newStatusCommand(g), newVersionCommand(), newExportCommand(g), newDiffCommand(g),
-		newMigrateCommand(g), newDomainsCommand(g))
+		newMigrateCommand(g), newDomainsCommand(g), newPushCommand(g), newRunCommand(g), newHostkeyCommand(g))
 	return root
 }
 

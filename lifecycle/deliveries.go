@@ -1,0 +1,112 @@
+package lifecycle
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+)
+
+// Delivery event kinds and manual actions.
+const (
+	DeliveryOK     = "delivery.ok"
+	DeliveryFailed = "delivery.failed"
+	PersonBlocked  = "person.blocked"
+	Unblocked      = "person.unblocked"
+)
+
+// RecordDelivery stores a delivery attempt and its event.
+func (s *Store) RecordDelivery(ctx context.Context, runID int64, exportID, target string, ok bool, details map[string]any) error {
+	kind := DeliveryFailed
+	if ok {
+		kind = DeliveryOK
+	}
+	details["export_id"], details["target"] = exportID, target
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		t := now()
+		if _, err := tx.Exec(`INSERT INTO deliveries (run_id, time, export_id, target, ok, details) VALUES (?, ?, ?, ?, ?, ?)`,
+			runID, t, exportID, target, ok, mustJSON(details)); err != nil {
+			return fmt.Errorf("record delivery: %w", err)
+		}
+		return insertEvents(tx, []Event{{Source: "push", Kind: kind, Details: details}}, runID, t)
+	})
+}
+
+// Delivered reports whether exportID was delivered to target.
+func (s *Store) Delivered(ctx context.Context, exportID, target string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE export_id = ? AND target = ? AND ok`, exportID, target).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("read deliveries: %w", err)
+	}
+	return n > 0, nil
+}
+
+// Delivery is a recorded delivery attempt.
+type Delivery struct {
+	Time     string          `json:"time"`
+	ExportID string          `json:"export_id"`
+	Target   string          `json:"target"`
+	OK       bool            `json:"ok"`
+	Details  json.RawMessage `json:"details"`
+}
+
+// LastDeliveries returns the last attempt and the last success per target.
+func (s *Store) LastDeliveries(ctx context.Context) (last, lastOK []Delivery, err error) {
+	query := func(q string) ([]Delivery, error) {
+		rows, err := s.db.QueryContext(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("read deliveries: %w", err)
+		}
+		var out []Delivery
+		err = eachRow(rows, func() error {
+			var d Delivery
+			var details string
+			if err := rows.Scan(&d.Time, &d.ExportID, &d.Target, &d.OK, &details); err != nil {
+				return err
+			}
+			d.Details = json.RawMessage(details)
+			out = append(out, d)
+			return nil
+		})
+		return out, err
+	}
+	if last, err = query(`SELECT time, export_id, target, ok, details FROM deliveries
+		WHERE id IN (SELECT MAX(id) FROM deliveries GROUP BY target) ORDER BY target`); err != nil {
+		return nil, nil, err
+	}
+	lastOK, err = query(`SELECT time, export_id, target, ok, details FROM deliveries
+		WHERE id IN (SELECT MAX(id) FROM deliveries WHERE ok GROUP BY target) ORDER BY target`)
+	return last, lastOK, err
+}
+
+// SetBlocked blocks or unblocks a person, recording who did it and why.
+func (s *Store) SetBlocked(ctx context.Context, runID int64, emp string, blocked bool, reason string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var was bool
+		err := tx.QueryRow(`SELECT blocked FROM persons WHERE employee_number = ?`, emp).Scan(&was)
+		if err == sql.ErrNoRows {
+			return fmt.Errorf("employee number %q: %w", emp, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("read person %s: %w", emp, err)
+		}
+		if was == blocked {
+			return nil
+		}
+		t := now()
+		stored := reason
+		if !blocked {
+			stored = ""
+		}
+		if _, err := tx.Exec(`UPDATE persons SET blocked = ?, block_reason = ?, updated = ? WHERE employee_number = ?`,
+			blocked, stored, t, emp); err != nil {
+			return fmt.Errorf("block %s: %w", emp, err)
+		}
+		kind, details := PersonBlocked, map[string]any{"reason": reason}
+		if !blocked {
+			kind = Unblocked
+		}
+		return insertEvents(tx, []Event{{Source: "manual", Kind: kind, EmployeeNumber: emp, Details: details}}, runID, t)
+	})
+}

@@ -1,0 +1,79 @@
+package transport
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// File is one file to deliver, in delivery order.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// Delivered describes a delivered file.
+type Delivered struct {
+	Name   string `json:"name"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// Target is a drop that files can be delivered to.
+type Target interface {
+	// Name identifies the target without secrets, e.g. sftp://import@host:22/import.
+	Name() string
+	// Deliver puts the files in place: each is written to a temporary name,
+	// checked, then renamed in the given order, so nothing partial ever
+	// stands under a final name. Temporary files of an earlier failed
+	// delivery are removed first. An error means no file may have been
+	// renamed yet, or only some of them (never a partial file).
+	Deliver(ctx context.Context, id string, files []File) ([]Delivered, error)
+	// Check connects and checks that the drop folder is there and
+	// writable enough to list, without writing (for --dry-run).
+	Check(ctx context.Context) error
+}
+
+// Open returns the configured target. Logf, when set, reports retries.
+func Open(cfg *Config, logf func(msg string, args ...any)) (Target, error) {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	switch {
+	case cfg.SFTP != nil:
+		return &sftpTarget{cfg: cfg.SFTP, logf: logf, backoff: time.Second}, nil
+	case cfg.Dir != nil:
+		return &folderTarget{dir: cfg.Dir.Path}, nil
+	}
+	return nil, fmt.Errorf("no target configured (set target.sftp or target.dir)")
+}
+
+func describe(files []File) []Delivered {
+	out := make([]Delivered, len(files))
+	for i, f := range files {
+		sum := sha256.Sum256(f.Data)
+		out[i] = Delivered{Name: f.Name, Size: int64(len(f.Data)), SHA256: hex.EncodeToString(sum[:])}
+	}
+	return out
+}
+
+// tempName is the temporary upload name of a file: hidden, marked as ours
+// and as temporary, so importers skip it and leftovers can be found.
+func tempName(name, id string) string {
+	return TempPrefix + name + "." + strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' {
+			return '_'
+		}
+		return r
+	}, id) + ".tmp"
+}
+
+// TempPrefix starts every temporary file spendsync leaves in a drop.
+const TempPrefix = ".spendsync-"
+
+func isTemp(name string) bool {
+	return strings.HasPrefix(name, TempPrefix) && strings.HasSuffix(name, ".tmp")
+}
