@@ -49,6 +49,9 @@ type Dump struct {
 	Roles    []Row
 	Held     []Held
 	Formulas []Held // formula_guard: warn findings (the rows are exported as they are)
+	// Blocked are left out on purpose (person block): removing them is a
+	// decision, not a symptom, so the safety stops do not count them.
+	Blocked map[string]bool
 }
 
 // formulaStart lists what makes a spreadsheet treat a cell as a formula.
@@ -58,11 +61,12 @@ const formulaStart = "=+-@\t\r"
 // contract active on date and not blocked, one role per active contract,
 // identical roles merged.
 func Build(in []Input, prev *Previous, date string, cfg *Config, rules Rules) *Dump {
-	d := &Dump{Date: date}
+	d := &Dump{Date: date, Blocked: map[string]bool{}}
 	personCols, roleCols := fieldsOf(cfg.Persons.Columns), fieldsOf(cfg.Roles.Columns)
 	for i := range in {
 		p := &in[i]
 		if p.Blocked {
+			d.Blocked[p.Person.EmployeeNumber] = true
 			continue
 		}
 		var active []model.Contract
@@ -330,9 +334,14 @@ type Limits struct {
 var ErrSafetyStop = fmt.Errorf("safety stop")
 
 // Check refuses a dump that removes too many accounts or is empty while the
-// previous export was not.
+// previous export was not. Blocked persons do not count as removals.
 func (l Limits) Check(prev *Previous, d *Dump, changes []Change) error {
-	n, before := Count(changes, AccountRemove), len(prev.Persons)
+	n, before := 0, len(prev.Persons)
+	for _, c := range changes {
+		if c.Kind == AccountRemove && !d.Blocked[c.EmployeeNumber] {
+			n++
+		}
+	}
 	switch {
 	case len(d.Persons) == 0 && before > 0:
 		return fmt.Errorf("%w: the export would be empty while the previous one had %d persons (override with --force)", ErrSafetyStop, before)

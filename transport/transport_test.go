@@ -1,0 +1,289 @@
+//go:build unix
+
+package transport_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/spendsync/spendsync/internal/sshdtest"
+	"github.com/spendsync/spendsync/transport"
+)
+
+func sftpConfig(t *testing.T, s *sshdtest.Server, mod func(*transport.SFTPConfig)) *transport.Config {
+	t.Helper()
+	host, port, _ := strings.Cut(s.Addr, ":")
+	c := &transport.SFTPConfig{Host: host, User: s.User, KeyFile: s.ClientKey, KnownHosts: s.KnownHosts, RemoteDir: s.Drop,
+		Timeout: 5 * time.Second}
+	c.Port = atoi(port)
+	zero := 0
+	c.Retries = &zero
+	if mod != nil {
+		mod(c)
+	}
+	cfg := &transport.Config{SFTP: c}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, r := range s {
+		n = n*10 + int(r-'0')
+	}
+	return n
+}
+
+func open(t *testing.T, cfg *transport.Config) transport.Target {
+	t.Helper()
+	target, err := transport.Open(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return target
+}
+
+func files(n int) []transport.File {
+	return []transport.File{
+		{Name: "roles.csv", Data: bytes.Repeat([]byte("\"r\",\"1\"\r\n"), n)},
+		{Name: "persons.csv", Data: bytes.Repeat([]byte("\"p\";\"ü\"\r\n"), n)},
+	}
+}
+
+// suite is what every target must do; it runs over the folder target and
+// the real sshd.
+func suite(t *testing.T, target transport.Target, drop string) {
+	ctx := context.Background()
+	t.Run("lands byte-identical files under their final names", func(t *testing.T) {
+		want := files(1000)
+		got, err := target.Deliver(ctx, "exp-1", want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, f := range want {
+			data, err := os.ReadFile(filepath.Join(drop, f.Name))
+			if err != nil || !bytes.Equal(data, f.Data) {
+				t.Fatalf("%s differs after delivery (%v)", f.Name, err)
+			}
+			if got[i].Name != f.Name || got[i].Size != int64(len(f.Data)) || len(got[i].SHA256) != 64 {
+				t.Fatalf("receipt %+v", got[i])
+			}
+		}
+	})
+	t.Run("replaces the previous delivery", func(t *testing.T) {
+		want := files(10)
+		if _, err := target.Deliver(ctx, "exp-2", want); err != nil {
+			t.Fatal(err)
+		}
+		if data, _ := os.ReadFile(filepath.Join(drop, "persons.csv")); !bytes.Equal(data, want[1].Data) {
+			t.Fatal("old content still in place")
+		}
+	})
+	t.Run("removes leftover temporary files of a failed delivery", func(t *testing.T) {
+		for _, name := range []string{".spendsync-persons.csv.old.tmp", ".spendsync-roles.csv.x1.tmp"} {
+			os.WriteFile(filepath.Join(drop, name), []byte("half"), 0o600)
+		}
+		os.WriteFile(filepath.Join(drop, "someone-elses.tmp"), []byte("keep"), 0o600)
+		if _, err := target.Deliver(ctx, "exp-3", files(1)); err != nil {
+			t.Fatal(err)
+		}
+		entries, _ := os.ReadDir(drop)
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		if strings.Join(names, ",") != "persons.csv,roles.csv,someone-elses.tmp" {
+			t.Fatalf("drop holds %v", names)
+		}
+	})
+	t.Run("check succeeds without writing", func(t *testing.T) {
+		before, _ := os.ReadDir(drop)
+		if err := target.Check(ctx); err != nil {
+			t.Fatal(err)
+		}
+		after, _ := os.ReadDir(drop)
+		if len(before) != len(after) {
+			t.Fatal("check wrote")
+		}
+	})
+}
+
+func TestFolderTarget(t *testing.T) {
+	drop := filepath.Join(t.TempDir(), "drop")
+	suite(t, open(t, &transport.Config{Dir: &transport.DirConfig{Path: drop}}), drop)
+}
+
+func TestSFTPTarget(t *testing.T) {
+	s := sshdtest.Start(t)
+	target := open(t, sftpConfig(t, s, nil))
+	if !strings.HasPrefix(target.Name(), "sftp://"+s.User+"@127.0.0.1:") {
+		t.Fatalf("name %q", target.Name())
+	}
+	suite(t, target, s.Drop)
+}
+
+func TestSFTPRefusesUnknownAndChangedHostKeys(t *testing.T) {
+	s := sshdtest.Start(t)
+	fp := ssh.FingerprintSHA256(s.HostKey)
+	_, otherKey := s.WriteKey("other_host_key")
+	cases := []struct{ name, knownHosts, want string }{
+		{"empty known_hosts", "", "is not in known_hosts"},
+		{"other host only", knownhosts.Line([]string{"[127.0.0.1]:1"}, s.HostKey) + "\n", "is not in known_hosts"},
+		{"changed key", knownhosts.Line([]string{knownhosts.Normalize(s.Addr)}, otherKey) + "\n", "CHANGED"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			kh := filepath.Join(t.TempDir(), "known_hosts")
+			os.WriteFile(kh, []byte(tc.knownHosts), 0o600)
+			target := open(t, sftpConfig(t, s, func(c *transport.SFTPConfig) { c.KnownHosts = kh; three := 3; c.Retries = &three }))
+			start := time.Now()
+			_, err := target.Deliver(context.Background(), "x", files(1))
+			if !errors.Is(err, transport.ErrHostKey) || !strings.Contains(err.Error(), fp) || !strings.Contains(err.Error(), tc.want) ||
+				!strings.Contains(err.Error(), "spendsync hostkey "+s.Addr) {
+				t.Fatalf("err = %v", err)
+			}
+			if time.Since(start) > 900*time.Millisecond {
+				t.Fatal("a host key refusal was retried")
+			}
+			if entries, _ := os.ReadDir(s.Drop); len(entries) != 0 {
+				t.Fatal("something was uploaded")
+			}
+		})
+	}
+}
+
+func TestSFTPAcceptsHashedKnownHostsAndHostkeyOutput(t *testing.T) {
+	s := sshdtest.Start(t)
+	hashed := filepath.Join(t.TempDir(), "known_hosts")
+	os.WriteFile(hashed, []byte(knownhosts.HashHostname(knownhosts.Normalize(s.Addr))+" "+string(ssh.MarshalAuthorizedKey(s.HostKey))), 0o600)
+	if _, err := open(t, sftpConfig(t, s, func(c *transport.SFTPConfig) { c.KnownHosts = hashed })).Deliver(context.Background(), "h", files(1)); err != nil {
+		t.Fatalf("hashed entry: %v", err)
+	}
+	keys, err := transport.ScanHostKeys(context.Background(), s.Addr, 5*time.Second)
+	if err != nil || len(keys) != 1 || keys[0].Fingerprint != ssh.FingerprintSHA256(s.HostKey) || keys[0].Type != "ssh-ed25519" {
+		t.Fatalf("scan: %+v %v", keys, err)
+	}
+	scanned := filepath.Join(t.TempDir(), "known_hosts")
+	os.WriteFile(scanned, []byte(keys[0].KnownHosts+"\n"), 0o600)
+	if _, err := open(t, sftpConfig(t, s, func(c *transport.SFTPConfig) { c.KnownHosts = scanned })).Deliver(context.Background(), "s", files(1)); err != nil {
+		t.Fatalf("the line hostkey prints is not accepted: %v", err)
+	}
+}
+
+func TestSFTPRefusesWrongCredentialsWithoutLeakingThem(t *testing.T) {
+	s := sshdtest.Start(t)
+	wrongKey, _ := s.WriteKey("not_authorised")
+	const secret = "correct-horse-battery-staple-4711"
+	t.Setenv("SPENDSYNC_TEST_PASSWORD", secret)
+	cases := map[string]func(*transport.SFTPConfig){
+		"key not authorised": func(c *transport.SFTPConfig) { c.KeyFile = wrongKey },
+		"wrong password": func(c *transport.SFTPConfig) {
+			c.KeyFile, c.PasswordEnv = "", "SPENDSYNC_TEST_PASSWORD"
+		},
+		"unknown user": func(c *transport.SFTPConfig) { c.User = "no-such-user-spendsync" },
+	}
+	for name, mod := range cases {
+		t.Run(name, func(t *testing.T) {
+			var logged strings.Builder
+			target, err := transport.Open(sftpConfig(t, s, mod), func(msg string, args ...any) {
+				logged.WriteString(msg)
+				for _, a := range args {
+					logged.WriteString(" " + toString(a))
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = target.Deliver(context.Background(), "x", files(1))
+			if err == nil || !strings.Contains(err.Error(), "refused user") {
+				t.Fatalf("err = %v", err)
+			}
+			if strings.Contains(err.Error(), secret) || strings.Contains(logged.String(), secret) {
+				t.Fatal("the password leaked")
+			}
+		})
+	}
+}
+
+func toString(a any) string {
+	if s, ok := a.(string); ok {
+		return s
+	}
+	return ""
+}
+
+func TestSFTPServerKilledMidUploadLeavesNothingUnderAFinalName(t *testing.T) {
+	s := sshdtest.Start(t)
+	target := open(t, sftpConfig(t, s, nil))
+	old := files(3)
+	if _, err := target.Deliver(context.Background(), "old", old); err != nil {
+		t.Fatal(err)
+	}
+	big := files(4 << 20) // ~40 MB each: the upload takes long enough to kill it midway
+	done := make(chan error, 1)
+	go func() {
+		_, err := target.Deliver(context.Background(), "big", big)
+		done <- err
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if fi, err := os.Stat(filepath.Join(s.Drop, ".spendsync-roles.csv.big.tmp")); err == nil && fi.Size() > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("upload never started")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	s.Stop()
+	if err := <-done; err == nil {
+		t.Fatal("delivery succeeded although the server died")
+	}
+	for _, f := range old {
+		if data, _ := os.ReadFile(filepath.Join(s.Drop, f.Name)); !bytes.Equal(data, f.Data) {
+			t.Fatalf("%s changed under its final name", f.Name)
+		}
+	}
+	s.Restart()
+	want := files(5)
+	if _, err := target.Deliver(context.Background(), "next", want); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(s.Drop)
+	if len(entries) != 2 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Fatalf("drop holds %v: the leftover temporary file was not removed", names)
+	}
+}
+
+func TestSFTPRetriesAfterARefusedConnect(t *testing.T) {
+	s := sshdtest.Start(t)
+	s.Stop()
+	target := open(t, sftpConfig(t, s, func(c *transport.SFTPConfig) { three := 3; c.Retries = &three }))
+	go func() {
+		time.Sleep(700 * time.Millisecond)
+		s.Restart()
+	}()
+	if _, err := target.Deliver(context.Background(), "r", files(1)); err != nil {
+		t.Fatalf("no success after retries: %v", err)
+	}
+	target = open(t, sftpConfig(t, s, nil))
+	s.Stop()
+	if _, err := target.Deliver(context.Background(), "r", files(1)); err == nil || !strings.Contains(err.Error(), "cannot connect") {
+		t.Fatalf("without retries: %v", err)
+	}
+}
