@@ -13,12 +13,12 @@ test:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
-# Build and run the main job on the bundled demo data; output lands in demo-out/.
+# Build and run the main job (ingest, export, deliver) on the bundled demo
+# data; everything lands in demo-out/ (the drop is a local folder).
 demo: build
 	rm -rf $(DEMO_OUT)
-	SPENDSYNC_DEMO_OUT=$(DEMO_OUT) ./$(BIN) --config testdata/demo/spendsync.yaml --log-format text ingest
-	SPENDSYNC_DEMO_OUT=$(DEMO_OUT) ./$(BIN) --config testdata/demo/spendsync.yaml --log-format text export --date 2026-11-23
-	@echo "dump: $(DEMO_OUT)/out/persons.csv $(DEMO_OUT)/out/roles.csv"
+	SPENDSYNC_DEMO_OUT=$(DEMO_OUT) ./$(BIN) --config testdata/demo/spendsync.yaml --log-format text run
+	@echo "dump: $(DEMO_OUT)/out/  delivered: $(DEMO_OUT)/drop/  state: $(DEMO_OUT)/spendsync.db"
 
 # 100k persons / 150k contracts, generated; compare with sqlite3 .import (see README).
 bench:
