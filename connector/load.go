@@ -273,14 +273,22 @@ func checkText(m *columnMap, rec []string) (rowError, bool) {
 	return rowError{}, true
 }
 
+// open starts reading a file of the source; a nil table with a nil error
+// means the file has no header at all (zero rows: the safety stops decide
+// what that means).
+func (res *Result) open(r io.Reader, file string) (*table, error) {
+	res.Files = append(res.Files, file)
+	t, err := newTable(r, file, res.Source.Encoding, res.Source.Delimiter)
+	if errors.Is(err, errEmpty) {
+		return nil, nil
+	}
+	return t, err
+}
+
 func (res *Result) readPersons(r io.Reader, file string, rules Rules) error {
 	src := res.Source
-	res.Files = append(res.Files, file)
-	t, err := newTable(r, file, src.Encoding, src.Delimiter)
-	if errors.Is(err, errEmpty) {
-		return nil // zero rows: the safety stops decide what that means
-	}
-	if err != nil {
+	t, err := res.open(r, file)
+	if t == nil {
 		return err
 	}
 	fields := slices.Clone(personColumns)
@@ -355,13 +363,8 @@ func (res *Result) readPersons(r io.Reader, file string, rules Rules) error {
 }
 
 func (res *Result) readContracts(r io.Reader, file string) error {
-	src := res.Source
-	res.Files = append(res.Files, file)
-	t, err := newTable(r, file, src.Encoding, src.Delimiter)
-	if errors.Is(err, errEmpty) {
-		return nil // zero rows: the safety stops decide what that means
-	}
-	if err != nil {
+	t, err := res.open(r, file)
+	if t == nil {
 		return err
 	}
 	m, err := res.bind(t, append([]string{"employee_number"}, contractColumns...))

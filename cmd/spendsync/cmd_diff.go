@@ -17,8 +17,8 @@ func newDiffCommand(g *globals) *cobra.Command {
   spendsync diff --format json | jq '.[] | select(.kind == "account.remove")'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "table" && format != "json" {
-				return &usageError{fmt.Errorf("--format must be table or json, not %q", format)}
+			if err := checkFormat(format, "table", "json"); err != nil {
+				return err
 			}
 			cfg, st, err := g.openReader()
 			if err != nil {

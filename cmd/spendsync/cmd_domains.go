@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -20,8 +19,8 @@ cannot log in through Visma Connect.`,
 		Example: `  spendsync domains --format json`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "table" && format != "json" {
-				return &usageError{fmt.Errorf("--format must be table or json, not %q", format)}
+			if err := checkFormat(format, "table", "json"); err != nil {
+				return err
 			}
 			cfg, st, err := g.openReader()
 			if err != nil {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"github.com/spf13/cobra"
+
+	"github.com/spendsync/spendsync/lifecycle"
 )
 
 func newExportCommand(g *globals) *cobra.Command {
@@ -24,21 +26,10 @@ and the recorded last export stay as they are.`,
   spendsync export --date 2027-01-01 --out /tmp/preview`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.dryRun {
-				cfg, st, err := g.openReader()
-				if err != nil {
-					return err
-				}
-				defer st.Close()
-				_, err = runExportJob(cmd.Context(), g, cfg, st, 0, o)
+			return g.withStore("export", o.dryRun, func(cfg *config, st *lifecycle.Store, runID int64) error {
+				_, err := runExportJob(cmd.Context(), g, cfg, st, runID, o)
 				return err
-			}
-			w, err := g.openWriter("export")
-			if err != nil {
-				return err
-			}
-			_, err = runExportJob(cmd.Context(), g, w.cfg, w.store, w.runID, o)
-			return w.close(err, "")
+			})
 		},
 	}
 	f := cmd.Flags()

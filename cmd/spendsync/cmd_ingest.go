@@ -48,20 +48,9 @@ func runIngest(cmd *cobra.Command, g *globals, o ingestOptions, args []string) e
 	if o.file != "" && len(args) > 0 {
 		return &usageError{fmt.Errorf("name sources or use --file --source, not both")}
 	}
-	if o.dryRun {
-		cfg, st, err := g.openReader()
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		return ingest(cmd, g, cfg, st, 0, o, args)
-	}
-	w, err := g.openWriter("ingest")
-	if err != nil {
-		return err
-	}
-	err = ingest(cmd, g, w.cfg, w.store, w.runID, o, args)
-	return w.close(err, "")
+	return g.withStore("ingest", o.dryRun, func(cfg *config, st *lifecycle.Store, runID int64) error {
+		return ingest(cmd, g, cfg, st, runID, o, args)
+	})
 }
 
 func ingest(cmd *cobra.Command, g *globals, cfg *config, st *lifecycle.Store, runID int64, o ingestOptions, args []string) error {

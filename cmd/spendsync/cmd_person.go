@@ -81,8 +81,8 @@ func newPersonShowCommand(g *globals) *cobra.Command {
 		Example: `  spendsync person show 001234`,
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "table" && format != "json" {
-				return &usageError{fmt.Errorf("--format must be table or json, not %q", format)}
+			if err := checkFormat(format, "table", "json"); err != nil {
+				return err
 			}
 			cfg, st, err := g.openReader()
 			if err != nil {

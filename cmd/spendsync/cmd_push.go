@@ -1,6 +1,10 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/spendsync/spendsync/lifecycle"
+)
 
 func newPushCommand(g *globals) *cobra.Command {
 	var o pushOptions
@@ -17,19 +21,9 @@ nothing. Every attempt is recorded as a delivery.ok or delivery.failed event.`,
   spendsync push --dry-run`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.dryRun {
-				cfg, st, err := g.openReader()
-				if err != nil {
-					return err
-				}
-				defer st.Close()
-				return runPushJob(cmd.Context(), g, cfg, st, 0, o)
-			}
-			w, err := g.openWriter("push")
-			if err != nil {
-				return err
-			}
-			return w.close(runPushJob(cmd.Context(), g, w.cfg, w.store, w.runID, o), "")
+			return g.withStore("push", o.dryRun, func(cfg *config, st *lifecycle.Store, runID int64) error {
+				return runPushJob(cmd.Context(), g, cfg, st, runID, o)
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "connect and check only; upload nothing")

@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"github.com/spf13/cobra"
+
+	"github.com/spendsync/spendsync/lifecycle"
 )
 
 func newRunCommand(g *globals) *cobra.Command {
@@ -21,48 +23,23 @@ With --dry-run each stage reports what it would do from the current state.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if dryRun {
-				cfg, st, err := g.openReader()
-				if err != nil {
-					return err
-				}
-				defer st.Close()
-				ingestErr := ingest(cmd, g, cfg, st, 0, ingestOptions{dryRun: true, force: force}, nil)
+			return g.withStore("run", dryRun, func(cfg *config, st *lifecycle.Store, runID int64) error {
+				ingestErr := ingest(cmd, g, cfg, st, runID, ingestOptions{dryRun: dryRun, force: force}, nil)
 				if ingestErr != nil && !errors.Is(ingestErr, errRejected) {
 					return ingestErr
 				}
-				if _, err := runExportJob(ctx, g, cfg, st, 0, exportOptions{dryRun: true, force: force}); err != nil {
+				if _, err := runExportJob(ctx, g, cfg, st, runID, exportOptions{dryRun: dryRun, force: force}); err != nil {
 					return err
 				}
-				if cfg.Target.Configured() {
-					if err := runPushJob(ctx, g, cfg, st, 0, pushOptions{dryRun: true}); err != nil {
-						return err
-					}
-				}
-				return ingestErr
-			}
-			w, err := g.openWriter("run")
-			if err != nil {
-				return err
-			}
-			err = func() error {
-				ingestErr := ingest(cmd, g, w.cfg, w.store, w.runID, ingestOptions{force: force}, nil)
-				if ingestErr != nil && !errors.Is(ingestErr, errRejected) {
+				if !cfg.Target.Configured() {
+					g.log.Warn("no target configured: the export is not delivered")
 					return ingestErr
 				}
-				if _, err := runExportJob(ctx, g, w.cfg, w.store, w.runID, exportOptions{force: force}); err != nil {
+				if err := runPushJob(ctx, g, cfg, st, runID, pushOptions{dryRun: dryRun}); err != nil {
 					return err
 				}
-				if w.cfg.Target.Configured() {
-					if err := runPushJob(ctx, g, w.cfg, w.store, w.runID, pushOptions{}); err != nil {
-						return err
-					}
-				} else {
-					g.log.Warn("no target configured: the export was not delivered")
-				}
 				return ingestErr
-			}()
-			return w.close(err, "")
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "report what each stage would do; write nothing")

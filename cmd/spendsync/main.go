@@ -228,6 +228,24 @@ func (g *globals) openWriter(command string) (*writer, error) {
 	return &writer{cfg: cfg, store: st, lock: lock, runID: id}, nil
 }
 
+// withStore runs fn on the database: read-only with no run record when dry
+// (runID 0), else under the writer lock as a recorded run of command.
+func (g *globals) withStore(command string, dry bool, fn func(cfg *config, st *lifecycle.Store, runID int64) error) error {
+	if dry {
+		cfg, st, err := g.openReader()
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		return fn(cfg, st, 0)
+	}
+	w, err := g.openWriter(command)
+	if err != nil {
+		return err
+	}
+	return w.close(fn(w.cfg, w.store, w.runID), "")
+}
+
 // close records the run's outcome and releases the database.
 func (w *writer) close(err error, summary string) error {
 	if summary == "" {

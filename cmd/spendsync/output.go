@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -37,12 +38,15 @@ func render(w io.Writer, format string, header []string, rows [][]string, value 
 	return &usageError{fmt.Errorf("--format must be table, json or csv, not %q", format)}
 }
 
-func checkFormat(format string) error {
-	switch format {
-	case "", "table", "json", "csv":
+// checkFormat accepts format if it is one of allowed (default: all three).
+func checkFormat(format string, allowed ...string) error {
+	if len(allowed) == 0 {
+		allowed = []string{"table", "json", "csv"}
+	}
+	if slices.Contains(allowed, format) {
 		return nil
 	}
-	return &usageError{fmt.Errorf("--format must be table, json or csv, not %q", format)}
+	return &usageError{fmt.Errorf("--format must be %s, not %q", strings.Join(allowed, " or "), format)}
 }
 
 func compactJSON(v any) string {
