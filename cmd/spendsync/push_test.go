@@ -32,8 +32,9 @@ func sftpDemo(t *testing.T, s *sshdtest.Server, auth string) string {
 func TestRunEndToEndOverSFTP(t *testing.T) {
 	s := sshdtest.Start(t)
 	cfg := sftpDemo(t, s, "    key_file: "+s.ClientKey+"\n")
-	if code, _, _ := cli(t, "--config", cfg, "status", "--max-age", "26h"); code != exitSafety && code != exitFailed {
-		t.Fatalf("status before any run: %d", code)
+	mustCLI(t, "--config", cfg, "ingest")
+	if code, out, _ := cli(t, "--config", cfg, "status", "--max-age", "26h", "--json"); code != exitSafety || !strings.Contains(out, `"stale": true`) {
+		t.Fatalf("status before any delivery: exit %d, want 3\n%s", code, out)
 	}
 	out := mustCLI(t, "--config", cfg, "run")
 	if !strings.Contains(out, "exported ") || !strings.Contains(out, "delivered ") {

@@ -180,6 +180,19 @@ func (s *Server) WriteKey(name string) (string, ssh.PublicKey) {
 	return filepath.Join(s.Dir, name), pub
 }
 
+// Authorize adds a public key to the server's authorized_keys.
+func (s *Server) Authorize(pub ssh.PublicKey) {
+	s.t.Helper()
+	f, err := os.OpenFile(filepath.Join(s.Dir, "authorized_keys"), os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(ssh.MarshalAuthorizedKey(pub)); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
 func (s *Server) writeKey(name string) ssh.PublicKey {
 	s.t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
