@@ -111,7 +111,7 @@ func Write(dir string, persons, roles []byte, m *Manifest, history bool, keep in
 		staged = staged[1:]
 	}
 	if history && keep > 0 {
-		return prune(filepath.Join(dir, HistoryDir), keep)
+		return PruneHistory(dir, keep)
 	}
 	return nil
 }
@@ -156,14 +156,21 @@ func copyFile(src, dst string) error {
 	})
 }
 
-// prune keeps the newest keep history folders; ids sort by time.
-func prune(hist string, keep int) error {
+// PruneHistory keeps the newest keep folders under dir/history (ids sort
+// by time) and returns how many it removed.
+func PruneHistory(dir string, keep int) error {
+	_, err := pruneHistory(dir, keep)
+	return err
+}
+
+func pruneHistory(dir string, keep int) (int, error) {
+	hist := filepath.Join(dir, HistoryDir)
 	entries, err := os.ReadDir(hist)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil
+			return 0, nil
 		}
-		return err
+		return 0, err
 	}
 	var ids []string
 	for _, e := range entries {
@@ -172,14 +179,19 @@ func prune(hist string, keep int) error {
 		}
 	}
 	sort.Strings(ids)
+	removed := 0
 	for len(ids) > keep {
 		if err := os.RemoveAll(filepath.Join(hist, ids[0])); err != nil {
-			return fmt.Errorf("prune export history: %w", err)
+			return removed, fmt.Errorf("prune export history: %w", err)
 		}
 		ids = ids[1:]
+		removed++
 	}
-	return nil
+	return removed, nil
 }
+
+// CountPruned is PruneHistory reporting how many exports it removed.
+func CountPruned(dir string, keep int) (int, error) { return pruneHistory(dir, keep) }
 
 // ReadManifest reads dir/export.json.
 func ReadManifest(dir string) (*Manifest, error) {

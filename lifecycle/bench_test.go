@@ -16,7 +16,7 @@ import (
 // genSource writes n persons with 1.5 contracts each on average, in the
 // AFAS layout, and returns the source. SPENDSYNC_BENCH_KEEP=DIR keeps the
 // files for comparison with sqlite3 .import.
-func genSource(b *testing.B, dir string, n int) *connector.Source {
+func genSource(b testing.TB, dir string, n int) *connector.Source {
 	b.Helper()
 	if keep := os.Getenv("SPENDSYNC_BENCH_KEEP"); keep != "" {
 		dir = keep

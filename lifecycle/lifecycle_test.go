@@ -425,3 +425,14 @@ func TestReaderRunsWhileAWriterHoldsATransaction(t *testing.T) {
 		t.Fatalf("reader saw %+v, %v", p, err)
 	}
 }
+
+const day = 24 * time.Hour
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}

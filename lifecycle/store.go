@@ -17,8 +17,9 @@ import (
 	_ "modernc.org/sqlite" // the pure-Go driver keeps builds static (CGO_ENABLED=0)
 )
 
-// SchemaVersion is the database layout this binary writes.
-const SchemaVersion = 1
+// SchemaVersion is the database layout this binary writes: the base schema
+// (version 1) plus every step in migrations.
+var SchemaVersion = 1 + len(migrations)
 
 // Sentinel errors callers map to exit codes.
 var (
@@ -115,7 +116,15 @@ var schema = []string{
 	`CREATE INDEX deliveries_target ON deliveries (target, ok, id)`,
 }
 
-// migrate creates the schema in a new database and refuses a newer one.
+// migrations upgrade version i+1 to i+2. Append only: released databases
+// hold the earlier versions.
+var migrations = [][]string{
+	// 2: events --kind and the metrics read events by kind.
+	{`CREATE INDEX events_kind ON events (kind, id)`},
+}
+
+// migrate creates the schema in a new database, upgrades an older one in
+// one transaction, and refuses a newer one.
 func (s *Store) migrate(readOnly bool) error {
 	var version int
 	err := s.db.QueryRow(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'schema_version'`).Scan(&version)
@@ -127,16 +136,29 @@ func (s *Store) migrate(readOnly bool) error {
 		return fmt.Errorf("%s has schema %d, this binary knows %d: %w", s.path, version, SchemaVersion, ErrNewerSchema)
 	case version == SchemaVersion:
 		return nil
-	case readOnly:
+	case readOnly && version == 0:
 		return fmt.Errorf("%s: %w", s.path, ErrNoDatabase)
+	case readOnly:
+		return fmt.Errorf("%s has schema %d, this binary needs %d: run a writing command (ingest) once to upgrade it", s.path, version, SchemaVersion)
 	}
 	return s.tx(context.Background(), func(tx *sql.Tx) error {
-		for _, stmt := range schema {
-			if _, err := tx.Exec(stmt); err != nil {
-				return fmt.Errorf("create schema: %w", err)
+		if version == 0 {
+			for _, stmt := range schema {
+				if _, err := tx.Exec(stmt); err != nil {
+					return fmt.Errorf("create schema: %w", err)
+				}
+			}
+			version = 1
+		}
+		for v := version; v < SchemaVersion; v++ {
+			for _, stmt := range migrations[v-1] {
+				if _, err := tx.Exec(stmt); err != nil {
+					return fmt.Errorf("upgrade schema %d to %d: %w", v, v+1, err)
+				}
 			}
 		}
-		_, err := tx.Exec(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`, SchemaVersion)
+		_, err := tx.Exec(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, SchemaVersion)
 		return err
 	})
 }

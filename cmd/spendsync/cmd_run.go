@@ -31,12 +31,17 @@ With --dry-run each stage reports what it would do from the current state.`,
 				if _, err := runExportJob(ctx, g, cfg, st, runID, exportOptions{dryRun: dryRun, force: force}); err != nil {
 					return err
 				}
-				if !cfg.Target.Configured() {
+				if cfg.Target.Configured() {
+					if err := runPushJob(ctx, g, cfg, st, runID, pushOptions{dryRun: dryRun}); err != nil {
+						return err
+					}
+				} else {
 					g.log.Warn("no target configured: the export is not delivered")
-					return ingestErr
 				}
-				if err := runPushJob(ctx, g, cfg, st, runID, pushOptions{dryRun: dryRun}); err != nil {
-					return err
+				if cfg.retains() && !dryRun {
+					if err := runPrune(ctx, g, cfg, st, runID); err != nil {
+						return err
+					}
 				}
 				return ingestErr
 			})

@@ -1,0 +1,69 @@
+package lifecycle_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/spendsync/spendsync/connector"
+	"github.com/spendsync/spendsync/lifecycle"
+)
+
+func TestBackupAndReadersWhileALongIngestWrites(t *testing.T) {
+	dir := t.TempDir()
+	src := genSource(t, dir, 20_000)
+	db := filepath.Join(dir, "state", "spendsync.db")
+	w, err := lifecycle.Open(db, true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := w.Ingest(context.Background(), 1, []*connector.Source{src}, lifecycle.IngestOptions{Now: time.Now()})
+		done <- err
+	}()
+	r, err := lifecycle.Open(db, false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	backups := 0
+	for running := true; running; backups++ {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			running = false
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if _, _, _, err := r.Counts(ctx); err != nil {
+			t.Fatalf("reader blocked or failed during the ingest: %v", err)
+		}
+		if _, err := r.Events(ctx, lifecycle.EventFilter{Limit: 5}); err != nil {
+			t.Fatalf("events during the ingest: %v", err)
+		}
+		cancel()
+		out := filepath.Join(dir, "backups", fmt.Sprintf("b%d.db", backups))
+		if err := r.Backup(context.Background(), out); err != nil {
+			t.Fatalf("backup during the ingest: %v", err)
+		}
+		if err := lifecycle.IntegrityCheck(context.Background(), out); err != nil {
+			t.Fatal(err)
+		}
+		if fi, _ := os.Stat(out); fi.Mode().Perm() != 0o600 {
+			t.Fatalf("backup mode %v", fi.Mode().Perm())
+		}
+	}
+	if backups < 2 {
+		t.Logf("only %d backups overlapped the ingest", backups)
+	}
+	if err := r.Backup(context.Background(), filepath.Join(dir, "backups", "b0.db")); err == nil {
+		t.Fatal("backup overwrote an existing file")
+	}
+}

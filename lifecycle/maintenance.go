@@ -1,0 +1,111 @@
+package lifecycle
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spendsync/spendsync/internal/atomicfile"
+)
+
+// Pruned is what a prune removed.
+type Pruned struct {
+	Events  int64 `json:"events"`
+	Rejects int64 `json:"rejects"`
+	Leavers int64 `json:"leavers"`
+}
+
+// Prune removes events and rejects older than r.Events and persons who left
+// longer than r.Leavers ago, and records a prune event with the counts.
+// Export history is pruned by the export package.
+func (s *Store) Prune(ctx context.Context, runID int64, r Retention, at time.Time) (Pruned, error) {
+	var p Pruned
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if r.Events > 0 {
+			cutoff := at.Add(-time.Duration(r.Events)).UTC().Format(time.RFC3339)
+			res, err := tx.Exec(`DELETE FROM events WHERE time < ?`, cutoff)
+			if err != nil {
+				return fmt.Errorf("prune events: %w", err)
+			}
+			p.Events, _ = res.RowsAffected()
+			if res, err = tx.Exec(`DELETE FROM rejects WHERE time < ?`, cutoff); err != nil {
+				return fmt.Errorf("prune rejects: %w", err)
+			}
+			p.Rejects, _ = res.RowsAffected()
+		}
+		if r.Leavers > 0 {
+			cutoff := at.Add(-time.Duration(r.Leavers)).UTC().Format(time.RFC3339)
+			res, err := tx.Exec(`DELETE FROM persons WHERE left_at IS NOT NULL AND left_at < ?`, cutoff)
+			if err != nil {
+				return fmt.Errorf("prune leavers: %w", err)
+			}
+			p.Leavers, _ = res.RowsAffected()
+		}
+		return insertEvents(tx, []Event{{Source: "prune", Kind: "prune", Details: map[string]any{
+			"events": p.Events, "rejects": p.Rejects, "leavers": p.Leavers}}}, runID, now())
+	})
+	return p, err
+}
+
+// Backup writes a consistent copy of the database to path (0600) with
+// VACUUM INTO, which reads one snapshot while writers go on (WAL), and
+// verifies the copy with PRAGMA integrity_check before it takes the name.
+func (s *Store) Backup(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("backup %s: %w", path, os.ErrExist)
+	}
+	dir := filepath.Dir(path)
+	if err := atomicfile.MkdirPrivate(dir); err != nil {
+		return err
+	}
+	// An empty 0600 file first: VACUUM INTO fills it with the copy.
+	f, err := os.CreateTemp(dir, atomicfile.TempPrefix+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	tmp := f.Name()
+	f.Chmod(0o600)
+	f.Close()
+	defer os.Remove(tmp)
+	// Readers hold query_only connections, which refuse VACUUM INTO even
+	// though it does not change the source: use a plain one.
+	db, err := sql.Open("sqlite", s.path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return fmt.Errorf("backup %s: %w", s.path, err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
+		return fmt.Errorf("backup %s: %w", s.path, err)
+	}
+	if err := IntegrityCheck(ctx, tmp); err != nil {
+		return fmt.Errorf("backup %s failed verification: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	return atomicfile.SyncDir(dir)
+}
+
+// ErrCorrupt means PRAGMA integrity_check found a problem.
+var ErrCorrupt = errors.New("integrity check failed")
+
+// IntegrityCheck runs PRAGMA integrity_check on the database file at path.
+func IntegrityCheck(ctx context.Context, path string) error {
+	db, err := sql.Open("sqlite", path+"?_pragma=query_only(1)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var result string
+	if err := db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&result); err != nil {
+		return fmt.Errorf("integrity check of %s: %w", path, err)
+	}
+	if result != "ok" {
+		return fmt.Errorf("%w: %s: %s", ErrCorrupt, path, result)
+	}
+	return nil
+}
