@@ -12,6 +12,11 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/spendsync/spendsync/lifecycle"
 )
@@ -319,5 +324,75 @@ func TestDomainsCountsPersonsPerDomain(t *testing.T) {
 	out = mustCLI(t, "--config", cfg, "domains")
 	if !strings.Contains(out, "partner.com  1        no") {
 		t.Fatalf("domains table:\n%s", out)
+	}
+}
+
+func TestMetricsTextfileParsesAndTracksRuns(t *testing.T) {
+	cfg := demo(t)
+	metrics := filepath.Join(filepath.Dir(cfg), "metrics", "spendsync.prom")
+	data, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, append(data, []byte("metrics: metrics/spendsync.prom\n")...), 0o600)
+	mustCLI(t, "--config", cfg, "run")
+	read := func() map[string]*dto.MetricFamily {
+		t.Helper()
+		f, err := os.Open(metrics)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		fams, err := parser.TextToMetricFamilies(f)
+		if err != nil {
+			t.Fatalf("metrics file does not parse: %v", err)
+		}
+		return fams
+	}
+	fams := read()
+	value := func(name string, labels map[string]string) float64 {
+		t.Helper()
+		fam := fams[name]
+		if fam == nil {
+			t.Fatalf("no %s", name)
+		}
+	next:
+		for _, m := range fam.Metric {
+			for _, l := range m.Label {
+				if v, ok := labels[l.GetName()]; ok && v != l.GetValue() {
+					continue next
+				}
+			}
+			if m.Gauge != nil {
+				return m.Gauge.GetValue()
+			}
+			return m.Counter.GetValue()
+		}
+		t.Fatalf("no %s%v", name, labels)
+		return 0
+	}
+	if value("spendsync_export_persons", nil) != 9 || value("spendsync_export_roles", nil) != 11 || value("spendsync_export_held_back", nil) != 1 {
+		t.Fatal("export counts")
+	}
+	if value("spendsync_last_exit_code", map[string]string{"command": "run"}) != 0 ||
+		value("spendsync_last_success_timestamp_seconds", map[string]string{"command": "run"}) < float64(time.Now().Add(-time.Minute).Unix()) {
+		t.Fatal("run metrics")
+	}
+	if value("spendsync_deliveries_total", map[string]string{"result": "ok"}) != 1 || value("spendsync_persons", map[string]string{"state": "current"}) != 12 {
+		t.Fatal("delivery and state metrics")
+	}
+	for name := range fams {
+		if !strings.HasPrefix(name, "spendsync_") {
+			t.Errorf("series %s is not named spendsync_*", name)
+		}
+	}
+	edit(t, cfg, "persons: hr/medewerkers.csv", "persons: hr/missing.csv")
+	if code, _, _ := cli(t, "--config", cfg, "run"); code != exitFailed {
+		t.Fatal("run with a missing source succeeded")
+	}
+	fams = read()
+	if value("spendsync_last_exit_code", map[string]string{"command": "run"}) != 1 {
+		t.Fatal("the failed run is not in the metrics")
+	}
+	if fi, _ := os.Stat(metrics); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("metrics mode %v", fi.Mode().Perm())
 	}
 }

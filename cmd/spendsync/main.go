@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/spendsync/spendsync/connector"
+	"github.com/spendsync/spendsync/internal/atomicfile"
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
@@ -247,12 +248,31 @@ func (g *globals) withStore(command string, dry bool, fn func(cfg *config, st *l
 	return w.close(fn(w.cfg, w.store, w.runID), "")
 }
 
+// writeMetrics refreshes the Prometheus textfile atomically, so the
+// collector never reads half a file.
+func writeMetrics(st *lifecycle.Store, path string) error {
+	text, err := st.Metrics(context.Background())
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.MkdirPrivate(filepath.Dir(path)); err != nil {
+		return err
+	}
+	if err := atomicfile.WriteBytes(path, []byte(text)); err != nil {
+		return fmt.Errorf("write metrics: %w", err)
+	}
+	return nil
+}
+
 // close records the run's outcome and releases the database.
 func (w *writer) close(err error, summary string) error {
 	if summary == "" {
 		summary = "{}"
 	}
 	ferr := w.store.FinishRun(w.runID, exitCode(err), summary)
+	if ferr == nil && w.cfg.Metrics != "" {
+		ferr = writeMetrics(w.store, w.cfg.Metrics)
+	}
 	w.store.Close()
 	w.lock.Release()
 	if err == nil {
