@@ -68,8 +68,12 @@ type Result struct {
 	Rows  int
 }
 
+// Progress, when set, returns a writer that is fed every byte read from
+// the named file (for a progress bar), or nil.
+type Progress func(path string, size int64) io.Writer
+
 // Load reads and validates a source's files.
-func Load(src *Source, rules Rules) (*Result, error) {
+func Load(src *Source, rules Rules, progress Progress) (*Result, error) {
 	res := &Result{
 		Source:             src,
 		Persons:            map[string]*PersonRow{},
@@ -77,13 +81,13 @@ func Load(src *Source, rules Rules) (*Result, error) {
 		Protected:          map[string]bool{},
 		ProtectedContracts: map[string]bool{},
 	}
-	if err := withFile(src.Persons, func(r io.Reader) error {
+	if err := withFile(src.Persons, progress, func(r io.Reader) error {
 		return res.readPersons(r, src.Persons, rules)
 	}); err != nil {
 		return nil, err
 	}
 	if src.Contracts != "" {
-		if err := withFile(src.Contracts, func(r io.Reader) error {
+		if err := withFile(src.Contracts, progress, func(r io.Reader) error {
 			return res.readContracts(r, src.Contracts)
 		}); err != nil {
 			return nil, err
@@ -113,7 +117,7 @@ func (s *Source) CheckAge(now time.Time) error {
 	return nil
 }
 
-func withFile(path string, fn func(io.Reader) error) error {
+func withFile(path string, progress Progress, fn func(io.Reader) error) error {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return fmt.Errorf("open source file: %w", err)
@@ -126,7 +130,13 @@ func withFile(path string, fn func(io.Reader) error) error {
 		return fmt.Errorf("open source file: %w", err)
 	}
 	defer f.Close()
-	return fn(f)
+	var r io.Reader = f
+	if progress != nil {
+		if w := progress(path, fi.Size()); w != nil {
+			r = io.TeeReader(f, w)
+		}
+	}
+	return fn(r)
 }
 
 // columnMap binds canonical fields to the columns of one table.

@@ -45,7 +45,7 @@ func tryLoad(t *testing.T, src connector.Source, persons, contracts []byte) (*co
 	if err := src.Validate(); err != nil {
 		t.Fatalf("validate: %v", err)
 	}
-	return connector.Load(&src, connector.Rules{})
+	return connector.Load(&src, connector.Rules{}, nil)
 }
 
 func TestEveryEncodingDecodesTheSameName(t *testing.T) {
@@ -203,7 +203,7 @@ func TestRowValidation(t *testing.T) {
 			if err := src.Validate(); err != nil {
 				t.Fatal(err)
 			}
-			res, err := connector.Load(&src, tc.rules)
+			res, err := connector.Load(&src, tc.rules, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,6 +19,7 @@ type IngestOptions struct {
 	Force      bool
 	Now        time.Time
 	Log        *slog.Logger
+	Progress   connector.Progress
 }
 
 // IngestReport is what an ingest did (or, dry, would do).
@@ -70,7 +71,7 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 	results := make([]*connector.Result, len(ordered))
 	var loadErr error
 	for i, src := range ordered {
-		res, err := connector.Load(src, opts.Rules)
+		res, err := connector.Load(src, opts.Rules, opts.Progress)
 		if err != nil {
 			loadErr = fmt.Errorf("source %s: %w", src.Name, err)
 			break

@@ -11,7 +11,10 @@ import (
 )
 
 // folderTarget is a local or mounted drop folder.
-type folderTarget struct{ dir string }
+type folderTarget struct {
+	dir   string
+	hooks Hooks
+}
 
 func (t *folderTarget) Name() string { return "dir:" + t.dir }
 
@@ -42,7 +45,7 @@ func (t *folderTarget) Deliver(ctx context.Context, id string, files []File) ([]
 	}()
 	for _, f := range files {
 		p, err := atomicfile.Stage(filepath.Join(t.dir, f.Name), func(w io.Writer) error {
-			_, err := w.Write(f.Data)
+			_, err := io.MultiWriter(w, t.hooks.progress(f)).Write(f.Data)
 			return err
 		})
 		if err != nil {

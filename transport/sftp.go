@@ -26,7 +26,7 @@ var ErrHostKey = errors.New("host key not trusted")
 
 type sftpTarget struct {
 	cfg     *SFTPConfig
-	logf    func(msg string, args ...any)
+	hooks   Hooks
 	backoff time.Duration
 }
 
@@ -58,7 +58,7 @@ func (t *sftpTarget) retry(ctx context.Context, what string, fn func() error) er
 		if err = fn(); err == nil || errors.Is(err, ErrHostKey) || errors.Is(err, errAuth) || attempt >= *t.cfg.Retries {
 			return err
 		}
-		t.logf("sftp: retrying", "what", what, "attempt", attempt+1, "of", *t.cfg.Retries, "in", wait.String(), "error", err.Error())
+		t.hooks.Logf("sftp: retrying", "what", what, "attempt", attempt+1, "of", *t.cfg.Retries, "in", wait.String(), "error", err.Error())
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -268,7 +268,7 @@ func (t *sftpTarget) deliver(s *session, id string, files []File) error {
 			if err := s.sftp.Remove(path.Join(dir, e.Name())); err != nil {
 				return fmt.Errorf("sftp: cannot remove leftover %q: %w", path.Join(dir, e.Name()), err)
 			}
-			t.logf("sftp: removed leftover temporary file", "file", path.Join(dir, e.Name()))
+			t.hooks.Logf("sftp: removed leftover temporary file", "file", path.Join(dir, e.Name()))
 		}
 	}
 	// Upload every file to its temporary name first, then rename them in
@@ -276,7 +276,7 @@ func (t *sftpTarget) deliver(s *session, id string, files []File) error {
 	var temps []string
 	for _, f := range files {
 		tmp := path.Join(dir, tempName(f.Name, id))
-		if err := upload(s.sftp, tmp, f.Data); err != nil {
+		if err := upload(s.sftp, tmp, f.Data, t.hooks.progress(f)); err != nil {
 			s.sftp.Remove(tmp)
 			for _, t := range temps {
 				s.sftp.Remove(t)
@@ -307,12 +307,16 @@ func (t *sftpTarget) deliver(s *session, id string, files []File) error {
 }
 
 // upload writes data to a new remote file and checks its size after close.
-func upload(c *sftp.Client, name string, data []byte) error {
+func upload(c *sftp.Client, name string, data []byte, progress io.Writer) error {
 	f, err := c.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
 	if err != nil {
 		return fmt.Errorf("sftp: cannot create %q: %w", name, err)
 	}
-	if _, err := f.ReadFrom(bytes.NewReader(data)); err != nil {
+	var r io.Reader = bytes.NewReader(data)
+	if progress != io.Discard {
+		r = io.TeeReader(r, progress) // costs pkg/sftp's concurrent fast path: terminals only
+	}
+	if _, err := f.ReadFrom(r); err != nil {
 		f.Close()
 		return fmt.Errorf("sftp: cannot write %q: %w", name, err)
 	}
@@ -345,5 +349,3 @@ func (c *deadlineConn) Write(p []byte) (int, error) {
 	c.Conn.SetWriteDeadline(time.Now().Add(c.timeout))
 	return c.Conn.Write(p)
 }
-
-var _ io.Reader = (*deadlineConn)(nil)

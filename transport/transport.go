@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 )
@@ -37,16 +38,32 @@ type Target interface {
 	Check(ctx context.Context) error
 }
 
-// Open returns the configured target. Logf, when set, reports retries.
-func Open(cfg *Config, logf func(msg string, args ...any)) (Target, error) {
-	if logf == nil {
-		logf = func(string, ...any) {}
+// Hooks let the caller see what a delivery does; both are optional.
+type Hooks struct {
+	Logf     func(msg string, args ...any)           // retries, cleanups
+	Progress func(name string, size int64) io.Writer // fed the bytes uploaded
+}
+
+func (h Hooks) progress(f File) io.Writer {
+	if h.Progress == nil {
+		return io.Discard
+	}
+	if w := h.Progress(f.Name, int64(len(f.Data))); w != nil {
+		return w
+	}
+	return io.Discard
+}
+
+// Open returns the configured target.
+func Open(cfg *Config, hooks Hooks) (Target, error) {
+	if hooks.Logf == nil {
+		hooks.Logf = func(string, ...any) {}
 	}
 	switch {
 	case cfg.SFTP != nil:
-		return &sftpTarget{cfg: cfg.SFTP, logf: logf, backoff: time.Second}, nil
+		return &sftpTarget{cfg: cfg.SFTP, hooks: hooks, backoff: time.Second}, nil
 	case cfg.Dir != nil:
-		return &folderTarget{dir: cfg.Dir.Path}, nil
+		return &folderTarget{dir: cfg.Dir.Path, hooks: hooks}, nil
 	}
 	return nil, fmt.Errorf("no target configured (set target.sftp or target.dir)")
 }

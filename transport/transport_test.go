@@ -47,7 +47,7 @@ func atoi(s string) int {
 
 func open(t *testing.T, cfg *transport.Config) transport.Target {
 	t.Helper()
-	target, err := transport.Open(cfg, nil)
+	target, err := transport.Open(cfg, transport.Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,12 +196,12 @@ func TestSFTPRefusesWrongCredentialsWithoutLeakingThem(t *testing.T) {
 	for name, mod := range cases {
 		t.Run(name, func(t *testing.T) {
 			var logged strings.Builder
-			target, err := transport.Open(sftpConfig(t, s, mod), func(msg string, args ...any) {
+			target, err := transport.Open(sftpConfig(t, s, mod), transport.Hooks{Logf: func(msg string, args ...any) {
 				logged.WriteString(msg)
 				for _, a := range args {
 					logged.WriteString(" " + toString(a))
 				}
-			})
+			}})
 			if err != nil {
 				t.Fatal(err)
 			}

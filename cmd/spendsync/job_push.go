@@ -19,7 +19,10 @@ func (c *config) target(g *globals) (transport.Target, error) {
 	if !c.Target.Configured() {
 		return nil, &configError{file: c.path, key: "target", err: errors.New("no target configured (set target.sftp or target.dir)")}
 	}
-	return transport.Open(&c.Target, func(msg string, args ...any) { g.log.Warn(msg, args...) })
+	return transport.Open(&c.Target, transport.Hooks{
+		Logf:     func(msg string, args ...any) { g.log.Warn(msg, args...) },
+		Progress: g.progress("uploading"),
+	})
 }
 
 // runPushJob delivers the latest export in export.dir to the target, once:

@@ -12,7 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -162,6 +164,20 @@ func (g *globals) setup() error {
 		return &usageError{fmt.Errorf("--log-format must be text or json, not %q", format)}
 	}
 	return nil
+}
+
+// progress returns a progress bar factory when stderr is a terminal and
+// not -q; otherwise nil (no bars in cron logs).
+func (g *globals) progress(verb string) func(name string, size int64) io.Writer {
+	f, ok := g.stderr.(*os.File)
+	if !ok || g.quiet || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return func(name string, size int64) io.Writer {
+		return progressbar.NewOptions64(size, progressbar.OptionSetWriter(g.stderr), progressbar.OptionShowBytes(true),
+			progressbar.OptionSetDescription(verb+" "+filepath.Base(name)), progressbar.OptionClearOnFinish(),
+			progressbar.OptionThrottle(100*time.Millisecond))
+	}
 }
 
 // noArgs and exactArgs reject arguments with a usage error (exit 2).
