@@ -32,5 +32,9 @@ lint:
 windows:
 	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -o bin/spendsync.exe ./cmd/spendsync
 
+# Man pages for every command, from the commands' own help.
+man:
+	$(GO) run ./cmd/spendsync gen-man man/
+
 clean:
-	rm -rf bin $(DEMO_OUT)
+	rm -rf bin man $(DEMO_OUT)

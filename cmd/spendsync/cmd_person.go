@@ -15,7 +15,9 @@ func newPersonCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "person",
 		Short: "Show, block or unblock one person",
-		Args:  noArgs,
+		Example: `  spendsync person show 001234
+  spendsync person block 001234 --reason "ticket 4711" --push`,
+		Args: noArgs,
 	}
 	cmd.AddCommand(newPersonShowCommand(g), newBlockCommand(g, true), newBlockCommand(g, false))
 	return cmd

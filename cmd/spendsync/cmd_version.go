@@ -9,9 +9,10 @@ import (
 
 func newVersionCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version, commit and Go version",
-		Args:  noArgs,
+		Use:     "version",
+		Short:   "Print the version, commit and Go version",
+		Example: `  spendsync version`,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			version, commit, goVersion := "(devel)", "unknown", "unknown"
 			if bi, ok := debug.ReadBuildInfo(); ok {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
@@ -271,5 +273,31 @@ func TestLogsAreJSONWhenStderrIsNotATerminal(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatalf("not a JSON line: %q", line)
 		}
+	}
+}
+
+func TestEveryCommandHasHelpWithAWorkedExample(t *testing.T) {
+	root := newRootCommand(&globals{})
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Hidden || c.Name() == "help" || strings.HasPrefix(c.CommandPath(), "spendsync completion") {
+			return
+		}
+		if strings.TrimSpace(c.Example) == "" || c.Short == "" {
+			t.Errorf("%s has no worked example or short help", c.CommandPath())
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	for _, args := range [][]string{{"run", "--help"}, {"completion", "bash"}, {"completion", "zsh"}, {"completion", "fish"}, {"completion", "powershell"}} {
+		if code, out, _ := cli(t, args...); code != 0 || len(out) < 100 {
+			t.Errorf("%q: exit %d, %d bytes", args, code, len(out))
+		}
+	}
+	code, out, _ := cli(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "spendsync ") || !strings.Contains(out, "go1.") {
+		t.Fatalf("version: %q", out)
 	}
 }
