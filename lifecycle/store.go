@@ -209,11 +209,24 @@ func (s *Store) BeginRun(command string) (int64, error) {
 	return r.LastInsertId()
 }
 
-// FinishRun records a command's end, exit code and summary (JSON).
-func (s *Store) FinishRun(id int64, exitCode int, summary string) error {
-	_, err := s.db.Exec(`UPDATE runs SET finished = ?, exit_code = ?, summary = ? WHERE id = ?`, now(), exitCode, summary, id)
+// FinishRun records a command's end and exit code.
+func (s *Store) FinishRun(id int64, exitCode int) error {
+	_, err := s.db.Exec(`UPDATE runs SET finished = ?, exit_code = ? WHERE id = ?`, now(), exitCode, id)
 	if err != nil {
 		return fmt.Errorf("record end of run %d: %w", id, err)
+	}
+	return nil
+}
+
+// Summarize merges facts (encoded as a JSON object) into the run's
+// summary, so each stage of a run adds its own part.
+func (s *Store) Summarize(id int64, facts map[string]any) error {
+	if id == 0 {
+		return nil
+	}
+	_, err := s.db.Exec(`UPDATE runs SET summary = json_patch(summary, ?) WHERE id = ?`, mustJSON(facts), id)
+	if err != nil {
+		return fmt.Errorf("record summary of run %d: %w", id, err)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -42,7 +41,7 @@ of creates. Run it once, after the first ingest and before the first export.`,
 				}
 				dump := &export.Dump{Date: time.Now().Format("2006-01-02")}
 				roles := 0
-				for _, emp := range sortedEmps(prev.Persons) {
+				for _, emp := range sortedKeys(prev.Persons) {
 					dump.Persons = append(dump.Persons, prev.Persons[emp])
 					dump.Roles = append(dump.Roles, prev.Roles[emp]...)
 					roles += len(prev.Roles[emp])
@@ -60,18 +59,9 @@ of creates. Run it once, after the first ingest and before the first export.`,
 					from, len(dump.Persons), roles, orphans)
 				return nil
 			}()
-			return w.close(err, "")
+			return w.close(err)
 		},
 	}
 	cmd.Flags().StringVar(&from, "from-helloid", "", "path of the HelloID SpendCloud connector database")
 	return cmd
-}
-
-func sortedEmps(m map[string]export.Row) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

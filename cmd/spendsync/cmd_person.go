@@ -66,7 +66,7 @@ func newBlockCommand(g *globals, blocked bool) *cobra.Command {
 				}
 				return runPushJob(ctx, g, w.cfg, w.store, w.runID, pushOptions{})
 			}()
-			return w.close(err, "")
+			return w.close(err)
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded in the event)")

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -73,6 +75,24 @@ is none): a ready check for Nagios, Icinga or a cron wrapper.`,
 					rows = append(rows, []string{r.Command, fmt.Sprint(r.ID), r.Started, r.Finished, code, r.Actor})
 				}
 				render(g.stdout, "table", []string{"command", "run", "started", "finished", "exit", "actor"}, rows, nil)
+				if id := lastRunOf(runs, "ingest", "run"); id > 0 {
+					rows = nil
+					for _, r := range runs {
+						var sum struct {
+							Sources map[string]map[string]int `json:"sources"`
+						}
+						if r.ID != id || json.Unmarshal(r.Summary, &sum) != nil {
+							continue
+						}
+						for _, name := range sortedKeys(sum.Sources) {
+							c := sum.Sources[name]
+							rows = append(rows, []string{name, fmt.Sprint(c["rows"]), fmt.Sprint(c["joined"]), fmt.Sprint(c["changed"]),
+								fmt.Sprint(c["left"]), fmt.Sprint(c["rejected"])})
+						}
+					}
+					fmt.Fprintf(g.stdout, "\nlast ingest (run %d)\n", id)
+					render(g.stdout, "table", []string{"source", "rows", "joined", "changed", "left", "rejected"}, rows, nil)
+				}
 				rows = nil
 				for _, d := range last {
 					result := "ok"
@@ -123,6 +143,15 @@ func lastRunOf(runs []lifecycle.Run, commands ...string) int64 {
 		}
 	}
 	return id
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func nonNil[T any](s []T) []T {

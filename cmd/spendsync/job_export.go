@@ -111,6 +111,10 @@ func runExportJob(ctx context.Context, g *globals, cfg *config, st *lifecycle.St
 		Changes: p.changes, Extra: p.forced}); err != nil {
 		return nil, err
 	}
+	if err := st.Summarize(runID, map[string]any{"export": map[string]any{"id": id, "date": p.date, "persons": len(p.dump.Persons),
+		"roles": len(p.dump.Roles), "held": len(p.dump.Held), "changes": len(p.changes)}}); err != nil {
+		return nil, err
+	}
 	g.log.Info("export", "export_id", id, "dir", cfg.Export.Dir, "persons", len(p.dump.Persons), "roles", len(p.dump.Roles),
 		"changes", len(p.changes), "held", len(p.dump.Held))
 	fmt.Fprintf(g.stdout, "exported %s: %s\n", id, p.summary())

@@ -76,6 +76,9 @@ func runPushJob(ctx context.Context, g *globals, cfg *config, st *lifecycle.Stor
 	if err := st.RecordDelivery(ctx, runID, m.ExportID, target.Name(), true, details); err != nil {
 		return err
 	}
+	if err := st.Summarize(runID, map[string]any{"delivery": map[string]any{"export_id": m.ExportID, "target": target.Name()}}); err != nil {
+		return err
+	}
 	var names []string
 	for _, d := range delivered {
 		names = append(names, fmt.Sprintf("%s (%d bytes)", d.Name, d.Size))

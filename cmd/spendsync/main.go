@@ -261,7 +261,7 @@ func (g *globals) withStore(command string, dry bool, fn func(cfg *config, st *l
 	if err != nil {
 		return err
 	}
-	return w.close(fn(w.cfg, w.store, w.runID), "")
+	return w.close(fn(w.cfg, w.store, w.runID))
 }
 
 // writeMetrics refreshes the Prometheus textfile atomically, so the
@@ -281,11 +281,8 @@ func writeMetrics(st *lifecycle.Store, path string) error {
 }
 
 // close records the run's outcome and releases the database.
-func (w *writer) close(err error, summary string) error {
-	if summary == "" {
-		summary = "{}"
-	}
-	ferr := w.store.FinishRun(w.runID, exitCode(err), summary)
+func (w *writer) close(err error) error {
+	ferr := w.store.FinishRun(w.runID, exitCode(err))
 	if ferr == nil && w.cfg.Metrics != "" {
 		ferr = writeMetrics(w.store, w.cfg.Metrics)
 	}

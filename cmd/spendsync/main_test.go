@@ -173,6 +173,10 @@ func TestIngestDemoThenReadersShowIt(t *testing.T) {
 	if code != exitFailed || !strings.Contains(stderr, "no such person") {
 		t.Fatalf("unknown person: %d %s", code, stderr)
 	}
+	code, out, _ = cli(t, "--config", cfg, "status")
+	if code != 0 || !strings.Contains(out, "afas    27    0       0        0     0") {
+		t.Fatalf("status per source:\n%s", out)
+	}
 	code, out, _ = cli(t, "--config", cfg, "status", "--json")
 	var st map[string]any
 	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st["persons"] != float64(12) {
