@@ -1,0 +1,239 @@
+//go:build unix
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/spendsync/spendsync/internal/sshdtest"
+	"github.com/spendsync/spendsync/lifecycle"
+)
+
+// buildBinary compiles spendsync once per test binary run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "spendsync")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// genDataset writes an AFAS-style pair of files: n persons, about 1.5
+// contracts each. variant shifts names, OUs and who is listed, so moving
+// between variants means real joins, changes and leaves.
+func genDataset(t *testing.T, dir string, n, variant int) {
+	t.Helper()
+	os.MkdirAll(dir, 0o700)
+	write := func(name, header string, rows func(w *bufio.Writer)) {
+		f, err := os.Create(filepath.Join(dir, name+".new"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := bufio.NewWriter(f)
+		w.WriteString(header + "\n")
+		rows(w)
+		w.Flush()
+		f.Close()
+		os.Rename(filepath.Join(dir, name+".new"), filepath.Join(dir, name))
+	}
+	listed := func(i int) bool { return (i+variant)%10 != 0 } // a tenth changes sides
+	write("persons.csv", "Medewerker;Roepnaam;Geboortenaam;Email_werk;UPN", func(w *bufio.Writer) {
+		for i := range n {
+			if listed(i) {
+				fmt.Fprintf(w, "%06d;Voornaam%d;Achternaam%d-%d;p%d@example.nl;p%d@example.nl\n", i, i, i, (i*variant)%3, i, i)
+			}
+		}
+	})
+	write("contracts.csv", "Medewerker;ExternalID;Begindatum_functie;Einddatum_functie;Organisatorische_eenheid_code;Organisatorische_eenheid_omschrijving;Functie_code", func(w *bufio.Writer) {
+		for i := range n {
+			if !listed(i) {
+				continue
+			}
+			fmt.Fprintf(w, "%06d;%d-1;2020-01-01;;OU%d;Eenheid %d;F%d\n", i, i, (i+variant)%40, (i+variant)%40, i%7)
+			if i%2 == 0 {
+				fmt.Fprintf(w, "%06d;%d-2;2021-01-01;;OU%d;Eenheid %d;G%d\n", i, i, (i+3)%40, (i+3)%40, i%5)
+			}
+		}
+	})
+}
+
+type crashRig struct {
+	t        *testing.T
+	bin, cfg string
+	data     string // the source folder the config reads
+	out      string // export.dir
+	drop     string // where delivered files land
+	db       string
+}
+
+func (r *crashRig) run(ctx context.Context) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, r.bin, "--config", r.cfg, "--log-format", "json", "run")
+	cmd.Env = append(os.Environ(), "SPENDSYNC_CONFIG=")
+	return cmd
+}
+
+func (r *crashRig) runToEnd() {
+	r.t.Helper()
+	out, err := r.run(context.Background()).CombinedOutput()
+	if err != nil {
+		r.t.Fatalf("run after a kill did not complete: %v\n%s", err, out)
+	}
+}
+
+func fileSum(path string) (string, bool) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", false
+	}
+	return fmt.Sprintf("%x", sha256.Sum256(data)), true
+}
+
+// dump returns the current persons.csv and roles.csv of a folder.
+func dumpOf(t *testing.T, dir string) [2]string {
+	t.Helper()
+	var d [2]string
+	for i, name := range []string{"persons.csv", "roles.csv"} {
+		sum, ok := fileSum(filepath.Join(dir, name))
+		if !ok {
+			t.Fatalf("%s missing in %s", name, dir)
+		}
+		d[i] = sum
+	}
+	return d
+}
+
+func newCrashRig(t *testing.T, bin string, target string) *crashRig {
+	dir := t.TempDir()
+	r := &crashRig{t: t, bin: bin, data: filepath.Join(dir, "hr"), out: filepath.Join(dir, "state", "out"),
+		db: filepath.Join(dir, "state", "spendsync.db"), cfg: filepath.Join(dir, "spendsync.yaml")}
+	cfg := `database: state/spendsync.db
+sources:
+  - {name: afas, profile: afas, persons: hr/persons.csv, contracts: hr/contracts.csv}
+rules:
+  thresholds: {max_removals: 0, max_removal_percent: 0, max_rejects: 0}
+export: {dir: state/out}
+retention: {exports: 3}
+`
+	switch target {
+	case "folder":
+		r.drop = filepath.Join(dir, "drop")
+		cfg += "target: {dir: {path: drop}}\n"
+	case "sftp":
+		s := sshdtest.Start(t)
+		r.drop = s.Drop
+		_, port, _ := strings.Cut(s.Addr, ":")
+		cfg += fmt.Sprintf("target:\n  sftp: {host: 127.0.0.1, port: %s, user: %s, key_file: %s, known_hosts: %s, remote_dir: %s, timeout: 10s, retries: 0}\n",
+			port, s.User, s.ClientKey, s.KnownHosts, s.Drop)
+	}
+	os.WriteFile(r.cfg, []byte(cfg), 0o600)
+	return r
+}
+
+// TestCrashLoop kills spendsync run with SIGKILL at random moments and
+// checks the guarantees after every kill. SPENDSYNC_CRASH_KILLS sets the
+// number of kills per target (default 30 folder + 20 SFTP = 50).
+func TestCrashLoop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash loop skipped with -short")
+	}
+	bin := buildBinary(t)
+	kills := map[string]int{"folder": 30, "sftp": 20}
+	if v, err := strconv.Atoi(os.Getenv("SPENDSYNC_CRASH_KILLS")); err == nil {
+		kills = map[string]int{"folder": v, "sftp": v}
+	}
+	const persons = 4000
+	for _, target := range []string{"folder", "sftp"} {
+		t.Run(target, func(t *testing.T) {
+			// Reference dumps: each variant from a fresh, uninterrupted run.
+			refs := map[int][2]string{}
+			for _, v := range []int{1, 2} {
+				ref := newCrashRig(t, bin, "folder")
+				genDataset(t, ref.data, persons, v)
+				ref.runToEnd()
+				refs[v] = dumpOf(t, ref.out)
+			}
+			known := map[string]bool{}
+			for _, d := range refs {
+				known[d[0]], known[d[1]] = true, true
+			}
+			r := newCrashRig(t, bin, target)
+			genDataset(t, r.data, persons, 1)
+			start := time.Now()
+			r.runToEnd()
+			genDataset(t, r.data, persons, 2)
+			r.runToEnd()
+			span := time.Since(start) / 2
+			rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
+			stages := map[string]int{}
+			for k := range kills[target] {
+				variant := 1 + k%2
+				genDataset(t, r.data, persons, variant)
+				cmd := r.run(context.Background())
+				var stderr bytes.Buffer
+				cmd.Stderr = &stderr
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				delay := time.Duration(rng.Int64N(int64(span) * 11 / 10))
+				time.Sleep(delay)
+				cmd.Process.Signal(syscall.SIGKILL)
+				cmd.Wait()
+				stages[stageOf(stderr.String())]++
+
+				if err := lifecycle.IntegrityCheck(context.Background(), r.db); err != nil && !os.IsNotExist(err) {
+					t.Fatalf("kill %d after %v: %v", k, delay, err)
+				}
+				for _, dir := range []string{r.out, r.drop} {
+					for _, name := range []string{"persons.csv", "roles.csv"} {
+						if sum, ok := fileSum(filepath.Join(dir, name)); ok && !known[sum] {
+							t.Fatalf("kill %d after %v: %s/%s is not a whole file of any export", k, delay, dir, name)
+						}
+					}
+				}
+				r.runToEnd()
+				for _, dir := range []string{r.out, r.drop} {
+					entries, _ := os.ReadDir(dir)
+					for _, e := range entries {
+						if strings.HasSuffix(e.Name(), ".tmp") {
+							t.Fatalf("kill %d: leftover %s in %s after the next run", k, e.Name(), dir)
+						}
+					}
+					if got := dumpOf(t, dir); got != refs[variant] {
+						t.Fatalf("kill %d after %v: the dump in %s differs from an uninterrupted run's", k, delay, dir)
+					}
+				}
+			}
+			t.Logf("%d kills over %s runs (~%v each); last stage logged before the kill: %v", kills[target], target, span, stages)
+		})
+	}
+}
+
+// stageOf names the last stage a killed run had logged.
+func stageOf(log string) string {
+	switch {
+	case strings.Contains(log, `"msg":"delivered"`):
+		return "after push"
+	case strings.Contains(log, `"msg":"export"`):
+		return "push"
+	case strings.Contains(log, `"msg":"ingest"`):
+		return "export"
+	case log == "":
+		return "start or ingest"
+	}
+	return "ingest"
+}
