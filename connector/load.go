@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/spendsync/spendsync/internal/model"
@@ -64,9 +65,13 @@ type Result struct {
 	ProtectedContracts map[string]bool
 	// Blind is set when a row was rejected without a readable employee
 	// number: nobody may then be removed on the strength of this file.
-	Blind bool
-	Rows  int
+	Blind        bool
+	PersonRows   int // data rows read from the persons file, valid or not
+	ContractRows int // data rows read from the contracts file, valid or not
 }
+
+// Rows is the number of data rows read from all files.
+func (res *Result) Rows() int { return res.PersonRows + res.ContractRows }
 
 // Progress, when set, returns a writer that is fed every byte read from
 // the named file (for a progress bar), or nil.
@@ -206,7 +211,7 @@ func (res *Result) reject(m *columnMap, line int, raw, emp string, e rowError) {
 
 // rows iterates t's data rows, rejecting unparseable ones and rows whose
 // field count does not match the header.
-func (res *Result) rows(m *columnMap, fn func(rec []string, line int, raw, emp string)) error {
+func (res *Result) rows(m *columnMap, count *int, fn func(rec []string, line int, raw, emp string)) error {
 	for {
 		rec, raw, err := m.t.next()
 		if errors.Is(err, io.EOF) {
@@ -214,7 +219,7 @@ func (res *Result) rows(m *columnMap, fn func(rec []string, line int, raw, emp s
 		}
 		var perr *csv.ParseError
 		if errors.As(err, &perr) {
-			res.Rows++
+			*count++
 			res.Rejects = append(res.Rejects, Reject{File: m.t.file, Line: perr.Line, Column: fmt.Sprintf("byte %d", perr.Column),
 				Reason: "unreadable CSV: " + perr.Err.Error(), Raw: raw})
 			res.Blind = true
@@ -226,7 +231,7 @@ func (res *Result) rows(m *columnMap, fn func(rec []string, line int, raw, emp s
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" && len(m.t.header) > 1 {
 			continue // blank line
 		}
-		res.Rows++
+		*count++
 		line := m.t.line
 		emp := m.get(rec, "employee_number")
 		if len(rec) != len(m.t.header) {
@@ -265,18 +270,32 @@ func (res *Result) protect(m *columnMap, emp string) {
 	res.ProtectedContracts[emp] = true
 }
 
+// MaxField bounds a field: no HR value is longer, and a multi-megabyte
+// "name" is a broken export, not a person.
+const MaxField = 4096
+
 // checkText rejects bytes that were invalid in the declared encoding
-// (decoded as U+FFFD) and NUL or other control characters other than tab
-// and newline.
+// (decoded as U+FFFD), control characters other than tab and newlines,
+// invisible characters (a byte order mark or zero-width space inside a
+// field), oversize fields, and an employee number with spaces or format
+// characters, which would make a look-alike key.
 func checkText(m *columnMap, rec []string) (rowError, bool) {
-	for f, i := range m.idx {
-		v := rec[i]
+	for _, f := range sortedKeys(m.idx) {
+		v := rec[m.idx[f]]
+		if len(v) > MaxField {
+			return rowError{f, fmt.Sprintf("field is %d bytes, longer than %d", len(v), MaxField)}, false
+		}
 		if !utf8.ValidString(v) || strings.ContainsRune(v, utf8.RuneError) {
-			return rowError{f, "bytes that are not valid " + "in the declared encoding"}, false
+			return rowError{f, "bytes that are not valid in the declared encoding"}, false
 		}
 		for _, r := range v {
-			if r < 0x20 && r != '\t' && r != '\n' && r != '\r' {
+			switch {
+			case r < 0x20 && r != '\t' && r != '\n' && r != '\r', r == 0x7f:
 				return rowError{f, fmt.Sprintf("control character U+%04X", r)}, false
+			case r == '\ufeff' || r == '\u200b':
+				return rowError{f, fmt.Sprintf("invisible character U+%04X inside the field", r)}, false
+			case f == "employee_number" && (unicode.IsSpace(r) || unicode.Is(unicode.Cf, r)):
+				return rowError{f, fmt.Sprintf("employee number holds a space or format character (U+%04X)", r)}, false
 			}
 		}
 	}
@@ -321,7 +340,7 @@ func (res *Result) readPersons(r io.Reader, file string, rules Rules) error {
 	}
 	firstRaw := map[string]string{}
 	dupes := map[string]bool{}
-	err = res.rows(m, func(rec []string, line int, raw, emp string) {
+	err = res.rows(m, &res.PersonRows, func(rec []string, line int, raw, emp string) {
 		if prev, ok := res.Persons[emp]; ok || dupes[emp] {
 			reason := "duplicate employee number in this file"
 			if ok {
@@ -385,7 +404,7 @@ func (res *Result) readContracts(r io.Reader, file string) error {
 	defer func() {
 		res.Contracts = slices.DeleteFunc(res.Contracts, func(c ContractRow) bool { return c.Key == "" })
 	}()
-	return res.rows(m, func(rec []string, line int, raw, emp string) {
+	return res.rows(m, &res.ContractRows, func(rec []string, line int, raw, emp string) {
 		c, e, ok := res.contract(m, rec, emp)
 		if !ok {
 			res.reject(m, line, raw, emp, e)

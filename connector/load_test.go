@@ -195,6 +195,12 @@ func TestRowValidation(t *testing.T) {
 		{"too few fields", "001;A", connector.Rules{}, "", "row has 2 fields, the header has 6", ""},
 		{"NUL byte", "001;A\x00B;;B;;", connector.Rules{}, "last_name", "control character U+0000", ""},
 		{"invalid UTF-8", "001;A\xff;;B;;", connector.Rules{}, "last_name", "not valid in the declared encoding", ""},
+		{"DEL character", "001;A\x7f;;B;;", connector.Rules{}, "last_name", "control character U+007F", ""},
+		{"oversize field", "001;" + strings.Repeat("x", connector.MaxField+1) + ";;B;;", connector.Rules{}, "last_name", "longer than 4096", ""},
+		{"byte order mark inside a field", "001;A\ufeffB;;B;;", connector.Rules{}, "last_name", "invisible character U+FEFF", ""},
+		{"zero-width space in the employee number", "0\u200b01;A;;B;;", connector.Rules{}, "employee_number", "invisible character U+200B", ""},
+		{"space inside the employee number", "0 01;A;;B;;", connector.Rules{}, "employee_number", "space or format character", ""},
+		{"word joiner in the employee number", "0\u206001;A;;B;;", connector.Rules{}, "employee_number", "format character (U+2060)", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -326,8 +332,8 @@ func TestColumnMapping(t *testing.T) {
 func TestEmptyFileHasNoRows(t *testing.T) {
 	for _, data := range []string{"", "\n\n", "\xef\xbb\xbf", "employee_number;last_name\n"} {
 		res := load(t, connector.Source{}, []byte(data), nil)
-		if res.Rows != 0 || len(res.Persons) != 0 {
-			t.Errorf("%q: rows %d", data, res.Rows)
+		if res.Rows() != 0 || len(res.Persons) != 0 {
+			t.Errorf("%q: rows %d", data, res.Rows())
 		}
 	}
 }

@@ -58,6 +58,9 @@ type Plan struct {
 	putContracts  []model.Contract
 	delContracts  []model.Contract
 	snapshotEmpty bool
+	// contractsBefore is set when a snapshot's contracts file is empty
+	// while its persons had contracts: every contract would go.
+	contractsBefore int
 }
 
 // Count returns how many events of kind the plan holds.
@@ -81,13 +84,20 @@ func (p *Plan) Empty() bool { return p.snapshotEmpty }
 // another source provides, which this source must not overwrite.
 func (st *State) PlanSource(res *connector.Result, skipFields []string) *Plan {
 	src := res.Source
-	plan := &Plan{Source: src.Name, Rejects: slices.Clone(res.Rejects), Rows: res.Rows, Blind: res.Blind,
+	plan := &Plan{Source: src.Name, Rejects: slices.Clone(res.Rejects), Rows: res.Rows(), Blind: res.Blind,
 		persons: map[string]*stored{}}
 	if src.IsProvider() {
 		st.planProvider(plan, res)
 		return plan
 	}
-	plan.snapshotEmpty = src.Mode == connector.Snapshot && res.Rows == 0
+	plan.snapshotEmpty = src.Mode == connector.Snapshot && res.PersonRows == 0
+	if src.Mode == connector.Snapshot && src.Contracts != "" && res.ContractRows == 0 {
+		for emp, p := range st.persons {
+			if !p.Left && p.Source == src.Name {
+				plan.contractsBefore += len(st.contracts[emp])
+			}
+		}
+	}
 	fields := slices.DeleteFunc(slices.Clone(res.Fields), func(f string) bool { return slices.Contains(skipFields, f) })
 	for _, p := range st.persons {
 		if !p.Left && p.Source == src.Name {

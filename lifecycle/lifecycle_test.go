@@ -325,12 +325,22 @@ func TestSafetyStopsChangeNothingUnlessForced(t *testing.T) {
 		{"too large a share removed", lifecycle.Thresholds{MaxRemovalPercent: 10}, strings.Join(strings.Split(full, "\n")[:18], "\n") + "\n", 0, "thresholds.max_removal_percent 10%"},
 		{"too many rejects", lifecycle.Thresholds{MaxRejects: 1}, full + "x1;F;L;bad\nx2;F;L;bad\n", 0, "thresholds.max_rejects 1"},
 		{"stale file", lifecycle.Thresholds{}, full, 48 * time.Hour, "longer than sources.max_age 26h"},
+		{"empty contracts file", lifecycle.Thresholds{}, full, 0, "empty contracts file while its persons had 20 contracts"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
-			e.mustIngest(e.source("hr", "", full, ""))
-			src := e.source("hr", "", tc.persons, "")
+			var contracts strings.Builder
+			contracts.WriteString(contractsHeader)
+			for i := range 20 {
+				fmt.Fprintf(&contracts, "%03d;c%d;2020-01-01;;OU;F\n", i, i)
+			}
+			e.mustIngest(e.source("hr", "", full, contracts.String()))
+			after := contracts.String()
+			if tc.name == "empty contracts file" {
+				after = contractsHeader
+			}
+			src := e.source("hr", "", tc.persons, after)
 			src.MaxAge = 26 * time.Hour
 			if tc.mtime > 0 {
 				old := time.Now().Add(-tc.mtime)

@@ -26,6 +26,8 @@ func (th Thresholds) Check(plan *Plan) error {
 	switch n := plan.Removals(); {
 	case plan.Empty() && plan.Population > 0:
 		return fmt.Errorf("%w: source %s has no rows while it listed %d persons before (override with --force)", ErrSafetyStop, plan.Source, plan.Population)
+	case plan.contractsBefore > 0:
+		return fmt.Errorf("%w: source %s has an empty contracts file while its persons had %d contracts (override with --force)", ErrSafetyStop, plan.Source, plan.contractsBefore)
 	case th.MaxRemovals > 0 && n > th.MaxRemovals:
 		return fmt.Errorf("%w: source %s would remove %d persons, more than thresholds.max_removals %d (override with --force)", ErrSafetyStop, plan.Source, n, th.MaxRemovals)
 	case th.MaxRemovalPercent > 0 && plan.Population > 0 && n*100 > th.MaxRemovalPercent*plan.Population:
