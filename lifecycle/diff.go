@@ -52,6 +52,7 @@ type Plan struct {
 	Rows       int
 	Unknown    int  // provider rows for employee numbers not in the state
 	Blind      bool // removals were skipped: a rejected row had no employee number
+	Files      []string
 
 	persons       map[string]*stored
 	leave         []string
@@ -84,7 +85,7 @@ func (p *Plan) Empty() bool { return p.snapshotEmpty }
 // another source provides, which this source must not overwrite.
 func (st *State) PlanSource(res *connector.Result, skipFields []string) *Plan {
 	src := res.Source
-	plan := &Plan{Source: src.Name, Rejects: slices.Clone(res.Rejects), Rows: res.Rows(), Blind: res.Blind,
+	plan := &Plan{Source: src.Name, Rejects: slices.Clone(res.Rejects), Rows: res.Rows(), Blind: res.Blind, Files: res.Files,
 		persons: map[string]*stored{}}
 	if src.IsProvider() {
 		st.planProvider(plan, res)

@@ -319,13 +319,13 @@ func TestSafetyStopsChangeNothingUnlessForced(t *testing.T) {
 		mtime   time.Duration
 		want    string
 	}{
-		{"empty snapshot", lifecycle.Thresholds{}, "", 0, "has no rows"},
-		{"header-only snapshot", lifecycle.Thresholds{}, personsHeader, 0, "has no rows"},
+		{"empty snapshot", lifecycle.Thresholds{}, "", 0, "has no data rows"},
+		{"header-only snapshot", lifecycle.Thresholds{}, personsHeader, 0, "has no data rows"},
 		{"too many removals", lifecycle.Thresholds{MaxRemovals: 2}, personsHeader + "000;F;L;\n", 0, "thresholds.max_removals 2"},
 		{"too large a share removed", lifecycle.Thresholds{MaxRemovalPercent: 10}, strings.Join(strings.Split(full, "\n")[:18], "\n") + "\n", 0, "thresholds.max_removal_percent 10%"},
 		{"too many rejects", lifecycle.Thresholds{MaxRejects: 1}, full + "x1;F;L;bad\nx2;F;L;bad\n", 0, "thresholds.max_rejects 1"},
 		{"stale file", lifecycle.Thresholds{}, full, 48 * time.Hour, "longer than sources.max_age 26h"},
-		{"empty contracts file", lifecycle.Thresholds{}, full, 0, "empty contracts file while its persons had 20 contracts"},
+		{"empty contracts file", lifecycle.Thresholds{}, full, 0, "has no data rows while its persons had 20 contracts"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
