@@ -3,7 +3,8 @@ GO ?= go
 BIN ?= bin/spendsync
 DEMO_OUT ?= $(CURDIR)/demo-out
 
-.PHONY: build test demo bench lint windows man clean
+.PHONY: build test demo bench lint windows man fuzz crash clean
+FUZZTIME ?= 30s
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/spendsync
@@ -23,6 +24,17 @@ demo: build
 # 100k persons / 150k contracts, generated; compare with sqlite3 .import (see README).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 30m ./lifecycle/
+
+# Each fuzz target for FUZZTIME; crashers land in testdata/fuzz and become regression tests.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./connector
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDate$$' -fuzztime $(FUZZTIME) ./connector
+	$(GO) test -run '^$$' -fuzz '^FuzzName$$' -fuzztime $(FUZZTIME) ./export
+	$(GO) test -run '^$$' -fuzz '^FuzzConfig$$' -fuzztime $(FUZZTIME) ./cmd/spendsync
+
+# The SIGKILL crash loop alone (it also runs in make test); KILLS per target.
+crash:
+	SPENDSYNC_CRASH_KILLS=$(or $(KILLS),50) $(GO) test -count=1 -run '^TestCrashLoop$$' -v -timeout 30m ./cmd/spendsync
 
 lint:
 	gofmt -l . | (! grep .)

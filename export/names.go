@@ -27,8 +27,16 @@ const (
 // and unknown conventions, the partner's for P and PB. P and PB without a
 // partner surname fall back to B: there is no partner name to show.
 func Name(p *model.Person, style string, removeDiacritics bool) (lastName, prefix string) {
-	own, partner := strings.TrimSpace(p.LastName), strings.TrimSpace(p.PartnerLastName)
-	ownPre, partnerPre := strings.TrimSpace(p.Prefix), strings.TrimSpace(p.PartnerPrefix)
+	// Clean each part before joining: a part that was only combining marks
+	// must vanish with its separator (found by fuzzing).
+	clean := func(s string) string {
+		if removeDiacritics {
+			s = stripMarks(s)
+		}
+		return strings.TrimSpace(s)
+	}
+	own, partner := clean(p.LastName), clean(p.PartnerLastName)
+	ownPre, partnerPre := clean(p.Prefix), clean(p.PartnerPrefix)
 	conv := p.NamingConvention
 	if (conv == "P" || conv == "PB") && partner == "" {
 		conv = "B"
@@ -53,11 +61,7 @@ func Name(p *model.Person, style string, removeDiacritics bool) (lastName, prefi
 	default:
 		lastName = join(" ", join(" - ", first, second), firstPre)
 	}
-	prefix = firstPre
-	if removeDiacritics {
-		lastName, prefix = stripMarks(lastName), stripMarks(prefix)
-	}
-	return lastName, prefix
+	return lastName, firstPre
 }
 
 // join joins the non-empty (after trimming) parts with sep, so missing

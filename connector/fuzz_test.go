@@ -1,0 +1,70 @@
+package connector_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spendsync/spendsync/connector"
+)
+
+var fuzzEncodings = []string{"utf-8", "windows-1252", "iso-8859-1", "utf-16"}
+var fuzzDelimiters = []string{"", ";", ",", "\t", "|"}
+
+// FuzzLoad feeds arbitrary bytes through every encoding and delimiter. The
+// reader must never panic, every accepted person must have a clean
+// employee number, and every reject must name a line.
+func FuzzLoad(f *testing.F) {
+	f.Add([]byte("employee_number;last_name;start_date\n001;A;2024-01-01\n"), uint8(0), uint8(0), false)
+	f.Add([]byte("\xef\xbb\xbfemployee_number,email\n1,a@b.nl\n\"2\",\"x\"\"y\"\n"), uint8(0), uint8(2), false)
+	f.Add([]byte("employee_number|last_name\r1|\"multi\nline\"\r"), uint8(1), uint8(4), true)
+	f.Add([]byte("\xff\xfee\x00m\x00"), uint8(3), uint8(0), false)
+	f.Add([]byte("employee_number;last_name\n\"unterminated\n"), uint8(2), uint8(1), false)
+	f.Fuzz(func(t *testing.T, data []byte, enc, delim uint8, withContracts bool) {
+		dir := t.TempDir()
+		src := &connector.Source{Name: "fuzz", Encoding: fuzzEncodings[int(enc)%len(fuzzEncodings)],
+			Delimiter: fuzzDelimiters[int(delim)%len(fuzzDelimiters)], Persons: filepath.Join(dir, "p.csv")}
+		os.WriteFile(src.Persons, data, 0o600)
+		if withContracts {
+			src.Contracts = filepath.Join(dir, "c.csv")
+			os.WriteFile(src.Contracts, data, 0o600)
+		}
+		if err := src.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		res, err := connector.Load(src, connector.Rules{VerifiedDomains: []string{"example.nl"}}, nil)
+		if err != nil {
+			return // a file-level error is a fine answer; a panic is not
+		}
+		for emp, p := range res.Persons {
+			if emp == "" || emp != p.EmployeeNumber || !utf8.ValidString(emp) || strings.ContainsAny(emp, " \x00\ufeff") {
+				t.Fatalf("accepted employee number %q", emp)
+			}
+		}
+		for _, r := range res.Rejects {
+			if r.Line < 1 || r.Reason == "" || r.File == "" {
+				t.Fatalf("reject without a place: %+v", r)
+			}
+		}
+	})
+}
+
+// FuzzParseDate: any layout and value either fail or give a valid ISO date.
+func FuzzParseDate(f *testing.F) {
+	f.Add("01-02-2024", "02-01-2006")
+	f.Add("2024-02-29T12:00:00Z", "2006-01-02")
+	f.Add("31/12/1999", "02/01/2006")
+	f.Add("", "")
+	f.Fuzz(func(t *testing.T, value, layout string) {
+		got, err := connector.ParseDate(value, layout)
+		if err != nil {
+			return
+		}
+		if _, err := time.Parse("2006-01-02", got); err != nil || len(got) != 10 {
+			t.Fatalf("ParseDate(%q, %q) = %q, not an ISO date", value, layout, got)
+		}
+	})
+}
