@@ -20,7 +20,7 @@ func FuzzName(f *testing.F) {
 		p := &model.Person{NamingConvention: conv, Prefix: prefix, LastName: last, PartnerPrefix: pprefix, PartnerLastName: plast}
 		for _, style := range []string{export.StyleHelloID, export.StyleSplit} {
 			got, pre := export.Name(p, style, strip)
-			if !utf8.ValidString(last+prefix+plast+pprefix) {
+			if !utf8.ValidString(last + prefix + plast + pprefix) {
 				continue
 			}
 			if got != strings.TrimSpace(got) || strings.Contains(got, "  ") && !strings.Contains(last+prefix+plast+pprefix, "  ") {
