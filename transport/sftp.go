@@ -285,6 +285,16 @@ func (t *sftpTarget) deliver(s *session, id string, files []File) error {
 		}
 		temps = append(temps, tmp)
 	}
+	// A rename that must fail (a folder squatting on a final name) is found
+	// before the first rename, so the set is never half replaced by it.
+	for _, f := range files {
+		if fi, err := s.sftp.Stat(path.Join(dir, f.Name)); err == nil && fi.IsDir() {
+			for _, t := range temps {
+				s.sftp.Remove(t)
+			}
+			return fmt.Errorf("sftp: %q is a folder on the server; cannot deliver %s", path.Join(dir, f.Name), f.Name)
+		}
+	}
 	_, posix := s.sftp.HasExtension("posix-rename@openssh.com")
 	for i, f := range files {
 		final := path.Join(dir, f.Name)

@@ -173,6 +173,33 @@ func descendants(pid int) []int {
 	return out
 }
 
+// Pause stops sshd and its sessions with SIGSTOP: connections stay open
+// but nothing answers, like a hung server.
+func (s *Server) Pause() { s.signalAll(syscall.SIGSTOP) }
+
+// Resume undoes Pause.
+func (s *Server) Resume() { s.signalAll(syscall.SIGCONT) }
+
+func (s *Server) signalAll(sig syscall.Signal) {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	syscall.Kill(s.cmd.Process.Pid, sig)
+	for _, pid := range descendants(s.cmd.Process.Pid) {
+		syscall.Kill(pid, sig)
+	}
+}
+
+// RotateHostKey restarts sshd with a new host key and returns it;
+// KnownHosts still names the old one.
+func (s *Server) RotateHostKey() ssh.PublicKey {
+	s.t.Helper()
+	s.Stop()
+	s.HostKey = s.writeKey("host_ed25519")
+	s.Restart()
+	return s.HostKey
+}
+
 // WriteKey creates another ed25519 key pair under Dir and returns the
 // private key's path and the public key.
 func (s *Server) WriteKey(name string) (string, ssh.PublicKey) {
