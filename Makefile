@@ -21,9 +21,11 @@ demo: build
 	SPENDSYNC_DEMO_OUT=$(DEMO_OUT) ./$(BIN) --config testdata/demo/spendsync.yaml --log-format text run
 	@echo "dump: $(DEMO_OUT)/out/  delivered: $(DEMO_OUT)/drop/  state: $(DEMO_OUT)/spendsync.db"
 
-# 100k persons / 150k contracts, generated; compare with sqlite3 .import (see README).
+# 100k persons / 150k contracts, generated: first ingest, no-change re-ingest, export.
+# Compare with sqlite3 .import of the same files (see README).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 30m ./lifecycle/
+	$(GO) test -run '^$$' -bench Export100k -benchmem -benchtime 2x -timeout 30m ./cmd/spendsync/
 
 # Each fuzz target for FUZZTIME; crashers land in testdata/fuzz and become regression tests.
 fuzz:

@@ -56,7 +56,18 @@ func (s *Store) Apply(ctx context.Context, plan *Plan, runID int64) error {
 		if err := insertEvents(tx, plan.Events, runID, t); err != nil {
 			return err
 		}
-		return insertRejects(tx, plan.Source, plan.Rejects, runID, t)
+		if err := insertRejects(tx, plan.Source, plan.Rejects, runID, t); err != nil {
+			return err
+		}
+		if plan.changes() {
+			if err := bumpGeneration(tx); err != nil {
+				return err
+			}
+		}
+		if plan.digest == "" {
+			return nil
+		}
+		return recordSourceState(tx, plan, runID)
 	})
 }
 

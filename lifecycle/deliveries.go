@@ -103,6 +103,9 @@ func (s *Store) SetBlocked(ctx context.Context, runID int64, emp string, blocked
 			blocked, stored, t, emp); err != nil {
 			return fmt.Errorf("block %s: %w", emp, err)
 		}
+		if err := bumpGeneration(tx); err != nil {
+			return err
+		}
 		kind, details := PersonBlocked, map[string]any{"reason": reason}
 		if !blocked {
 			kind = Unblocked

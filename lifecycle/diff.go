@@ -53,6 +53,10 @@ type Plan struct {
 	Unknown    int  // provider rows for employee numbers not in the state
 	Blind      bool // removals were skipped: a rejected row had no employee number
 	Files      []string
+	// Unchanged is the run whose result this one repeats: nothing about the
+	// source or the state changed since (0: the source was diffed).
+	Unchanged int64
+	digest    string
 
 	persons       map[string]*stored
 	leave         []string
@@ -316,8 +320,16 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// changes reports whether the plan changes the state.
+func (p *Plan) changes() bool {
+	return len(p.persons) > 0 || len(p.leave) > 0 || len(p.putContracts) > 0 || len(p.delContracts) > 0
+}
+
 // Summary is a one-line account of the plan.
 func (p *Plan) Summary() string {
+	if p.Unchanged > 0 {
+		return fmt.Sprintf("%s: %d rows, unchanged since run %d, %d rejected", p.Source, p.Rows, p.Unchanged, len(p.Rejects))
+	}
 	return fmt.Sprintf("%s: %d rows, %d joined, %d changed, %d left, %d contracts added, %d changed, %d ended, %d removed, %d rejected",
 		p.Source, p.Rows, p.Count(PersonJoined), p.Count(PersonChanged), p.Count(PersonLeft),
 		p.Count(ContractAdded), p.Count(ContractChanged), p.Count(ContractEnded), p.Count(ContractRemoved), len(p.Rejects))

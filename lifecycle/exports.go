@@ -8,7 +8,6 @@ import (
 	"maps"
 	"net/url"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/spendsync/spendsync/export"
@@ -74,8 +73,8 @@ func (s *Store) readRows(ctx context.Context, q string, fn func(string, export.R
 		if err := rows.Scan(&emp, &data); err != nil {
 			return err
 		}
-		var r export.Row
-		if err := json.Unmarshal([]byte(data), &r); err != nil {
+		r, err := decodeRow(data)
+		if err != nil {
 			return fmt.Errorf("last export row of %s: %w", emp, err)
 		}
 		fn(emp, r)
@@ -115,7 +114,7 @@ func (s *Store) RecordExport(ctx context.Context, runID int64, prev *export.Prev
 		}
 		for _, emp := range sortedKeys(next) {
 			if old, ok := prev.Persons[emp]; !ok || !maps.Equal(old, next[emp]) {
-				personRows = append(personRows, []any{emp, mustJSON(next[emp])})
+				personRows = append(personRows, []any{emp, encodeRow(next[emp])})
 			}
 		}
 		emps := map[string]bool{}
@@ -133,7 +132,7 @@ func (s *Store) RecordExport(ctx context.Context, runID int64, prev *export.Prev
 				return fmt.Errorf("record export: %w", err)
 			}
 			for _, r := range nextRoles[emp] {
-				roleRows = append(roleRows, []any{emp, mustJSON(r)})
+				roleRows = append(roleRows, []any{emp, encodeRow(r)})
 			}
 		}
 		if err := insertBatch(tx, "exported_persons", []string{"employee_number", "row"},
@@ -181,23 +180,22 @@ func ExportEvents(rec ExportRecord) []Event {
 	return out
 }
 
+// sameRows reports whether a and b hold the same rows in any order (a
+// person has a handful of roles, so pairwise search is cheapest).
 func sameRows(a, b []export.Row) bool {
 	if len(a) != len(b) {
 		return false
 	}
-	key := func(rows []export.Row) []string {
-		out := make([]string, len(rows))
-		for i, r := range rows {
-			out[i] = mustJSON(r)
+	used := make([]bool, len(b))
+next:
+	for _, r := range a {
+		for j, s := range b {
+			if !used[j] && maps.Equal(r, s) {
+				used[j] = true
+				continue next
+			}
 		}
-		sort.Strings(out)
-		return out
-	}
-	ka, kb := key(a), key(b)
-	for i := range ka {
-		if ka[i] != kb[i] {
-			return false
-		}
+		return false
 	}
 	return true
 }

@@ -58,6 +58,30 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 			forced = append(forced, forceEvent(src.Name, err))
 		}
 	}
+	// Unchanged sources on an unchanged state need no diff (fastpath.go).
+	digests := make([]string, len(ordered))
+	var unchanged []*Plan
+	for i, src := range ordered {
+		d, err := sourceDigest(src, opts.Rules, provided)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", src.Name, err)
+		}
+		digests[i] = d
+		p, err := s.unchangedPlan(ctx, src.Name, d)
+		if err != nil {
+			return nil, err
+		}
+		if p != nil && (opts.Thresholds.MaxRejects == 0 || len(p.Rejects) <= opts.Thresholds.MaxRejects) {
+			p.Files = []string{src.Persons}
+			if src.Contracts != "" {
+				p.Files = append(p.Files, src.Contracts)
+			}
+			unchanged = append(unchanged, p)
+		}
+	}
+	if len(unchanged) == len(ordered) {
+		return s.finishIngest(ctx, runID, &IngestReport{Plans: unchanged}, forced, opts, log)
+	}
 	// Reading the files and loading the state are independent: overlap them.
 	type loaded struct {
 		st  *State
@@ -87,8 +111,9 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 	}
 	st := state.st
 	rep := &IngestReport{}
-	for _, res := range results {
+	for i, res := range results {
 		plan := st.PlanSource(res, provided)
+		plan.digest = digests[i]
 		if err := opts.Thresholds.Check(plan); err != nil {
 			if !opts.Force {
 				return nil, err
@@ -100,13 +125,21 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 		}
 		st.Commit(plan)
 		rep.Plans = append(rep.Plans, plan)
+	}
+	return s.finishIngest(ctx, runID, rep, forced, opts, log)
+}
+
+// finishIngest logs the plans and, unless dry, records them.
+func (s *Store) finishIngest(ctx context.Context, runID int64, rep *IngestReport, forced []Event, opts IngestOptions, log *slog.Logger) (*IngestReport, error) {
+	rep.Rejects = 0
+	for _, plan := range rep.Plans {
 		rep.Rejects += len(plan.Rejects)
 	}
 	for _, plan := range rep.Plans {
 		log.Info("ingest", "source", plan.Source, "rows", plan.Rows, "joined", plan.Count(PersonJoined),
 			"changed", plan.Count(PersonChanged), "left", plan.Count(PersonLeft), "contracts_added", plan.Count(ContractAdded),
 			"contracts_changed", plan.Count(ContractChanged)+plan.Count(ContractEnded), "contracts_removed", plan.Count(ContractRemoved),
-			"rejected", len(plan.Rejects), "unknown", plan.Unknown, "dry_run", opts.DryRun)
+			"rejected", len(plan.Rejects), "unknown", plan.Unknown, "unchanged_since_run", plan.Unchanged, "dry_run", opts.DryRun)
 		for _, e := range plan.Events {
 			log.Debug("event", "kind", e.Kind, "employee", e.EmployeeNumber, "source", e.Source, "details", e.Details)
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofrs/flock"
 )
@@ -29,9 +30,14 @@ func Acquire(dbPath string) (*Lock, error) {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	if !ok {
+		// The holder writes its pid just after locking: give it a moment.
 		holder := "unknown pid"
-		if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
-			holder = "pid " + strings.TrimSpace(string(b))
+		for range 10 {
+			if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+				holder = "pid " + strings.TrimSpace(string(b))
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 		return nil, fmt.Errorf("%s (%s, lock file %s): %w", dbPath, holder, path, ErrLocked)
 	}

@@ -43,7 +43,11 @@ func (s *Store) Prune(ctx context.Context, runID int64, r Retention, at time.Tim
 			if err != nil {
 				return fmt.Errorf("prune leavers: %w", err)
 			}
-			p.Leavers, _ = res.RowsAffected()
+			if p.Leavers, _ = res.RowsAffected(); p.Leavers > 0 {
+				if err := bumpGeneration(tx); err != nil {
+					return err
+				}
+			}
 		}
 		return insertEvents(tx, []Event{{Source: "prune", Kind: "prune", Details: map[string]any{
 			"events": p.Events, "rejects": p.Rejects, "leavers": p.Leavers}}}, runID, now())

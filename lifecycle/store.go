@@ -121,6 +121,10 @@ var schema = []string{
 var migrations = [][]string{
 	// 2: events --kind and the metrics read events by kind.
 	{`CREATE INDEX events_kind ON events (kind, id)`},
+	// 3: unchanged sources are recognised without a diff (see fastpath.go).
+	{`CREATE TABLE source_state (source TEXT PRIMARY KEY, digest TEXT NOT NULL, generation INTEGER NOT NULL,
+		run_id INTEGER NOT NULL, rows INTEGER NOT NULL)`,
+		`INSERT INTO meta (key, value) VALUES ('generation', '0')`},
 }
 
 // migrate creates the schema in a new database, upgrades an older one in

@@ -36,7 +36,7 @@ func buildBinary(t *testing.T) string {
 // genDataset writes an AFAS-style pair of files: n persons, about 1.5
 // contracts each. variant shifts names, OUs and who is listed, so moving
 // between variants means real joins, changes and leaves.
-func genDataset(t *testing.T, dir string, n, variant int) {
+func genDataset(t testing.TB, dir string, n, variant int) {
 	t.Helper()
 	os.MkdirAll(dir, 0o700)
 	write := func(name, header string, rows func(w *bufio.Writer)) {

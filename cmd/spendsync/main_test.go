@@ -17,7 +17,7 @@ import (
 )
 
 // cli runs spendsync in-process and returns exit code, stdout and stderr.
-func cli(t *testing.T, args ...string) (int, string, string) {
+func cli(t testing.TB, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), args, &out, &errOut)
