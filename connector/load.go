@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/mail"
 	"os"
 	"slices"
@@ -280,7 +281,7 @@ const MaxField = 4096
 // field), oversize fields, and an employee number with spaces or format
 // characters, which would make a look-alike key.
 func checkText(m *columnMap, rec []string) (rowError, bool) {
-	for _, f := range sortedKeys(m.idx) {
+	for _, f := range slices.Sorted(maps.Keys(m.idx)) {
 		v := rec[m.idx[f]]
 		if len(v) > MaxField {
 			return rowError{f, fmt.Sprintf("field is %d bytes, longer than %d", len(v), MaxField)}, false

@@ -3,8 +3,8 @@ package connector
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 )
@@ -93,7 +93,7 @@ func (s *Source) Validate() error {
 		return keyErr("max_age", "must not be negative")
 	}
 	known := append(append(slices.Clone(personColumns), contractColumns...), "deleted")
-	for _, field := range sortedKeys(s.Columns) {
+	for _, field := range slices.Sorted(maps.Keys(s.Columns)) {
 		if !slices.Contains(known, field) {
 			return keyErr("columns."+field, "unknown field (known: %s)", strings.Join(known, ", "))
 		}
@@ -104,7 +104,7 @@ func (s *Source) Validate() error {
 	if _, ok := s.Columns["deleted"]; ok && s.Mode != Delta {
 		return keyErr("columns.deleted", "a delete flag only makes sense with mode: delta")
 	}
-	for _, code := range sortedKeys(s.NamingMap) {
+	for _, code := range slices.Sorted(maps.Keys(s.NamingMap)) {
 		if !slices.Contains(conventions, strings.ToUpper(s.NamingMap[code])) {
 			return keyErr("naming_map."+code, "must be one of B, BP, P, PB, not %q", s.NamingMap[code])
 		}
@@ -162,15 +162,6 @@ func validLayout(layout string) bool {
 	ref := time.Date(2006, 1, 2, 0, 0, 0, 0, time.UTC)
 	t, err := time.Parse(layout, ref.Format(layout))
 	return err == nil && t.Year() == 2006 && t.Month() == 1 && t.Day() == 2
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // ErrStale marks a source file older than max_age: a safety stop.

@@ -2,6 +2,7 @@ package export
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -270,12 +271,12 @@ func Diff(prev *Previous, d *Dump, cfg *Config) []Change {
 	sort.Strings(sorted)
 	for _, emp := range sorted {
 		before, after := roleSet(prev.Roles[emp], cfg), roleSet(nextRoles[emp], cfg)
-		for _, k := range sortedKeys(after) {
+		for _, k := range slices.Sorted(maps.Keys(after)) {
 			if _, ok := before[k]; !ok {
 				out = append(out, Change{RoleGrant, emp, map[string]any{"role": after[k]}})
 			}
 		}
-		for _, k := range sortedKeys(before) {
+		for _, k := range slices.Sorted(maps.Keys(before)) {
 			if _, ok := after[k]; !ok {
 				out = append(out, Change{RoleRevoke, emp, map[string]any{"role": before[k]}})
 			}
@@ -302,15 +303,6 @@ func roleSet(roles []Row, cfg *Config) map[string]map[string]string {
 		out[strings.Join(key, "\x00")] = project(r, cfg.Roles.Columns)
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Count returns how many changes are of kind.

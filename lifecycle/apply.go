@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/spendsync/spendsync/connector"
@@ -16,7 +18,7 @@ func (s *Store) Apply(ctx context.Context, plan *Plan, runID int64) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		t := now()
 		rows := make([][]any, 0, len(plan.persons))
-		for _, emp := range sortedKeys(plan.persons) {
+		for _, emp := range slices.Sorted(maps.Keys(plan.persons)) {
 			p := plan.persons[emp]
 			rows = append(rows, []any{p.EmployeeNumber, p.Source, p.FirstName, p.Prefix, p.LastName, p.PartnerPrefix,
 				p.PartnerLastName, p.NamingConvention, p.Gender, p.Email, p.Username, p.Blocked, p.BlockReason, nil, t})

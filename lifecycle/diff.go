@@ -110,7 +110,7 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string) *Plan {
 		}
 	}
 
-	for _, emp := range sortedKeys(res.Persons) {
+	for _, emp := range slices.Sorted(maps.Keys(res.Persons)) {
 		row := res.Persons[emp]
 		old, ok := st.persons[emp]
 		if !ok || old.Left {
@@ -148,7 +148,7 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string) *Plan {
 
 	switch {
 	case src.Mode == connector.Delta:
-		for _, emp := range sortedKeys(res.Deleted) {
+		for _, emp := range slices.Sorted(maps.Keys(res.Deleted)) {
 			if st.present(emp) && !res.Protected[emp] {
 				plan.leaveEvent(st, emp, map[string]any{"reason": "delete flag", "line": res.Deleted[emp]})
 			}
@@ -182,7 +182,7 @@ func (st *State) planContracts(plan *Plan, res *connector.Result) {
 		byEmp[c.EmployeeNumber] = append(byEmp[c.EmployeeNumber], c)
 	}
 	// Contract rows of persons that neither this file nor the state knows.
-	for _, emp := range sortedKeys(byEmp) {
+	for _, emp := range slices.Sorted(maps.Keys(byEmp)) {
 		_, inFile := res.Persons[emp]
 		if inFile || res.Protected[emp] || (res.Source.Mode == connector.Delta && st.present(emp)) {
 			continue
@@ -193,7 +193,7 @@ func (st *State) planContracts(plan *Plan, res *connector.Result) {
 		}
 		delete(byEmp, emp)
 	}
-	for _, emp := range sortedKeys(byEmp) {
+	for _, emp := range slices.Sorted(maps.Keys(byEmp)) {
 		if res.Protected[emp] {
 			continue
 		}
@@ -228,7 +228,7 @@ func (st *State) planContracts(plan *Plan, res *connector.Result) {
 			plan.event(kind, emp, map[string]any{"key": c.Key, "fields": changes, "file": row.File, "line": row.Line})
 		}
 		if res.Source.Mode == connector.Snapshot && !res.ProtectedContracts[emp] {
-			for _, key := range sortedKeys(existing) {
+			for _, key := range slices.Sorted(maps.Keys(existing)) {
 				if !seen[key] {
 					plan.delContracts = append(plan.delContracts, existing[key])
 					plan.event(ContractRemoved, emp, map[string]any{"contract": existing[key]})
@@ -238,11 +238,11 @@ func (st *State) planContracts(plan *Plan, res *connector.Result) {
 	}
 	// Snapshot persons listed without any contract row lose their contracts.
 	if res.Source.Mode == connector.Snapshot && res.Source.Contracts != "" {
-		for _, emp := range sortedKeys(res.Persons) {
+		for _, emp := range slices.Sorted(maps.Keys(res.Persons)) {
 			if _, has := byEmp[emp]; has || res.ProtectedContracts[emp] || !st.present(emp) {
 				continue
 			}
-			for _, key := range sortedKeys(st.contracts[emp]) {
+			for _, key := range slices.Sorted(maps.Keys(st.contracts[emp])) {
 				c := st.contracts[emp][key]
 				plan.delContracts = append(plan.delContracts, c)
 				plan.event(ContractRemoved, emp, map[string]any{"contract": c})
@@ -252,7 +252,7 @@ func (st *State) planContracts(plan *Plan, res *connector.Result) {
 }
 
 func (st *State) planProvider(plan *Plan, res *connector.Result) {
-	for _, emp := range sortedKeys(res.Persons) {
+	for _, emp := range slices.Sorted(maps.Keys(res.Persons)) {
 		old, ok := st.persons[emp]
 		if !ok || old.Left {
 			plan.Unknown++
@@ -312,12 +312,6 @@ func personDetails(p *model.Person) map[string]string {
 		}
 	}
 	return d
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := slices.Collect(maps.Keys(m))
-	sort.Strings(keys)
-	return keys
 }
 
 // changes reports whether the plan changes the state.

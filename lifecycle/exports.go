@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spendsync/spendsync/export"
@@ -28,13 +29,13 @@ func (s *Store) ExportInput(ctx context.Context) ([]export.Input, error) {
 		return nil, err
 	}
 	out := make([]export.Input, 0, len(st.persons))
-	for _, emp := range sortedKeys(st.persons) {
+	for _, emp := range slices.Sorted(maps.Keys(st.persons)) {
 		p := st.persons[emp]
 		if p.Left {
 			continue
 		}
 		in := export.Input{Person: p.Person, Blocked: p.Blocked}
-		for _, key := range sortedKeys(st.contracts[emp]) {
+		for _, key := range slices.Sorted(maps.Keys(st.contracts[emp])) {
 			in.Contracts = append(in.Contracts, st.contracts[emp][key])
 		}
 		out = append(out, in)
@@ -105,14 +106,14 @@ func (s *Store) RecordExport(ctx context.Context, runID int64, prev *export.Prev
 			nextRoles[r["employee_number"]] = append(nextRoles[r["employee_number"]], r)
 		}
 		var personRows, roleRows [][]any
-		for _, emp := range sortedKeys(prev.Persons) {
+		for _, emp := range slices.Sorted(maps.Keys(prev.Persons)) {
 			if _, ok := next[emp]; !ok {
 				if _, err := tx.Exec(`DELETE FROM exported_persons WHERE employee_number = ?`, emp); err != nil {
 					return fmt.Errorf("record export: %w", err)
 				}
 			}
 		}
-		for _, emp := range sortedKeys(next) {
+		for _, emp := range slices.Sorted(maps.Keys(next)) {
 			if old, ok := prev.Persons[emp]; !ok || !maps.Equal(old, next[emp]) {
 				personRows = append(personRows, []any{emp, encodeRow(next[emp])})
 			}
@@ -124,7 +125,7 @@ func (s *Store) RecordExport(ctx context.Context, runID int64, prev *export.Prev
 		for emp := range nextRoles {
 			emps[emp] = true
 		}
-		for _, emp := range sortedKeys(emps) {
+		for _, emp := range slices.Sorted(maps.Keys(emps)) {
 			if sameRows(prev.Roles[emp], nextRoles[emp]) {
 				continue
 			}

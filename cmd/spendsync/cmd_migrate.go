@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -41,7 +43,7 @@ of creates. Run it once, after the first ingest and before the first export.`,
 				}
 				dump := &export.Dump{Date: time.Now().Format("2006-01-02")}
 				roles := 0
-				for _, emp := range sortedKeys(prev.Persons) {
+				for _, emp := range slices.Sorted(maps.Keys(prev.Persons)) {
 					dump.Persons = append(dump.Persons, prev.Persons[emp])
 					dump.Roles = append(dump.Roles, prev.Roles[emp]...)
 					roles += len(prev.Roles[emp])

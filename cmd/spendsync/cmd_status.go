@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -84,7 +85,7 @@ is none): a ready check for Nagios, Icinga or a cron wrapper.`,
 						if r.ID != id || json.Unmarshal(r.Summary, &sum) != nil {
 							continue
 						}
-						for _, name := range sortedKeys(sum.Sources) {
+						for _, name := range slices.Sorted(maps.Keys(sum.Sources)) {
 							c := sum.Sources[name]
 							rows = append(rows, []string{name, fmt.Sprint(c["rows"]), fmt.Sprint(c["joined"]), fmt.Sprint(c["changed"]),
 								fmt.Sprint(c["left"]), fmt.Sprint(c["rejected"])})
@@ -143,15 +144,6 @@ func lastRunOf(runs []lifecycle.Run, commands ...string) int64 {
 		}
 	}
 	return id
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func nonNil[T any](s []T) []T {
