@@ -77,16 +77,16 @@ var personWriteCols = []string{"employee_number", "source", "first_name", "prefi
 	"partner_last_name", "naming_convention", "gender", "email", "username", "blocked", "block_reason", "left_at", "updated"}
 
 func insertEvents(tx *sql.Tx, events []Event, runID int64, t string) error {
-	rows := make([][]any, 0, len(events))
 	actor := Actor()
-	for _, e := range events {
-		details, err := json.Marshal(e.Details)
-		if err != nil {
-			return fmt.Errorf("encode event: %w", err)
-		}
-		rows = append(rows, []any{t, runID, actor, e.Source, e.Kind, e.EmployeeNumber, string(details)})
-	}
-	return insertBatch(tx, "events", []string{"time", "run_id", "actor", "source", "kind", "employee_number", "details"}, "", rows)
+	return insertEach(tx, "events", []string{"time", "run_id", "actor", "source", "kind", "employee_number", "details"}, "",
+		len(events), func(i int) ([]any, error) {
+			e := events[i]
+			details, err := json.Marshal(e.Details)
+			if err != nil {
+				return nil, fmt.Errorf("encode event: %w", err)
+			}
+			return []any{t, runID, actor, e.Source, e.Kind, e.EmployeeNumber, string(details)}, nil
+		})
 }
 
 func insertRejects(tx *sql.Tx, source string, rejects []connector.Reject, runID int64, t string) error {

@@ -13,7 +13,13 @@ const batchRows = 200
 // insertBatch inserts rows (each len(cols) values) with multi-row INSERT
 // statements, all parameterised. suffix is appended (e.g. ON CONFLICT ...).
 func insertBatch(tx *sql.Tx, table string, cols []string, suffix string, rows [][]any) error {
-	if len(rows) == 0 {
+	return insertEach(tx, table, cols, suffix, len(rows), func(i int) ([]any, error) { return rows[i], nil })
+}
+
+// insertEach is insertBatch pulling row i from fn only when its batch is
+// written, so a large insert never holds all its rows at once.
+func insertEach(tx *sql.Tx, table string, cols []string, suffix string, n int, fn func(i int) ([]any, error)) error {
+	if n == 0 {
 		return nil
 	}
 	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
@@ -23,10 +29,14 @@ func insertBatch(tx *sql.Tx, table string, cols []string, suffix string, rows []
 	}
 	var full *sql.Stmt
 	args := make([]any, 0, batchRows*len(cols))
-	for start := 0; start < len(rows); start += batchRows {
-		end := min(start+batchRows, len(rows))
+	for start := 0; start < n; start += batchRows {
+		end := min(start+batchRows, n)
 		args = args[:0]
-		for _, r := range rows[start:end] {
+		for i := start; i < end; i++ {
+			r, err := fn(i)
+			if err != nil {
+				return err
+			}
 			args = append(args, r...)
 		}
 		var err error
