@@ -223,8 +223,7 @@ func ReadHelloID(ctx context.Context, path string) (prev *export.Previous, orpha
 	if _, err := statFile(abs); err != nil {
 		return nil, 0, err
 	}
-	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: "mode=ro"}
-	db, err := sql.Open("sqlite", u.String())
+	db, err := sql.Open("sqlite", readOnlyURI(abs))
 	if err != nil {
 		return nil, 0, fmt.Errorf("open HelloID database %s: %w", path, err)
 	}
@@ -272,6 +271,18 @@ func ReadHelloID(ctx context.Context, path string) (prev *export.Previous, orpha
 		return nil, 0, fmt.Errorf("read roles of HelloID database %s: %w", path, err)
 	}
 	return prev, orphans, nil
+}
+
+// readOnlyURI is a SQLite URI opening the file at abs read-only; a
+// Windows path (C:\x) becomes file:///C:/x, and URI-special characters in
+// folder names are escaped.
+func readOnlyURI(abs string) string {
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	u := url.URL{Scheme: "file", Path: p, RawQuery: "mode=ro"}
+	return u.String()
 }
 
 // Domain is an email domain in the state.
