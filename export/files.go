@@ -111,7 +111,8 @@ func Write(dir string, persons, roles []byte, m *Manifest, history bool, keep in
 		staged = staged[1:]
 	}
 	if history && keep > 0 {
-		return PruneHistory(dir, keep)
+		_, err := PruneHistory(dir, keep)
+		return err
 	}
 	return nil
 }
@@ -158,12 +159,7 @@ func copyFile(src, dst string) error {
 
 // PruneHistory keeps the newest keep folders under dir/history (ids sort
 // by time) and returns how many it removed.
-func PruneHistory(dir string, keep int) error {
-	_, err := pruneHistory(dir, keep)
-	return err
-}
-
-func pruneHistory(dir string, keep int) (int, error) {
+func PruneHistory(dir string, keep int) (int, error) {
 	hist := filepath.Join(dir, HistoryDir)
 	entries, err := os.ReadDir(hist)
 	if err != nil {
@@ -189,9 +185,6 @@ func pruneHistory(dir string, keep int) (int, error) {
 	}
 	return removed, nil
 }
-
-// CountPruned is PruneHistory reporting how many exports it removed.
-func CountPruned(dir string, keep int) (int, error) { return pruneHistory(dir, keep) }
 
 // ReadManifest reads dir/export.json.
 func ReadManifest(dir string) (*Manifest, error) {

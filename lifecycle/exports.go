@@ -149,13 +149,13 @@ func (s *Store) RecordExport(ctx context.Context, runID int64, prev *export.Prev
 			len(rec.Dump.Held), mustJSON(m)); err != nil {
 			return fmt.Errorf("record export: %w", err)
 		}
-		return insertEvents(tx, append(slicesClone(rec.Extra), ExportEvents(rec)...), runID, t)
+		return insertEvents(tx, append(slices.Clone(rec.Extra), exportEvents(rec)...), runID, t)
 	})
 }
 
-// ExportEvents turns an export's changes, held persons and formula
+// exportEvents turns an export's changes, held persons and formula
 // findings into events.
-func ExportEvents(rec ExportRecord) []Event {
+func exportEvents(rec ExportRecord) []Event {
 	src := "export"
 	if rec.Origin != "" {
 		src = rec.Origin
@@ -208,8 +208,6 @@ func mustJSON(v any) string {
 	}
 	return string(b)
 }
-
-func slicesClone(e []Event) []Event { return append([]Event(nil), e...) }
 
 // ReadHelloID reads a HelloID SpendCloud connector database (tables
 // persons and roles), read-only, as the export Spend Cloud last received.

@@ -41,7 +41,7 @@ func runPrune(ctx context.Context, g *globals, cfg *config, st *lifecycle.Store,
 	}
 	exports := 0
 	if cfg.Retention.Exports > 0 {
-		if exports, err = export.CountPruned(cfg.Export.Dir, cfg.Retention.Exports); err != nil {
+		if exports, err = export.PruneHistory(cfg.Export.Dir, cfg.Retention.Exports); err != nil {
 			return err
 		}
 	}
