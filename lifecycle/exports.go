@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"net/url"
-	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/spendsync/spendsync/export"
 )
@@ -209,104 +206,24 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
-// ReadHelloID reads a HelloID SpendCloud connector database (tables
-// persons and roles), read-only, as the export Spend Cloud last received.
-// Roles whose gebruikersnaam matches no person cannot be keyed and are
-// counted in orphans.
-func ReadHelloID(ctx context.Context, path string) (prev *export.Previous, orphans int, err error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, 0, err
-	}
-	if _, err := statFile(abs); err != nil {
-		return nil, 0, err
-	}
-	db, err := sql.Open("sqlite", readOnlyURI(abs))
-	if err != nil {
-		return nil, 0, fmt.Errorf("open HelloID database %s: %w", path, err)
-	}
-	defer db.Close()
-	prev = &export.Previous{Persons: map[string]export.Row{}, Roles: map[string][]export.Row{}}
-	byUser := map[string]string{}
-	rows, err := db.QueryContext(ctx, `SELECT CAST(externalId AS TEXT), COALESCE(voornaam, ''), COALESCE(tussenvoegsel, ''),
-		COALESCE(achternaam, ''), COALESCE(geslacht, ''), COALESCE(email, ''), COALESCE(gebruikersnaam, '') FROM persons`)
-	if err != nil {
-		return nil, 0, fmt.Errorf("read persons of HelloID database %s: %w", path, err)
-	}
-	if err := eachRow(rows, func() error {
-		var emp, first, prefix, last, gender, email, user string
-		if err := rows.Scan(&emp, &first, &prefix, &last, &gender, &email, &user); err != nil {
-			return err
-		}
-		prev.Persons[emp] = export.Row{"employee_number": emp, "first_name": first, "prefix": prefix, "last_name": last,
-			"gender": gender, "email": email, "username": user}
-		if user != "" {
-			byUser[strings.ToLower(user)] = emp
-		}
-		return nil
-	}); err != nil {
-		return nil, 0, fmt.Errorf("read persons of HelloID database %s: %w", path, err)
-	}
-	rows, err = db.QueryContext(ctx, `SELECT COALESCE(gebruikersnaam, ''), COALESCE(ou, ''), COALESCE(functie, ''),
-		COALESCE(oucode, ''), COALESCE(functiecode, '') FROM roles`)
-	if err != nil {
-		return nil, 0, fmt.Errorf("read roles of HelloID database %s: %w", path, err)
-	}
-	if err := eachRow(rows, func() error {
-		var user, ou, function, ouCode, functionCode string
-		if err := rows.Scan(&user, &ou, &function, &ouCode, &functionCode); err != nil {
-			return err
-		}
-		emp, ok := byUser[strings.ToLower(user)]
-		if !ok {
-			orphans++
-			return nil
-		}
-		prev.Roles[emp] = append(prev.Roles[emp], export.Row{"employee_number": emp, "username": user, "ou_code": ouCode,
-			"ou_name": ou, "function_code": functionCode, "function_name": function})
-		return nil
-	}); err != nil {
-		return nil, 0, fmt.Errorf("read roles of HelloID database %s: %w", path, err)
-	}
-	return prev, orphans, nil
+// DomainCount is an email domain of current persons and how many use it.
+type DomainCount struct {
+	Domain  string
+	Persons int
 }
 
-// readOnlyURI is a SQLite URI opening the file at abs read-only; a
-// Windows path (C:\x) becomes file:///C:/x, and URI-special characters in
-// folder names are escaped.
-func readOnlyURI(abs string) string {
-	p := filepath.ToSlash(abs)
-	if !strings.HasPrefix(p, "/") {
-		p = "/" + p
-	}
-	u := url.URL{Scheme: "file", Path: p, RawQuery: "mode=ro"}
-	return u.String()
-}
-
-// Domain is an email domain in the state.
-type Domain struct {
-	Domain   string `json:"domain"`
-	Persons  int    `json:"persons"`
-	Verified bool   `json:"verified"`
-}
-
-// Domains counts current persons per email domain.
-func (s *Store) Domains(ctx context.Context, verified []string) ([]Domain, error) {
+// EmailDomains counts current persons per email domain, by domain.
+func (s *Store) EmailDomains(ctx context.Context) ([]DomainCount, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT lower(substr(email, instr(email, '@') + 1)) AS d, COUNT(*)
 		FROM persons WHERE left_at IS NULL AND instr(email, '@') > 0 GROUP BY d ORDER BY d`)
 	if err != nil {
 		return nil, fmt.Errorf("count domains: %w", err)
 	}
-	var out []Domain
+	var out []DomainCount
 	err = eachRow(rows, func() error {
-		var d Domain
+		var d DomainCount
 		if err := rows.Scan(&d.Domain, &d.Persons); err != nil {
 			return err
-		}
-		for _, v := range verified {
-			if strings.EqualFold(v, d.Domain) {
-				d.Verified = true
-			}
 		}
 		out = append(out, d)
 		return nil

@@ -234,14 +234,3 @@ func (s *Store) Summarize(id int64, facts map[string]any) error {
 	}
 	return nil
 }
-
-func statFile(path string) (os.FileInfo, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if fi.IsDir() {
-		return nil, fmt.Errorf("%s is a folder, not a database file", path)
-	}
-	return fi, nil
-}

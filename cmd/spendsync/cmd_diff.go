@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/spendsync/spendsync/export"
+	"github.com/spendsync/spendsync/pipeline"
 )
 
 func newDiffCommand(g *globals) *cobra.Command {
@@ -20,13 +21,16 @@ func newDiffCommand(g *globals) *cobra.Command {
 			if err := checkFormat(format, "table", "json"); err != nil {
 				return err
 			}
+			if err := checkDate(date); err != nil {
+				return err
+			}
 			cfg, st, err := g.openReader()
 			if err != nil {
 				return err
 			}
 			defer st.Close()
 			// A diff is shown even when the export would hit a safety stop.
-			p, err := planExport(cmd.Context(), cfg, st, exportOptions{date: date, force: true})
+			p, err := g.pipeline(cfg, st, 0).PlanExport(cmd.Context(), pipeline.ExportOptions{Date: date, Force: true})
 			if err != nil {
 				return err
 			}
@@ -37,11 +41,11 @@ func newDiffCommand(g *globals) *cobra.Command {
 			}
 			out := []change{}
 			var rows [][]string
-			for _, c := range p.changes {
+			for _, c := range p.Changes {
 				out = append(out, change{c.Kind, c.EmployeeNumber, c.Details})
 				rows = append(rows, []string{c.Kind, c.EmployeeNumber, compactJSON(c.Details)})
 			}
-			for _, h := range p.dump.Held {
+			for _, h := range p.Dump.Held {
 				d := map[string]any{"reason": h.Reason, "fields": h.Fields, "kept_last_export": h.Kept}
 				out = append(out, change{"export.held", h.EmployeeNumber, d})
 				rows = append(rows, []string{"export.held", h.EmployeeNumber, compactJSON(d)})
@@ -52,7 +56,7 @@ func newDiffCommand(g *globals) *cobra.Command {
 			if err := render(g.stdout, "table", []string{"change", "employee", "details"}, rows, nil); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(g.stdout, "\n%s (%s)\n", p.summary(), countRemovals(p.changes, len(p.prev.Persons)))
+			_, err = fmt.Fprintf(g.stdout, "\n%s (%s)\n", p.Summary(), countRemovals(p.Changes, len(p.Prev.Persons)))
 			return err
 		},
 	}

@@ -3,9 +3,8 @@ package main
 import (
 	"strconv"
 
+	"github.com/spendsync/spendsync/pipeline"
 	"github.com/spf13/cobra"
-
-	"github.com/spendsync/spendsync/lifecycle"
 )
 
 func newDomainsCommand(g *globals) *cobra.Command {
@@ -27,12 +26,9 @@ cannot log in through Visma Connect.`,
 				return err
 			}
 			defer st.Close()
-			ds, err := st.Domains(cmd.Context(), cfg.Rules.VerifiedDomains)
+			ds, err := pipeline.Domains(cmd.Context(), st, cfg.Rules.VerifiedDomains)
 			if err != nil {
 				return err
-			}
-			if ds == nil {
-				ds = []lifecycle.Domain{}
 			}
 			var rows [][]string
 			for _, d := range ds {

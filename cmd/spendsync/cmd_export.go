@@ -4,10 +4,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/spendsync/spendsync/lifecycle"
+	"github.com/spendsync/spendsync/pipeline"
 )
 
 func newExportCommand(g *globals) *cobra.Command {
-	var o exportOptions
+	var o pipeline.ExportOptions
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Write the daily full dump (persons.csv, roles.csv, export.json)",
@@ -26,16 +27,19 @@ and the recorded last export stay as they are.`,
   spendsync export --date 2027-01-01 --out /tmp/preview`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.withStore("export", o.dryRun, func(cfg *config, st *lifecycle.Store, runID int64) error {
-				_, err := runExportJob(cmd.Context(), g, cfg, st, runID, o)
+			if err := checkDate(o.Date); err != nil {
+				return err
+			}
+			return g.withStore("export", o.DryRun, func(cfg *config, st *lifecycle.Store, runID int64) error {
+				_, err := g.pipeline(cfg, st, runID).Export(cmd.Context(), o)
 				return err
 			})
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.date, "date", "", "export for this date, YYYY-MM-DD (default today)")
-	f.StringVar(&o.out, "out", "", "write the files into this folder only (a side copy)")
-	f.BoolVar(&o.dryRun, "dry-run", false, "report what would change; write nothing")
-	f.BoolVar(&o.force, "force", false, "let a safety stop through once (recorded as a force event)")
+	f.StringVar(&o.Date, "date", "", "export for this date, YYYY-MM-DD (default today)")
+	f.StringVar(&o.Out, "out", "", "write the files into this folder only (a side copy)")
+	f.BoolVar(&o.DryRun, "dry-run", false, "report what would change; write nothing")
+	f.BoolVar(&o.Force, "force", false, "let a safety stop through once (recorded as a force event)")
 	return cmd
 }

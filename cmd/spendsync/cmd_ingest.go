@@ -1,14 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/lifecycle"
+	"github.com/spendsync/spendsync/pipeline"
 )
 
 type ingestOptions struct {
@@ -49,48 +48,12 @@ func runIngest(cmd *cobra.Command, g *globals, o ingestOptions, args []string) e
 		return &usageError{fmt.Errorf("name sources or use --file --source, not both")}
 	}
 	return g.withStore("ingest", o.dryRun, func(cfg *config, st *lifecycle.Store, runID int64) error {
-		return ingest(cmd, g, cfg, st, runID, o, args)
-	})
-}
-
-func ingest(cmd *cobra.Command, g *globals, cfg *config, st *lifecycle.Store, runID int64, o ingestOptions, args []string) error {
-	sources, err := selectSources(cfg, args, o)
-	if err != nil {
-		return err
-	}
-	rep, err := st.Ingest(cmd.Context(), runID, sources, lifecycle.IngestOptions{
-		Rules: cfg.connectorRules(), Thresholds: cfg.Rules.Thresholds,
-		DryRun: o.dryRun, Force: o.force, Now: time.Now(), Log: g.log, Progress: g.progress("reading"),
-	})
-	if err != nil {
-		return err
-	}
-	perSource := map[string]any{}
-	for _, p := range rep.Plans {
-		perSource[p.Source] = map[string]int{"rows": p.Rows, "joined": p.Count(lifecycle.PersonJoined),
-			"changed": p.Count(lifecycle.PersonChanged), "left": p.Count(lifecycle.PersonLeft), "rejected": len(p.Rejects),
-			"contract_events": p.Count(lifecycle.ContractAdded) + p.Count(lifecycle.ContractChanged) + p.Count(lifecycle.ContractEnded) + p.Count(lifecycle.ContractRemoved)}
-	}
-	if err := st.Summarize(runID, map[string]any{"sources": perSource}); err != nil {
-		return err
-	}
-	for _, p := range rep.Plans {
-		prefix := ""
-		if o.dryRun {
-			prefix = "would: "
+		sources, err := selectSources(cfg, args, o)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintln(g.stdout, prefix+p.Summary())
-		if o.dryRun && g.verbose {
-			enc := json.NewEncoder(g.stdout)
-			for _, e := range p.Events {
-				enc.Encode(e)
-			}
-		}
-	}
-	if rep.Rejects > 0 {
-		return fmt.Errorf("%d rows rejected: %w", rep.Rejects, errRejected)
-	}
-	return nil
+		return g.pipeline(cfg, st, runID).Ingest(cmd.Context(), pipeline.IngestOptions{Sources: sources, DryRun: o.dryRun, Force: o.force})
+	})
 }
 
 // selectSources picks the sources to read: the named ones, the --file

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spendsync/spendsync/internal/model"
 	"github.com/spendsync/spendsync/lifecycle"
+	"github.com/spendsync/spendsync/pipeline"
 )
 
 func newPersonCommand(g *globals) *cobra.Command {
@@ -61,10 +62,11 @@ func newBlockCommand(g *globals, blocked bool) *cobra.Command {
 				if !push {
 					return nil
 				}
-				if _, err := runExportJob(ctx, g, w.cfg, w.store, w.runID, exportOptions{}); err != nil {
+				p := g.pipeline(w.cfg, w.store, w.runID)
+				if _, err := p.Export(ctx, pipeline.ExportOptions{}); err != nil {
 					return err
 				}
-				return runPushJob(ctx, g, w.cfg, w.store, w.runID, pushOptions{})
+				return p.Push(ctx, pipeline.PushOptions{})
 			}()
 			return w.close(err)
 		},

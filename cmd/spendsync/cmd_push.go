@@ -1,13 +1,16 @@
 package main
 
 import (
+	"errors"
+
 	"github.com/spf13/cobra"
 
 	"github.com/spendsync/spendsync/lifecycle"
+	"github.com/spendsync/spendsync/pipeline"
 )
 
 func newPushCommand(g *globals) *cobra.Command {
-	var o pushOptions
+	var o pipeline.PushOptions
 	cmd := &cobra.Command{
 		Use:   "push",
 		Short: "Deliver the latest export to the target (SFTP or folder)",
@@ -21,12 +24,15 @@ nothing. Every attempt is recorded as a delivery.ok or delivery.failed event.`,
   spendsync push --dry-run`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.withStore("push", o.dryRun, func(cfg *config, st *lifecycle.Store, runID int64) error {
-				return runPushJob(cmd.Context(), g, cfg, st, runID, o)
+			return g.withStore("push", o.DryRun, func(cfg *config, st *lifecycle.Store, runID int64) error {
+				if !cfg.Target.Configured() {
+					return &configError{file: cfg.path, key: "target", err: errors.New("no target configured (set target.sftp or target.dir)")}
+				}
+				return g.pipeline(cfg, st, runID).Push(cmd.Context(), o)
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "connect and check only; upload nothing")
-	cmd.Flags().BoolVar(&o.force, "force", false, "deliver again even if this export was delivered")
+	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "connect and check only; upload nothing")
+	cmd.Flags().BoolVar(&o.Force, "force", false, "deliver again even if this export was delivered")
 	return cmd
 }

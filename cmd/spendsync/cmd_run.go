@@ -1,11 +1,10 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/spf13/cobra"
 
 	"github.com/spendsync/spendsync/lifecycle"
+	"github.com/spendsync/spendsync/pipeline"
 )
 
 func newRunCommand(g *globals) *cobra.Command {
@@ -22,28 +21,8 @@ With --dry-run each stage reports what it would do from the current state.`,
   15 6 * * * spendsync --config /etc/spendsync/spendsync.yaml run`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
 			return g.withStore("run", dryRun, func(cfg *config, st *lifecycle.Store, runID int64) error {
-				ingestErr := ingest(cmd, g, cfg, st, runID, ingestOptions{dryRun: dryRun, force: force}, nil)
-				if ingestErr != nil && !errors.Is(ingestErr, errRejected) {
-					return ingestErr
-				}
-				if _, err := runExportJob(ctx, g, cfg, st, runID, exportOptions{dryRun: dryRun, force: force}); err != nil {
-					return err
-				}
-				if cfg.Target.Configured() {
-					if err := runPushJob(ctx, g, cfg, st, runID, pushOptions{dryRun: dryRun}); err != nil {
-						return err
-					}
-				} else {
-					g.log.Warn("no target configured: the export is not delivered")
-				}
-				if cfg.retains() && !dryRun {
-					if err := runPrune(ctx, g, cfg, st, runID); err != nil {
-						return err
-					}
-				}
-				return ingestErr
+				return g.pipeline(cfg, st, runID).Run(cmd.Context(), pipeline.RunOptions{DryRun: dryRun, Force: force})
 			})
 		},
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/spendsync/spendsync/lifecycle"
+	"github.com/spendsync/spendsync/pipeline"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -312,7 +313,7 @@ func TestDomainsCountsPersonsPerDomain(t *testing.T) {
 	cfg := demo(t)
 	mustCLI(t, "--config", cfg, "ingest")
 	out := mustCLI(t, "--config", cfg, "domains", "--format", "json")
-	var ds []lifecycle.Domain
+	var ds []pipeline.Domain
 	if err := json.Unmarshal([]byte(out), &ds); err != nil {
 		t.Fatal(err)
 	}

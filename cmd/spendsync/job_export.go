@@ -1,128 +1,42 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/spendsync/spendsync/export"
-	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/internal/model"
 	"github.com/spendsync/spendsync/lifecycle"
+	"github.com/spendsync/spendsync/pipeline"
 )
 
-type exportOptions struct {
-	date, out     string
-	dryRun, force bool
+// settings are the configured parts the pipeline's stages need.
+func (c *config) settings() *pipeline.Settings {
+	return &pipeline.Settings{
+		Sources:    c.Sources,
+		Rules:      c.connectorRules(),
+		Thresholds: c.Rules.Thresholds,
+		Export:     &c.Export,
+		ExportRules: export.Rules{LeadDays: c.Rules.LeadDays, GraceDays: c.Rules.GraceDays, NameStyle: c.Rules.NameStyle,
+			RemoveDiacritics: *c.Rules.RemoveDiacritics, GenderMap: c.Rules.GenderMap},
+		Target:    &c.Target,
+		Retention: c.Retention,
+	}
 }
 
-// exportPlan is a computed export, not yet written.
-type exportPlan struct {
-	date    string
-	prev    *export.Previous
-	dump    *export.Dump
-	changes []export.Change
-	forced  []lifecycle.Event
+// pipeline is the stages on st, recorded as runID (0: dry, writes nothing).
+func (g *globals) pipeline(cfg *config, st *lifecycle.Store, runID int64) *pipeline.Pipeline {
+	return &pipeline.Pipeline{Store: st, RunID: runID, Settings: cfg.settings(), Log: g.log, Stdout: g.stdout,
+		Verbose: g.verbose, Progress: g.progress}
 }
 
-func (c *config) exportRules() export.Rules {
-	return export.Rules{LeadDays: c.Rules.LeadDays, GraceDays: c.Rules.GraceDays, NameStyle: c.Rules.NameStyle,
-		RemoveDiacritics: *c.Rules.RemoveDiacritics, GenderMap: c.Rules.GenderMap}
-}
-
-// planExport computes the dump for the date and its diff against the last
-// export, and applies the safety stops.
-func planExport(ctx context.Context, cfg *config, st *lifecycle.Store, o exportOptions) (*exportPlan, error) {
-	date := o.date
+// checkDate refuses a --date that is not YYYY-MM-DD.
+func checkDate(date string) error {
 	if date == "" {
-		date = time.Now().Format(model.DateLayout)
-	} else if _, err := time.Parse(model.DateLayout, date); err != nil {
-		return nil, &usageError{fmt.Errorf("--date %q is not YYYY-MM-DD", date)}
+		return nil
 	}
-	in, err := st.ExportInput(ctx)
-	if err != nil {
-		return nil, err
+	if _, err := time.Parse(model.DateLayout, date); err != nil {
+		return &usageError{fmt.Errorf("--date %q is not YYYY-MM-DD", date)}
 	}
-	prev, err := st.LastExport(ctx)
-	if err != nil {
-		return nil, err
-	}
-	p := &exportPlan{date: date, prev: prev}
-	p.dump = export.Build(in, prev, date, &cfg.Export, cfg.exportRules())
-	p.changes = export.Diff(prev, p.dump, &cfg.Export)
-	th := cfg.Rules.Thresholds
-	if err := (export.Limits{MaxRemovals: th.MaxRemovals, MaxRemovalPercent: th.MaxRemovalPercent}).Check(prev, p.dump, p.changes); err != nil {
-		if !o.force {
-			return nil, err
-		}
-		p.forced = append(p.forced, lifecycle.Event{Source: "export", Kind: lifecycle.Force, Details: map[string]any{"overridden": err.Error()}})
-	}
-	return p, nil
-}
-
-func (p *exportPlan) summary() string {
-	return fmt.Sprintf("%d persons, %d roles for %s; %d create, %d update, %d remove, %d grant, %d revoke; %d held back",
-		len(p.dump.Persons), len(p.dump.Roles), p.date, export.Count(p.changes, export.AccountCreate),
-		export.Count(p.changes, export.AccountUpdate), export.Count(p.changes, export.AccountRemove),
-		export.Count(p.changes, export.RoleGrant), export.Count(p.changes, export.RoleRevoke), len(p.dump.Held))
-}
-
-// runExportJob plans and (unless dry) writes an export and records it.
-// With --out the files go to that folder only: a side copy that changes
-// neither the export folder nor the last export.
-func runExportJob(ctx context.Context, g *globals, cfg *config, st *lifecycle.Store, runID int64, o exportOptions) (*export.Manifest, error) {
-	p, err := planExport(ctx, cfg, st, o)
-	if err != nil {
-		return nil, err
-	}
-	for _, h := range p.dump.Held {
-		g.log.Warn("held back", "employee", h.EmployeeNumber, "reason", h.Reason, "fields", h.Fields, "kept_last_export", h.Kept)
-	}
-	for _, h := range p.dump.Formulas {
-		g.log.Warn("field starts like a spreadsheet formula", "employee", h.EmployeeNumber, "fields", h.Fields)
-	}
-	if o.dryRun {
-		fmt.Fprintln(g.stdout, "would export: "+p.summary())
-		if g.verbose {
-			for _, c := range p.changes {
-				fmt.Fprintf(g.stdout, "%s %s %s\n", c.Kind, c.EmployeeNumber, compactJSON(c.Details))
-			}
-		}
-		return nil, nil
-	}
-	id := fmt.Sprintf("%s-%d", time.Now().UTC().Format("20060102T150405Z"), runID)
-	persons, roles, m, err := export.Render(p.dump, id, &cfg.Export)
-	if err != nil {
-		return nil, err
-	}
-	if o.out != "" {
-		if err := export.Write(o.out, persons, roles, m, false, 0); err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(g.stdout, "exported %s to %s: %s\n", id, o.out, p.summary())
-		return m, nil
-	}
-	// Files first, then the database: a crash in between leaves the old
-	// last export, so the next export recomputes and records the same diff.
-	if err := export.Write(cfg.Export.Dir, persons, roles, m, true, cfg.Retention.Exports); err != nil {
-		return nil, err
-	}
-	if err := st.RecordExport(ctx, runID, p.prev, lifecycle.ExportRecord{Manifest: m, Origin: "export", Dump: p.dump,
-		Changes: p.changes, Extra: p.forced}); err != nil {
-		return nil, err
-	}
-	if err := st.Summarize(runID, map[string]any{"export": map[string]any{"id": id, "date": p.date, "persons": len(p.dump.Persons),
-		"roles": len(p.dump.Roles), "held": len(p.dump.Held), "changes": len(p.changes)}}); err != nil {
-		return nil, err
-	}
-	g.log.Info("export", "export_id", id, "dir", cfg.Export.Dir, "persons", len(p.dump.Persons), "roles", len(p.dump.Roles),
-		"changes", len(p.changes), "held", len(p.dump.Held))
-	fmt.Fprintf(g.stdout, "exported %s: %s\n", id, p.summary())
-	return m, nil
-}
-
-// isSafetyStop reports the errors that map to exit 3.
-func isSafetyStop(err error) bool {
-	return errors.Is(err, fault.ErrSafetyStop)
+	return nil
 }

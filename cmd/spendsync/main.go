@@ -20,7 +20,9 @@ import (
 
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/internal/atomicfile"
+	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/lifecycle"
+	"github.com/spendsync/spendsync/pipeline"
 )
 
 // Exit codes, as SPEC.md fixes them.
@@ -49,9 +51,6 @@ type usageError struct{ err error }
 
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
-
-// errRejected ends a command that did its work but rejected rows: exit 5.
-var errRejected = errors.New("some rows were rejected (see spendsync rejects)")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -89,15 +88,15 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, &ue), errors.As(err, &ce), errors.Is(err, lifecycle.ErrNewerSchema),
+	case errors.As(err, &ue), errors.As(err, &ce), errors.As(err, new(*fault.KeyError)), errors.Is(err, lifecycle.ErrNewerSchema),
 		strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown flag"),
 		strings.HasPrefix(err.Error(), "unknown shorthand flag"):
 		return exitUsage
-	case isSafetyStop(err), errors.Is(err, connector.ErrStale), errors.Is(err, errStaleDelivery):
+	case errors.Is(err, fault.ErrSafetyStop), errors.Is(err, connector.ErrStale), errors.Is(err, errStaleDelivery):
 		return exitSafety
 	case errors.Is(err, lifecycle.ErrLocked):
 		return exitLocked
-	case errors.Is(err, errRejected):
+	case errors.Is(err, pipeline.ErrRejected):
 		return exitRejected
 	}
 	return exitFailed
@@ -267,7 +266,7 @@ func (g *globals) withStore(command string, dry bool, fn func(cfg *config, st *l
 // writeMetrics refreshes the Prometheus textfile atomically, so the
 // collector never reads half a file.
 func writeMetrics(st *lifecycle.Store, path string) error {
-	text, err := st.Metrics(context.Background())
+	text, err := pipeline.Metrics(context.Background(), st)
 	if err != nil {
 		return err
 	}

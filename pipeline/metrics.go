@@ -1,4 +1,4 @@
-package lifecycle
+package pipeline
 
 import (
 	"context"
@@ -6,11 +6,13 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/spendsync/spendsync/lifecycle"
 )
 
 // Metrics renders the state as a Prometheus textfile (node_exporter's
 // textfile collector format), every series named spendsync_*.
-func (s *Store) Metrics(ctx context.Context) (string, error) {
+func Metrics(ctx context.Context, s *lifecycle.Store) (string, error) {
 	var b strings.Builder
 	family := func(name, typ, help string) {
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
@@ -49,20 +51,13 @@ func (s *Store) Metrics(ctx context.Context) (string, error) {
 		sample("spendsync_last_exit_code", map[string]string{"command": r.Command}, float64(*r.ExitCode))
 		sample("spendsync_last_duration_seconds", map[string]string{"command": r.Command}, unix(r.Finished)-unix(r.Started))
 	}
-	family("spendsync_last_success_timestamp_seconds", "gauge", "End of the last run of each command that exited 0 or 5.")
-	rows, err := s.db.QueryContext(ctx, `SELECT command, MAX(finished) FROM runs WHERE exit_code IN (0, 5) GROUP BY command ORDER BY command`)
+	stats, err := s.Stats(ctx)
 	if err != nil {
-		return "", fmt.Errorf("metrics: %w", err)
+		return "", err
 	}
-	if err := eachRow(rows, func() error {
-		var cmd, t string
-		if err := rows.Scan(&cmd, &t); err != nil {
-			return err
-		}
-		sample("spendsync_last_success_timestamp_seconds", map[string]string{"command": cmd}, unix(t))
-		return nil
-	}); err != nil {
-		return "", fmt.Errorf("metrics: %w", err)
+	family("spendsync_last_success_timestamp_seconds", "gauge", "End of the last run of each command that exited 0 or 5.")
+	for _, c := range stats.LastSuccess {
+		sample("spendsync_last_success_timestamp_seconds", map[string]string{"command": c.Command}, unix(c.Time))
 	}
 
 	persons, contracts, blocked, err := s.Counts(ctx)
@@ -75,19 +70,15 @@ func (s *Store) Metrics(ctx context.Context) (string, error) {
 	family("spendsync_contracts", "gauge", "Contracts in the state.")
 	sample("spendsync_contracts", nil, float64(contracts))
 
-	var exPersons, exRoles, exHeld float64
-	var exTime string
-	err = s.db.QueryRowContext(ctx, `SELECT persons, roles, held, time FROM exports WHERE origin = 'export' ORDER BY time DESC, rowid DESC LIMIT 1`).
-		Scan(&exPersons, &exRoles, &exHeld, &exTime)
-	if err == nil {
+	if ex := stats.LastExport; ex != nil {
 		family("spendsync_export_persons", "gauge", "Persons in the last export.")
-		sample("spendsync_export_persons", nil, exPersons)
+		sample("spendsync_export_persons", nil, float64(ex.Persons))
 		family("spendsync_export_roles", "gauge", "Roles in the last export.")
-		sample("spendsync_export_roles", nil, exRoles)
+		sample("spendsync_export_roles", nil, float64(ex.Roles))
 		family("spendsync_export_held_back", "gauge", "Persons held back in the last export.")
-		sample("spendsync_export_held_back", nil, exHeld)
+		sample("spendsync_export_held_back", nil, float64(ex.Held))
 		family("spendsync_export_timestamp_seconds", "gauge", "Time of the last export.")
-		sample("spendsync_export_timestamp_seconds", nil, unix(exTime))
+		sample("spendsync_export_timestamp_seconds", nil, unix(ex.Time))
 	}
 	rejects, err := s.Rejects(ctx, 0)
 	if err != nil {
@@ -97,25 +88,12 @@ func (s *Store) Metrics(ctx context.Context) (string, error) {
 	sample("spendsync_rejects", nil, float64(len(rejects)))
 
 	family("spendsync_deliveries_total", "counter", "Delivery attempts per target and result.")
-	rows, err = s.db.QueryContext(ctx, `SELECT target, ok, COUNT(*) FROM deliveries GROUP BY target, ok ORDER BY target, ok`)
-	if err != nil {
-		return "", fmt.Errorf("metrics: %w", err)
-	}
-	if err := eachRow(rows, func() error {
-		var target string
-		var ok bool
-		var n float64
-		if err := rows.Scan(&target, &ok, &n); err != nil {
-			return err
-		}
+	for _, d := range stats.Deliveries {
 		result := "failed"
-		if ok {
+		if d.OK {
 			result = "ok"
 		}
-		sample("spendsync_deliveries_total", map[string]string{"target": target, "result": result}, n)
-		return nil
-	}); err != nil {
-		return "", fmt.Errorf("metrics: %w", err)
+		sample("spendsync_deliveries_total", map[string]string{"target": d.Target, "result": result}, float64(d.N))
 	}
 	_, lastOK, err := s.LastDeliveries(ctx)
 	if err != nil {

@@ -1,0 +1,119 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spendsync/spendsync/export"
+	"github.com/spendsync/spendsync/internal/model"
+	"github.com/spendsync/spendsync/lifecycle"
+)
+
+// ExportOptions steer one export.
+type ExportOptions struct {
+	Date          string // YYYY-MM-DD; empty: today
+	Out           string // a side copy into this folder only
+	DryRun, Force bool
+}
+
+// ExportPlan is a computed export, not yet written.
+type ExportPlan struct {
+	Date    string
+	Prev    *export.Previous
+	Dump    *export.Dump
+	Changes []export.Change
+	forced  []lifecycle.Event
+}
+
+// PlanExport computes the dump for the date and its diff against the last
+// export, and applies the safety stops (Force records them instead).
+func (p *Pipeline) PlanExport(ctx context.Context, o ExportOptions) (*ExportPlan, error) {
+	date := o.Date
+	if date == "" {
+		date = time.Now().Format(model.DateLayout)
+	}
+	in, err := p.Store.ExportInput(ctx)
+	if err != nil {
+		return nil, err
+	}
+	prev, err := p.Store.LastExport(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := p.Settings
+	plan := &ExportPlan{Date: date, Prev: prev}
+	plan.Dump = export.Build(in, prev, date, s.Export, s.ExportRules)
+	plan.Changes = export.Diff(prev, plan.Dump, s.Export)
+	th := s.Thresholds
+	if err := (export.Limits{MaxRemovals: th.MaxRemovals, MaxRemovalPercent: th.MaxRemovalPercent}).Check(prev, plan.Dump, plan.Changes); err != nil {
+		if !o.Force {
+			return nil, err
+		}
+		plan.forced = append(plan.forced, lifecycle.Event{Source: "export", Kind: lifecycle.Force, Details: map[string]any{"overridden": err.Error()}})
+	}
+	return plan, nil
+}
+
+// Summary is a one-line account of the export.
+func (e *ExportPlan) Summary() string {
+	return fmt.Sprintf("%d persons, %d roles for %s; %d create, %d update, %d remove, %d grant, %d revoke; %d held back",
+		len(e.Dump.Persons), len(e.Dump.Roles), e.Date, export.Count(e.Changes, export.AccountCreate),
+		export.Count(e.Changes, export.AccountUpdate), export.Count(e.Changes, export.AccountRemove),
+		export.Count(e.Changes, export.RoleGrant), export.Count(e.Changes, export.RoleRevoke), len(e.Dump.Held))
+}
+
+// Export plans and (unless dry) writes an export and records it. With Out
+// the files go to that folder only: a side copy that changes neither the
+// export folder nor the last export.
+func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifest, error) {
+	plan, err := p.PlanExport(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	log, out, cfg := p.log(), p.stdout(), p.Settings.Export
+	for _, h := range plan.Dump.Held {
+		log.Warn("held back", "employee", h.EmployeeNumber, "reason", h.Reason, "fields", h.Fields, "kept_last_export", h.Kept)
+	}
+	for _, h := range plan.Dump.Formulas {
+		log.Warn("field starts like a spreadsheet formula", "employee", h.EmployeeNumber, "fields", h.Fields)
+	}
+	if o.DryRun {
+		fmt.Fprintln(out, "would export: "+plan.Summary())
+		if p.Verbose {
+			for _, c := range plan.Changes {
+				fmt.Fprintf(out, "%s %s %s\n", c.Kind, c.EmployeeNumber, compactJSON(c.Details))
+			}
+		}
+		return nil, nil
+	}
+	id := fmt.Sprintf("%s-%d", time.Now().UTC().Format("20060102T150405Z"), p.RunID)
+	persons, roles, m, err := export.Render(plan.Dump, id, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if o.Out != "" {
+		if err := export.Write(o.Out, persons, roles, m, false, 0); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(out, "exported %s to %s: %s\n", id, o.Out, plan.Summary())
+		return m, nil
+	}
+	// Files first, then the database: a crash in between leaves the old
+	// last export, so the next export recomputes and records the same diff.
+	if err := export.Write(cfg.Dir, persons, roles, m, true, p.Settings.Retention.Exports); err != nil {
+		return nil, err
+	}
+	if err := p.Store.RecordExport(ctx, p.RunID, plan.Prev, lifecycle.ExportRecord{Manifest: m, Origin: "export", Dump: plan.Dump,
+		Changes: plan.Changes, Extra: plan.forced}); err != nil {
+		return nil, err
+	}
+	if err := p.Store.Summarize(p.RunID, map[string]any{"export": map[string]any{"id": id, "date": plan.Date, "persons": len(plan.Dump.Persons),
+		"roles": len(plan.Dump.Roles), "held": len(plan.Dump.Held), "changes": len(plan.Changes)}}); err != nil {
+		return nil, err
+	}
+	log.Info("export", "export_id", id, "dir", cfg.Dir, "persons", len(plan.Dump.Persons), "roles", len(plan.Dump.Roles),
+		"changes", len(plan.Changes), "held", len(plan.Dump.Held))
+	fmt.Fprintf(out, "exported %s: %s\n", id, plan.Summary())
+	return m, nil
+}

@@ -1,0 +1,99 @@
+package pipeline
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spendsync/spendsync/export"
+)
+
+// readHelloID reads a HelloID SpendCloud connector database (tables
+// persons and roles), read-only, as the export Spend Cloud last received.
+// Roles whose gebruikersnaam matches no person cannot be keyed and are
+// counted in orphans.
+func readHelloID(ctx context.Context, path string) (prev *export.Previous, orphans int, err error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	if fi, err := os.Stat(abs); err != nil {
+		return nil, 0, err
+	} else if fi.IsDir() {
+		return nil, 0, fmt.Errorf("%s is a folder, not a database file", path)
+	}
+	db, err := sql.Open("sqlite", readOnlyURI(abs))
+	if err != nil {
+		return nil, 0, fmt.Errorf("open HelloID database %s: %w", path, err)
+	}
+	defer db.Close()
+	prev = &export.Previous{Persons: map[string]export.Row{}, Roles: map[string][]export.Row{}}
+	byUser := map[string]string{}
+	rows, err := db.QueryContext(ctx, `SELECT CAST(externalId AS TEXT), COALESCE(voornaam, ''), COALESCE(tussenvoegsel, ''),
+		COALESCE(achternaam, ''), COALESCE(geslacht, ''), COALESCE(email, ''), COALESCE(gebruikersnaam, '') FROM persons`)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read persons of HelloID database %s: %w", path, err)
+	}
+	if err := eachRow(rows, func() error {
+		var emp, first, prefix, last, gender, email, user string
+		if err := rows.Scan(&emp, &first, &prefix, &last, &gender, &email, &user); err != nil {
+			return err
+		}
+		prev.Persons[emp] = export.Row{"employee_number": emp, "first_name": first, "prefix": prefix, "last_name": last,
+			"gender": gender, "email": email, "username": user}
+		if user != "" {
+			byUser[strings.ToLower(user)] = emp
+		}
+		return nil
+	}); err != nil {
+		return nil, 0, fmt.Errorf("read persons of HelloID database %s: %w", path, err)
+	}
+	rows, err = db.QueryContext(ctx, `SELECT COALESCE(gebruikersnaam, ''), COALESCE(ou, ''), COALESCE(functie, ''),
+		COALESCE(oucode, ''), COALESCE(functiecode, '') FROM roles`)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read roles of HelloID database %s: %w", path, err)
+	}
+	if err := eachRow(rows, func() error {
+		var user, ou, function, ouCode, functionCode string
+		if err := rows.Scan(&user, &ou, &function, &ouCode, &functionCode); err != nil {
+			return err
+		}
+		emp, ok := byUser[strings.ToLower(user)]
+		if !ok {
+			orphans++
+			return nil
+		}
+		prev.Roles[emp] = append(prev.Roles[emp], export.Row{"employee_number": emp, "username": user, "ou_code": ouCode,
+			"ou_name": ou, "function_code": functionCode, "function_name": function})
+		return nil
+	}); err != nil {
+		return nil, 0, fmt.Errorf("read roles of HelloID database %s: %w", path, err)
+	}
+	return prev, orphans, nil
+}
+
+// readOnlyURI is a SQLite URI opening the file at abs read-only; a
+// Windows path (C:\x) becomes file:///C:/x, and URI-special characters in
+// folder names are escaped.
+func readOnlyURI(abs string) string {
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	u := url.URL{Scheme: "file", Path: p, RawQuery: "mode=ro"}
+	return u.String()
+}
+
+func eachRow(rows *sql.Rows, fn func() error) error {
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

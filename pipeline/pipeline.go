@@ -1,0 +1,67 @@
+// Package pipeline runs spendsync's stages (ingest, export, push, prune,
+// migrate) in order, with the safety policy and the write ordering. The
+// command turns flags into a Pipeline and options and makes one call; the
+// stages' own packages (connector, lifecycle, export, transport) never call
+// each other.
+package pipeline
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+
+	"github.com/spendsync/spendsync/connector"
+	"github.com/spendsync/spendsync/export"
+	"github.com/spendsync/spendsync/lifecycle"
+	"github.com/spendsync/spendsync/transport"
+)
+
+// Settings are the configured parts the stages need.
+type Settings struct {
+	Sources     []*connector.Source
+	Rules       connector.Rules
+	Thresholds  lifecycle.Thresholds
+	Export      *export.Config
+	ExportRules export.Rules
+	Target      *transport.Config
+	Retention   lifecycle.Retention
+}
+
+// Pipeline is one command's view of the stages: the open store, the run it
+// records under (0 for a dry run, which writes nothing) and where it
+// reports.
+type Pipeline struct {
+	Store    *lifecycle.Store
+	RunID    int64
+	Settings *Settings
+	Log      *slog.Logger
+	Stdout   io.Writer // one human line per stage
+	Verbose  bool      // dry runs list every change
+	// Progress returns a progress bar factory for a verb ("reading",
+	// "uploading"), or nil for none.
+	Progress func(verb string) func(name string, size int64) io.Writer
+}
+
+// ErrRejected ends a stage that did its work but rejected rows: exit 5.
+var ErrRejected = errors.New("some rows were rejected (see spendsync rejects)")
+
+func (p *Pipeline) progress(verb string) func(string, int64) io.Writer {
+	if p.Progress == nil {
+		return nil
+	}
+	return p.Progress(verb)
+}
+
+func (p *Pipeline) log() *slog.Logger {
+	if p.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return p.Log
+}
+
+func (p *Pipeline) stdout() io.Writer {
+	if p.Stdout == nil {
+		return io.Discard
+	}
+	return p.Stdout
+}

@@ -1,0 +1,93 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spendsync/spendsync/export"
+	"github.com/spendsync/spendsync/internal/fault"
+	"github.com/spendsync/spendsync/transport"
+)
+
+// PushOptions steer one delivery.
+type PushOptions struct{ DryRun, Force bool }
+
+func (p *Pipeline) target() (transport.Target, error) {
+	t := p.Settings.Target
+	if t == nil || !t.Configured() {
+		return nil, fault.Key("target", "no target configured (set target.sftp or target.dir)")
+	}
+	log := p.log()
+	return transport.Open(t, transport.Hooks{
+		Logf:     func(msg string, args ...any) { log.Warn(msg, args...) },
+		Progress: p.progress("uploading"),
+	})
+}
+
+// Push delivers the latest export in the export folder to the target, once:
+// an export already delivered there is skipped unless forced.
+func (p *Pipeline) Push(ctx context.Context, o PushOptions) error {
+	target, err := p.target()
+	if err != nil {
+		return err
+	}
+	out, dir := p.stdout(), p.Settings.Export.Dir
+	if o.DryRun {
+		if err := target.Check(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "would deliver to %s: connected, host key trusted, folder present\n", target.Name())
+		return nil
+	}
+	m, err := export.ReadManifest(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no export in %s yet (run spendsync export)", dir)
+	}
+	if err != nil {
+		return err
+	}
+	data, err := export.Verify(dir, m)
+	if err != nil {
+		return fmt.Errorf("%w (run spendsync export again)", err)
+	}
+	done, err := p.Store.Delivered(ctx, m.ExportID, target.Name())
+	if err != nil {
+		return err
+	}
+	if done && !o.Force {
+		fmt.Fprintf(out, "export %s was already delivered to %s (use --force to deliver it again)\n", m.ExportID, target.Name())
+		return nil
+	}
+	var files []transport.File
+	for _, f := range m.Files() {
+		files = append(files, transport.File{Name: f.File, Data: data[f.File]})
+	}
+	start := time.Now()
+	delivered, err := target.Deliver(ctx, m.ExportID, files)
+	details := map[string]any{"duration_ms": time.Since(start).Milliseconds(), "forced": o.Force && done}
+	if err != nil {
+		details["error"] = err.Error()
+		if rerr := p.Store.RecordDelivery(ctx, p.RunID, m.ExportID, target.Name(), false, details); rerr != nil {
+			p.log().Error("cannot record the failed delivery", "error", rerr.Error())
+		}
+		return err
+	}
+	details["files"] = delivered
+	if err := p.Store.RecordDelivery(ctx, p.RunID, m.ExportID, target.Name(), true, details); err != nil {
+		return err
+	}
+	if err := p.Store.Summarize(p.RunID, map[string]any{"delivery": map[string]any{"export_id": m.ExportID, "target": target.Name()}}); err != nil {
+		return err
+	}
+	var names []string
+	for _, d := range delivered {
+		names = append(names, fmt.Sprintf("%s (%d bytes)", d.Name, d.Size))
+	}
+	p.log().Info("delivered", "export_id", m.ExportID, "target", target.Name(), "duration", time.Since(start).String())
+	fmt.Fprintf(out, "delivered %s to %s: %s\n", m.ExportID, target.Name(), strings.Join(names, ", "))
+	return nil
+}

@@ -1,0 +1,72 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spendsync/spendsync/export"
+)
+
+// RunOptions steer the daily job.
+type RunOptions struct{ DryRun, Force bool }
+
+// Run does ingest, export, push and (with retention set) prune, in that
+// order under the caller's lock. A safety stop or a failure in a stage
+// stops the run before the next; rejected rows do not, and are returned at
+// the end.
+func (p *Pipeline) Run(ctx context.Context, o RunOptions) error {
+	ingestErr := p.Ingest(ctx, IngestOptions{DryRun: o.DryRun, Force: o.Force})
+	if ingestErr != nil && !errors.Is(ingestErr, ErrRejected) {
+		return ingestErr
+	}
+	if _, err := p.Export(ctx, ExportOptions{DryRun: o.DryRun, Force: o.Force}); err != nil {
+		return err
+	}
+	if t := p.Settings.Target; t != nil && t.Configured() {
+		if err := p.Push(ctx, PushOptions{DryRun: o.DryRun}); err != nil {
+			return err
+		}
+	} else {
+		p.log().Warn("no target configured: the export is not delivered")
+	}
+	if p.retains() && !o.DryRun {
+		if err := p.Prune(ctx); err != nil {
+			return err
+		}
+	}
+	return ingestErr
+}
+
+func (p *Pipeline) retains() bool {
+	r := p.Settings.Retention
+	return r.Events > 0 || r.Exports > 0 || r.Leavers > 0
+}
+
+// Prune applies the retention policy to the state and the export history.
+func (p *Pipeline) Prune(ctx context.Context) error {
+	r := p.Settings.Retention
+	pr, err := p.Store.Prune(ctx, p.RunID, r, time.Now())
+	if err != nil {
+		return err
+	}
+	exports := 0
+	if r.Exports > 0 {
+		if exports, err = export.PruneHistory(p.Settings.Export.Dir, r.Exports); err != nil {
+			return err
+		}
+	}
+	p.log().Info("prune", "events", pr.Events, "rejects", pr.Rejects, "leavers", pr.Leavers, "exports", exports)
+	fmt.Fprintf(p.stdout(), "pruned %d events, %d rejects, %d leavers, %d exports\n", pr.Events, pr.Rejects, pr.Leavers, exports)
+	return nil
+}
+
+func compactJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
