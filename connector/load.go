@@ -147,8 +147,9 @@ func withFile(path string, progress Progress, fn func(io.Reader) error) error {
 
 // columnMap binds canonical fields to the columns of one table.
 type columnMap struct {
-	t   *table
-	idx map[string]int
+	t      *table
+	idx    map[string]int
+	sorted []string // the keys of idx in order, so every row checks its fields alike without sorting again
 }
 
 // bind resolves fields against t's header. A field set explicitly in
@@ -175,6 +176,7 @@ func (res *Result) bind(t *table, fields []string) (*columnMap, error) {
 		}
 		m.idx[f] = i
 	}
+	m.sorted = slices.Sorted(maps.Keys(m.idx))
 	return m, nil
 }
 
@@ -281,7 +283,7 @@ const MaxField = 4096
 // field), oversize fields, and an employee number with spaces or format
 // characters, which would make a look-alike key.
 func checkText(m *columnMap, rec []string) (rowError, bool) {
-	for _, f := range slices.Sorted(maps.Keys(m.idx)) {
+	for _, f := range m.sorted {
 		v := rec[m.idx[f]]
 		if len(v) > MaxField {
 			return rowError{f, fmt.Sprintf("field is %d bytes, longer than %d", len(v), MaxField)}, false

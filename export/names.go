@@ -5,8 +5,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/text/runes"
-	"golang.org/x/text/transform"
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/spendsync/spendsync/internal/model"
@@ -91,12 +89,15 @@ func stripMarks(s string) string {
 	if ascii {
 		return s // most names: nothing to decompose, and the transform is costly
 	}
-	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-	out, _, err := transform.String(t, s)
-	if err != nil {
-		return s
+	// Without a transform.Chain per name: building one cost a quarter of
+	// an export's allocations.
+	var b strings.Builder
+	for _, r := range norm.NFD.String(s) {
+		if !unicode.Is(unicode.Mn, r) {
+			b.WriteRune(r)
+		}
 	}
-	return out
+	return norm.NFC.String(b.String())
 }
 
 // Gender maps a source gender through the configured map; anything else is O.
