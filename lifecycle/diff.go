@@ -62,6 +62,7 @@ type Plan struct {
 	provides []string
 
 	persons       map[string]*stored
+	joined        map[string]int // employee number -> index of its person.joined event
 	leave         []string
 	putContracts  []model.Contract
 	delContracts  []model.Contract
@@ -93,7 +94,7 @@ func (p *Plan) Empty() bool { return p.snapshotEmpty }
 func (st *State) PlanSource(res *connector.Result, skipFields []string) *Plan {
 	src := res.Source
 	plan := &Plan{Source: src.Name, Rejects: slices.Clone(res.Rejects), Rows: res.Rows(), Blind: res.Blind, Files: res.Files,
-		persons: map[string]*stored{}, provides: src.Provides}
+		persons: map[string]*stored{}, joined: map[string]int{}, provides: src.Provides}
 	if src.IsProvider() {
 		st.planProvider(plan, res)
 		return plan
@@ -125,6 +126,7 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string) *Plan {
 				p.SetField(f, row.Field(f))
 			}
 			plan.persons[emp] = p
+			plan.joined[emp] = len(plan.Events)
 			plan.event(PersonJoined, emp, map[string]any{"person": personDetails(&p.Person), "file": row.File, "line": row.Line})
 			plan.warn(row)
 			continue
@@ -211,6 +213,13 @@ func (st *State) planContracts(plan *Plan, res *connector.Result) {
 			old, ok := existing[c.Key]
 			if !ok {
 				plan.putContracts = append(plan.putContracts, c)
+				if i, joined := plan.joined[emp]; joined {
+					// A joiner's contracts are part of its one event.
+					d := plan.Events[i].Details
+					cs, _ := d["contracts"].([]model.Contract)
+					d["contracts"] = append(cs, c)
+					continue
+				}
 				plan.event(ContractAdded, emp, map[string]any{"contract": c, "file": row.File, "line": row.Line})
 				continue
 			}

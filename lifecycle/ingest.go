@@ -128,6 +128,7 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 		st.Commit(plan)
 		rep.Plans = append(rep.Plans, plan)
 	}
+	mergeProvided(rep.Plans)
 	return s.finishIngest(ctx, runID, rep, forced, opts, log)
 }
 
@@ -177,4 +178,49 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// mergeProvided folds a provider's fields for a person who joined in the
+// same run into that person.joined event: a joiner is one event, not a
+// join followed by a change of the fields AD fills. The provider's plan
+// still writes the fields; only its event goes.
+func mergeProvided(plans []*Plan) {
+	joined := map[string]*Event{}
+	for _, p := range plans {
+		for emp, i := range p.joined {
+			joined[emp] = &p.Events[i]
+		}
+	}
+	if len(joined) == 0 {
+		return
+	}
+	for _, p := range plans {
+		if len(p.provides) == 0 {
+			continue
+		}
+		p.Events = slices.DeleteFunc(p.Events, func(e Event) bool {
+			j, ok := joined[e.EmployeeNumber]
+			if !ok || e.Kind != PersonChanged {
+				return false
+			}
+			person, _ := j.Details["person"].(map[string]string)
+			for f, ch := range e.Details["fields"].(map[string]Change) {
+				if ch.New == "" {
+					delete(person, f)
+				} else {
+					person[f] = ch.New
+				}
+			}
+			j.Details["provided_by"] = appendUnique(j.Details["provided_by"], p.Source)
+			return true
+		})
+	}
+}
+
+func appendUnique(v any, s string) []string {
+	list, _ := v.([]string)
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
 }

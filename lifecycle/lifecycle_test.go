@@ -103,12 +103,12 @@ func TestJoinerMoverLeaverOverThreeSnapshots(t *testing.T) {
 	day1 := e.source("hr", "", personsHeader+"001;Jan;Boele;jan@example.nl\n002;Anna;Jansen;anna@example.nl\n",
 		contractsHeader+"001;c1;2020-01-01;;FIN;CTRL\n002;c2;2021-01-01;;HR;HRA\n")
 	eq(t, "day 1", e.mustIngest(day1), []string{
-		"person.joined 001", "person.joined 002", "contract.added 001", "contract.added 002"})
+		"person.joined 001", "person.joined 002"})
 
 	day2 := e.source("hr", "", personsHeader+"001;Jan;Boele-Smit;jan@example.nl\n002;Anna;Jansen;anna@example.nl\n003;Noor;Visser;\n",
 		contractsHeader+"001;c1;2020-01-01;;ICT;CTRL\n002;c2;2021-01-01;2024-06-30;HR;HRA\n003;c3;2024-05-01;;FIN;CRED\n")
 	eq(t, "day 2", e.mustIngest(day2), []string{
-		"person.changed 001", "person.joined 003", "contract.changed 001", "contract.ended 002", "contract.added 003"})
+		"person.changed 001", "person.joined 003", "contract.changed 001", "contract.ended 002"})
 
 	day3 := e.source("hr", "", personsHeader+"001;Jan;Boele-Smit;jan@example.nl\n003;Noor;Visser;\n",
 		contractsHeader+"001;c1;2020-01-01;;ICT;CTRL\n003;c4;2024-07-01;;FIN;CTRL\n")
@@ -140,7 +140,7 @@ func TestPersonsRowIsTheContractWithoutAContractsFile(t *testing.T) {
 	e := newEnv(t)
 	h := "employee_number;last_name;start_date;end_date;ou_code;function_code\n"
 	eq(t, "first", e.mustIngest(e.source("hr", "", h+"001;A;2020-01-01;;FIN;CTRL\n", "")),
-		[]string{"person.joined 001", "contract.added 001"})
+		[]string{"person.joined 001"})
 	eq(t, "end date", e.mustIngest(e.source("hr", "", h+"001;A;2020-01-01;2024-01-31;FIN;CTRL\n", "")),
 		[]string{"contract.ended 001"})
 	eq(t, "moved OU", e.mustIngest(e.source("hr", "", h+"001;A;2020-01-01;2024-01-31;ICT;CTRL\n", "")),
@@ -158,7 +158,7 @@ func TestDeltaSourceAddsAndChangesButOnlyRemovesByFlag(t *testing.T) {
 		return s
 	}
 	eq(t, "first", e.mustIngest(mk("nr;naam;eind;weg\n001;A;;\n002;B;;\n")),
-		[]string{"person.joined 001", "person.joined 002", "contract.added 001", "contract.added 002"})
+		[]string{"person.joined 001", "person.joined 002"})
 	eq(t, "delta without 002 removes nobody", e.mustIngest(mk("nr;naam;eind;weg\n001;A2;;\n")),
 		[]string{"person.changed 001"})
 	eq(t, "end date ends the contract", e.mustIngest(mk("nr;naam;eind;weg\n002;B;2024-03-31;\n")),
@@ -179,7 +179,14 @@ func TestProviderFillsFieldsAndNeverCreatesOrRemoves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eq(t, "first", out, []string{"person.joined 001", "person.joined 002", "contract.added 001", "contract.added 002", "person.changed 001"})
+	// One event per joiner: AD's fields and the contract are folded in.
+	eq(t, "first", out, []string{"person.joined 001", "person.joined 002"})
+	evs, _ := e.store.Events(context.Background(), lifecycle.EventFilter{EmployeeNumber: "001"})
+	d := evs[0].Details
+	if person := d["person"].(map[string]any); person["username"] != "a@example.nl" || person["email"] != "a@example.nl" ||
+		fmt.Sprint(d["provided_by"]) != "[ad]" || len(d["contracts"].([]any)) != 1 {
+		t.Fatalf("joined event %v", d)
+	}
 	if rep.Plans[1].Unknown != 1 || rep.Rejects != 0 {
 		t.Fatalf("provider plan %+v", rep.Plans[1])
 	}
