@@ -23,6 +23,7 @@ type Source struct {
 	Columns    map[string]string `yaml:"columns"`
 	NamingMap  map[string]string `yaml:"naming_map"`
 	Provides   []string          `yaml:"provides"`
+	Lookups    []*Lookup         `yaml:"lookups"`
 }
 
 // Modes.
@@ -122,7 +123,7 @@ func (s *Source) Validate() error {
 			return keyErr("mode", "a source with provides: never removes anyone, so mode does not apply")
 		}
 	}
-	return nil
+	return s.validateLookups()
 }
 
 // columns returns the effective field -> header map, and which of its entries

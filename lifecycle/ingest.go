@@ -72,10 +72,7 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 			return nil, err
 		}
 		if p != nil && (opts.Thresholds.MaxRejects == 0 || len(p.Rejects) <= opts.Thresholds.MaxRejects) {
-			p.Files = []string{src.Persons}
-			if src.Contracts != "" {
-				p.Files = append(p.Files, src.Contracts)
-			}
+			p.Files = src.Files()
 			unchanged = append(unchanged, p)
 		}
 	}

@@ -259,6 +259,9 @@ func (c *config) validate() error {
 		}
 		names[s.Name] = i
 		s.Persons, s.Contracts = rel(s.Persons), rel(s.Contracts)
+		for _, l := range s.Lookups {
+			l.File = rel(l.File)
+		}
 	}
 	r := &c.Rules
 	if r.LeadDays < 0 {
