@@ -72,6 +72,7 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 			return nil, err
 		}
 		if p != nil && (opts.Thresholds.MaxRejects == 0 || len(p.Rejects) <= opts.Thresholds.MaxRejects) {
+			p.provides = src.Provides
 			p.Files = src.Files()
 			unchanged = append(unchanged, p)
 		}
@@ -156,6 +157,9 @@ func (s *Store) finishIngest(ctx context.Context, runID int64, rep *IngestReport
 		if err := s.Apply(ctx, plan, runID); err != nil {
 			return nil, fmt.Errorf("source %s: %w", plan.Source, err)
 		}
+	}
+	if err := s.carryGenerations(ctx, rep.Plans); err != nil {
+		return nil, err
 	}
 	return rep, nil
 }
