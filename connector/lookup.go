@@ -23,7 +23,10 @@ type Lookup struct {
 // Files lists every file the source reads, lookups included: the unchanged
 // source fast path and max_age consider them all.
 func (s *Source) Files() []string {
-	files := []string{s.Persons}
+	var files []string
+	if s.Persons != "" {
+		files = append(files, s.Persons)
+	}
 	if s.Contracts != "" {
 		files = append(files, s.Contracts)
 	}

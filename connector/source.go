@@ -23,6 +23,7 @@ type Source struct {
 	Columns    map[string]string `yaml:"columns"`
 	NamingMap  map[string]string `yaml:"naming_map"`
 	Provides   []string          `yaml:"provides"`
+	API        *API              `yaml:"api"`
 	Lookups    []*Lookup         `yaml:"lookups"`
 }
 
@@ -59,13 +60,13 @@ func (s *Source) Validate() error {
 	if s.Name == "" {
 		return keyErr("name", "required")
 	}
-	if s.Persons == "" {
-		return keyErr("persons", "required: the path of the persons export")
-	}
 	if s.Profile != "" {
 		if _, ok := profiles[s.Profile]; !ok {
 			return keyErr("profile", "unknown profile %q (known: %s)", s.Profile, strings.Join(ProfileNames(), ", "))
 		}
+	}
+	if err := s.validateInput(); err != nil {
+		return err
 	}
 	switch s.Mode {
 	case "":
@@ -73,6 +74,9 @@ func (s *Source) Validate() error {
 	case Snapshot, Delta:
 	default:
 		return keyErr("mode", "must be snapshot or delta, not %q", s.Mode)
+	}
+	if s.Delimiter == "" {
+		s.Delimiter = profiles[s.Profile].delimiter
 	}
 	if s.Delimiter != "" {
 		if d := []rune(s.Delimiter); len(d) != 1 || d[0] == '"' || d[0] == '\n' || d[0] == '\r' {
@@ -84,6 +88,9 @@ func (s *Source) Validate() error {
 	}
 	if _, ok := encodings[strings.ToLower(s.Encoding)]; !ok {
 		return keyErr("encoding", "unknown encoding %q (known: utf-8, windows-1252, iso-8859-1, utf-16)", s.Encoding)
+	}
+	if s.DateFormat == "" {
+		s.DateFormat = profiles[s.Profile].dateFormat
 	}
 	if s.DateFormat == "" {
 		s.DateFormat = "2006-01-02"
@@ -116,7 +123,7 @@ func (s *Source) Validate() error {
 		}
 	}
 	if len(s.Provides) > 0 {
-		if s.Contracts != "" {
+		if s.Contracts != "" || (s.API != nil && s.API.Contracts != "") {
 			return keyErr("contracts", "a source with provides: fills person fields only and reads no contracts")
 		}
 		if s.Mode == Delta {
