@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spendsync/spendsync/connector"
+	"github.com/spendsync/spendsync/internal/fault"
 )
 
 // IngestOptions steer one ingest.
@@ -53,7 +54,7 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 				return nil, fmt.Errorf("source %s: %w", src.Name, err)
 			}
 			if !opts.Force {
-				return nil, fmt.Errorf("source %s: %w: %w", src.Name, ErrSafetyStop, err)
+				return nil, fmt.Errorf("source %s: %w: %w", src.Name, fault.ErrSafetyStop, err)
 			}
 			forced = append(forced, forceEvent(src.Name, err))
 		}
