@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/spendsync/spendsync/internal/fault"
 )
 
 // Source is one configured HR export.
@@ -24,6 +26,7 @@ type Source struct {
 	NamingMap  map[string]string `yaml:"naming_map"`
 	Provides   []string          `yaml:"provides"`
 	API        *API              `yaml:"api"`
+	Lookups    []*Lookup         `yaml:"lookups"`
 }
 
 // Modes.
@@ -32,18 +35,7 @@ const (
 	Delta    = "delta"
 )
 
-// KeyError names the configuration key (relative to the source) that is wrong.
-type KeyError struct {
-	Key string
-	Err error
-}
-
-func (e *KeyError) Error() string { return e.Key + ": " + e.Err.Error() }
-func (e *KeyError) Unwrap() error { return e.Err }
-
-func keyErr(key, format string, args ...any) error {
-	return &KeyError{Key: key, Err: fmt.Errorf(format, args...)}
-}
+var keyErr = fault.Key
 
 // personColumns and contractColumns are the canonical fields a column map
 // may name; deleted is the delta sources' delete flag.
@@ -53,7 +45,7 @@ var (
 	conventions     = []string{"B", "BP", "P", "PB"}
 )
 
-// Validate checks the source and fills defaults. Errors are *KeyError naming
+// Validate checks the source and fills defaults. Errors are *fault.KeyError naming
 // the key within the source.
 func (s *Source) Validate() error {
 	if s.Name == "" {
@@ -129,7 +121,7 @@ func (s *Source) Validate() error {
 			return keyErr("mode", "a source with provides: never removes anyone, so mode does not apply")
 		}
 	}
-	return nil
+	return s.validateLookups()
 }
 
 // columns returns the effective field -> header map, and which of its entries
