@@ -2,6 +2,8 @@ package connector
 
 import (
 	"context"
+	"errors"
+	"io"
 	"slices"
 
 	"github.com/spendsync/spendsync/connector/pull"
@@ -24,10 +26,19 @@ func (t *table) lineNo() int    { return t.line }
 // apiRows adapts a pull to rowSource.
 type apiRows struct{ r *pull.Rows }
 
-func (a apiRows) name() string                    { return a.r.Name() }
-func (a apiRows) head() []string                  { return a.r.Header() }
-func (a apiRows) next() ([]string, string, error) { return a.r.Next() }
-func (a apiRows) lineNo() int                     { return a.r.Line() }
+func (a apiRows) name() string   { return a.r.Name() }
+func (a apiRows) head() []string { return a.r.Header() }
+
+// next ends only at the real end: a failure that happens to wrap io.EOF
+// must not read as the last row.
+func (a apiRows) next() ([]string, string, error) {
+	rec, raw, err := a.r.Next()
+	if err != nil && err != io.EOF && errors.Is(err, io.EOF) {
+		err = errors.New(err.Error())
+	}
+	return rec, raw, err
+}
+func (a apiRows) lineNo() int { return a.r.Line() }
 
 // index matches like a CSV header does: case and surrounding spaces
 // ignored. The paths were made unique by columnsOf.

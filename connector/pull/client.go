@@ -118,7 +118,13 @@ func newClient(ctx context.Context, cfg *Config) (*client, error) {
 	case cfg.User != "":
 		c.http = withBasic(base, cfg.User, cfg.Password)
 	default:
-		cc := clientcredentials.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, TokenURL: cfg.TokenURL}
+		// Each vendor documents one way to send the client secret; guessing
+		// (the library's default) would send a refused secret twice.
+		style := oauth2.AuthStyleInParams
+		if cfg.System == "adp" {
+			style = oauth2.AuthStyleInHeader
+		}
+		cc := clientcredentials.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, TokenURL: cfg.TokenURL, AuthStyle: style}
 		switch {
 		case cfg.Scope != "":
 			cc.Scopes = strings.Fields(cfg.Scope)
@@ -286,6 +292,10 @@ func (c *client) translate(err error) error {
 	var re2 tls.RecordHeaderError
 	if errors.As(err, &re2) {
 		return fmt.Errorf("%w: TLS: the server does not speak TLS", errAuth)
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		// Never io.EOF itself: to a reader that means "no more rows".
+		return errors.New("the server closed the connection before answering in full")
 	}
 	return err
 }
