@@ -42,7 +42,7 @@ func generation(q interface {
 }
 
 // sourceDigest hashes everything a source's diff depends on besides the
-// state: its file contents, its settings, the rules, the fields other
+// state: its file contents (lookup files included), its settings, the rules, the fields other
 // sources own, and the binary.
 func sourceDigest(src *connector.Source, rules connector.Rules, skip []string) (string, error) {
 	h := sha256.New()
@@ -56,10 +56,7 @@ func sourceDigest(src *connector.Source, rules connector.Rules, skip []string) (
 		return "", err
 	}
 	h.Write(settings)
-	for _, p := range []string{src.Persons, src.Contracts} {
-		if p == "" {
-			continue
-		}
+	for _, p := range src.Files() {
 		if fi, err := os.Stat(p); err != nil {
 			return "", fmt.Errorf("open source file: %w", err)
 		} else if fi.IsDir() {
