@@ -50,7 +50,7 @@ func TestMessagesEscapeNULAndControlCharacters(t *testing.T) {
 
 func TestMissingColumnMessageIsBoundedWhateverTheHeader(t *testing.T) {
 	cases := map[string]string{
-		"a 5 MB header line": strings.Repeat("Lang", 5<<20/4) + ";Naam\n1;x\n",
+		"a 5 MB header line":   strings.Repeat("Lang", 5<<20/4) + ";Naam\n1;x\n",
 		"a 200k-column header": strings.Repeat("Kolom;", 200_000) + "x\n1\n",
 	}
 	for name, header := range cases {
