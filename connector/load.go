@@ -67,7 +67,8 @@ type Result struct {
 	PersonRows         int // data rows read from the persons file, valid or not
 	ContractRows       int // data rows read from the contracts file, valid or not
 
-	held map[string]int // token -> index in Rejects, built on first HeldBy
+	held    map[string]int // token -> index in Rejects, built on first HeldBy
+	lookups []*lookupTable
 }
 
 // Rows is the number of data rows read from all files.
@@ -86,6 +87,9 @@ func Load(src *Source, rules Rules, progress Progress) (*Result, error) {
 		Protected:          map[string]bool{},
 		ProtectedContracts: map[string]bool{},
 	}
+	if err := res.loadLookups(progress); err != nil {
+		return nil, err
+	}
 	if err := withFile(src.Persons, progress, func(r io.Reader) error {
 		return res.readPersons(r, src.Persons, rules)
 	}); err != nil {
@@ -98,6 +102,9 @@ func Load(src *Source, rules Rules, progress Progress) (*Result, error) {
 			return nil, err
 		}
 	}
+	for _, l := range src.Lookups {
+		res.Files = append(res.Files, l.File)
+	}
 	return res, nil
 }
 
@@ -106,10 +113,7 @@ func (s *Source) CheckAge(now time.Time) error {
 	if s.MaxAge <= 0 {
 		return nil
 	}
-	for _, path := range []string{s.Persons, s.Contracts} {
-		if path == "" {
-			continue
-		}
+	for _, path := range s.Files() {
 		fi, err := os.Stat(path)
 		if err != nil {
 			return fmt.Errorf("open source file: %w", err)
@@ -329,8 +333,9 @@ func (res *Result) readPersons(r io.Reader, file string, rules Rules) error {
 	if err != nil {
 		return err
 	}
+	filled := res.lookupFields()
 	for _, f := range personColumns[1:] {
-		if m.has(f) {
+		if m.has(f) || slices.Contains(filled, f) {
 			res.Fields = append(res.Fields, f)
 		}
 	}
@@ -358,6 +363,12 @@ func (res *Result) readPersons(r io.Reader, file string, rules Rules) error {
 		for _, f := range res.Fields {
 			p.SetField(f, m.get(rec, f))
 		}
+		hasField := func(f string) bool { return f == "employee_number" || slices.Contains(res.Fields, f) }
+		if e, ok := res.fillRow(hasField, p.Field, p.SetField); !ok {
+			res.reject(m, line, raw, emp, e)
+			res.protect(m, emp)
+			return
+		}
 		if e, ok := checkEmail(p.Email, rules); !ok {
 			res.reject(m, line, raw, emp, e)
 			res.protect(m, emp)
@@ -365,7 +376,7 @@ func (res *Result) readPersons(r io.Reader, file string, rules Rules) error {
 		} else if e.reason != "" {
 			p.Warnings = append(p.Warnings, e.reason)
 		}
-		if m.has("naming_convention") {
+		if slices.Contains(res.Fields, "naming_convention") {
 			conv, known := convention(p.NamingConvention, src.namingMap())
 			if !known {
 				p.Warnings = append(p.Warnings, fmt.Sprintf("unknown naming convention %q in column %s, treated as B", p.NamingConvention, m.header("naming_convention")))
@@ -430,6 +441,10 @@ func (res *Result) contract(m *columnMap, rec []string, emp string) (model.Contr
 	c := model.Contract{EmployeeNumber: emp}
 	for _, f := range contractColumns {
 		c.SetField(f, m.get(rec, f))
+	}
+	isContract := func(f string) bool { return f == "employee_number" || slices.Contains(contractColumns, f) }
+	if e, ok := res.fillRow(isContract, c.Field, c.SetField); !ok {
+		return c, e, false
 	}
 	for _, f := range []string{"start_date", "end_date"} {
 		if v := c.Field(f); v != "" {

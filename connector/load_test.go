@@ -10,6 +10,7 @@ import (
 	"golang.org/x/text/encoding/unicode"
 
 	"github.com/spendsync/spendsync/connector"
+	"github.com/spendsync/spendsync/internal/fault"
 )
 
 func writeFile(t *testing.T, dir, name string, data []byte) string {
@@ -388,7 +389,7 @@ func TestSourceValidationNamesTheKey(t *testing.T) {
 	}
 	for _, tc := range cases {
 		err := tc.src.Validate()
-		ke, ok := err.(*connector.KeyError)
+		ke, ok := err.(*fault.KeyError)
 		if !ok || ke.Key != tc.key {
 			t.Errorf("%+v: err %v, want key %s", tc.src, err, tc.key)
 		}

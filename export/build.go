@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/internal/model"
 )
 
@@ -322,9 +323,6 @@ type Limits struct {
 	MaxRemovalPercent int
 }
 
-// ErrSafetyStop marks an export refused for looking like a broken state.
-var ErrSafetyStop = fmt.Errorf("safety stop")
-
 // Check refuses a dump that removes too many accounts or is empty while the
 // previous export was not. Blocked persons do not count as removals.
 func (l Limits) Check(prev *Previous, d *Dump, changes []Change) error {
@@ -336,12 +334,12 @@ func (l Limits) Check(prev *Previous, d *Dump, changes []Change) error {
 	}
 	switch {
 	case len(d.Persons) == 0 && before > 0:
-		return fmt.Errorf("%w: the export would be empty while the previous one had %d persons (override with --force)", ErrSafetyStop, before)
+		return fmt.Errorf("%w: the export would be empty while the previous one had %d persons (override with --force)", fault.ErrSafetyStop, before)
 	case l.MaxRemovals > 0 && n > l.MaxRemovals:
-		return fmt.Errorf("%w: the export would remove %d accounts, more than thresholds.max_removals %d (override with --force)", ErrSafetyStop, n, l.MaxRemovals)
+		return fmt.Errorf("%w: the export would remove %d accounts, more than thresholds.max_removals %d (override with --force)", fault.ErrSafetyStop, n, l.MaxRemovals)
 	case l.MaxRemovalPercent > 0 && before > 0 && n*100 > l.MaxRemovalPercent*before:
 		return fmt.Errorf("%w: the export would remove %d of %d accounts (%.1f%%), more than thresholds.max_removal_percent %d%% (override with --force)",
-			ErrSafetyStop, n, before, float64(n)*100/float64(before), l.MaxRemovalPercent)
+			fault.ErrSafetyStop, n, before, float64(n)*100/float64(before), l.MaxRemovalPercent)
 	}
 	return nil
 }

@@ -64,6 +64,9 @@ type Plan struct {
 	// source or the state changed since (0: the source was diffed).
 	Unchanged int64
 	digest    string
+	// provides is the provider's field list (nil for a primary source); it
+	// decides whose recorded generation a later change may carry forward.
+	provides []string
 
 	persons       map[string]*stored
 	leave         []string
@@ -97,7 +100,7 @@ func (p *Plan) Empty() bool { return p.snapshotEmpty }
 func (st *State) PlanSource(res *connector.Result, skipFields []string) *Plan {
 	src := res.Source
 	plan := &Plan{Source: src.Name, Rejects: slices.Clone(res.Rejects), Rows: res.Rows(), Files: res.Files,
-		persons: map[string]*stored{}}
+		persons: map[string]*stored{}, provides: src.Provides}
 	if src.IsProvider() {
 		st.planProvider(plan, res)
 		return plan

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 
 	"github.com/spendsync/spendsync/connector"
 )
@@ -41,7 +42,7 @@ func generation(q interface {
 }
 
 // sourceDigest hashes everything a source's diff depends on besides the
-// state: its file contents, its settings, the rules, the fields other
+// state: its file contents (lookup files included), its settings, the rules, the fields other
 // sources own, and the binary.
 func sourceDigest(src *connector.Source, rules connector.Rules, skip []string) (string, error) {
 	h := sha256.New()
@@ -55,10 +56,7 @@ func sourceDigest(src *connector.Source, rules connector.Rules, skip []string) (
 		return "", err
 	}
 	h.Write(settings)
-	for _, p := range []string{src.Persons, src.Contracts} {
-		if p == "" {
-			continue
-		}
+	for _, p := range src.Files() {
 		if fi, err := os.Stat(p); err != nil {
 			return "", fmt.Errorf("open source file: %w", err)
 		} else if fi.IsDir() {
@@ -160,4 +158,44 @@ func recordSourceState(tx *sql.Tx, plan *Plan, runID int64) error {
 		return fmt.Errorf("record source state: %w", err)
 	}
 	return nil
+}
+
+// carryGenerations moves a source's recorded generation forward over the
+// changes later sources of the same run made, when those cannot alter its
+// diff: providers that only filled fields the source skips (every source
+// skips all provided fields; providers skip each other's when disjoint).
+// Without this, a primary source applied before a provider that changed
+// the state would be diffed again in full on the next, unchanged, run.
+func (s *Store) carryGenerations(ctx context.Context, plans []*Plan) error {
+	var carry []string
+	for i, p := range plans {
+		ok := p.digest != ""
+		for _, later := range plans[i+1:] {
+			if !later.changes() {
+				continue
+			}
+			if len(later.provides) == 0 || slices.ContainsFunc(p.provides, func(f string) bool { return slices.Contains(later.provides, f) }) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			carry = append(carry, p.Source)
+		}
+	}
+	if len(carry) == 0 {
+		return nil
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		gen, err := generation(tx)
+		if err != nil {
+			return err
+		}
+		for _, src := range carry {
+			if _, err := tx.Exec(`UPDATE source_state SET generation = ? WHERE source = ?`, gen, src); err != nil {
+				return fmt.Errorf("record source state: %w", err)
+			}
+		}
+		return nil
+	})
 }

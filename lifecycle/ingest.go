@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spendsync/spendsync/connector"
+	"github.com/spendsync/spendsync/internal/fault"
 )
 
 // IngestOptions steer one ingest.
@@ -53,7 +54,7 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 				return nil, fmt.Errorf("source %s: %w", src.Name, err)
 			}
 			if !opts.Force {
-				return nil, fmt.Errorf("source %s: %w: %w", src.Name, ErrSafetyStop, err)
+				return nil, fmt.Errorf("source %s: %w: %w", src.Name, fault.ErrSafetyStop, err)
 			}
 			forced = append(forced, forceEvent(src.Name, err))
 		}
@@ -72,10 +73,8 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 			return nil, err
 		}
 		if p != nil && (opts.Thresholds.MaxRejects == 0 || len(p.Rejects) <= opts.Thresholds.MaxRejects) {
-			p.Files = []string{src.Persons}
-			if src.Contracts != "" {
-				p.Files = append(p.Files, src.Contracts)
-			}
+			p.provides = src.Provides
+			p.Files = src.Files()
 			unchanged = append(unchanged, p)
 		}
 	}
@@ -166,6 +165,9 @@ func (s *Store) finishIngest(ctx context.Context, runID int64, rep *IngestReport
 		if err := s.Apply(ctx, plan, runID); err != nil {
 			return nil, fmt.Errorf("source %s: %w", plan.Source, err)
 		}
+	}
+	if err := s.carryGenerations(ctx, rep.Plans); err != nil {
+		return nil, err
 	}
 	return rep, nil
 }

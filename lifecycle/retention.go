@@ -2,32 +2,23 @@ package lifecycle
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/spendsync/spendsync/internal/duration"
 )
 
 // Days is a retention period written as "400d" (or a Go duration, "72h").
 type Days time.Duration
 
-// UnmarshalYAML reads "400d" or a Go duration.
+// UnmarshalYAML reads "400d", "2w" or a Go duration.
 func (d *Days) UnmarshalYAML(n *yaml.Node) error {
-	v := strings.TrimSpace(n.Value)
-	if num, ok := strings.CutSuffix(v, "d"); ok {
-		days, err := strconv.Atoi(num)
-		if err != nil || days < 0 {
-			return fmt.Errorf("line %d: %q is not a number of days such as 400d", n.Line, v)
-		}
-		*d = Days(time.Duration(days) * 24 * time.Hour)
-		return nil
+	v, err := duration.Parse(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %v", n.Line, err)
 	}
-	dur, err := time.ParseDuration(v)
-	if err != nil || dur < 0 {
-		return fmt.Errorf("line %d: %q is not a period such as 400d or 72h", n.Line, v)
-	}
-	*d = Days(dur)
+	*d = Days(v)
 	return nil
 }
 

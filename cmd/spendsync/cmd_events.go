@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/spendsync/spendsync/internal/duration"
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
@@ -23,9 +24,9 @@ func newEventsCommand(g *globals) *cobra.Command {
 		Short: "List lifecycle and provisioning events",
 		Long: `events lists the event log, oldest first. --kind takes a kind such as
 person.joined, or a family ending in a dot such as person. ; --since and
---until take RFC 3339 times, dates, or a duration back from now (24h).`,
+--until take RFC 3339 times, dates, or a duration back from now (24h, 7d, 2w).`,
 		Example: `  spendsync events --employee 001234
-  spendsync events --kind person. --since 168h --format csv`,
+  spendsync events --kind person. --since 7d --format csv`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runEvents(cmd, g, o)
@@ -80,7 +81,7 @@ func parseTime(flag, v string, end bool) (string, error) {
 	if v == "" {
 		return "", nil
 	}
-	if d, err := time.ParseDuration(v); err == nil {
+	if d, err := duration.Parse(v); err == nil {
 		return time.Now().Add(-d).UTC().Format(time.RFC3339), nil
 	}
 	if t, err := time.Parse(time.RFC3339, v); err == nil {

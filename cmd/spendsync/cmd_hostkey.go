@@ -39,6 +39,7 @@ server from an impostor.`,
 			return nil
 		},
 	}
-	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "connect timeout")
+	timeout = 10 * time.Second
+	cmd.Flags().Var(durationFlag{&timeout}, "timeout", "connect timeout")
 	return cmd
 }

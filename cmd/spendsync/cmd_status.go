@@ -127,7 +127,7 @@ is none): a ready check for Nagios, Icinga or a cron wrapper.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
-	cmd.Flags().DurationVar(&maxAge, "max-age", 0, "exit 3 when the last successful delivery is older than this (e.g. 26h)")
+	cmd.Flags().Var(durationFlag{&maxAge}, "max-age", "exit 3 when the last successful delivery is older than this (e.g. 26h or 2d)")
 	return cmd
 }
 
