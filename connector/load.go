@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/spendsync/spendsync/internal/model"
+	"github.com/spendsync/spendsync/internal/show"
 )
 
 // Rules are the row validation settings shared by all sources.
@@ -173,8 +174,12 @@ func (res *Result) bind(t *table, fields []string) (*columnMap, error) {
 		}
 		if i < 0 {
 			if f == "employee_number" || !fromProfile[f] {
-				return nil, fmt.Errorf("%s line 1: no column %q for %s (sources.columns.%s); the header has: %s",
-					t.file, h, f, f, strings.Join(t.header, ", "))
+				hint := ""
+				if strings.ContainsRune(strings.Join(t.header, ""), 0) {
+					hint = " (NUL bytes in the header: is the file UTF-16? set sources.encoding: utf-16)"
+				}
+				return nil, fmt.Errorf("%s line 1: no column %s for %s (sources.columns.%s); the header has: %s%s",
+					t.file, show.Quote(h), f, f, show.List(t.header), hint)
 			}
 			continue
 		}
@@ -385,7 +390,7 @@ func (res *Result) readPersons(r io.Reader, file string, rules Rules) error {
 		if slices.Contains(res.Fields, "naming_convention") {
 			conv, known := convention(p.NamingConvention, src.namingMap())
 			if !known {
-				p.Warnings = append(p.Warnings, fmt.Sprintf("unknown naming convention %q in column %s, treated as B", p.NamingConvention, m.header("naming_convention")))
+				p.Warnings = append(p.Warnings, fmt.Sprintf("unknown naming convention %s in column %s, treated as B", show.Quote(p.NamingConvention), show.Text(m.header("naming_convention"))))
 			}
 			p.NamingConvention = conv
 		}
@@ -426,7 +431,7 @@ func (res *Result) readContracts(r io.Reader, file string) error {
 		}
 		id := emp + "\x00" + c.Key
 		if i, dup := seen[id]; dup {
-			reason := "duplicate contract " + c.Key + " for this employee number"
+			reason := "duplicate contract " + show.Text(c.Key) + " for this employee number"
 			if i >= 0 {
 				prev := res.Contracts[i]
 				res.reject(m, prev.Line, prev.Raw, emp, rowError{"contract_id", reason})
@@ -479,7 +484,7 @@ func ParseDate(v, layout string) (string, error) {
 			return t.Format(model.DateLayout), nil
 		}
 	}
-	return "", fmt.Errorf("date %q does not match %q", v, layout)
+	return "", fmt.Errorf("date %s does not match %q", show.Quote(v), layout)
 }
 
 // checkEmail rejects a malformed address; an address outside the verified
@@ -491,7 +496,7 @@ func checkEmail(email string, rules Rules) (rowError, bool) {
 	a, err := mail.ParseAddress(email)
 	at := strings.LastIndexByte(email, '@')
 	if err != nil || a.Address != email || a.Name != "" || at < 1 || !strings.Contains(email[at:], ".") {
-		return rowError{"email", fmt.Sprintf("malformed email %q", email)}, false
+		return rowError{"email", fmt.Sprintf("malformed email %s", show.Quote(email))}, false
 	}
 	if len(rules.VerifiedDomains) == 0 {
 		return rowError{}, true
@@ -502,7 +507,7 @@ func checkEmail(email string, rules Rules) (rowError, bool) {
 			return rowError{}, true
 		}
 	}
-	e := rowError{"email", fmt.Sprintf("email domain %q is not in rules.verified_domains", domain)}
+	e := rowError{"email", fmt.Sprintf("email domain %s is not in rules.verified_domains", show.Quote(domain))}
 	return e, !rules.RejectUnverified
 }
 
