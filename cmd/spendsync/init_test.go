@@ -98,7 +98,7 @@ func TestSampleLoadsWithEveryCommentedKeySwitchedOn(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the sample with its comments switched on does not load: %v\n%s", err, text)
 	}
-	if len(cfg.Sources) != 2 || cfg.Target.SFTP == nil || cfg.Metrics == "" || len(cfg.Sources[0].Columns) == 0 || len(cfg.Sources[0].NamingMap) == 0 ||
+	if len(cfg.Sources) != 3 || cfg.Sources[1].API == nil || cfg.Target.SFTP == nil || cfg.Metrics == "" || len(cfg.Sources[0].Columns) == 0 || len(cfg.Sources[0].NamingMap) == 0 ||
 		len(cfg.Sources[0].Lookups) != 1 || cfg.Sources[0].Lookups[0].Where == nil {
 		t.Fatalf("commented-out keys were not switched on: %+v\n%s", cfg, text)
 	}
