@@ -65,12 +65,10 @@ type Result struct {
 	// their last good state. ProtectedContracts likewise for contract rows.
 	Protected          map[string]bool
 	ProtectedContracts map[string]bool
-	// Blind is set when a row was rejected without a readable employee
-	// number: nobody may then be removed on the strength of this file.
-	Blind        bool
-	PersonRows   int // data rows read from the persons file, valid or not
-	ContractRows int // data rows read from the contracts file, valid or not
+	PersonRows         int // data rows read from the persons file, valid or not
+	ContractRows       int // data rows read from the contracts file, valid or not
 
+	held    map[string]int // token -> index in Rejects, built on first HeldBy
 	lookups []*lookupTable
 }
 
@@ -215,9 +213,6 @@ func (res *Result) reject(m *columnMap, line int, raw, emp string, e rowError) {
 		col = m.header(e.field)
 	}
 	res.Rejects = append(res.Rejects, Reject{File: m.t.file, Line: line, Column: col, Reason: e.reason, Raw: raw, EmployeeNumber: emp})
-	if emp == "" {
-		res.Blind = true
-	}
 }
 
 // rows iterates t's data rows, rejecting unparseable ones and rows whose
@@ -233,7 +228,6 @@ func (res *Result) rows(m *columnMap, count *int, fn func(rec []string, line int
 			*count++
 			res.Rejects = append(res.Rejects, Reject{File: m.t.file, Line: perr.Line, Column: fmt.Sprintf("byte %d", perr.Column),
 				Reason: "unreadable CSV: " + perr.Err.Error(), Raw: raw})
-			res.Blind = true
 			continue
 		}
 		if err != nil {
