@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/spendsync/spendsync/internal/model"
+	"github.com/spendsync/spendsync/internal/show"
 )
 
 // Rules are the row validation settings shared by all sources.
@@ -65,14 +66,11 @@ type Result struct {
 	// their last good state. ProtectedContracts likewise for contract rows.
 	Protected          map[string]bool
 	ProtectedContracts map[string]bool
-	// Blind is set when a row was rejected without a readable employee
-	// number: nobody may then be removed on the strength of this file.
-	Blind        bool
-	PersonRows   int // data rows read from the persons file, valid or not
-	ContractRows int // data rows read from the contracts file, valid or not
+	PersonRows         int // data rows read from the persons file, valid or not
+	ContractRows       int // data rows read from the contracts file, valid or not
 
 	personsFile string
-
+	held        map[string]int // token -> index in Rejects, built on first HeldBy
 	lookups []*lookupTable
 }
 
@@ -185,8 +183,12 @@ func (res *Result) bind(t rowSource, fields []string, contracts bool) (*columnMa
 		}
 		if i < 0 {
 			if f == "employee_number" || !fromProfile[f] {
-				return nil, fmt.Errorf("%s line 1: no column %q for %s (sources.columns.%s); the header has: %s",
-					t.name(), h, f, f, strings.Join(t.head(), ", "))
+				hint := ""
+				if strings.ContainsRune(strings.Join(t.head(), ""), 0) {
+					hint = " (NUL bytes in the header: is the file UTF-16? set sources.encoding: utf-16)"
+				}
+				return nil, fmt.Errorf("%s line 1: no column %s for %s (sources.columns.%s); the header has: %s%s",
+					t.name(), show.Quote(h), f, f, show.List(t.head()), hint)
 			}
 			continue
 		}
@@ -222,9 +224,6 @@ func (res *Result) reject(m *columnMap, line int, raw, emp string, e rowError) {
 		col = m.header(e.field)
 	}
 	res.Rejects = append(res.Rejects, Reject{File: m.t.name(), Line: line, Column: col, Reason: e.reason, Raw: raw, EmployeeNumber: emp})
-	if emp == "" {
-		res.Blind = true
-	}
 }
 
 // rows iterates t's data rows, rejecting unparseable ones and rows whose
@@ -240,7 +239,6 @@ func (res *Result) rows(m *columnMap, count *int, fn func(rec []string, line int
 			*count++
 			res.Rejects = append(res.Rejects, Reject{File: m.t.name(), Line: perr.Line, Column: fmt.Sprintf("byte %d", perr.Column),
 				Reason: "unreadable CSV: " + perr.Err.Error(), Raw: raw})
-			res.Blind = true
 			continue
 		}
 		if err != nil {
@@ -408,7 +406,7 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 		if slices.Contains(res.Fields, "naming_convention") {
 			conv, known := convention(p.NamingConvention, src.namingMap())
 			if !known {
-				p.Warnings = append(p.Warnings, fmt.Sprintf("unknown naming convention %q in column %s, treated as B", p.NamingConvention, m.header("naming_convention")))
+				p.Warnings = append(p.Warnings, fmt.Sprintf("unknown naming convention %s in column %s, treated as B", show.Quote(p.NamingConvention), show.Text(m.header("naming_convention"))))
 			}
 			p.NamingConvention = conv
 		}
@@ -453,7 +451,7 @@ func (res *Result) contracts(t rowSource, file string) error {
 		}
 		id := emp + "\x00" + c.Key
 		if i, dup := seen[id]; dup {
-			reason := "duplicate contract " + c.Key + " for this employee number"
+			reason := "duplicate contract " + show.Text(c.Key) + " for this employee number"
 			if i >= 0 {
 				prev := res.Contracts[i]
 				res.reject(m, prev.Line, prev.Raw, emp, rowError{"contract_id", reason})
@@ -506,7 +504,7 @@ func ParseDate(v, layout string) (string, error) {
 			return t.Format(model.DateLayout), nil
 		}
 	}
-	return "", fmt.Errorf("date %q does not match %q", v, layout)
+	return "", fmt.Errorf("date %s does not match %q", show.Quote(v), layout)
 }
 
 // checkEmail rejects a malformed address; an address outside the verified
@@ -518,7 +516,7 @@ func checkEmail(email string, rules Rules) (rowError, bool) {
 	a, err := mail.ParseAddress(email)
 	at := strings.LastIndexByte(email, '@')
 	if err != nil || a.Address != email || a.Name != "" || at < 1 || !strings.Contains(email[at:], ".") {
-		return rowError{"email", fmt.Sprintf("malformed email %q", email)}, false
+		return rowError{"email", fmt.Sprintf("malformed email %s", show.Quote(email))}, false
 	}
 	if len(rules.VerifiedDomains) == 0 {
 		return rowError{}, true
@@ -529,7 +527,7 @@ func checkEmail(email string, rules Rules) (rowError, bool) {
 			return rowError{}, true
 		}
 	}
-	e := rowError{"email", fmt.Sprintf("email domain %q is not in rules.verified_domains", domain)}
+	e := rowError{"email", fmt.Sprintf("email domain %s is not in rules.verified_domains", show.Quote(domain))}
 	return e, !rules.RejectUnverified
 }
 

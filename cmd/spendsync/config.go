@@ -41,6 +41,7 @@ type rules struct {
 	Thresholds       lifecycle.Thresholds `yaml:"thresholds"`
 	VerifiedDomains  []string             `yaml:"verified_domains"`
 	UnverifiedEmail  string               `yaml:"unverified_email"`
+	Scope            export.Scope         `yaml:"scope"`
 }
 
 // configError is a configuration problem, named by its key path: exit 2.
@@ -322,6 +323,9 @@ func (c *config) validate() error {
 		if d == "" || strings.ContainsAny(d, "@ ") {
 			return kerr(fmt.Sprintf("rules.verified_domains[%d]", i), "%q is not a domain", d)
 		}
+	}
+	if err := r.Scope.Validate(); err != nil {
+		return keyed("rules.scope", err)
 	}
 	if err := c.Export.Validate(); err != nil {
 		return keyed("export", err)

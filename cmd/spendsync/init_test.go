@@ -51,10 +51,10 @@ func TestInitSampleIngestsOnFirstUseAndPrintsNextSteps(t *testing.T) {
 	}
 }
 
-// commentedKey is a commented-out config line: "# key: ..." or "# - key: ...",
-// indented as the key would be. Prose comments start with a capital or have
-// no "word:" at their start.
-var commentedKey = regexp.MustCompile(`^(\s*)# (\s*(- )?[a-z_]+:(\s.*)?)$`)
+// commentedKey is a commented-out config line: "# key: ...", "# - key: ..."
+// or "# - {flow: map}", indented as the key would be. Prose comments start
+// with a capital or have no "word:" at their start.
+var commentedKey = regexp.MustCompile(`^(\s*)# (\s*(- )?([a-z_]+:(\s.*)?|\{.*))$`)
 
 // uncomment switches on every commented-out key of the sample, except the
 // blocks starting at a line whose key is in skip (alternatives that exclude
@@ -98,7 +98,9 @@ func TestSampleLoadsWithEveryCommentedKeySwitchedOn(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the sample with its comments switched on does not load: %v\n%s", err, text)
 	}
-	if len(cfg.Sources) != 2 || cfg.Target.SFTP == nil || cfg.Metrics == "" || len(cfg.Sources[0].Columns) == 0 || len(cfg.Sources[0].NamingMap) == 0 {
+	if len(cfg.Sources) != 3 || cfg.Sources[1].API == nil || cfg.Target.SFTP == nil || cfg.Metrics == "" || len(cfg.Sources[0].Columns) == 0 || len(cfg.Sources[0].NamingMap) == 0 ||
+		len(cfg.Sources[0].Lookups) != 1 || cfg.Sources[0].Lookups[0].Where == nil ||
+		len(cfg.Rules.Scope.Include) != 1 || len(cfg.Rules.Scope.Exclude) != 1 || len(cfg.Export.RoleMap) != 2 {
 		t.Fatalf("commented-out keys were not switched on: %+v\n%s", cfg, text)
 	}
 	// And the other alternative: the folder target instead of SFTP.
