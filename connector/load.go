@@ -71,7 +71,7 @@ type Result struct {
 
 	personsFile string
 	held        map[string]int // token -> index in Rejects, built on first HeldBy
-	lookups []*lookupTable
+	lookups     []*lookupTable
 }
 
 // Rows is the number of data rows read from all files.
