@@ -210,7 +210,7 @@ func TestConfigurationReferenceNamesEveryKey(t *testing.T) {
 	}
 	for _, k := range keys {
 		if !strings.Contains(string(doc), "`"+k+"`") {
-			t.Errorf("docs/configuration.md does not name the key `%s`", k)
+			t.Errorf("docs/configuration.md does not name the key `%s`: add a table row with its type, default and meaning", k)
 		}
 	}
 }
