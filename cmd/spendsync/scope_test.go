@@ -298,3 +298,27 @@ func anyStrings(v any) []string {
 	}
 	return out
 }
+
+func TestScopeRoleMapAndLookupConfigErrorsExit2NamingTheKey(t *testing.T) {
+	base := "database: db.sqlite\nsources:\n  - name: a\n    persons: p.csv\n"
+	cases := []struct{ name, yaml, want string }{
+		{"unknown scope field", base + "rules:\n  scope:\n    include: [{department: [X]}]\n", "rules.scope.include[0].department: unknown field"},
+		{"empty scope entry", base + "rules:\n  scope:\n    exclude: [{}]\n", "rules.scope.exclude[0]: an entry needs at least one field"},
+		{"nested value", base + "rules:\n  scope:\n    include:\n      - ou_code: {a: b}\n", "rules.scope.include[0].ou_code"},
+		{"role_map entry without role", base + "export:\n  role_map: [{function_code: [F1]}]\n", "export.role_map[0].role: required"},
+		{"role column without role_map", base + "export:\n  roles:\n    columns: [{Rol: role}]\n", "export.roles.columns[0].Rol: the role field needs export.role_map"},
+		{"lookup without key", base + "    lookups:\n      - {file: x.csv, fill: {ou_name: N}}\n", "sources[0].lookups[0].key: must name exactly one field"},
+		{"lookup fills a person field by OU", base + "    lookups:\n      - {file: x.csv, key: {ou_code: C}, fill: {email: E}}\n", "sources[0].lookups[0].fill.email: a person field needs a person key"},
+		{"unknown lookup key", base + "    lookups:\n      - {file: x.csv, key: {ou_code: C}, fill: {ou_name: N}, wher: {}}\n", "sources[0].lookups[0].wher: unknown key"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "spendsync.yaml")
+			os.WriteFile(path, []byte(tc.yaml), 0o600)
+			code, _, stderr := cli(t, "--config", path, "status")
+			if code != exitUsage || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d, stderr %q; want exit 2 naming %q", code, stderr, tc.want)
+			}
+		})
+	}
+}
