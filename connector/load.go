@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/spendsync/spendsync/internal/model"
+	"github.com/spendsync/spendsync/internal/show"
 )
 
 // Rules are the row validation settings shared by all sources.
@@ -64,11 +66,12 @@ type Result struct {
 	// their last good state. ProtectedContracts likewise for contract rows.
 	Protected          map[string]bool
 	ProtectedContracts map[string]bool
-	// Blind is set when a row was rejected without a readable employee
-	// number: nobody may then be removed on the strength of this file.
-	Blind        bool
-	PersonRows   int // data rows read from the persons file, valid or not
-	ContractRows int // data rows read from the contracts file, valid or not
+	PersonRows         int // data rows read from the persons file, valid or not
+	ContractRows       int // data rows read from the contracts file, valid or not
+
+	personsFile string
+	held        map[string]int // token -> index in Rejects, built on first HeldBy
+	lookups     []*lookupTable
 }
 
 // Rows is the number of data rows read from all files.
@@ -80,6 +83,11 @@ type Progress func(path string, size int64) io.Writer
 
 // Load reads and validates a source's files.
 func Load(src *Source, rules Rules, progress Progress) (*Result, error) {
+	return LoadContext(context.Background(), src, rules, progress)
+}
+
+// LoadContext is Load with a context, which ends an API pull early.
+func LoadContext(ctx context.Context, src *Source, rules Rules, progress Progress) (*Result, error) {
 	res := &Result{
 		Source:             src,
 		Persons:            map[string]*PersonRow{},
@@ -87,7 +95,14 @@ func Load(src *Source, rules Rules, progress Progress) (*Result, error) {
 		Protected:          map[string]bool{},
 		ProtectedContracts: map[string]bool{},
 	}
-	if err := withFile(src.Persons, progress, func(r io.Reader) error {
+	if err := res.loadLookups(progress); err != nil {
+		return nil, err
+	}
+	if src.API != nil {
+		if err := res.pull(ctx, rules); err != nil {
+			return nil, err
+		}
+	} else if err := withFile(src.Persons, progress, func(r io.Reader) error {
 		return res.readPersons(r, src.Persons, rules)
 	}); err != nil {
 		return nil, err
@@ -99,6 +114,9 @@ func Load(src *Source, rules Rules, progress Progress) (*Result, error) {
 			return nil, err
 		}
 	}
+	for _, l := range src.Lookups {
+		res.Files = append(res.Files, l.File)
+	}
 	return res, nil
 }
 
@@ -107,10 +125,7 @@ func (s *Source) CheckAge(now time.Time) error {
 	if s.MaxAge <= 0 {
 		return nil
 	}
-	for _, path := range []string{s.Persons, s.Contracts} {
-		if path == "" {
-			continue
-		}
+	for _, path := range s.Files() {
 		fi, err := os.Stat(path)
 		if err != nil {
 			return fmt.Errorf("open source file: %w", err)
@@ -147,7 +162,7 @@ func withFile(path string, progress Progress, fn func(io.Reader) error) error {
 
 // columnMap binds canonical fields to the columns of one table.
 type columnMap struct {
-	t      *table
+	t      rowSource
 	idx    map[string]int
 	sorted []string // the keys of idx in order, so every row checks its fields alike without sorting again
 }
@@ -155,8 +170,8 @@ type columnMap struct {
 // bind resolves fields against t's header. A field set explicitly in
 // columns: must exist; a profile's may be missing (not every export has
 // every column).
-func (res *Result) bind(t *table, fields []string) (*columnMap, error) {
-	cols, fromProfile := res.Source.columns()
+func (res *Result) bind(t rowSource, fields []string, contracts bool) (*columnMap, error) {
+	cols, fromProfile := res.Source.columnsFor(contracts)
 	m := &columnMap{t: t, idx: map[string]int{}}
 	for _, f := range fields {
 		h, ok := cols[f]
@@ -169,8 +184,12 @@ func (res *Result) bind(t *table, fields []string) (*columnMap, error) {
 		}
 		if i < 0 {
 			if f == "employee_number" || !fromProfile[f] {
-				return nil, fmt.Errorf("%s line 1: no column %q for %s (sources.columns.%s); the header has: %s",
-					t.file, h, f, f, strings.Join(t.header, ", "))
+				hint := ""
+				if strings.ContainsRune(strings.Join(t.head(), ""), 0) {
+					hint = " (NUL bytes in the header: is the file UTF-16? set sources.encoding: utf-16)"
+				}
+				return nil, fmt.Errorf("%s line 1: no column %s for %s (sources.columns.%s); the header has: %s%s",
+					t.name(), show.Quote(h), f, f, show.List(t.head()), hint)
 			}
 			continue
 		}
@@ -193,7 +212,7 @@ func (m *columnMap) get(rec []string, f string) string {
 
 func (m *columnMap) header(f string) string {
 	if i, ok := m.idx[f]; ok {
-		return m.t.header[i]
+		return m.t.head()[i]
 	}
 	return f
 }
@@ -206,10 +225,7 @@ func (res *Result) reject(m *columnMap, line int, raw, emp string, e rowError) {
 	if e.field != "" {
 		col = m.header(e.field)
 	}
-	res.Rejects = append(res.Rejects, Reject{File: m.t.file, Line: line, Column: col, Reason: e.reason, Raw: raw, EmployeeNumber: emp})
-	if emp == "" {
-		res.Blind = true
-	}
+	res.Rejects = append(res.Rejects, Reject{File: m.t.name(), Line: line, Column: col, Reason: e.reason, Raw: raw, EmployeeNumber: emp})
 }
 
 // rows iterates t's data rows, rejecting unparseable ones and rows whose
@@ -223,22 +239,21 @@ func (res *Result) rows(m *columnMap, count *int, fn func(rec []string, line int
 		var perr *csv.ParseError
 		if errors.As(err, &perr) {
 			*count++
-			res.Rejects = append(res.Rejects, Reject{File: m.t.file, Line: perr.Line, Column: fmt.Sprintf("byte %d", perr.Column),
+			res.Rejects = append(res.Rejects, Reject{File: m.t.name(), Line: perr.Line, Column: fmt.Sprintf("byte %d", perr.Column),
 				Reason: "unreadable CSV: " + perr.Err.Error(), Raw: raw})
-			res.Blind = true
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("read %s: %w", m.t.file, err)
+			return fmt.Errorf("read %s: %w", m.t.name(), err)
 		}
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" && len(m.t.header) > 1 {
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" && len(m.t.head()) > 1 {
 			continue // blank line
 		}
 		*count++
-		line := m.t.line
+		line := m.t.lineNo()
 		emp := m.get(rec, "employee_number")
-		if len(rec) != len(m.t.header) {
-			res.reject(m, line, raw, emp, rowError{"", fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(m.t.header))})
+		if len(rec) != len(m.t.head()) {
+			res.reject(m, line, raw, emp, rowError{"", fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(m.t.head()))})
 			res.protect(m, emp)
 			continue
 		}
@@ -267,7 +282,7 @@ func (res *Result) protect(m *columnMap, emp string) {
 	if emp == "" {
 		return
 	}
-	if m.has("first_name") || m.has("last_name") || res.Source.IsProvider() || m.t.file == res.Source.Persons {
+	if m.has("first_name") || m.has("last_name") || res.Source.IsProvider() || m.t.name() == res.personsFile {
 		res.Protected[emp] = true
 	}
 	res.ProtectedContracts[emp] = true
@@ -283,6 +298,9 @@ const MaxField = 4096
 // field), oversize fields, and an employee number with spaces or format
 // characters, which would make a look-alike key.
 func checkText(m *columnMap, rec []string) (rowError, bool) {
+	if len(m.sorted) != len(m.idx) { // a map built outside bind (lookups)
+		m.sorted = slices.Sorted(maps.Keys(m.idx))
+	}
 	for _, f := range m.sorted {
 		v := rec[m.idx[f]]
 		if len(v) > MaxField {
@@ -318,26 +336,38 @@ func (res *Result) open(r io.Reader, file string) (*table, error) {
 }
 
 func (res *Result) readPersons(r io.Reader, file string, rules Rules) error {
-	src := res.Source
+	res.personsFile = file
 	t, err := res.open(r, file)
 	if t == nil {
 		return err
 	}
+	return res.persons(t, file, rules)
+}
+
+// personFields lists the fields the persons file supplies.
+func (res *Result) personFields() []string {
+	src := res.Source
 	fields := slices.Clone(personColumns)
 	if src.IsProvider() {
 		fields = append([]string{"employee_number"}, src.Provides...)
-	} else if src.Contracts == "" {
+	} else if !src.HasContracts() {
 		fields = append(fields, contractColumns...)
 	}
 	if src.Mode == Delta {
 		fields = append(fields, "deleted")
 	}
-	m, err := res.bind(t, fields)
+	return fields
+}
+
+func (res *Result) persons(t rowSource, file string, rules Rules) error {
+	src := res.Source
+	m, err := res.bind(t, res.personFields(), false)
 	if err != nil {
 		return err
 	}
+	filled := res.lookupFields()
 	for _, f := range personColumns[1:] {
-		if m.has(f) {
+		if m.has(f) || slices.Contains(filled, f) {
 			res.Fields = append(res.Fields, f)
 		}
 	}
@@ -365,6 +395,12 @@ func (res *Result) readPersons(r io.Reader, file string, rules Rules) error {
 		for _, f := range res.Fields {
 			p.SetField(f, m.get(rec, f))
 		}
+		hasField := func(f string) bool { return f == "employee_number" || slices.Contains(res.Fields, f) }
+		if e, ok := res.fillRow(hasField, p.Field, p.SetField); !ok {
+			res.reject(m, line, raw, emp, e)
+			res.protect(m, emp)
+			return
+		}
 		if e, ok := checkEmail(p.Email, rules); !ok {
 			res.reject(m, line, raw, emp, e)
 			res.protect(m, emp)
@@ -372,14 +408,14 @@ func (res *Result) readPersons(r io.Reader, file string, rules Rules) error {
 		} else if e.reason != "" {
 			p.Warnings = append(p.Warnings, e.reason)
 		}
-		if m.has("naming_convention") {
+		if slices.Contains(res.Fields, "naming_convention") {
 			conv, known := convention(p.NamingConvention, src.namingMap())
 			if !known {
-				p.Warnings = append(p.Warnings, fmt.Sprintf("unknown naming convention %q in column %s, treated as B", p.NamingConvention, m.header("naming_convention")))
+				p.Warnings = append(p.Warnings, fmt.Sprintf("unknown naming convention %s in column %s, treated as B", show.Quote(p.NamingConvention), show.Text(m.header("naming_convention"))))
 			}
 			p.NamingConvention = conv
 		}
-		if !src.IsProvider() && src.Contracts == "" {
+		if !src.IsProvider() && !src.HasContracts() {
 			c, e, ok := res.contract(m, rec, emp)
 			if !ok {
 				res.reject(m, line, raw, emp, e)
@@ -399,7 +435,11 @@ func (res *Result) readContracts(r io.Reader, file string) error {
 	if t == nil {
 		return err
 	}
-	m, err := res.bind(t, append([]string{"employee_number"}, contractColumns...))
+	return res.contracts(t, file)
+}
+
+func (res *Result) contracts(t rowSource, file string) error {
+	m, err := res.bind(t, append([]string{"employee_number"}, contractColumns...), true)
 	if err != nil {
 		return err
 	}
@@ -416,7 +456,7 @@ func (res *Result) readContracts(r io.Reader, file string) error {
 		}
 		id := emp + "\x00" + c.Key
 		if i, dup := seen[id]; dup {
-			reason := "duplicate contract " + c.Key + " for this employee number"
+			reason := "duplicate contract " + show.Text(c.Key) + " for this employee number"
 			if i >= 0 {
 				prev := res.Contracts[i]
 				res.reject(m, prev.Line, prev.Raw, emp, rowError{"contract_id", reason})
@@ -437,6 +477,10 @@ func (res *Result) contract(m *columnMap, rec []string, emp string) (model.Contr
 	c := model.Contract{EmployeeNumber: emp}
 	for _, f := range contractColumns {
 		c.SetField(f, m.get(rec, f))
+	}
+	isContract := func(f string) bool { return f == "employee_number" || slices.Contains(contractColumns, f) }
+	if e, ok := res.fillRow(isContract, c.Field, c.SetField); !ok {
+		return c, e, false
 	}
 	for _, f := range []string{"start_date", "end_date"} {
 		if v := c.Field(f); v != "" {
@@ -465,7 +509,7 @@ func ParseDate(v, layout string) (string, error) {
 			return t.Format(model.DateLayout), nil
 		}
 	}
-	return "", fmt.Errorf("date %q does not match %q", v, layout)
+	return "", fmt.Errorf("date %s does not match %q", show.Quote(v), layout)
 }
 
 // checkEmail rejects a malformed address; an address outside the verified
@@ -477,7 +521,7 @@ func checkEmail(email string, rules Rules) (rowError, bool) {
 	a, err := mail.ParseAddress(email)
 	at := strings.LastIndexByte(email, '@')
 	if err != nil || a.Address != email || a.Name != "" || at < 1 || !strings.Contains(email[at:], ".") {
-		return rowError{"email", fmt.Sprintf("malformed email %q", email)}, false
+		return rowError{"email", fmt.Sprintf("malformed email %s", show.Quote(email))}, false
 	}
 	if len(rules.VerifiedDomains) == 0 {
 		return rowError{}, true
@@ -488,7 +532,7 @@ func checkEmail(email string, rules Rules) (rowError, bool) {
 			return rowError{}, true
 		}
 	}
-	e := rowError{"email", fmt.Sprintf("email domain %q is not in rules.verified_domains", domain)}
+	e := rowError{"email", fmt.Sprintf("email domain %s is not in rules.verified_domains", show.Quote(domain))}
 	return e, !rules.RejectUnverified
 }
 

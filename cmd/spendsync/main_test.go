@@ -152,17 +152,20 @@ func TestIngestDemoThenReadersShowIt(t *testing.T) {
 		t.Fatalf("ingest: %d %s %s", code, out, stderr)
 	}
 	code, out, _ = cli(t, "--config", cfg, "ingest")
-	if code != 0 || !strings.Contains(out, "0 joined, 0 changed, 0 left") {
+	// Nothing changed, AD included: both sources take the fast path.
+	if code != 0 || !strings.Contains(out, "afas: 27 rows, unchanged since run 1") || !strings.Contains(out, "ad: 12 rows, unchanged since run 1") {
 		t.Fatalf("re-ingest: %d %s", code, out)
 	}
 	code, out, _ = cli(t, "--config", cfg, "events", "--employee", "000105", "--format", "json")
 	var evs []lifecycle.Event
-	if code != 0 || json.Unmarshal([]byte(out), &evs) != nil || len(evs) != 4 || evs[0].Kind != "person.joined" || evs[3].Kind != "person.changed" {
+	// One event holds the joiner: its fields, both contracts and what AD provided.
+	if code != 0 || json.Unmarshal([]byte(out), &evs) != nil || len(evs) != 1 || evs[0].Kind != "person.joined" ||
+		len(evs[0].Details["contracts"].([]any)) != 2 || fmt.Sprint(evs[0].Details["provided_by"]) != "[ad]" {
 		t.Fatalf("events json: %d %s", code, out)
 	}
 	code, out, _ = cli(t, "--config", cfg, "events", "--kind", "person.", "--format", "csv")
 	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
-	if code != 0 || err != nil || len(recs) != 1+12+11 || recs[0][5] != "kind" {
+	if code != 0 || err != nil || len(recs) != 1+12 || recs[0][5] != "kind" {
 		t.Fatalf("events csv: %d %v rows %d", code, err, len(recs))
 	}
 	code, out, _ = cli(t, "--config", cfg, "person", "show", "000105")
