@@ -20,8 +20,9 @@ type Rules struct {
 	Scope               Scope
 }
 
-// Row is one exported line by canonical field name.
-type Row map[string]string
+// Row is one exported line by canonical field name. An alias, so the
+// store keeps rows without knowing this package.
+type Row = map[string]string
 
 // Input is a current person with its contracts.
 type Input struct {

@@ -8,7 +8,7 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/spendsync/spendsync/export"
+	"github.com/spendsync/spendsync/internal/model"
 )
 
 // Export event kinds besides export's provisioning kinds.
@@ -18,31 +18,63 @@ const (
 	Migrated      = "migrate.helloid"
 )
 
-// ExportInput returns every current person with its contracts, in
-// employee-number order.
-func (s *Store) ExportInput(ctx context.Context) ([]export.Input, error) {
-	st, err := s.LoadState()
+// Current calls fn for every current (not left) person with its contracts,
+// in employee-number order. It streams one ordered query, so only one
+// person is held at a time; contracts is reused between calls.
+func (s *Store) Current(ctx context.Context, fn func(p *model.Person, blocked bool, contracts []model.Contract) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT p.employee_number, p.first_name, p.prefix, p.last_name, p.partner_prefix,
+		p.partner_last_name, p.naming_convention, p.gender, p.email, p.username, p.blocked,
+		c.key, c.contract_id, c.start_date, c.end_date, c.ou_code, c.ou_name, c.function_code, c.function_name
+		FROM persons p LEFT JOIN contracts c ON c.employee_number = p.employee_number
+		WHERE p.left_at IS NULL ORDER BY p.employee_number, c.key`)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("read state: %w", err)
 	}
-	out := make([]export.Input, 0, len(st.persons))
-	for _, emp := range slices.Sorted(maps.Keys(st.persons)) {
-		p := st.persons[emp]
-		if p.Left {
-			continue
+	defer rows.Close()
+	var cur, next model.Person
+	var blocked, nextBlocked, have bool
+	var contracts []model.Contract
+	var key, id, start, end, ouCode, ouName, fnCode, fnName sql.NullString
+	for rows.Next() {
+		if err := rows.Scan(&next.EmployeeNumber, &next.FirstName, &next.Prefix, &next.LastName, &next.PartnerPrefix,
+			&next.PartnerLastName, &next.NamingConvention, &next.Gender, &next.Email, &next.Username, &nextBlocked,
+			&key, &id, &start, &end, &ouCode, &ouName, &fnCode, &fnName); err != nil {
+			return fmt.Errorf("read state: %w", err)
 		}
-		in := export.Input{Person: p.Person, Blocked: p.Blocked}
-		for _, key := range slices.Sorted(maps.Keys(st.contracts[emp])) {
-			in.Contracts = append(in.Contracts, st.contracts[emp][key])
+		if !have || next.EmployeeNumber != cur.EmployeeNumber {
+			if have {
+				if err := fn(&cur, blocked, contracts); err != nil {
+					return err
+				}
+			}
+			cur, blocked, have, contracts = next, nextBlocked, true, contracts[:0]
 		}
-		out = append(out, in)
+		if key.Valid {
+			contracts = append(contracts, model.Contract{EmployeeNumber: cur.EmployeeNumber, Key: key.String, ContractID: id.String,
+				StartDate: start.String, EndDate: end.String, OUCode: ouCode.String, OUName: ouName.String,
+				FunctionCode: fnCode.String, FunctionName: fnName.String})
+		}
 	}
-	return out, nil
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read state: %w", err)
+	}
+	if have {
+		return fn(&cur, blocked, contracts)
+	}
+	return nil
+}
+
+// Exported is what the last export (or migrate) gave Spend Cloud, by
+// canonical field.
+type Exported struct {
+	ID      string
+	Persons map[string]map[string]string   // by employee number
+	Roles   map[string][]map[string]string // by employee number
 }
 
 // LastExport returns what the last export (or migrate) gave Spend Cloud.
-func (s *Store) LastExport(ctx context.Context) (*export.Previous, error) {
-	prev := &export.Previous{Persons: map[string]export.Row{}, Roles: map[string][]export.Row{}}
+func (s *Store) LastExport(ctx context.Context) (*Exported, error) {
+	prev := &Exported{Persons: map[string]map[string]string{}, Roles: map[string][]map[string]string{}}
 	err := s.db.QueryRowContext(ctx, `SELECT id FROM exports ORDER BY time DESC, rowid DESC LIMIT 1`).Scan(&prev.ID)
 	if err == sql.ErrNoRows {
 		return prev, nil
@@ -50,18 +82,18 @@ func (s *Store) LastExport(ctx context.Context) (*export.Previous, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read last export: %w", err)
 	}
-	if err := s.readRows(ctx, `SELECT employee_number, row FROM exported_persons`, func(emp string, r export.Row) {
+	if err := s.readRows(ctx, `SELECT employee_number, row FROM exported_persons`, func(emp string, r map[string]string) {
 		prev.Persons[emp] = r
 	}); err != nil {
 		return nil, err
 	}
-	err = s.readRows(ctx, `SELECT employee_number, row FROM exported_roles ORDER BY rowid`, func(emp string, r export.Row) {
+	err = s.readRows(ctx, `SELECT employee_number, row FROM exported_roles ORDER BY rowid`, func(emp string, r map[string]string) {
 		prev.Roles[emp] = append(prev.Roles[emp], r)
 	})
 	return prev, err
 }
 
-func (s *Store) readRows(ctx context.Context, q string, fn func(string, export.Row)) error {
+func (s *Store) readRows(ctx context.Context, q string, fn func(string, map[string]string)) error {
 	rows, err := s.db.QueryContext(ctx, q)
 	if err != nil {
 		return fmt.Errorf("read last export: %w", err)
@@ -82,24 +114,25 @@ func (s *Store) readRows(ctx context.Context, q string, fn func(string, export.R
 
 // ExportRecord is one export to record as the new last export.
 type ExportRecord struct {
-	Manifest *export.Manifest
-	Origin   string // export or migrate
-	Dump     *export.Dump
-	Changes  []export.Change
-	Extra    []Event // force events and the like
+	ID, Date       string
+	Origin         string // export or migrate
+	Persons, Roles []map[string]string
+	Held           int
+	Manifest       any     // stored as JSON
+	Events         []Event // its provisioning, held-back and force events
 }
 
-// RecordExport makes the dump the last export and records its provisioning
-// events, in one transaction. Only rows that differ are rewritten.
-func (s *Store) RecordExport(ctx context.Context, runID int64, prev *export.Previous, rec ExportRecord) error {
+// RecordExport makes the record the last export and records its events,
+// in one transaction. Only rows that differ from prev are rewritten.
+func (s *Store) RecordExport(ctx context.Context, runID int64, prev *Exported, rec ExportRecord) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		t := now()
-		next := map[string]export.Row{}
-		nextRoles := map[string][]export.Row{}
-		for _, r := range rec.Dump.Persons {
+		next := map[string]map[string]string{}
+		nextRoles := map[string][]map[string]string{}
+		for _, r := range rec.Persons {
 			next[r["employee_number"]] = r
 		}
-		for _, r := range rec.Dump.Roles {
+		for _, r := range rec.Roles {
 			nextRoles[r["employee_number"]] = append(nextRoles[r["employee_number"]], r)
 		}
 		var personRows, roleRows [][]any
@@ -140,47 +173,18 @@ func (s *Store) RecordExport(ctx context.Context, runID int64, prev *export.Prev
 		if err := insertBatch(tx, "exported_roles", []string{"employee_number", "row"}, "", roleRows); err != nil {
 			return err
 		}
-		m := rec.Manifest
 		if _, err := tx.Exec(`INSERT INTO exports (id, run_id, time, date, origin, persons, roles, held, manifest)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.ExportID, runID, t, m.Date, rec.Origin, m.Persons.Rows, m.Roles.Rows,
-			len(rec.Dump.Held), mustJSON(m)); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, rec.ID, runID, t, rec.Date, rec.Origin, len(rec.Persons), len(rec.Roles),
+			rec.Held, mustJSON(rec.Manifest)); err != nil {
 			return fmt.Errorf("record export: %w", err)
 		}
-		return insertEvents(tx, append(slices.Clone(rec.Extra), exportEvents(rec)...), runID, t)
+		return insertEvents(tx, rec.Events, runID, t)
 	})
-}
-
-// exportEvents turns an export's changes, held persons and formula
-// findings into events.
-func exportEvents(rec ExportRecord) []Event {
-	src := "export"
-	if rec.Origin != "" {
-		src = rec.Origin
-	}
-	id := ""
-	if rec.Manifest != nil {
-		id = rec.Manifest.ExportID
-	}
-	var out []Event
-	for _, c := range rec.Changes {
-		d := maps.Clone(c.Details)
-		d["export_id"] = id
-		out = append(out, Event{Source: src, Kind: c.Kind, EmployeeNumber: c.EmployeeNumber, Details: d})
-	}
-	for _, h := range rec.Dump.Held {
-		out = append(out, Event{Source: src, Kind: ExportHeld, EmployeeNumber: h.EmployeeNumber,
-			Details: map[string]any{"reason": h.Reason, "fields": h.Fields, "kept_last_export": h.Kept, "export_id": id}})
-	}
-	for _, h := range rec.Dump.Formulas {
-		out = append(out, Event{Source: src, Kind: ExportFormula, EmployeeNumber: h.EmployeeNumber,
-			Details: map[string]any{"reason": h.Reason, "fields": h.Fields, "export_id": id}})
-	}
-	return out
 }
 
 // sameRows reports whether a and b hold the same rows in any order (a
 // person has a handful of roles, so pairwise search is cheapest).
-func sameRows(a, b []export.Row) bool {
+func sameRows(a, b []map[string]string) bool {
 	if len(a) != len(b) {
 		return false
 	}

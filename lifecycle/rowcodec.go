@@ -6,8 +6,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-
-	"github.com/spendsync/spendsync/export"
 )
 
 // Exported rows are stored as key:"quoted value" pairs, sorted by key:
@@ -15,7 +13,7 @@ import (
 // rows of a large dump, and exact for any text (strconv quoting). Rows
 // stored as JSON by earlier versions are still read.
 
-func encodeRow(r export.Row) string {
+func encodeRow(r map[string]string) string {
 	keys := make([]string, 0, len(r))
 	for k := range r {
 		keys = append(keys, k)
@@ -33,13 +31,13 @@ func encodeRow(r export.Row) string {
 	return b.String()
 }
 
-func decodeRow(s string) (export.Row, error) {
+func decodeRow(s string) (map[string]string, error) {
 	if strings.HasPrefix(s, "{") {
-		var r export.Row
+		var r map[string]string
 		err := json.Unmarshal([]byte(s), &r)
 		return r, err
 	}
-	r := export.Row{}
+	r := map[string]string{}
 	for s != "" {
 		k, rest, ok := strings.Cut(s, ":")
 		if !ok {

@@ -3,12 +3,10 @@ package lifecycle
 import (
 	"maps"
 	"testing"
-
-	"github.com/spendsync/spendsync/export"
 )
 
 func TestRowCodecRoundTripsAnyText(t *testing.T) {
-	rows := []export.Row{
+	rows := []map[string]string{
 		{},
 		{"employee_number": "001", "last_name": ""},
 		{"first_name": `a,b:"c"\d`, "last_name": "two\nlines\x00\x1f😀", "prefix": "'); DROP TABLE x;--", "email": "=1+1"},

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/spendsync/spendsync/export"
@@ -21,6 +23,7 @@ type ExportOptions struct {
 type ExportPlan struct {
 	Date    string
 	Prev    *export.Previous
+	last    *lifecycle.Exported
 	Dump    *export.Dump
 	Changes []export.Change
 	forced  []lifecycle.Event
@@ -33,16 +36,20 @@ func (p *Pipeline) PlanExport(ctx context.Context, o ExportOptions) (*ExportPlan
 	if date == "" {
 		date = time.Now().Format(model.DateLayout)
 	}
-	in, err := p.Store.ExportInput(ctx)
+	var in []export.Input
+	if err := p.Store.Current(ctx, func(person *model.Person, blocked bool, contracts []model.Contract) error {
+		in = append(in, export.Input{Person: *person, Blocked: blocked, Contracts: slices.Clone(contracts)})
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	last, err := p.Store.LastExport(ctx)
 	if err != nil {
 		return nil, err
 	}
-	prev, err := p.Store.LastExport(ctx)
-	if err != nil {
-		return nil, err
-	}
+	prev := &export.Previous{ID: last.ID, Persons: last.Persons, Roles: last.Roles}
 	s := p.Settings
-	plan := &ExportPlan{Date: date, Prev: prev}
+	plan := &ExportPlan{Date: date, Prev: prev, last: last}
 	plan.Dump = export.Build(in, prev, date, s.Export, s.ExportRules)
 	plan.Changes = export.Diff(prev, plan.Dump, s.Export)
 	th := s.Thresholds
@@ -104,8 +111,7 @@ func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifes
 	if err := export.Write(cfg.Dir, persons, roles, m, true, p.Settings.Retention.Exports); err != nil {
 		return nil, err
 	}
-	if err := p.Store.RecordExport(ctx, p.RunID, plan.Prev, lifecycle.ExportRecord{Manifest: m, Origin: "export", Dump: plan.Dump,
-		Changes: plan.Changes, Extra: plan.forced}); err != nil {
+	if err := p.Store.RecordExport(ctx, p.RunID, plan.last, exportRecord(m, "export", plan.Dump, plan.Changes, plan.forced)); err != nil {
 		return nil, err
 	}
 	if err := p.Store.Summarize(p.RunID, map[string]any{"export": map[string]any{"id": id, "date": plan.Date, "persons": len(plan.Dump.Persons),
@@ -116,4 +122,26 @@ func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifes
 		"changes", len(plan.Changes), "held", len(plan.Dump.Held))
 	fmt.Fprintf(out, "exported %s: %s\n", id, plan.Summary())
 	return m, nil
+}
+
+// exportRecord is the dump as the store keeps it, with its events: the
+// provisioning changes, held persons and formula findings, after extra
+// (force events and the like).
+func exportRecord(m *export.Manifest, origin string, d *export.Dump, changes []export.Change, extra []lifecycle.Event) lifecycle.ExportRecord {
+	events := slices.Clone(extra)
+	for _, c := range changes {
+		det := maps.Clone(c.Details)
+		det["export_id"] = m.ExportID
+		events = append(events, lifecycle.Event{Source: origin, Kind: c.Kind, EmployeeNumber: c.EmployeeNumber, Details: det})
+	}
+	for _, h := range d.Held {
+		events = append(events, lifecycle.Event{Source: origin, Kind: lifecycle.ExportHeld, EmployeeNumber: h.EmployeeNumber,
+			Details: map[string]any{"reason": h.Reason, "fields": h.Fields, "kept_last_export": h.Kept, "export_id": m.ExportID}})
+	}
+	for _, h := range d.Formulas {
+		events = append(events, lifecycle.Event{Source: origin, Kind: lifecycle.ExportFormula, EmployeeNumber: h.EmployeeNumber,
+			Details: map[string]any{"reason": h.Reason, "fields": h.Fields, "export_id": m.ExportID}})
+	}
+	return lifecycle.ExportRecord{ID: m.ExportID, Date: m.Date, Origin: origin, Persons: d.Persons, Roles: d.Roles,
+		Held: len(d.Held), Manifest: m, Events: events}
 }
