@@ -13,12 +13,13 @@ const batchRows = 200
 // insertBatch inserts rows (each len(cols) values) with multi-row INSERT
 // statements, all parameterised. suffix is appended (e.g. ON CONFLICT ...).
 func insertBatch(tx *sql.Tx, table string, cols []string, suffix string, rows [][]any) error {
-	return insertEach(tx, table, cols, suffix, len(rows), func(i int) ([]any, error) { return rows[i], nil })
+	return insertEach(tx, table, cols, suffix, len(rows), func(i int, args []any) ([]any, error) { return append(args, rows[i]...), nil })
 }
 
 // insertEach is insertBatch pulling row i from fn only when its batch is
-// written, so a large insert never holds all its rows at once.
-func insertEach(tx *sql.Tx, table string, cols []string, suffix string, n int, fn func(i int) ([]any, error)) error {
+// written, so a large insert never holds all its rows at once. fn appends
+// the row's values to args, so no slice is made per row.
+func insertEach(tx *sql.Tx, table string, cols []string, suffix string, n int, fn func(i int, args []any) ([]any, error)) error {
 	if n == 0 {
 		return nil
 	}
@@ -33,11 +34,10 @@ func insertEach(tx *sql.Tx, table string, cols []string, suffix string, n int, f
 		end := min(start+batchRows, n)
 		args = args[:0]
 		for i := start; i < end; i++ {
-			r, err := fn(i)
-			if err != nil {
+			var err error
+			if args, err = fn(i, args); err != nil {
 				return err
 			}
-			args = append(args, r...)
 		}
 		var err error
 		if end-start == batchRows {

@@ -1,12 +1,5 @@
 package lifecycle
 
-import (
-	"fmt"
-	"strings"
-
-	"github.com/spendsync/spendsync/internal/fault"
-)
-
 // Thresholds bound what one run may do without --force. Zero disables one.
 type Thresholds struct {
 	MaxRemovals       int `yaml:"max_removals"`
@@ -17,33 +10,4 @@ type Thresholds struct {
 // DefaultThresholds are the values the sample config shows.
 func DefaultThresholds() Thresholds {
 	return Thresholds{MaxRemovals: 50, MaxRemovalPercent: 10, MaxRejects: 100}
-}
-
-// Check returns why plan must not be applied without --force, or nil.
-// Messages name the source, its files, the threshold and the figure.
-func (th Thresholds) Check(plan *Plan) error {
-	src := plan.Source
-	if len(plan.Files) > 0 {
-		src += " (" + strings.Join(plan.Files, ", ") + ")"
-	}
-	file := func(i int) string { // persons file first, then contracts
-		if i < len(plan.Files) {
-			return plan.Files[i]
-		}
-		return "?"
-	}
-	switch n := plan.Removals(); {
-	case plan.Empty() && plan.Population > 0:
-		return fmt.Errorf("%w: source %s: %s has no data rows while the source listed %d persons before (override with --force)", fault.ErrSafetyStop, plan.Source, file(0), plan.Population)
-	case plan.contractsBefore > 0:
-		return fmt.Errorf("%w: source %s: the contracts file %s has no data rows while its persons had %d contracts (override with --force)", fault.ErrSafetyStop, plan.Source, file(1), plan.contractsBefore)
-	case th.MaxRemovals > 0 && n > th.MaxRemovals:
-		return fmt.Errorf("%w: source %s would remove %d persons, more than thresholds.max_removals %d (override with --force)", fault.ErrSafetyStop, src, n, th.MaxRemovals)
-	case th.MaxRemovalPercent > 0 && plan.Population > 0 && n*100 > th.MaxRemovalPercent*plan.Population:
-		return fmt.Errorf("%w: source %s would remove %d of %d persons (%.1f%%), more than thresholds.max_removal_percent %d%% (override with --force)",
-			fault.ErrSafetyStop, src, n, plan.Population, float64(n)*100/float64(plan.Population), th.MaxRemovalPercent)
-	case th.MaxRejects > 0 && len(plan.Rejects) > th.MaxRejects:
-		return fmt.Errorf("%w: source %s has %d rejected rows, more than thresholds.max_rejects %d (override with --force)", fault.ErrSafetyStop, src, len(plan.Rejects), th.MaxRejects)
-	}
-	return nil
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/spendsync/spendsync/lifecycle"
 )
@@ -119,5 +121,23 @@ func TestPruneRemovesExactlyWhatRetentionSays(t *testing.T) {
 	}
 	if _, err := st.Person(context.Background(), "left-long-ago"); !errors.Is(err, lifecycle.ErrNotFound) {
 		t.Fatal("an old leaver was kept")
+	}
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+const day = 24 * time.Hour
+
+func eq(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s:\n got %q\nwant %q", what, got, want)
 	}
 }

@@ -28,7 +28,7 @@ func (p *Pipeline) Ingest(ctx context.Context, o IngestOptions) error {
 	if o.Now.IsZero() {
 		o.Now = time.Now()
 	}
-	rep, err := p.Store.Ingest(ctx, p.RunID, sources, lifecycle.IngestOptions{
+	rep, err := ingestSources(ctx, p.Store, p.RunID, sources, ingestConfig{
 		Rules: p.Settings.Rules, Thresholds: p.Settings.Thresholds,
 		DryRun: o.DryRun, Force: o.Force, Now: o.Now, Log: p.Log, Progress: p.progress("reading"),
 	})

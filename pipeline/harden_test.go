@@ -1,11 +1,11 @@
-package lifecycle_test
+package pipeline_test
 
 import (
 	"context"
 	"strings"
 	"testing"
 
-	"github.com/spendsync/spendsync/lifecycle"
+	"github.com/spendsync/spendsync/pipeline"
 )
 
 func TestStoredRawRowOfARejectIsCappedWithItsLength(t *testing.T) {
@@ -13,7 +13,7 @@ func TestStoredRawRowOfARejectIsCappedWithItsLength(t *testing.T) {
 	good := personsHeader + "001;Jan;Boele;jan@example.nl\n"
 	e.mustIngest(e.source("hr", "", good, ""))
 	huge := "002;Anna;" + strings.Repeat("Lang", 500_000) + ";anna@example.nl"
-	if _, _, err := e.ingest(lifecycle.IngestOptions{}, e.source("hr", "", good+huge+"\n", "")); err != nil {
+	if _, _, err := e.ingest(pipeline.IngestConfig{}, e.source("hr", "", good+huge+"\n", "")); err != nil {
 		t.Fatal(err)
 	}
 	rejects, err := e.store.Rejects(context.Background(), e.run)

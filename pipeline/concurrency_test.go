@@ -1,4 +1,4 @@
-package lifecycle_test
+package pipeline_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/lifecycle"
+	"github.com/spendsync/spendsync/pipeline"
 )
 
 func TestBackupAndReadersWhileALongIngestWrites(t *testing.T) {
@@ -23,7 +24,7 @@ func TestBackupAndReadersWhileALongIngestWrites(t *testing.T) {
 	defer w.Close()
 	done := make(chan error, 1)
 	go func() {
-		_, err := w.Ingest(context.Background(), 1, []*connector.Source{src}, lifecycle.IngestOptions{Now: time.Now()})
+		_, err := pipeline.IngestSources(context.Background(), w, 1, []*connector.Source{src}, pipeline.IngestConfig{Now: time.Now()})
 		done <- err
 	}()
 	r, err := lifecycle.Open(db, false, true)

@@ -1,4 +1,4 @@
-package lifecycle
+package pipeline
 
 import (
 	"fmt"
@@ -8,35 +8,8 @@ import (
 
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/internal/model"
+	"github.com/spendsync/spendsync/lifecycle"
 )
-
-// Event kinds recorded by ingest.
-const (
-	PersonJoined    = "person.joined"
-	PersonChanged   = "person.changed"
-	PersonLeft      = "person.left"
-	ContractAdded   = "contract.added"
-	ContractChanged = "contract.changed"
-	ContractEnded   = "contract.ended"
-	ContractRemoved = "contract.removed"
-	RowWarning      = "row.warning"
-	// PersonHeld: the person is gone from a snapshot (or flagged deleted),
-	// but a rejected row names its employee number, so the removal waits.
-	PersonHeld = "person.held"
-	Force      = "force"
-)
-
-// Event is one entry of the event log.
-type Event struct {
-	ID             int64          `json:"id"`
-	Time           string         `json:"time"`
-	RunID          int64          `json:"run_id"`
-	Actor          string         `json:"actor"`
-	Source         string         `json:"source"`
-	Kind           string         `json:"kind"`
-	EmployeeNumber string         `json:"employee_number"`
-	Details        map[string]any `json:"details"`
-}
 
 // Change is one field's old and new value.
 type Change struct {
@@ -47,7 +20,7 @@ type Change struct {
 // Plan is what applying one source's result would change.
 type Plan struct {
 	Source  string
-	Events  []Event
+	Events  []lifecycle.Event
 	Rejects []connector.Reject
 	// Population is the number of current persons the source owned before,
 	// the base for max_removal_percent.
@@ -68,7 +41,7 @@ type Plan struct {
 	// decides whose recorded generation a later change may carry forward.
 	provides []string
 
-	persons       map[string]*stored
+	persons       map[string]*lifecycle.Person
 	joined        map[string]int // employee number -> index of its person.joined event
 	leave         []string
 	putContracts  []model.Contract
@@ -101,7 +74,7 @@ func (p *Plan) Empty() bool { return p.snapshotEmpty }
 func (st *State) PlanSource(res *connector.Result, skipFields []string) *Plan {
 	src := res.Source
 	plan := &Plan{Source: src.Name, Rejects: slices.Clone(res.Rejects), Rows: res.Rows(), Files: res.Files,
-		persons: map[string]*stored{}, joined: map[string]int{}, provides: src.Provides}
+		persons: map[string]*lifecycle.Person{}, joined: map[string]int{}, provides: src.Provides}
 	if src.IsProvider() {
 		st.planProvider(plan, res)
 		return plan
@@ -125,7 +98,7 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string) *Plan {
 		row := res.Persons[emp]
 		old, ok := st.persons[emp]
 		if !ok || old.Left {
-			p := &stored{Person: model.Person{EmployeeNumber: emp}, Source: src.Name}
+			p := &lifecycle.Person{Person: model.Person{EmployeeNumber: emp}, Source: src.Name}
 			if ok {
 				p.Blocked, p.BlockReason = old.Blocked, old.BlockReason
 			}
@@ -134,7 +107,7 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string) *Plan {
 			}
 			plan.persons[emp] = p
 			plan.joined[emp] = len(plan.Events)
-			plan.event(PersonJoined, emp, map[string]any{"person": personDetails(&p.Person), "file": row.File, "line": row.Line})
+			plan.event(lifecycle.PersonJoined, emp, map[string]any{"person": personDetails(&p.Person), "file": row.File, "line": row.Line})
 			plan.warn(row)
 			continue
 		}
@@ -151,7 +124,7 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string) *Plan {
 			plan.persons[emp] = &p
 		}
 		if len(changes) > 0 {
-			plan.event(PersonChanged, emp, map[string]any{"fields": changes, "file": row.File, "line": row.Line})
+			plan.event(lifecycle.PersonChanged, emp, map[string]any{"fields": changes, "file": row.File, "line": row.Line})
 			plan.warn(row)
 		}
 	}
@@ -184,7 +157,7 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string) *Plan {
 // held removal is an event pointing at that row.
 func (plan *Plan) leaveUnlessHeld(st *State, res *connector.Result, emp string, details map[string]any) {
 	if r, held := res.HeldBy(emp); held {
-		plan.event(PersonHeld, emp, map[string]any{"reason": "removal held back: a rejected row names this employee number",
+		plan.event(lifecycle.PersonHeld, emp, map[string]any{"reason": "removal held back: a rejected row names this employee number",
 			"file": r.File, "line": r.Line, "reject": r.Reason})
 		return
 	}
@@ -194,7 +167,7 @@ func (plan *Plan) leaveUnlessHeld(st *State, res *connector.Result, emp string, 
 func (plan *Plan) leaveEvent(st *State, emp string, details map[string]any) {
 	plan.leave = append(plan.leave, emp)
 	details["contracts"] = len(st.contracts[emp])
-	plan.event(PersonLeft, emp, details)
+	plan.event(lifecycle.PersonLeft, emp, details)
 }
 
 func (st *State) planContracts(plan *Plan, res *connector.Result) {
@@ -237,7 +210,7 @@ func (st *State) planContracts(plan *Plan, res *connector.Result) {
 					d["contracts"] = append(cs, c)
 					continue
 				}
-				plan.event(ContractAdded, emp, map[string]any{"contract": c, "file": row.File, "line": row.Line})
+				plan.event(lifecycle.ContractAdded, emp, map[string]any{"contract": c, "file": row.File, "line": row.Line})
 				continue
 			}
 			changes := map[string]Change{}
@@ -249,9 +222,9 @@ func (st *State) planContracts(plan *Plan, res *connector.Result) {
 			if len(changes) == 0 {
 				continue
 			}
-			kind := ContractChanged
+			kind := lifecycle.ContractChanged
 			if ch, ok := changes["end_date"]; ok && ch.New != "" && (ch.Old == "" || ch.New < ch.Old) {
-				kind = ContractEnded
+				kind = lifecycle.ContractEnded
 			}
 			plan.putContracts = append(plan.putContracts, c)
 			plan.event(kind, emp, map[string]any{"key": c.Key, "fields": changes, "file": row.File, "line": row.Line})
@@ -260,7 +233,7 @@ func (st *State) planContracts(plan *Plan, res *connector.Result) {
 			for _, key := range slices.Sorted(maps.Keys(existing)) {
 				if !seen[key] {
 					plan.delContracts = append(plan.delContracts, existing[key])
-					plan.event(ContractRemoved, emp, map[string]any{"contract": existing[key]})
+					plan.event(lifecycle.ContractRemoved, emp, map[string]any{"contract": existing[key]})
 				}
 			}
 		}
@@ -274,7 +247,7 @@ func (st *State) planContracts(plan *Plan, res *connector.Result) {
 			for _, key := range slices.Sorted(maps.Keys(st.contracts[emp])) {
 				c := st.contracts[emp][key]
 				plan.delContracts = append(plan.delContracts, c)
-				plan.event(ContractRemoved, emp, map[string]any{"contract": c})
+				plan.event(lifecycle.ContractRemoved, emp, map[string]any{"contract": c})
 			}
 		}
 	}
@@ -298,19 +271,19 @@ func (st *State) planProvider(plan *Plan, res *connector.Result) {
 		}
 		if len(changes) > 0 {
 			plan.persons[emp] = &p
-			plan.event(PersonChanged, emp, map[string]any{"fields": changes, "file": row.File, "line": row.Line})
+			plan.event(lifecycle.PersonChanged, emp, map[string]any{"fields": changes, "file": row.File, "line": row.Line})
 			plan.warn(row)
 		}
 	}
 }
 
 func (plan *Plan) event(kind, emp string, details map[string]any) {
-	plan.Events = append(plan.Events, Event{Source: plan.Source, Kind: kind, EmployeeNumber: emp, Details: details})
+	plan.Events = append(plan.Events, lifecycle.Event{Source: plan.Source, Kind: kind, EmployeeNumber: emp, Details: details})
 }
 
 func (plan *Plan) warn(row *connector.PersonRow) {
 	for _, w := range row.Warnings {
-		plan.event(RowWarning, row.EmployeeNumber, map[string]any{"warning": w, "file": row.File, "line": row.Line})
+		plan.event(lifecycle.RowWarning, row.EmployeeNumber, map[string]any{"warning": w, "file": row.File, "line": row.Line})
 	}
 }
 
@@ -355,14 +328,28 @@ func (p *Plan) Summary() string {
 		s = fmt.Sprintf("%s: %d rows, unchanged since run %d, %d rejected", p.Source, p.Rows, p.Unchanged, len(p.Rejects))
 	} else {
 		s = fmt.Sprintf("%s: %d rows, %d joined, %d changed, %d left, %d contracts added, %d changed, %d ended, %d removed, %d rejected",
-			p.Source, p.Rows, p.Count(PersonJoined), p.Count(PersonChanged), p.Count(PersonLeft),
-			p.Count(ContractAdded), p.Count(ContractChanged), p.Count(ContractEnded), p.Count(ContractRemoved), len(p.Rejects))
+			p.Source, p.Rows, p.Count(lifecycle.PersonJoined), p.Count(lifecycle.PersonChanged), p.Count(lifecycle.PersonLeft),
+			p.Count(lifecycle.ContractAdded), p.Count(lifecycle.ContractChanged), p.Count(lifecycle.ContractEnded), p.Count(lifecycle.ContractRemoved), len(p.Rejects))
 	}
-	if n := p.Count(PersonHeld); n > 0 {
+	if n := p.Count(lifecycle.PersonHeld); n > 0 {
 		s += fmt.Sprintf(", %d removals held back by rejected rows", n)
 	}
 	if p.Orphans > 0 {
 		s += fmt.Sprintf(", %d orphan contract rows skipped", p.Orphans)
 	}
 	return s
+}
+
+// changeSet is the plan as the store writes it.
+func (p *Plan) changeSet() *lifecycle.Changes {
+	ch := &lifecycle.Changes{Source: p.Source, Leave: p.leave, PutContracts: p.putContracts, DelContracts: p.delContracts,
+		Events: p.Events, Digest: p.digest, Rows: p.Rows}
+	for _, emp := range slices.Sorted(maps.Keys(p.persons)) {
+		ch.Persons = append(ch.Persons, p.persons[emp])
+	}
+	for _, r := range p.Rejects {
+		ch.Rejects = append(ch.Rejects, lifecycle.Reject{File: r.File, Line: r.Line, Column: r.Column, Reason: r.Reason,
+			Raw: r.Raw, EmployeeNumber: r.EmployeeNumber})
+	}
+	return ch
 }

@@ -1,4 +1,4 @@
-package lifecycle_test
+package pipeline_test
 
 import (
 	"bufio"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/lifecycle"
+	"github.com/spendsync/spendsync/pipeline"
 )
 
 // genSource writes n persons with 1.5 contracts each on average, in the
@@ -73,7 +74,7 @@ func BenchmarkIngestFirst(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		if _, err := st.Ingest(context.Background(), 1, []*connector.Source{src}, lifecycle.IngestOptions{Now: time.Now()}); err != nil {
+		if _, err := pipeline.IngestSources(context.Background(), st, 1, []*connector.Source{src}, pipeline.IngestConfig{Now: time.Now()}); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
@@ -91,11 +92,11 @@ func BenchmarkIngestUnchanged(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := st.Ingest(context.Background(), 1, []*connector.Source{src}, lifecycle.IngestOptions{Now: time.Now()}); err != nil {
+	if _, err := pipeline.IngestSources(context.Background(), st, 1, []*connector.Source{src}, pipeline.IngestConfig{Now: time.Now()}); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		rep, err := st.Ingest(context.Background(), 2, []*connector.Source{src}, lifecycle.IngestOptions{Now: time.Now()})
+		rep, err := pipeline.IngestSources(context.Background(), st, 2, []*connector.Source{src}, pipeline.IngestConfig{Now: time.Now()})
 		if err != nil || len(rep.Plans[0].Events) != 0 {
 			b.Fatal(err)
 		}

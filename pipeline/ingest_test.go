@@ -1,4 +1,4 @@
-package lifecycle_test
+package pipeline_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/lifecycle"
+	"github.com/spendsync/spendsync/pipeline"
 	_ "modernc.org/sqlite"
 )
 
@@ -58,13 +59,13 @@ func (e *env) source(name, mode, persons, contracts string) *connector.Source {
 }
 
 // ingest runs one ingest and returns its events as "kind emp" lines.
-func (e *env) ingest(opts lifecycle.IngestOptions, sources ...*connector.Source) ([]string, *lifecycle.IngestReport, error) {
+func (e *env) ingest(opts pipeline.IngestConfig, sources ...*connector.Source) ([]string, *pipeline.IngestReport, error) {
 	e.t.Helper()
 	e.run++
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
-	rep, err := e.store.Ingest(context.Background(), e.run, sources, opts)
+	rep, err := pipeline.IngestSources(context.Background(), e.store, e.run, sources, opts)
 	if err != nil {
 		return nil, rep, err
 	}
@@ -81,7 +82,7 @@ func (e *env) ingest(opts lifecycle.IngestOptions, sources ...*connector.Source)
 
 func (e *env) mustIngest(sources ...*connector.Source) []string {
 	e.t.Helper()
-	out, _, err := e.ingest(lifecycle.IngestOptions{}, sources...)
+	out, _, err := e.ingest(pipeline.IngestConfig{}, sources...)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -175,7 +176,7 @@ func TestProviderFillsFieldsAndNeverCreatesOrRemoves(t *testing.T) {
 	if err := ad.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	out, rep, err := e.ingest(lifecycle.IngestOptions{}, ad, hr) // order in config does not matter
+	out, rep, err := e.ingest(pipeline.IngestConfig{}, ad, hr) // order in config does not matter
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +247,7 @@ func TestRejectedRowLeavesThePersonByteForByteUnchanged(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, rep, err := e.ingest(lifecycle.IngestOptions{}, e.source("hr", "", tc.persons, tc.contracts))
+			_, rep, err := e.ingest(pipeline.IngestConfig{}, e.source("hr", "", tc.persons, tc.contracts))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -300,7 +301,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 	db := filepath.Join(e.dir, "db", "spendsync.db")
 	e.mustIngest(e.source("hr", "", personsHeader+"001;Jan;Boele;\n", ""))
 	before := rowOf(t, db, "SELECT COUNT(*), (SELECT COUNT(*) FROM events), (SELECT COUNT(*) FROM rejects), (SELECT COUNT(*) FROM runs) FROM persons")
-	_, rep, err := e.ingest(lifecycle.IngestOptions{DryRun: true}, e.source("hr", "", personsHeader+"002;Anna;Jansen;bad\n003;X;Y;\n", ""))
+	_, rep, err := e.ingest(pipeline.IngestConfig{DryRun: true}, e.source("hr", "", personsHeader+"002;Anna;Jansen;bad\n003;X;Y;\n", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +355,7 @@ func TestSafetyStopsChangeNothingUnlessForced(t *testing.T) {
 				old := time.Now().Add(-tc.mtime)
 				os.Chtimes(src.Persons, old, old)
 			}
-			_, _, err := e.ingest(lifecycle.IngestOptions{Thresholds: tc.th}, src)
+			_, _, err := e.ingest(pipeline.IngestConfig{Thresholds: tc.th}, src)
 			if !errors.Is(err, fault.ErrSafetyStop) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "--force") {
 				t.Fatalf("err = %v, want safety stop mentioning %q and --force", err, tc.want)
 			}
@@ -364,7 +365,7 @@ func TestSafetyStopsChangeNothingUnlessForced(t *testing.T) {
 			if evs, _ := e.store.Events(context.Background(), lifecycle.EventFilter{RunID: e.run}); len(evs) != 0 {
 				t.Fatalf("events recorded: %v", evs)
 			}
-			out, _, err := e.ingest(lifecycle.IngestOptions{Thresholds: tc.th, Force: true}, src)
+			out, _, err := e.ingest(pipeline.IngestConfig{Thresholds: tc.th, Force: true}, src)
 			if err != nil {
 				t.Fatalf("forced: %v", err)
 			}
@@ -442,15 +443,4 @@ func TestReaderRunsWhileAWriterHoldsATransaction(t *testing.T) {
 	if err != nil || p.LastName != "Boele" {
 		t.Fatalf("reader saw %+v, %v", p, err)
 	}
-}
-
-const day = 24 * time.Hour
-
-func mustTime(t *testing.T, s string) time.Time {
-	t.Helper()
-	v, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
 }

@@ -1,4 +1,4 @@
-package lifecycle
+package pipeline
 
 import (
 	"context"
@@ -10,12 +10,13 @@ import (
 
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/internal/fault"
+	"github.com/spendsync/spendsync/lifecycle"
 )
 
-// IngestOptions steer one ingest.
-type IngestOptions struct {
+// ingestConfig is everything one ingest of some sources needs.
+type ingestConfig struct {
 	Rules      connector.Rules
-	Thresholds Thresholds
+	Thresholds lifecycle.Thresholds
 	DryRun     bool
 	Force      bool
 	Now        time.Time
@@ -34,7 +35,7 @@ type IngestReport struct {
 // against the safety stops before anything is written, so a stop or a bad
 // file leaves the state exactly as it was. Primary sources go before
 // providers, so a provider fills persons that joined in the same run.
-func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.Source, opts IngestOptions) (*IngestReport, error) {
+func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources []*connector.Source, opts ingestConfig) (*IngestReport, error) {
 	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -47,7 +48,7 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 	for _, src := range ordered {
 		provided = append(provided, src.Provides...)
 	}
-	var forced []Event
+	var forced []lifecycle.Event
 	for _, src := range ordered {
 		if err := src.CheckAge(opts.Now); err != nil {
 			if !errors.Is(err, connector.ErrStale) {
@@ -63,12 +64,12 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 	digests := make([]string, len(ordered))
 	var unchanged []*Plan
 	for i, src := range ordered {
-		d, err := sourceDigest(src, opts.Rules, provided)
+		d, err := connector.Digest(src, opts.Rules, provided)
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", src.Name, err)
 		}
 		digests[i] = d
-		p, err := s.unchangedPlan(ctx, src.Name, d)
+		p, err := unchangedPlan(ctx, s, src.Name, d)
 		if err != nil {
 			return nil, err
 		}
@@ -79,7 +80,7 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 		}
 	}
 	if len(unchanged) == len(ordered) {
-		return s.finishIngest(ctx, runID, &IngestReport{Plans: unchanged}, forced, opts, log)
+		return finishIngest(ctx, s, runID, &IngestReport{Plans: unchanged}, forced, opts, log)
 	}
 	// Reading the files and loading the state are independent: overlap them.
 	type loaded struct {
@@ -88,7 +89,7 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 	}
 	stateCh := make(chan loaded, 1)
 	go func() {
-		st, err := s.LoadState()
+		st, err := loadState(ctx, s)
 		stateCh <- loaded{st, err}
 	}()
 	results := make([]*connector.Result, len(ordered))
@@ -113,7 +114,7 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 	for i, res := range results {
 		plan := st.PlanSource(res, provided)
 		plan.digest = digests[i]
-		if err := opts.Thresholds.Check(plan); err != nil {
+		if err := checkThresholds(opts.Thresholds, plan); err != nil {
 			if !opts.Force {
 				return nil, err
 			}
@@ -123,27 +124,27 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 		rep.Plans = append(rep.Plans, plan)
 	}
 	mergeProvided(rep.Plans)
-	return s.finishIngest(ctx, runID, rep, forced, opts, log)
+	return finishIngest(ctx, s, runID, rep, forced, opts, log)
 }
 
 // finishIngest logs the plans and, unless dry, records them.
-func (s *Store) finishIngest(ctx context.Context, runID int64, rep *IngestReport, forced []Event, opts IngestOptions, log *slog.Logger) (*IngestReport, error) {
+func finishIngest(ctx context.Context, s *lifecycle.Store, runID int64, rep *IngestReport, forced []lifecycle.Event, opts ingestConfig, log *slog.Logger) (*IngestReport, error) {
 	rep.Rejects = 0
 	for _, plan := range rep.Plans {
 		rep.Rejects += len(plan.Rejects)
 	}
 	for _, plan := range rep.Plans {
-		log.Info("ingest", "source", plan.Source, "rows", plan.Rows, "joined", plan.Count(PersonJoined),
-			"changed", plan.Count(PersonChanged), "left", plan.Count(PersonLeft), "contracts_added", plan.Count(ContractAdded),
-			"contracts_changed", plan.Count(ContractChanged)+plan.Count(ContractEnded), "contracts_removed", plan.Count(ContractRemoved),
-			"rejected", len(plan.Rejects), "removals_held", plan.Count(PersonHeld), "orphans", plan.Orphans, "unknown", plan.Unknown,
+		log.Info("ingest", "source", plan.Source, "rows", plan.Rows, "joined", plan.Count(lifecycle.PersonJoined),
+			"changed", plan.Count(lifecycle.PersonChanged), "left", plan.Count(lifecycle.PersonLeft), "contracts_added", plan.Count(lifecycle.ContractAdded),
+			"contracts_changed", plan.Count(lifecycle.ContractChanged)+plan.Count(lifecycle.ContractEnded), "contracts_removed", plan.Count(lifecycle.ContractRemoved),
+			"rejected", len(plan.Rejects), "removals_held", plan.Count(lifecycle.PersonHeld), "orphans", plan.Orphans, "unknown", plan.Unknown,
 			"unchanged_since_run", plan.Unchanged, "dry_run", opts.DryRun)
 		if plan.Orphans > 0 {
 			log.Info("contract rows whose employee number the persons file does not list were skipped (orphans: usually ended employments of people who left)",
 				"source", plan.Source, "orphans", plan.Orphans, "first", plan.OrphanExample)
 		}
 		for _, e := range plan.Events {
-			if e.Kind == PersonHeld {
+			if e.Kind == lifecycle.PersonHeld {
 				log.Warn("removal held back: a rejected row names this employee number", "source", e.Source,
 					"employee", e.EmployeeNumber, "file", e.Details["file"], "line", e.Details["line"])
 				continue
@@ -163,18 +164,18 @@ func (s *Store) finishIngest(ctx context.Context, runID int64, rep *IngestReport
 		}
 	}
 	for _, plan := range rep.Plans {
-		if err := s.Apply(ctx, plan, runID); err != nil {
+		if err := s.Apply(ctx, plan.changeSet(), runID); err != nil {
 			return nil, fmt.Errorf("source %s: %w", plan.Source, err)
 		}
 	}
-	if err := s.carryGenerations(ctx, rep.Plans); err != nil {
+	if err := s.CarryGenerations(ctx, carried(rep.Plans)); err != nil {
 		return nil, err
 	}
 	return rep, nil
 }
 
-func forceEvent(source string, reason error) Event {
-	return Event{Source: source, Kind: Force, Details: map[string]any{"overridden": reason.Error()}}
+func forceEvent(source string, reason error) lifecycle.Event {
+	return lifecycle.Event{Source: source, Kind: lifecycle.Force, Details: map[string]any{"overridden": reason.Error()}}
 }
 
 func boolInt(b bool) int {
@@ -189,7 +190,7 @@ func boolInt(b bool) int {
 // join followed by a change of the fields AD fills. The provider's plan
 // still writes the fields; only its event goes.
 func mergeProvided(plans []*Plan) {
-	joined := map[string]*Event{}
+	joined := map[string]*lifecycle.Event{}
 	for _, p := range plans {
 		for emp, i := range p.joined {
 			joined[emp] = &p.Events[i]
@@ -202,9 +203,9 @@ func mergeProvided(plans []*Plan) {
 		if len(p.provides) == 0 {
 			continue
 		}
-		p.Events = slices.DeleteFunc(p.Events, func(e Event) bool {
+		p.Events = slices.DeleteFunc(p.Events, func(e lifecycle.Event) bool {
 			j, ok := joined[e.EmployeeNumber]
-			if !ok || e.Kind != PersonChanged {
+			if !ok || e.Kind != lifecycle.PersonChanged {
 				return false
 			}
 			person, _ := j.Details["person"].(map[string]string)
@@ -227,4 +228,57 @@ func appendUnique(v any, s string) []string {
 		return list
 	}
 	return append(list, s)
+}
+
+// unchangedPlan returns a plan that changes nothing and repeats the
+// source's last rejects, when the source may skip its diff: the same digest
+// as its last apply and no state change since; else nil.
+func unchangedPlan(ctx context.Context, s *lifecycle.Store, src, digest string) (*Plan, error) {
+	last, err := s.SourceState(ctx, src)
+	if err != nil || last == nil {
+		return nil, err
+	}
+	cur, err := s.Generation()
+	if err != nil || last.Digest != digest || last.Generation != cur {
+		return nil, err
+	}
+	all, err := s.Rejects(ctx, last.RunID)
+	if err != nil {
+		return nil, err
+	}
+	plan := &Plan{Source: src, Rows: last.Rows, Unchanged: last.RunID, digest: digest}
+	for _, r := range all {
+		if r.Source == src {
+			plan.Rejects = append(plan.Rejects, connector.Reject{File: r.File, Line: r.Line, Column: r.Column,
+				Reason: r.Reason, Raw: r.Raw, EmployeeNumber: r.EmployeeNumber})
+		}
+	}
+	return plan, nil
+}
+
+// carried lists the sources whose recorded generation may move forward
+// over the changes later sources of the same run made, because those
+// cannot alter their diff: providers that only filled fields the source
+// skips (every source skips all provided fields; providers skip each
+// other's when disjoint). Without this, a primary source applied before a
+// provider that changed the state would be diffed again in full on the
+// next, unchanged, run.
+func carried(plans []*Plan) []string {
+	var carry []string
+	for i, p := range plans {
+		ok := p.digest != ""
+		for _, later := range plans[i+1:] {
+			if !later.changes() {
+				continue
+			}
+			if len(later.provides) == 0 || slices.ContainsFunc(p.provides, func(f string) bool { return slices.Contains(later.provides, f) }) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			carry = append(carry, p.Source)
+		}
+	}
+	return carry
 }

@@ -1,0 +1,74 @@
+package connector
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"time"
+)
+
+// Digest hashes everything a source's diff depends on besides the state:
+// its file contents (lookup files included), its settings, the rules, the
+// fields other sources own (skip), and the binary. The fast path compares
+// it with the digest of the source's last apply.
+func Digest(src *Source, rules Rules, skip []string) (string, error) {
+	h := sha256.New()
+	settings, err := json.Marshal(struct {
+		Src   *Source
+		Rules Rules
+		Skip  []string
+		Build string
+	}{src, rules, skip, buildID()})
+	if err != nil {
+		return "", err
+	}
+	h.Write(settings)
+	if src.API != nil {
+		// What an API answers cannot be known without pulling it, so a
+		// pulled source is always diffed: its digest never repeats.
+		fmt.Fprintf(h, "\x00pull %d", time.Now().UnixNano())
+	}
+	for _, p := range src.Files() {
+		if fi, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("open source file: %w", err)
+		} else if fi.IsDir() {
+			return "", fmt.Errorf("source file %s is a folder, not a file", p)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return "", fmt.Errorf("open source file: %w", err)
+		}
+		fmt.Fprintf(h, "\x00%s\x00", p)
+		_, err = io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			return "", fmt.Errorf("read %s: %w", p, err)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// buildID changes with every build of different code, so a new binary
+// (perhaps with new validation) always diffs again.
+func buildID() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	id := bi.Main.Version + bi.GoVersion
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" || s.Key == "vcs.modified" {
+			id += s.Value
+		}
+	}
+	if exe, err := os.Executable(); err == nil {
+		if fi, err := os.Stat(exe); err == nil {
+			id += fmt.Sprint(fi.Size(), fi.ModTime().UnixNano())
+		}
+	}
+	return id
+}
