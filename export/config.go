@@ -19,6 +19,9 @@ type Config struct {
 	LineEnding   string     `yaml:"line_ending"`
 	Quote        string     `yaml:"quote"`
 	FormulaGuard string     `yaml:"formula_guard"`
+	// RoleMap gives each counting contract the canonical field role: the
+	// first entry it matches wins (see Condition).
+	RoleMap []Condition `yaml:"role_map"`
 }
 
 // FileConfig is one output file.
@@ -48,7 +51,7 @@ func (c *Column) UnmarshalYAML(n *yaml.Node) error {
 var (
 	PersonFields = []string{"employee_number", "first_name", "prefix", "last_name", "gender", "email", "username",
 		"partner_prefix", "partner_last_name", "naming_convention"}
-	RoleFields = []string{"employee_number", "username", "ou_code", "ou_name", "function_code", "function_name"}
+	RoleFields = []string{"employee_number", "username", "ou_code", "ou_name", "function_code", "function_name", "role"}
 )
 
 // Default returns the HelloID connector's file layout plus the key.
@@ -121,6 +124,12 @@ func (c *Config) Validate() error {
 				return fault.Key(fmt.Sprintf("%s.columns[%d].%s", f.key, i, col.Header), "unknown field %q (known: %s)", col.Field, strings.Join(f.fields, ", "))
 			}
 		}
+	}
+	if err := validateRoleMap(c.RoleMap); err != nil {
+		return err
+	}
+	if i := slices.IndexFunc(c.Roles.Columns, func(col Column) bool { return col.Field == roleKey }); i >= 0 && len(c.RoleMap) == 0 {
+		return fault.Key(fmt.Sprintf("roles.columns[%d].%s", i, c.Roles.Columns[i].Header), "the role field needs export.role_map")
 	}
 	if c.Persons.File == c.Roles.File {
 		return fault.Key("roles.file", "must differ from persons.file")

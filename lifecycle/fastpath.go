@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
+	"time"
 
 	"github.com/spendsync/spendsync/connector"
 )
@@ -56,6 +57,11 @@ func sourceDigest(src *connector.Source, rules connector.Rules, skip []string) (
 		return "", err
 	}
 	h.Write(settings)
+	if src.API != nil {
+		// What an API answers cannot be known without pulling it, so a
+		// pulled source is always diffed: its digest never repeats.
+		fmt.Fprintf(h, "\x00pull %d", time.Now().UnixNano())
+	}
 	for _, p := range src.Files() {
 		if fi, err := os.Stat(p); err != nil {
 			return "", fmt.Errorf("open source file: %w", err)
@@ -122,6 +128,19 @@ func (s *Store) unchangedPlan(ctx context.Context, src, digest string) (*Plan, e
 		return nil, err
 	}
 	plan := &Plan{Source: src, Rows: rows, Unchanged: runID, digest: digest, persons: map[string]*stored{}}
+	// The orphans are as they were: the run's summary counted them.
+	var summary string
+	if err := s.db.QueryRowContext(ctx, `SELECT summary FROM runs WHERE id = ?`, runID).Scan(&summary); err == nil {
+		var sum struct {
+			Sources map[string]struct {
+				Orphans       int    `json:"orphans"`
+				OrphanExample string `json:"orphan_example"`
+			} `json:"sources"`
+		}
+		if json.Unmarshal([]byte(summary), &sum) == nil {
+			plan.Orphans, plan.OrphanExample = sum.Sources[src].Orphans, sum.Sources[src].OrphanExample
+		}
+	}
 	for _, r := range all {
 		if r.Source == src {
 			plan.Rejects = append(plan.Rejects, connector.Reject{File: r.File, Line: r.Line, Column: r.Column,

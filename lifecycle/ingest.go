@@ -94,7 +94,7 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 	results := make([]*connector.Result, len(ordered))
 	var loadErr error
 	for i, src := range ordered {
-		res, err := connector.Load(src, opts.Rules, opts.Progress)
+		res, err := connector.LoadContext(ctx, src, opts.Rules, opts.Progress)
 		if err != nil {
 			loadErr = fmt.Errorf("source %s: %w", src.Name, err)
 			break
@@ -119,9 +119,6 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 			}
 			forced = append(forced, forceEvent(res.Source.Name, err))
 		}
-		if plan.Blind {
-			log.Warn("a rejected row has no readable employee number: nobody is removed by this source this run", "source", res.Source.Name)
-		}
 		st.Commit(plan)
 		rep.Plans = append(rep.Plans, plan)
 	}
@@ -138,8 +135,18 @@ func (s *Store) finishIngest(ctx context.Context, runID int64, rep *IngestReport
 		log.Info("ingest", "source", plan.Source, "rows", plan.Rows, "joined", plan.Count(PersonJoined),
 			"changed", plan.Count(PersonChanged), "left", plan.Count(PersonLeft), "contracts_added", plan.Count(ContractAdded),
 			"contracts_changed", plan.Count(ContractChanged)+plan.Count(ContractEnded), "contracts_removed", plan.Count(ContractRemoved),
-			"rejected", len(plan.Rejects), "unknown", plan.Unknown, "unchanged_since_run", plan.Unchanged, "dry_run", opts.DryRun)
+			"rejected", len(plan.Rejects), "removals_held", plan.Count(PersonHeld), "orphans", plan.Orphans, "unknown", plan.Unknown,
+			"unchanged_since_run", plan.Unchanged, "dry_run", opts.DryRun)
+		if plan.Orphans > 0 {
+			log.Info("contract rows whose employee number the persons file does not list were skipped (orphans: usually ended employments of people who left)",
+				"source", plan.Source, "orphans", plan.Orphans, "first", plan.OrphanExample)
+		}
 		for _, e := range plan.Events {
+			if e.Kind == PersonHeld {
+				log.Warn("removal held back: a rejected row names this employee number", "source", e.Source,
+					"employee", e.EmployeeNumber, "file", e.Details["file"], "line", e.Details["line"])
+				continue
+			}
 			log.Debug("event", "kind", e.Kind, "employee", e.EmployeeNumber, "source", e.Source, "details", e.Details)
 		}
 		for _, r := range plan.Rejects {

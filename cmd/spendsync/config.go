@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -40,6 +41,7 @@ type rules struct {
 	Thresholds       lifecycle.Thresholds `yaml:"thresholds"`
 	VerifiedDomains  []string             `yaml:"verified_domains"`
 	UnverifiedEmail  string               `yaml:"unverified_email"`
+	Scope            export.Scope         `yaml:"scope"`
 }
 
 // configError is a configuration problem, named by its key path: exit 2.
@@ -266,6 +268,14 @@ func (c *config) validate() error {
 		for _, l := range s.Lookups {
 			l.File = rel(l.File)
 		}
+		if a := s.API; a != nil {
+			a.TokenFile, a.ClientSecretFile, a.PasswordFile = rel(a.TokenFile), rel(a.ClientSecretFile), rel(a.PasswordFile)
+			a.CAFile, a.CertFile, a.KeyFile = rel(a.CAFile), rel(a.CertFile), rel(a.KeyFile)
+			// Kept pages are personal data: beside the database, pruned
+			// with the events they explain.
+			a.KeepDir = filepath.Join(filepath.Dir(c.Database), "responses", s.Name)
+			a.KeepFor = time.Duration(c.Retention.Events)
+		}
 	}
 	r := &c.Rules
 	if r.LeadDays < 0 {
@@ -313,6 +323,9 @@ func (c *config) validate() error {
 		if d == "" || strings.ContainsAny(d, "@ ") {
 			return kerr(fmt.Sprintf("rules.verified_domains[%d]", i), "%q is not a domain", d)
 		}
+	}
+	if err := r.Scope.Validate(); err != nil {
+		return keyed("rules.scope", err)
 	}
 	if err := c.Export.Validate(); err != nil {
 		return keyed("export", err)

@@ -28,7 +28,7 @@ type exportPlan struct {
 
 func (c *config) exportRules() export.Rules {
 	return export.Rules{LeadDays: c.Rules.LeadDays, GraceDays: c.Rules.GraceDays, NameStyle: c.Rules.NameStyle,
-		RemoveDiacritics: *c.Rules.RemoveDiacritics, GenderMap: c.Rules.GenderMap}
+		RemoveDiacritics: *c.Rules.RemoveDiacritics, GenderMap: c.Rules.GenderMap, Scope: c.Rules.Scope}
 }
 
 // planExport computes the dump for the date and its diff against the last
