@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/spendsync/spendsync/internal/model"
+	"github.com/spendsync/spendsync/internal/show"
 )
 
 // Rules are the row validation settings shared by all sources.
@@ -64,11 +65,11 @@ type Result struct {
 	// their last good state. ProtectedContracts likewise for contract rows.
 	Protected          map[string]bool
 	ProtectedContracts map[string]bool
-	// Blind is set when a row was rejected without a readable employee
-	// number: nobody may then be removed on the strength of this file.
-	Blind        bool
-	PersonRows   int // data rows read from the persons file, valid or not
-	ContractRows int // data rows read from the contracts file, valid or not
+	PersonRows         int // data rows read from the persons file, valid or not
+	ContractRows       int // data rows read from the contracts file, valid or not
+
+	held    map[string]int // token -> index in Rejects, built on first HeldBy
+	lookups []*lookupTable
 }
 
 // Rows is the number of data rows read from all files.
@@ -87,6 +88,9 @@ func Load(src *Source, rules Rules, progress Progress) (*Result, error) {
 		Protected:          map[string]bool{},
 		ProtectedContracts: map[string]bool{},
 	}
+	if err := res.loadLookups(progress); err != nil {
+		return nil, err
+	}
 	if err := withFile(src.Persons, progress, func(r io.Reader) error {
 		return res.readPersons(r, src.Persons, rules)
 	}); err != nil {
@@ -99,6 +103,9 @@ func Load(src *Source, rules Rules, progress Progress) (*Result, error) {
 			return nil, err
 		}
 	}
+	for _, l := range src.Lookups {
+		res.Files = append(res.Files, l.File)
+	}
 	return res, nil
 }
 
@@ -107,10 +114,7 @@ func (s *Source) CheckAge(now time.Time) error {
 	if s.MaxAge <= 0 {
 		return nil
 	}
-	for _, path := range []string{s.Persons, s.Contracts} {
-		if path == "" {
-			continue
-		}
+	for _, path := range s.Files() {
 		fi, err := os.Stat(path)
 		if err != nil {
 			return fmt.Errorf("open source file: %w", err)
@@ -168,8 +172,12 @@ func (res *Result) bind(t *table, fields []string) (*columnMap, error) {
 		}
 		if i < 0 {
 			if f == "employee_number" || !fromProfile[f] {
-				return nil, fmt.Errorf("%s line 1: no column %q for %s (sources.columns.%s); the header has: %s",
-					t.file, h, f, f, strings.Join(t.header, ", "))
+				hint := ""
+				if strings.ContainsRune(strings.Join(t.header, ""), 0) {
+					hint = " (NUL bytes in the header: is the file UTF-16? set sources.encoding: utf-16)"
+				}
+				return nil, fmt.Errorf("%s line 1: no column %s for %s (sources.columns.%s); the header has: %s%s",
+					t.file, show.Quote(h), f, f, show.List(t.header), hint)
 			}
 			continue
 		}
@@ -205,9 +213,6 @@ func (res *Result) reject(m *columnMap, line int, raw, emp string, e rowError) {
 		col = m.header(e.field)
 	}
 	res.Rejects = append(res.Rejects, Reject{File: m.t.file, Line: line, Column: col, Reason: e.reason, Raw: raw, EmployeeNumber: emp})
-	if emp == "" {
-		res.Blind = true
-	}
 }
 
 // rows iterates t's data rows, rejecting unparseable ones and rows whose
@@ -223,7 +228,6 @@ func (res *Result) rows(m *columnMap, count *int, fn func(rec []string, line int
 			*count++
 			res.Rejects = append(res.Rejects, Reject{File: m.t.file, Line: perr.Line, Column: fmt.Sprintf("byte %d", perr.Column),
 				Reason: "unreadable CSV: " + perr.Err.Error(), Raw: raw})
-			res.Blind = true
 			continue
 		}
 		if err != nil {
@@ -334,8 +338,9 @@ func (res *Result) readPersons(r io.Reader, file string, rules Rules) error {
 	if err != nil {
 		return err
 	}
+	filled := res.lookupFields()
 	for _, f := range personColumns[1:] {
-		if m.has(f) {
+		if m.has(f) || slices.Contains(filled, f) {
 			res.Fields = append(res.Fields, f)
 		}
 	}
@@ -363,6 +368,12 @@ func (res *Result) readPersons(r io.Reader, file string, rules Rules) error {
 		for _, f := range res.Fields {
 			p.SetField(f, m.get(rec, f))
 		}
+		hasField := func(f string) bool { return f == "employee_number" || slices.Contains(res.Fields, f) }
+		if e, ok := res.fillRow(hasField, p.Field, p.SetField); !ok {
+			res.reject(m, line, raw, emp, e)
+			res.protect(m, emp)
+			return
+		}
 		if e, ok := checkEmail(p.Email, rules); !ok {
 			res.reject(m, line, raw, emp, e)
 			res.protect(m, emp)
@@ -370,10 +381,10 @@ func (res *Result) readPersons(r io.Reader, file string, rules Rules) error {
 		} else if e.reason != "" {
 			p.Warnings = append(p.Warnings, e.reason)
 		}
-		if m.has("naming_convention") {
+		if slices.Contains(res.Fields, "naming_convention") {
 			conv, known := convention(p.NamingConvention, src.namingMap())
 			if !known {
-				p.Warnings = append(p.Warnings, fmt.Sprintf("unknown naming convention %q in column %s, treated as B", p.NamingConvention, m.header("naming_convention")))
+				p.Warnings = append(p.Warnings, fmt.Sprintf("unknown naming convention %s in column %s, treated as B", show.Quote(p.NamingConvention), show.Text(m.header("naming_convention"))))
 			}
 			p.NamingConvention = conv
 		}
@@ -414,7 +425,7 @@ func (res *Result) readContracts(r io.Reader, file string) error {
 		}
 		id := emp + "\x00" + c.Key
 		if i, dup := seen[id]; dup {
-			reason := "duplicate contract " + c.Key + " for this employee number"
+			reason := "duplicate contract " + show.Text(c.Key) + " for this employee number"
 			if i >= 0 {
 				prev := res.Contracts[i]
 				res.reject(m, prev.Line, prev.Raw, emp, rowError{"contract_id", reason})
@@ -435,6 +446,10 @@ func (res *Result) contract(m *columnMap, rec []string, emp string) (model.Contr
 	c := model.Contract{EmployeeNumber: emp}
 	for _, f := range contractColumns {
 		c.SetField(f, m.get(rec, f))
+	}
+	isContract := func(f string) bool { return f == "employee_number" || slices.Contains(contractColumns, f) }
+	if e, ok := res.fillRow(isContract, c.Field, c.SetField); !ok {
+		return c, e, false
 	}
 	for _, f := range []string{"start_date", "end_date"} {
 		if v := c.Field(f); v != "" {
@@ -463,7 +478,7 @@ func ParseDate(v, layout string) (string, error) {
 			return t.Format(model.DateLayout), nil
 		}
 	}
-	return "", fmt.Errorf("date %q does not match %q", v, layout)
+	return "", fmt.Errorf("date %s does not match %q", show.Quote(v), layout)
 }
 
 // checkEmail rejects a malformed address; an address outside the verified
@@ -475,7 +490,7 @@ func checkEmail(email string, rules Rules) (rowError, bool) {
 	a, err := mail.ParseAddress(email)
 	at := strings.LastIndexByte(email, '@')
 	if err != nil || a.Address != email || a.Name != "" || at < 1 || !strings.Contains(email[at:], ".") {
-		return rowError{"email", fmt.Sprintf("malformed email %q", email)}, false
+		return rowError{"email", fmt.Sprintf("malformed email %s", show.Quote(email))}, false
 	}
 	if len(rules.VerifiedDomains) == 0 {
 		return rowError{}, true
@@ -486,7 +501,7 @@ func checkEmail(email string, rules Rules) (rowError, bool) {
 			return rowError{}, true
 		}
 	}
-	e := rowError{"email", fmt.Sprintf("email domain %q is not in rules.verified_domains", domain)}
+	e := rowError{"email", fmt.Sprintf("email domain %s is not in rules.verified_domains", show.Quote(domain))}
 	return e, !rules.RejectUnverified
 }
 

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/text/encoding/unicode"
 
 	"github.com/spendsync/spendsync/connector"
+	"github.com/spendsync/spendsync/internal/fault"
 )
 
 func writeFile(t *testing.T, dir, name string, data []byte) string {
@@ -257,13 +258,43 @@ func TestRejectKeepsTheRawRow(t *testing.T) {
 	}
 }
 
-func TestUnterminatedQuoteIsRejectedAndBlindsRemovals(t *testing.T) {
+func TestUnterminatedQuoteHoldsBackOnlyTheNumbersInItsRawText(t *testing.T) {
 	res := load(t, connector.Source{}, []byte("employee_number;last_name\n001;A\n002;\"B\n"), nil)
-	if len(res.Rejects) != 1 || !strings.Contains(res.Rejects[0].Reason, "unreadable CSV") || !res.Blind {
-		t.Fatalf("rejects %+v blind %v", res.Rejects, res.Blind)
+	if len(res.Rejects) != 1 || !strings.Contains(res.Rejects[0].Reason, "unreadable CSV") {
+		t.Fatalf("rejects %+v", res.Rejects)
 	}
 	if res.Persons["001"] == nil {
 		t.Fatal("the good row before was lost")
+	}
+	if r, held := res.HeldBy("002"); !held || r.Line != 3 {
+		t.Fatalf("002 appears in the unreadable row, its removal must wait: %+v %v", r, held)
+	}
+	if _, held := res.HeldBy("003"); held {
+		t.Fatal("003 is in no rejected row: its removal must not wait")
+	}
+}
+
+func TestHeldByMatchesWholeEmployeeNumbersOnly(t *testing.T) {
+	res := load(t, connector.Source{}, []byte("employee_number;last_name;email\n"+
+		"00123;Jansen;bad-mail\n"+ // rejected: malformed email
+		"E-77;Smit;also bad\n"), nil)
+	if len(res.Rejects) != 2 {
+		t.Fatalf("rejects %+v", res.Rejects)
+	}
+	for _, tc := range []struct {
+		emp  string
+		held bool
+	}{
+		{"00123", true},
+		{"123", false},   // inside a longer number
+		{"0012", false},  // a prefix of it
+		{"Jansen", true}, // any whole token counts: a name is text of the row too
+		{"E-77", true},   // punctuation inside the number
+		{"", false},
+	} {
+		if _, held := res.HeldBy(tc.emp); held != tc.held {
+			t.Errorf("HeldBy(%q) = %v, want %v", tc.emp, held, tc.held)
+		}
 	}
 }
 
@@ -358,7 +389,7 @@ func TestSourceValidationNamesTheKey(t *testing.T) {
 	}
 	for _, tc := range cases {
 		err := tc.src.Validate()
-		ke, ok := err.(*connector.KeyError)
+		ke, ok := err.(*fault.KeyError)
 		if !ok || ke.Key != tc.key {
 			t.Errorf("%+v: err %v, want key %s", tc.src, err, tc.key)
 		}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/spendsync/spendsync/internal/fault"
 )
 
 // Source is one configured HR export.
@@ -23,6 +25,8 @@ type Source struct {
 	Columns    map[string]string `yaml:"columns"`
 	NamingMap  map[string]string `yaml:"naming_map"`
 	Provides   []string          `yaml:"provides"`
+	API        *API              `yaml:"api"`
+	Lookups    []*Lookup         `yaml:"lookups"`
 }
 
 // Modes.
@@ -31,18 +35,7 @@ const (
 	Delta    = "delta"
 )
 
-// KeyError names the configuration key (relative to the source) that is wrong.
-type KeyError struct {
-	Key string
-	Err error
-}
-
-func (e *KeyError) Error() string { return e.Key + ": " + e.Err.Error() }
-func (e *KeyError) Unwrap() error { return e.Err }
-
-func keyErr(key, format string, args ...any) error {
-	return &KeyError{Key: key, Err: fmt.Errorf(format, args...)}
-}
+var keyErr = fault.Key
 
 // personColumns and contractColumns are the canonical fields a column map
 // may name; deleted is the delta sources' delete flag.
@@ -52,19 +45,19 @@ var (
 	conventions     = []string{"B", "BP", "P", "PB"}
 )
 
-// Validate checks the source and fills defaults. Errors are *KeyError naming
+// Validate checks the source and fills defaults. Errors are *fault.KeyError naming
 // the key within the source.
 func (s *Source) Validate() error {
 	if s.Name == "" {
 		return keyErr("name", "required")
 	}
-	if s.Persons == "" {
-		return keyErr("persons", "required: the path of the persons export")
-	}
 	if s.Profile != "" {
 		if _, ok := profiles[s.Profile]; !ok {
 			return keyErr("profile", "unknown profile %q (known: %s)", s.Profile, strings.Join(ProfileNames(), ", "))
 		}
+	}
+	if err := s.validateInput(); err != nil {
+		return err
 	}
 	switch s.Mode {
 	case "":
@@ -72,6 +65,9 @@ func (s *Source) Validate() error {
 	case Snapshot, Delta:
 	default:
 		return keyErr("mode", "must be snapshot or delta, not %q", s.Mode)
+	}
+	if s.Delimiter == "" {
+		s.Delimiter = profiles[s.Profile].delimiter
 	}
 	if s.Delimiter != "" {
 		if d := []rune(s.Delimiter); len(d) != 1 || d[0] == '"' || d[0] == '\n' || d[0] == '\r' {
@@ -83,6 +79,9 @@ func (s *Source) Validate() error {
 	}
 	if _, ok := encodings[strings.ToLower(s.Encoding)]; !ok {
 		return keyErr("encoding", "unknown encoding %q (known: utf-8, windows-1252, iso-8859-1, utf-16)", s.Encoding)
+	}
+	if s.DateFormat == "" {
+		s.DateFormat = profiles[s.Profile].dateFormat
 	}
 	if s.DateFormat == "" {
 		s.DateFormat = "2006-01-02"
@@ -115,14 +114,14 @@ func (s *Source) Validate() error {
 		}
 	}
 	if len(s.Provides) > 0 {
-		if s.Contracts != "" {
+		if s.Contracts != "" || (s.API != nil && s.API.Contracts != "") {
 			return keyErr("contracts", "a source with provides: fills person fields only and reads no contracts")
 		}
 		if s.Mode == Delta {
 			return keyErr("mode", "a source with provides: never removes anyone, so mode does not apply")
 		}
 	}
-	return nil
+	return s.validateLookups()
 }
 
 // columns returns the effective field -> header map, and which of its entries

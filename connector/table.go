@@ -13,25 +13,44 @@ import (
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
+
+	"github.com/spendsync/spendsync/internal/show"
 )
 
-// encodings maps a configured encoding to a decoder factory. The UTF
-// decoders honour a byte order mark and drop it.
-var encodings = map[string]func() *transformDecoder{
-	"utf-8":        func() *transformDecoder { return td(unicode.BOMOverride(unicode.UTF8.NewDecoder())) },
-	"utf8":         func() *transformDecoder { return td(unicode.BOMOverride(unicode.UTF8.NewDecoder())) },
-	"windows-1252": func() *transformDecoder { return td(charmap.Windows1252.NewDecoder()) },
-	"cp1252":       func() *transformDecoder { return td(charmap.Windows1252.NewDecoder()) },
-	"iso-8859-1":   func() *transformDecoder { return td(charmap.ISO8859_1.NewDecoder()) },
-	"latin1":       func() *transformDecoder { return td(charmap.ISO8859_1.NewDecoder()) },
-	"utf-16": func() *transformDecoder {
-		return td(unicode.BOMOverride(unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM).NewDecoder()))
+// encodings maps a configured encoding to a decoder factory, given the
+// file's first bytes. The UTF decoders honour a byte order mark and drop it.
+var encodings = map[string]func(head []byte) transform.Transformer{
+	"utf-8":        func([]byte) transform.Transformer { return unicode.BOMOverride(unicode.UTF8.NewDecoder()) },
+	"utf8":         func([]byte) transform.Transformer { return unicode.BOMOverride(unicode.UTF8.NewDecoder()) },
+	"windows-1252": func([]byte) transform.Transformer { return charmap.Windows1252.NewDecoder() },
+	"cp1252":       func([]byte) transform.Transformer { return charmap.Windows1252.NewDecoder() },
+	"iso-8859-1":   func([]byte) transform.Transformer { return charmap.ISO8859_1.NewDecoder() },
+	"latin1":       func([]byte) transform.Transformer { return charmap.ISO8859_1.NewDecoder() },
+	"utf-16": func(head []byte) transform.Transformer {
+		order := unicode.LittleEndian
+		if utf16BigEndian(head) {
+			order = unicode.BigEndian
+		}
+		return unicode.BOMOverride(unicode.UTF16(order, unicode.IgnoreBOM).NewDecoder())
 	},
 }
 
-type transformDecoder struct{ t transform.Transformer }
-
-func td(t transform.Transformer) *transformDecoder { return &transformDecoder{t} }
+// utf16BigEndian reads the byte order of UTF-16 without a byte order mark
+// from where the NUL bytes fall: the ASCII of a CSV header is 00 xx in
+// big-endian and xx 00 in little-endian. Without a clear pattern it says
+// little-endian, what Windows tools write.
+func utf16BigEndian(head []byte) bool {
+	var even, odd int
+	for i := 0; i+1 < len(head); i += 2 {
+		if head[i] == 0 {
+			even++
+		}
+		if head[i+1] == 0 {
+			odd++
+		}
+	}
+	return even > odd
+}
 
 // sniffCandidates are the delimiters tried, in order of preference on a tie.
 var sniffCandidates = []rune{';', ',', '\t', '|'}
@@ -93,9 +112,14 @@ var errEmpty = errors.New("file is empty (no header line)")
 func newTable(r io.Reader, file, encoding, delimiter string) (*table, error) {
 	dec := encodings[strings.ToLower(encoding)]
 	if dec == nil {
-		return nil, fmt.Errorf("unknown encoding %q", encoding)
+		return nil, fmt.Errorf("unknown encoding %s", show.Quote(encoding))
 	}
-	br := bufio.NewReaderSize(transform.NewReader(r, dec().t), 64<<10)
+	raw := bufio.NewReaderSize(r, 4<<10)
+	first, err := raw.Peek(4 << 10)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, fmt.Errorf("read %s: %w", file, err)
+	}
+	br := bufio.NewReaderSize(transform.NewReader(raw, dec(first)), 64<<10)
 	head, err := br.Peek(64 << 10)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return nil, fmt.Errorf("read %s: %w", file, err)
@@ -176,7 +200,7 @@ func (t *table) index(name string) (int, error) {
 	for i, h := range t.header {
 		if strings.EqualFold(h, strings.TrimSpace(name)) {
 			if found >= 0 {
-				return -1, fmt.Errorf("%s line 1: column %q appears twice (columns %d and %d)", t.file, name, found+1, i+1)
+				return -1, fmt.Errorf("%s line 1: column %s appears twice (columns %d and %d)", t.file, show.Quote(name), found+1, i+1)
 			}
 			found = i
 		}

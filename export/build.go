@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/internal/model"
 )
 
@@ -16,6 +17,7 @@ type Rules struct {
 	NameStyle           string
 	RemoveDiacritics    bool
 	GenderMap           map[string]string
+	Scope               Scope
 }
 
 // Row is one exported line by canonical field name.
@@ -70,17 +72,12 @@ func Build(in []Input, prev *Previous, date string, cfg *Config, rules Rules) *D
 			d.Blocked[p.Person.EmployeeNumber] = true
 			continue
 		}
-		var active []model.Contract
-		for _, c := range p.Contracts {
-			if c.ActiveOn(date, rules.LeadDays, rules.GraceDays) {
-				active = append(active, c)
-			}
-		}
+		active := counting(&p.Person, p.Contracts, date, rules)
 		if len(active) == 0 {
 			continue
 		}
 		row := personRow(&p.Person, rules)
-		roles := roleRows(row, active)
+		roles, roleless := roleRows(row, &p.Person, active, cfg)
 		emp := p.Person.EmployeeNumber
 
 		var missing []string
@@ -111,6 +108,7 @@ func Build(in []Input, prev *Previous, date string, cfg *Config, rules Rules) *D
 		}
 		d.Persons = append(d.Persons, row)
 		d.Roles = append(d.Roles, roles...)
+		d.Held = append(d.Held, roleless...)
 	}
 	sort.Slice(d.Persons, func(i, j int) bool { return d.Persons[i]["employee_number"] < d.Persons[j]["employee_number"] })
 	sortRoles(d.Roles)
@@ -133,36 +131,71 @@ func personRow(p *model.Person, rules Rules) Row {
 	}
 }
 
-// roleRows makes one role per active contract, merging identical roles
-// (same employee, username, OU code, OU name and function code).
-func roleRows(person Row, active []model.Contract) []Row {
+// counting returns the person's contracts that count on date: active, and
+// in rules.scope. A person without one has no account.
+func counting(p *model.Person, contracts []model.Contract, date string, rules Rules) []model.Contract {
+	var out []model.Contract
+	for _, c := range contracts {
+		if c.ActiveOn(date, rules.LeadDays, rules.GraceDays) && rules.Scope.Counts(p, &c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// roleRows makes one role per counting contract, with its role_map role
+// when export.role_map is set, and merges roles that would be identical
+// rows in roles.csv. A contract that role_map gives no role is left out and
+// reported as held.
+func roleRows(person Row, p *model.Person, active []model.Contract, cfg *Config) ([]Row, []Held) {
+	var held []Held
 	seen := map[string]Row{}
 	for _, c := range active {
 		r := Row{"employee_number": person["employee_number"], "username": person["username"], "ou_code": c.OUCode,
 			"ou_name": c.OUName, "function_code": c.FunctionCode, "function_name": c.FunctionName}
-		key := strings.Join([]string{c.OUCode, c.OUName, c.FunctionCode}, "\x00")
-		if old, ok := seen[key]; !ok || r["function_name"] < old["function_name"] {
+		if len(cfg.RoleMap) > 0 {
+			r[roleKey] = RoleOf(cfg.RoleMap, p, &c)
+			if r[roleKey] == "" {
+				held = append(held, Held{EmployeeNumber: p.EmployeeNumber, Fields: []string{roleKey},
+					Reason: fmt.Sprintf("export.role_map gives no role for contract %s (ou_code %q, function_code %q)", c.Key, c.OUCode, c.FunctionCode)})
+				continue
+			}
+		}
+		key := rowKey(r, cfg.Roles.Columns)
+		if old, ok := seen[key]; !ok || lessRole(r, old) {
 			seen[key] = r
 		}
 	}
-	out := make([]Row, 0, len(seen))
-	for _, r := range seen {
-		out = append(out, r)
-	}
+	out := slices.Collect(maps.Values(seen))
 	sortRoles(out)
-	return out
+	return out, held
+}
+
+// rowKey is what Spend Cloud sees of a row: its exported columns.
+func rowKey(r Row, cols []Column) string {
+	var b strings.Builder
+	for _, c := range cols {
+		b.WriteString(r[c.Field])
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+// roleOrder sorts roles.csv: employee number, OU code, function code, then
+// the rest so the order is total.
+var roleOrder = []string{"employee_number", "ou_code", "function_code", "ou_name", "username", "function_name", roleKey}
+
+func lessRole(a, b Row) bool {
+	for _, k := range roleOrder {
+		if x, y := a[k], b[k]; x != y {
+			return x < y
+		}
+	}
+	return false
 }
 
 func sortRoles(roles []Row) {
-	keys := []string{"employee_number", "ou_code", "function_code", "ou_name", "username", "function_name"}
-	sort.SliceStable(roles, func(i, j int) bool {
-		for _, k := range keys {
-			if a, b := roles[i][k], roles[j][k]; a != b {
-				return a < b
-			}
-		}
-		return false
-	})
+	sort.SliceStable(roles, func(i, j int) bool { return lessRole(roles[i], roles[j]) })
 }
 
 // guard applies formula_guard to the exported fields of a person and its
@@ -322,9 +355,6 @@ type Limits struct {
 	MaxRemovalPercent int
 }
 
-// ErrSafetyStop marks an export refused for looking like a broken state.
-var ErrSafetyStop = fmt.Errorf("safety stop")
-
 // Check refuses a dump that removes too many accounts or is empty while the
 // previous export was not. Blocked persons do not count as removals.
 func (l Limits) Check(prev *Previous, d *Dump, changes []Change) error {
@@ -336,12 +366,12 @@ func (l Limits) Check(prev *Previous, d *Dump, changes []Change) error {
 	}
 	switch {
 	case len(d.Persons) == 0 && before > 0:
-		return fmt.Errorf("%w: the export would be empty while the previous one had %d persons (override with --force)", ErrSafetyStop, before)
+		return fmt.Errorf("%w: the export would be empty while the previous one had %d persons (override with --force)", fault.ErrSafetyStop, before)
 	case l.MaxRemovals > 0 && n > l.MaxRemovals:
-		return fmt.Errorf("%w: the export would remove %d accounts, more than thresholds.max_removals %d (override with --force)", ErrSafetyStop, n, l.MaxRemovals)
+		return fmt.Errorf("%w: the export would remove %d accounts, more than thresholds.max_removals %d (override with --force)", fault.ErrSafetyStop, n, l.MaxRemovals)
 	case l.MaxRemovalPercent > 0 && before > 0 && n*100 > l.MaxRemovalPercent*before:
 		return fmt.Errorf("%w: the export would remove %d of %d accounts (%.1f%%), more than thresholds.max_removal_percent %d%% (override with --force)",
-			ErrSafetyStop, n, before, float64(n)*100/float64(before), l.MaxRemovalPercent)
+			fault.ErrSafetyStop, n, before, float64(n)*100/float64(before), l.MaxRemovalPercent)
 	}
 	return nil
 }

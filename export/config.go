@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/spendsync/spendsync/internal/fault"
 )
 
 // Config is the export: section.
@@ -16,6 +18,9 @@ type Config struct {
 	LineEnding   string     `yaml:"line_ending"`
 	Quote        string     `yaml:"quote"`
 	FormulaGuard string     `yaml:"formula_guard"`
+	// RoleMap gives each counting contract the canonical field role: the
+	// first entry it matches wins (see Condition).
+	RoleMap []Condition `yaml:"role_map"`
 }
 
 // FileConfig is one output file.
@@ -36,7 +41,7 @@ type Column struct {
 var (
 	PersonFields = []string{"employee_number", "first_name", "prefix", "last_name", "gender", "email", "username",
 		"partner_prefix", "partner_last_name", "naming_convention"}
-	RoleFields = []string{"employee_number", "username", "ou_code", "ou_name", "function_code", "function_name"}
+	RoleFields = []string{"employee_number", "username", "ou_code", "ou_name", "function_code", "function_name", "role"}
 )
 
 // Default returns the HelloID connector's file layout plus the key.
@@ -56,11 +61,6 @@ func Default() Config {
 		FormulaGuard: "warn",
 	}
 }
-
-// KeyError names the export key that is wrong.
-type KeyError struct{ Key, Msg string }
-
-func (e *KeyError) Error() string { return e.Key + ": " + e.Msg }
 
 // Validate fills defaults and checks values.
 func (c *Config) Validate() error {
@@ -104,33 +104,39 @@ func (c *Config) Validate() error {
 		fields []string
 	}{{"persons", &c.Persons, PersonFields}, {"roles", &c.Roles, RoleFields}} {
 		if strings.ContainsAny(f.fc.File, `/\`) || f.fc.File == "." || f.fc.File == ".." {
-			return &KeyError{f.key + ".file", fmt.Sprintf("%q must be a file name, not a path", f.fc.File)}
+			return fault.Key(f.key+".file", "%q must be a file name, not a path", f.fc.File)
 		}
 		if d := []rune(f.fc.Delimiter); len(d) != 1 || d[0] == '"' || d[0] == '\r' || d[0] == '\n' {
-			return &KeyError{f.key + ".delimiter", fmt.Sprintf("must be one character other than a quote or newline, not %q", f.fc.Delimiter)}
+			return fault.Key(f.key+".delimiter", "must be one character other than a quote or newline, not %q", f.fc.Delimiter)
 		}
 		for i, col := range f.fc.Columns {
 			if !slices.Contains(f.fields, col.Field) {
-				return &KeyError{fmt.Sprintf("%s.columns[%d].%s", f.key, i, col.Header), fmt.Sprintf("unknown field %q (known: %s)", col.Field, strings.Join(f.fields, ", "))}
+				return fault.Key(fmt.Sprintf("%s.columns[%d].%s", f.key, i, col.Header), "unknown field %q (known: %s)", col.Field, strings.Join(f.fields, ", "))
 			}
 		}
 	}
+	if err := validateRoleMap(c.RoleMap); err != nil {
+		return err
+	}
+	if i := slices.IndexFunc(c.Roles.Columns, func(col Column) bool { return col.Field == roleKey }); i >= 0 && len(c.RoleMap) == 0 {
+		return fault.Key(fmt.Sprintf("roles.columns[%d].%s", i, c.Roles.Columns[i].Header), "the role field needs export.role_map")
+	}
 	if c.Persons.File == c.Roles.File {
-		return &KeyError{"roles.file", "must differ from persons.file"}
+		return fault.Key("roles.file", "must differ from persons.file")
 	}
 	for i, f := range c.Required {
 		if !slices.Contains(PersonFields, f) {
-			return &KeyError{fmt.Sprintf("required[%d]", i), fmt.Sprintf("unknown field %q", f)}
+			return fault.Key(fmt.Sprintf("required[%d]", i), "unknown field %q", f)
 		}
 	}
 	if c.LineEnding != "crlf" && c.LineEnding != "lf" {
-		return &KeyError{"line_ending", fmt.Sprintf("must be crlf or lf, not %q", c.LineEnding)}
+		return fault.Key("line_ending", "must be crlf or lf, not %q", c.LineEnding)
 	}
 	if c.Quote != "all" && c.Quote != "minimal" {
-		return &KeyError{"quote", fmt.Sprintf("must be all or minimal, not %q", c.Quote)}
+		return fault.Key("quote", "must be all or minimal, not %q", c.Quote)
 	}
 	if !slices.Contains([]string{"off", "warn", "reject", "escape"}, c.FormulaGuard) {
-		return &KeyError{"formula_guard", fmt.Sprintf("must be off, warn, reject or escape, not %q", c.FormulaGuard)}
+		return fault.Key("formula_guard", "must be off, warn, reject or escape, not %q", c.FormulaGuard)
 	}
 	return nil
 }

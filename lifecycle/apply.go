@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/spendsync/spendsync/connector"
+	"github.com/spendsync/spendsync/internal/show"
 )
 
 // Apply writes the plan (state changes, events, rejects) in one
@@ -92,7 +93,8 @@ func insertEvents(tx *sql.Tx, events []Event, runID int64, t string) error {
 func insertRejects(tx *sql.Tx, source string, rejects []connector.Reject, runID int64, t string) error {
 	rows := make([][]any, 0, len(rejects))
 	for _, r := range rejects {
-		rows = append(rows, []any{runID, t, source, r.File, r.Line, r.Column, r.Reason, r.Raw, r.EmployeeNumber})
+		// A multi-megabyte broken row is evidence enough in its first 4 KiB.
+		rows = append(rows, []any{runID, t, source, r.File, r.Line, r.Column, r.Reason, show.Raw(r.Raw), r.EmployeeNumber})
 	}
 	return insertBatch(tx, "rejects", []string{"run_id", "time", "source", "file", "line", "col", "reason", "raw", "employee_number"}, "", rows)
 }

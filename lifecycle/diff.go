@@ -20,7 +20,10 @@ const (
 	ContractEnded   = "contract.ended"
 	ContractRemoved = "contract.removed"
 	RowWarning      = "row.warning"
-	Force           = "force"
+	// PersonHeld: the person is gone from a snapshot (or flagged deleted),
+	// but a rejected row names its employee number, so the removal waits.
+	PersonHeld = "person.held"
+	Force      = "force"
 )
 
 // Event is one entry of the event log.
@@ -50,9 +53,13 @@ type Plan struct {
 	// the base for max_removal_percent.
 	Population int
 	Rows       int
-	Unknown    int  // provider rows for employee numbers not in the state
-	Blind      bool // removals were skipped: a rejected row had no employee number
-	Files      []string
+	Unknown    int // provider rows for employee numbers not in the state
+	// Orphans counts contract rows whose employee number the persons file
+	// does not list: HR systems keep listing ended employments of people
+	// who left, so they are counted, not rejected, and create nobody.
+	Orphans       int
+	OrphanExample string // the first orphan, as "employee number (file line N)"
+	Files         []string
 	// Unchanged is the run whose result this one repeats: nothing about the
 	// source or the state changed since (0: the source was diffed).
 	Unchanged int64
@@ -92,7 +99,7 @@ func (p *Plan) Empty() bool { return p.snapshotEmpty }
 // another source provides, which this source must not overwrite.
 func (st *State) PlanSource(res *connector.Result, skipFields []string) *Plan {
 	src := res.Source
-	plan := &Plan{Source: src.Name, Rejects: slices.Clone(res.Rejects), Rows: res.Rows(), Blind: res.Blind, Files: res.Files,
+	plan := &Plan{Source: src.Name, Rejects: slices.Clone(res.Rejects), Rows: res.Rows(), Files: res.Files,
 		persons: map[string]*stored{}, provides: src.Provides}
 	if src.IsProvider() {
 		st.planProvider(plan, res)
@@ -149,28 +156,37 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string) *Plan {
 
 	st.planContracts(plan, res)
 
-	switch {
-	case src.Mode == connector.Delta:
+	if src.Mode == connector.Delta {
 		for _, emp := range slices.Sorted(maps.Keys(res.Deleted)) {
-			if st.present(emp) && !res.Protected[emp] {
-				plan.leaveEvent(st, emp, map[string]any{"reason": "delete flag", "line": res.Deleted[emp]})
+			if st.present(emp) {
+				plan.leaveUnlessHeld(st, res, emp, map[string]any{"reason": "delete flag", "line": res.Deleted[emp]})
 			}
 		}
-	case res.Blind:
-		// A row we could not read may be anyone: remove nobody this run.
-	default:
-		var gone []string
-		for emp, p := range st.persons {
-			if _, listed := res.Persons[emp]; !listed && !p.Left && p.Source == src.Name && !res.Protected[emp] {
-				gone = append(gone, emp)
-			}
-		}
-		sort.Strings(gone)
-		for _, emp := range gone {
-			plan.leaveEvent(st, emp, map[string]any{"reason": "not in snapshot"})
+		return plan
+	}
+	var gone []string
+	for emp, p := range st.persons {
+		if _, listed := res.Persons[emp]; !listed && !p.Left && p.Source == src.Name {
+			gone = append(gone, emp)
 		}
 	}
+	sort.Strings(gone)
+	for _, emp := range gone {
+		plan.leaveUnlessHeld(st, res, emp, map[string]any{"reason": "not in snapshot"})
+	}
 	return plan
+}
+
+// leaveUnlessHeld removes emp, unless a rejected row of this source names
+// its employee number: then the person keeps its last good state and the
+// held removal is an event pointing at that row.
+func (plan *Plan) leaveUnlessHeld(st *State, res *connector.Result, emp string, details map[string]any) {
+	if r, held := res.HeldBy(emp); held {
+		plan.event(PersonHeld, emp, map[string]any{"reason": "removal held back: a rejected row names this employee number",
+			"file": r.File, "line": r.Line, "reject": r.Reason})
+		return
+	}
+	plan.leaveEvent(st, emp, details)
 }
 
 func (plan *Plan) leaveEvent(st *State, emp string, details map[string]any) {
@@ -184,16 +200,17 @@ func (st *State) planContracts(plan *Plan, res *connector.Result) {
 	for _, c := range res.Contracts {
 		byEmp[c.EmployeeNumber] = append(byEmp[c.EmployeeNumber], c)
 	}
-	// Contract rows of persons that neither this file nor the state knows.
+	// Contract rows of persons the persons file does not list: orphans.
 	for _, emp := range slices.Sorted(maps.Keys(byEmp)) {
 		_, inFile := res.Persons[emp]
 		if inFile || res.Protected[emp] || (res.Source.Mode == connector.Delta && st.present(emp)) {
 			continue
 		}
-		for _, c := range byEmp[emp] {
-			plan.Rejects = append(plan.Rejects, connector.Reject{File: c.File, Line: c.Line, Column: "employee_number",
-				Reason: "no person with this employee number in " + res.Source.Persons, Raw: c.Raw, EmployeeNumber: emp})
+		if plan.Orphans == 0 {
+			c := byEmp[emp][0]
+			plan.OrphanExample = fmt.Sprintf("%s (%s line %d)", emp, c.File, c.Line)
 		}
+		plan.Orphans += len(byEmp[emp])
 		delete(byEmp, emp)
 	}
 	for _, emp := range slices.Sorted(maps.Keys(byEmp)) {
@@ -324,10 +341,19 @@ func (p *Plan) changes() bool {
 
 // Summary is a one-line account of the plan.
 func (p *Plan) Summary() string {
+	var s string
 	if p.Unchanged > 0 {
-		return fmt.Sprintf("%s: %d rows, unchanged since run %d, %d rejected", p.Source, p.Rows, p.Unchanged, len(p.Rejects))
+		s = fmt.Sprintf("%s: %d rows, unchanged since run %d, %d rejected", p.Source, p.Rows, p.Unchanged, len(p.Rejects))
+	} else {
+		s = fmt.Sprintf("%s: %d rows, %d joined, %d changed, %d left, %d contracts added, %d changed, %d ended, %d removed, %d rejected",
+			p.Source, p.Rows, p.Count(PersonJoined), p.Count(PersonChanged), p.Count(PersonLeft),
+			p.Count(ContractAdded), p.Count(ContractChanged), p.Count(ContractEnded), p.Count(ContractRemoved), len(p.Rejects))
 	}
-	return fmt.Sprintf("%s: %d rows, %d joined, %d changed, %d left, %d contracts added, %d changed, %d ended, %d removed, %d rejected",
-		p.Source, p.Rows, p.Count(PersonJoined), p.Count(PersonChanged), p.Count(PersonLeft),
-		p.Count(ContractAdded), p.Count(ContractChanged), p.Count(ContractEnded), p.Count(ContractRemoved), len(p.Rejects))
+	if n := p.Count(PersonHeld); n > 0 {
+		s += fmt.Sprintf(", %d removals held back by rejected rows", n)
+	}
+	if p.Orphans > 0 {
+		s += fmt.Sprintf(", %d orphan contract rows skipped", p.Orphans)
+	}
+	return s
 }

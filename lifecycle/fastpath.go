@@ -42,7 +42,7 @@ func generation(q interface {
 }
 
 // sourceDigest hashes everything a source's diff depends on besides the
-// state: its file contents, its settings, the rules, the fields other
+// state: its file contents (lookup files included), its settings, the rules, the fields other
 // sources own, and the binary.
 func sourceDigest(src *connector.Source, rules connector.Rules, skip []string) (string, error) {
 	h := sha256.New()
@@ -56,10 +56,7 @@ func sourceDigest(src *connector.Source, rules connector.Rules, skip []string) (
 		return "", err
 	}
 	h.Write(settings)
-	for _, p := range []string{src.Persons, src.Contracts} {
-		if p == "" {
-			continue
-		}
+	for _, p := range src.Files() {
 		if fi, err := os.Stat(p); err != nil {
 			return "", fmt.Errorf("open source file: %w", err)
 		} else if fi.IsDir() {
@@ -125,6 +122,19 @@ func (s *Store) unchangedPlan(ctx context.Context, src, digest string) (*Plan, e
 		return nil, err
 	}
 	plan := &Plan{Source: src, Rows: rows, Unchanged: runID, digest: digest, persons: map[string]*stored{}}
+	// The orphans are as they were: the run's summary counted them.
+	var summary string
+	if err := s.db.QueryRowContext(ctx, `SELECT summary FROM runs WHERE id = ?`, runID).Scan(&summary); err == nil {
+		var sum struct {
+			Sources map[string]struct {
+				Orphans       int    `json:"orphans"`
+				OrphanExample string `json:"orphan_example"`
+			} `json:"sources"`
+		}
+		if json.Unmarshal([]byte(summary), &sum) == nil {
+			plan.Orphans, plan.OrphanExample = sum.Sources[src].Orphans, sum.Sources[src].OrphanExample
+		}
+	}
 	for _, r := range all {
 		if r.Source == src {
 			plan.Rejects = append(plan.Rejects, connector.Reject{File: r.File, Line: r.Line, Column: r.Column,

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/spendsync/spendsync/connector"
+	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
@@ -76,14 +77,14 @@ func TestUnchangedSourcesSkipTheDiffOnlyWhenNothingChanged(t *testing.T) {
 	// file must meet the stop again, not slip through the shortcut.
 	two := e.source("hr", "", personsHeader+"001;Jan;Boele-Smit;jan@example.nl\n002;Anna;Jansen;bad-email\n003;X;Y;also-bad\n", "")
 	strict := lifecycle.IngestOptions{Thresholds: lifecycle.Thresholds{MaxRejects: 1}}
-	if _, _, err := e.ingest(strict, two, ad); !errors.Is(err, lifecycle.ErrSafetyStop) {
+	if _, _, err := e.ingest(strict, two, ad); !errors.Is(err, fault.ErrSafetyStop) {
 		t.Fatalf("err = %v, want a safety stop", err)
 	}
 	forced := strict
 	forced.Force = true
 	ingest(forced, two, ad)
 	ingest(forced, two, ad)
-	if _, _, err := e.ingest(strict, two, ad); !errors.Is(err, lifecycle.ErrSafetyStop) {
+	if _, _, err := e.ingest(strict, two, ad); !errors.Is(err, fault.ErrSafetyStop) {
 		t.Fatalf("unchanged files with too many rejects: err = %v, want the safety stop again", err)
 	}
 }

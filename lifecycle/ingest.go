@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spendsync/spendsync/connector"
+	"github.com/spendsync/spendsync/internal/fault"
 )
 
 // IngestOptions steer one ingest.
@@ -53,7 +54,7 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 				return nil, fmt.Errorf("source %s: %w", src.Name, err)
 			}
 			if !opts.Force {
-				return nil, fmt.Errorf("source %s: %w: %w", src.Name, ErrSafetyStop, err)
+				return nil, fmt.Errorf("source %s: %w: %w", src.Name, fault.ErrSafetyStop, err)
 			}
 			forced = append(forced, forceEvent(src.Name, err))
 		}
@@ -73,10 +74,7 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 		}
 		if p != nil && (opts.Thresholds.MaxRejects == 0 || len(p.Rejects) <= opts.Thresholds.MaxRejects) {
 			p.provides = src.Provides
-			p.Files = []string{src.Persons}
-			if src.Contracts != "" {
-				p.Files = append(p.Files, src.Contracts)
-			}
+			p.Files = src.Files()
 			unchanged = append(unchanged, p)
 		}
 	}
@@ -121,9 +119,6 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 			}
 			forced = append(forced, forceEvent(res.Source.Name, err))
 		}
-		if plan.Blind {
-			log.Warn("a rejected row has no readable employee number: nobody is removed by this source this run", "source", res.Source.Name)
-		}
 		st.Commit(plan)
 		rep.Plans = append(rep.Plans, plan)
 	}
@@ -140,8 +135,18 @@ func (s *Store) finishIngest(ctx context.Context, runID int64, rep *IngestReport
 		log.Info("ingest", "source", plan.Source, "rows", plan.Rows, "joined", plan.Count(PersonJoined),
 			"changed", plan.Count(PersonChanged), "left", plan.Count(PersonLeft), "contracts_added", plan.Count(ContractAdded),
 			"contracts_changed", plan.Count(ContractChanged)+plan.Count(ContractEnded), "contracts_removed", plan.Count(ContractRemoved),
-			"rejected", len(plan.Rejects), "unknown", plan.Unknown, "unchanged_since_run", plan.Unchanged, "dry_run", opts.DryRun)
+			"rejected", len(plan.Rejects), "removals_held", plan.Count(PersonHeld), "orphans", plan.Orphans, "unknown", plan.Unknown,
+			"unchanged_since_run", plan.Unchanged, "dry_run", opts.DryRun)
+		if plan.Orphans > 0 {
+			log.Info("contract rows whose employee number the persons file does not list were skipped (orphans: usually ended employments of people who left)",
+				"source", plan.Source, "orphans", plan.Orphans, "first", plan.OrphanExample)
+		}
 		for _, e := range plan.Events {
+			if e.Kind == PersonHeld {
+				log.Warn("removal held back: a rejected row names this employee number", "source", e.Source,
+					"employee", e.EmployeeNumber, "file", e.Details["file"], "line", e.Details["line"])
+				continue
+			}
 			log.Debug("event", "kind", e.Kind, "employee", e.EmployeeNumber, "source", e.Source, "details", e.Details)
 		}
 		for _, r := range plan.Rejects {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spendsync/spendsync/connector"
+	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/lifecycle"
 	_ "modernc.org/sqlite"
 )
@@ -347,7 +348,7 @@ func TestSafetyStopsChangeNothingUnlessForced(t *testing.T) {
 				os.Chtimes(src.Persons, old, old)
 			}
 			_, _, err := e.ingest(lifecycle.IngestOptions{Thresholds: tc.th}, src)
-			if !errors.Is(err, lifecycle.ErrSafetyStop) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "--force") {
+			if !errors.Is(err, fault.ErrSafetyStop) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "--force") {
 				t.Fatalf("err = %v, want safety stop mentioning %q and --force", err, tc.want)
 			}
 			if n, _, _, _ := e.store.Counts(context.Background()); n != 20 {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spendsync/spendsync/internal/model"
+	"github.com/spendsync/spendsync/internal/show"
 )
 
 // EventFilter selects events; zero fields match everything.
@@ -134,7 +135,7 @@ var ErrNotFound = errors.New("no such person")
 func (s *Store) Person(ctx context.Context, emp string) (*PersonRecord, error) {
 	p, err := scanPerson(s.db.QueryRowContext(ctx, `SELECT `+personCols+` FROM persons WHERE employee_number = ?`, emp))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("employee number %q: %w", emp, ErrNotFound)
+		return nil, fmt.Errorf("employee number %s: %w", show.Quote(emp), ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read person %s: %w", emp, err)

@@ -1,14 +1,11 @@
 package lifecycle
 
 import (
-	"errors"
 	"fmt"
 	"strings"
-)
 
-// ErrSafetyStop marks a refusal to apply a change that looks like a broken
-// source rather than real HR news. --force lets it through once.
-var ErrSafetyStop = errors.New("safety stop")
+	"github.com/spendsync/spendsync/internal/fault"
+)
 
 // Thresholds bound what one run may do without --force. Zero disables one.
 type Thresholds struct {
@@ -37,16 +34,16 @@ func (th Thresholds) Check(plan *Plan) error {
 	}
 	switch n := plan.Removals(); {
 	case plan.Empty() && plan.Population > 0:
-		return fmt.Errorf("%w: source %s: %s has no data rows while the source listed %d persons before (override with --force)", ErrSafetyStop, plan.Source, file(0), plan.Population)
+		return fmt.Errorf("%w: source %s: %s has no data rows while the source listed %d persons before (override with --force)", fault.ErrSafetyStop, plan.Source, file(0), plan.Population)
 	case plan.contractsBefore > 0:
-		return fmt.Errorf("%w: source %s: the contracts file %s has no data rows while its persons had %d contracts (override with --force)", ErrSafetyStop, plan.Source, file(1), plan.contractsBefore)
+		return fmt.Errorf("%w: source %s: the contracts file %s has no data rows while its persons had %d contracts (override with --force)", fault.ErrSafetyStop, plan.Source, file(1), plan.contractsBefore)
 	case th.MaxRemovals > 0 && n > th.MaxRemovals:
-		return fmt.Errorf("%w: source %s would remove %d persons, more than thresholds.max_removals %d (override with --force)", ErrSafetyStop, src, n, th.MaxRemovals)
+		return fmt.Errorf("%w: source %s would remove %d persons, more than thresholds.max_removals %d (override with --force)", fault.ErrSafetyStop, src, n, th.MaxRemovals)
 	case th.MaxRemovalPercent > 0 && plan.Population > 0 && n*100 > th.MaxRemovalPercent*plan.Population:
 		return fmt.Errorf("%w: source %s would remove %d of %d persons (%.1f%%), more than thresholds.max_removal_percent %d%% (override with --force)",
-			ErrSafetyStop, src, n, plan.Population, float64(n)*100/float64(plan.Population), th.MaxRemovalPercent)
+			fault.ErrSafetyStop, src, n, plan.Population, float64(n)*100/float64(plan.Population), th.MaxRemovalPercent)
 	case th.MaxRejects > 0 && len(plan.Rejects) > th.MaxRejects:
-		return fmt.Errorf("%w: source %s has %d rejected rows, more than thresholds.max_rejects %d (override with --force)", ErrSafetyStop, src, len(plan.Rejects), th.MaxRejects)
+		return fmt.Errorf("%w: source %s has %d rejected rows, more than thresholds.max_rejects %d (override with --force)", fault.ErrSafetyStop, src, len(plan.Rejects), th.MaxRejects)
 	}
 	return nil
 }

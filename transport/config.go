@@ -1,8 +1,9 @@
 package transport
 
 import (
-	"fmt"
 	"time"
+
+	"github.com/spendsync/spendsync/internal/fault"
 )
 
 // Config is the target: section; exactly one of SFTP and Dir is set.
@@ -32,40 +33,35 @@ type DirConfig struct {
 	Path string `yaml:"path"`
 }
 
-// KeyError names the target key that is wrong.
-type KeyError struct{ Key, Msg string }
-
-func (e *KeyError) Error() string { return e.Key + ": " + e.Msg }
-
 // Configured reports whether any target is set.
 func (c *Config) Configured() bool { return c.SFTP != nil || c.Dir != nil }
 
 // Validate fills defaults and checks values.
 func (c *Config) Validate() error {
 	if c.SFTP != nil && c.Dir != nil {
-		return &KeyError{"dir", "set either target.sftp or target.dir, not both"}
+		return fault.Key("dir", "set either target.sftp or target.dir, not both")
 	}
 	if d := c.Dir; d != nil && d.Path == "" {
-		return &KeyError{"dir.path", "required"}
+		return fault.Key("dir.path", "required")
 	}
 	s := c.SFTP
 	if s == nil {
 		return nil
 	}
 	if s.Host == "" {
-		return &KeyError{"sftp.host", "required"}
+		return fault.Key("sftp.host", "required")
 	}
 	if s.User == "" {
-		return &KeyError{"sftp.user", "required"}
+		return fault.Key("sftp.user", "required")
 	}
 	if s.KnownHosts == "" {
-		return &KeyError{"sftp.known_hosts", "required: host keys are always checked (get the line with spendsync hostkey HOST)"}
+		return fault.Key("sftp.known_hosts", "required: host keys are always checked (get the line with spendsync hostkey HOST)")
 	}
 	if s.Port == 0 {
 		s.Port = 22
 	}
 	if s.Port < 1 || s.Port > 65535 {
-		return &KeyError{"sftp.port", fmt.Sprintf("%d is not a TCP port", s.Port)}
+		return fault.Key("sftp.port", "%d is not a TCP port", s.Port)
 	}
 	methods := 0
 	for _, set := range []bool{s.KeyFile != "", s.PasswordEnv != "", s.PasswordFile != "", s.Agent} {
@@ -74,23 +70,23 @@ func (c *Config) Validate() error {
 		}
 	}
 	if methods == 0 {
-		return &KeyError{"sftp.key_file", "set one of key_file, password_env, password_file or agent: true"}
+		return fault.Key("sftp.key_file", "set one of key_file, password_env, password_file or agent: true")
 	}
 	if s.PassphraseEnv != "" && s.KeyFile == "" {
-		return &KeyError{"sftp.passphrase_env", "only applies with key_file"}
+		return fault.Key("sftp.passphrase_env", "only applies with key_file")
 	}
 	if s.Timeout == 0 {
 		s.Timeout = 30 * time.Second
 	}
 	if s.Timeout < 0 {
-		return &KeyError{"sftp.timeout", "must not be negative"}
+		return fault.Key("sftp.timeout", "must not be negative")
 	}
 	if s.Retries == nil {
 		three := 3
 		s.Retries = &three
 	}
 	if *s.Retries < 0 {
-		return &KeyError{"sftp.retries", "must not be negative"}
+		return fault.Key("sftp.retries", "must not be negative")
 	}
 	if s.RemoteDir == "" {
 		s.RemoteDir = "."

@@ -67,8 +67,9 @@ func ingest(cmd *cobra.Command, g *globals, cfg *config, st *lifecycle.Store, ru
 	}
 	perSource := map[string]any{}
 	for _, p := range rep.Plans {
-		perSource[p.Source] = map[string]int{"rows": p.Rows, "joined": p.Count(lifecycle.PersonJoined),
+		perSource[p.Source] = map[string]any{"rows": p.Rows, "joined": p.Count(lifecycle.PersonJoined),
 			"changed": p.Count(lifecycle.PersonChanged), "left": p.Count(lifecycle.PersonLeft), "rejected": len(p.Rejects),
+			"removals_held": p.Count(lifecycle.PersonHeld), "orphans": p.Orphans, "orphan_example": p.OrphanExample,
 			"contract_events": p.Count(lifecycle.ContractAdded) + p.Count(lifecycle.ContractChanged) + p.Count(lifecycle.ContractEnded) + p.Count(lifecycle.ContractRemoved)}
 	}
 	if err := st.Summarize(runID, map[string]any{"sources": perSource}); err != nil {

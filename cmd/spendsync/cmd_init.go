@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -21,7 +22,9 @@ func newInitCommand(g *globals) *cobra.Command {
 		Short: "Write a commented sample config and create the database",
 		Long: `init writes a sample config with every key and its default to --config
 (refusing to overwrite one) and creates the database it names, 0600 in a
-0700 folder. Edit the sources and target, then run spendsync ingest --dry-run.`,
+0700 folder. The sample reads one source, hr/medewerkers.csv and
+hr/dienstverbanden.csv next to the config; a second source, the delivery
+target and metrics are commented out. init prints the next steps.`,
 		Example: `  spendsync init --config /etc/spendsync/spendsync.yaml`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -57,6 +60,40 @@ func runInit(g *globals) error {
 	if err != nil {
 		return err
 	}
-	g.log.Info("initialised", "config", path, "database", cfg.Database)
-	return st.Close()
+	if err := st.Close(); err != nil {
+		return err
+	}
+	g.log.Debug("initialised", "config", path, "database", cfg.Database)
+	printNextSteps(g, path, cfg)
+	return nil
+}
+
+// printNextSteps tells a new user what to do after init: the sample's first
+// ingest needs the HR files it names, and nothing is delivered until a
+// target is switched on.
+func printNextSteps(g *globals, path string, cfg *config) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	self := "spendsync --config " + abs
+	var files []string
+	for _, s := range cfg.Sources {
+		for _, f := range []string{s.Persons, s.Contracts} {
+			if f != "" {
+				files = append(files, "       "+f)
+			}
+		}
+	}
+	fmt.Fprintf(g.stdout, "wrote %s and created %s\n\nnext steps:\n", abs, cfg.Database)
+	fmt.Fprintf(g.stdout, `  1. put the HR exports where the config expects them:
+%s
+     or edit sources: in the config (another HR system: change profile:)
+  2. %s ingest --dry-run -v
+     reads and checks everything, writes nothing
+  3. switch on a target in the config (target.sftp or target.dir); for SFTP
+     first run spendsync hostkey HOST and add its line to known_hosts
+  4. %s run
+     ingests, exports and delivers; schedule it (docs/operations.md)
+`, strings.Join(files, "\n"), self, self)
 }

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
@@ -17,11 +20,11 @@ func newManCommand(g *globals) *cobra.Command {
 		Args:   exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := os.MkdirAll(args[0], 0o755); err != nil {
-				return err
+				return fmt.Errorf("create man page folder: %w", err)
 			}
 			root := cmd.Root()
 			root.DisableAutoGenTag = true
-			if err := doc.GenManTree(root, &doc.GenManHeader{Title: "SPENDSYNC", Section: "1", Source: "spendsync"}, args[0]); err != nil {
+			if err := genManTree(root, args[0]); err != nil {
 				return fmt.Errorf("generate man pages: %w", err)
 			}
 			fmt.Fprintf(g.stdout, "man pages in %s\n", args[0])
@@ -29,3 +32,83 @@ func newManCommand(g *globals) *cobra.Command {
 		},
 	}
 }
+
+// genManTree writes one page per available command, as doc.GenManTree does,
+// with the sections cobra does not know about (EXIT STATUS, ENVIRONMENT,
+// FILES) before SEE ALSO.
+func genManTree(cmd *cobra.Command, dir string) error {
+	for _, c := range cmd.Commands() {
+		if !c.IsAvailableCommand() || c.IsAdditionalHelpTopicCommand() {
+			continue
+		}
+		if err := genManTree(c, dir); err != nil {
+			return err
+		}
+	}
+	var page bytes.Buffer
+	if err := doc.GenMan(cmd, &doc.GenManHeader{Title: "SPENDSYNC", Section: "1", Source: "spendsync"}, &page); err != nil {
+		return err
+	}
+	text := page.String()
+	if i := strings.Index(text, "\n.SH SEE ALSO"); i >= 0 {
+		text = text[:i+1] + manSections + text[i+1:]
+	} else {
+		text += manSections
+	}
+	name := strings.ReplaceAll(cmd.CommandPath(), " ", "-") + ".1"
+	return os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644)
+}
+
+// manSections are the same on every page: exit codes, environment and
+// files apply to all commands. Written in roff, as md2man renders the rest.
+const manSections = `.SH EXIT STATUS
+.TP
+.B 0
+Done.
+.TP
+.B 1
+Failed: I/O, database, transport, a malformed source file. Nothing half\-done is left visible.
+.TP
+.B 2
+Usage or configuration error; the message names the flag or the configuration key path.
+.TP
+.B 3
+Safety stop: an empty, stale or shrunken source, too many removals or rejects, or
+\fBstatus \-\-max\-age\fR exceeded. Nothing changed; \fB\-\-force\fR overrides once and is recorded.
+.TP
+.B 4
+Another spendsync holds the writer lock on this database.
+.TP
+.B 5
+Done, but some rows were rejected (see \fBspendsync rejects\fR).
+.PP
+\fBrun\fR exits with its worst stage: 1 over 3 over 5 over 0.
+.SH ENVIRONMENT
+.TP
+.B SPENDSYNC_CONFIG
+The configuration file when \fB\-\-config\fR is not given (default \fIspendsync.yaml\fR in the working folder).
+.TP
+.B ${VAR}
+Any variable named as \fB${VAR}\fR in a configuration value is expanded; an unset one is a configuration error.
+Secrets are read from the variables that keys ending in \fB_env\fR name (\fBpassword_env\fR, \fBpassphrase_env\fR).
+.TP
+.B SSH_AUTH_SOCK
+The SSH agent used by \fBtarget.sftp.agent: true\fR.
+.SH FILES
+.TP
+.I spendsync.yaml
+The configuration (\fBspendsync init\fR writes a commented sample). Relative paths in it are taken relative to its folder.
+.TP
+.I database
+The SQLite state that \fBdatabase\fR names: persons, contracts, the event log, rejects, runs and deliveries; 0600.
+\fIdatabase\fB.lock\fR beside it admits one writer at a time and holds its pid.
+.TP
+.I export.dir
+The latest dump (\fIpersons.csv\fR, \fIroles.csv\fR, \fIexport.json\fR) and \fIhistory/<export id>/\fR with earlier ones.
+.TP
+.I known_hosts
+The SFTP server keys to trust (\fBtarget.sftp.known_hosts\fR); \fBspendsync hostkey\fR prints the line to add.
+.TP
+.I metrics
+The Prometheus textfile that \fBmetrics\fR names, rewritten after every command that records a run.
+`

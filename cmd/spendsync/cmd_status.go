@@ -80,19 +80,25 @@ is none): a ready check for Nagios, Icinga or a cron wrapper.`,
 					rows = nil
 					for _, r := range runs {
 						var sum struct {
-							Sources map[string]map[string]int `json:"sources"`
+							Sources map[string]map[string]any `json:"sources"`
 						}
 						if r.ID != id || json.Unmarshal(r.Summary, &sum) != nil {
 							continue
 						}
 						for _, name := range slices.Sorted(maps.Keys(sum.Sources)) {
 							c := sum.Sources[name]
-							rows = append(rows, []string{name, fmt.Sprint(c["rows"]), fmt.Sprint(c["joined"]), fmt.Sprint(c["changed"]),
-								fmt.Sprint(c["left"]), fmt.Sprint(c["rejected"])})
+							n := func(k string) string { // JSON numbers decode as float64
+								if v, ok := c[k].(float64); ok {
+									return fmt.Sprint(int64(v))
+								}
+								return "0"
+							}
+							rows = append(rows, []string{name, n("rows"), n("joined"), n("changed"), n("left"), n("removals_held"),
+								n("rejected"), n("orphans")})
 						}
 					}
 					fmt.Fprintf(g.stdout, "\nlast ingest (run %d)\n", id)
-					render(g.stdout, "table", []string{"source", "rows", "joined", "changed", "left", "rejected"}, rows, nil)
+					render(g.stdout, "table", []string{"source", "rows", "joined", "changed", "left", "held", "rejected", "orphans"}, rows, nil)
 				}
 				rows = nil
 				for _, d := range last {

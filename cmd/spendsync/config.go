@@ -9,6 +9,7 @@ import (
 
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/export"
+	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/lifecycle"
 	"github.com/spendsync/spendsync/transport"
 )
@@ -34,6 +35,7 @@ type rules struct {
 	Thresholds       lifecycle.Thresholds `yaml:"thresholds"`
 	VerifiedDomains  []string             `yaml:"verified_domains"`
 	UnverifiedEmail  string               `yaml:"unverified_email"`
+	Scope            export.Scope         `yaml:"scope"`
 }
 
 // configError is a configuration problem, named by its key path and the
@@ -116,6 +118,13 @@ func (c *config) validate() error {
 	kerr := func(key string, format string, args ...any) error {
 		return &configError{file: c.path, key: key, err: fmt.Errorf(format, args...)}
 	}
+	// keyed places a section's *fault.KeyError under the section's path.
+	keyed := func(section string, err error) error {
+		if ke, ok := errors.AsType[*fault.KeyError](err); ok {
+			return kerr(section+"."+ke.Key, "%v", ke.Err)
+		}
+		return kerr(section, "%v", err)
+	}
 	base := filepath.Dir(c.path)
 	rel := func(p string) string {
 		if p == "" || filepath.IsAbs(p) {
@@ -133,17 +142,16 @@ func (c *config) validate() error {
 			return kerr(fmt.Sprintf("sources[%d]", i), "empty source")
 		}
 		if err := s.Validate(); err != nil {
-			var ke *connector.KeyError
-			if errors.As(err, &ke) {
-				return kerr(fmt.Sprintf("sources[%d].%s", i, ke.Key), "%v", ke.Err)
-			}
-			return kerr(fmt.Sprintf("sources[%d]", i), "%v", err)
+			return keyed(fmt.Sprintf("sources[%d]", i), err)
 		}
 		if j, dup := names[s.Name]; dup {
 			return kerr(fmt.Sprintf("sources[%d].name", i), "%q is already the name of sources[%d]", s.Name, j)
 		}
 		names[s.Name] = i
 		s.Persons, s.Contracts = rel(s.Persons), rel(s.Contracts)
+		for _, l := range s.Lookups {
+			l.File = rel(l.File)
+		}
 	}
 	r := &c.Rules
 	if r.LeadDays < 0 {
@@ -192,23 +200,18 @@ func (c *config) validate() error {
 			return kerr(fmt.Sprintf("rules.verified_domains[%d]", i), "%q is not a domain", d)
 		}
 	}
+	if err := r.Scope.Validate(); err != nil {
+		return keyed("rules.scope", err)
+	}
 	if err := c.Export.Validate(); err != nil {
-		var ke *export.KeyError
-		if errors.As(err, &ke) {
-			return kerr("export."+ke.Key, "%s", ke.Msg)
-		}
-		return kerr("export", "%v", err)
+		return keyed("export", err)
 	}
 	if c.Export.Dir == "" {
 		c.Export.Dir = filepath.Join(filepath.Dir(c.Database), "out")
 	}
 	c.Export.Dir = rel(c.Export.Dir)
 	if err := c.Target.Validate(); err != nil {
-		var ke *transport.KeyError
-		if errors.As(err, &ke) {
-			return kerr("target."+ke.Key, "%s", ke.Msg)
-		}
-		return kerr("target", "%v", err)
+		return keyed("target", err)
 	}
 	if s := c.Target.SFTP; s != nil {
 		s.KeyFile, s.KnownHosts, s.PasswordFile = rel(s.KeyFile), rel(s.KnownHosts), rel(s.PasswordFile)

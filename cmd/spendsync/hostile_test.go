@@ -81,6 +81,10 @@ func bigCase(name string, baseline []byte) []byte {
 			fmt.Fprintf(&b, "c%d;", i)
 		}
 		return []byte(b.String() + "x\n1\n")
+	case "huge-header-missing-column.csv":
+		return []byte(strings.Repeat("Kolom", 4<<20) + ";Naam\n1;x\n") // 20 MB
+	case "million-column-header.csv":
+		return []byte(strings.Repeat("c;", 1_000_000) + "x\n1\n")
 	}
 	return nil
 }
@@ -140,6 +144,15 @@ func TestHostileInputs(t *testing.T) {
 					file = filepath.Join(dir, "hr", "dienstverbanden.csv")
 				}
 				os.WriteFile(file, data, 0o600)
+			case "persons-utf16":
+				data, err := os.ReadFile(filepath.Join(hostile, "data", name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				os.WriteFile(persons, data, 0o600)
+				cfg := filepath.Join(dir, "spendsync.yaml")
+				text, _ := os.ReadFile(cfg)
+				os.WriteFile(cfg, []byte(strings.Replace(string(text), "persons: hr/medewerkers.csv", "persons: hr/medewerkers.csv\n    encoding: utf-16", 1)), 0o600)
 			case "path":
 				os.Remove(persons)
 				if name == "persons-is-a-folder" {
@@ -154,6 +167,13 @@ func TestHostileInputs(t *testing.T) {
 			}
 			if strings.Contains(stderr, "panic") || strings.Contains(stderr, "goroutine ") {
 				t.Fatalf("panicked:\n%s", tail(stderr))
+			}
+			// Whatever the input, a message stays short and printable.
+			if len(stderr) > 16<<10 {
+				t.Fatalf("stderr is %d bytes", len(stderr))
+			}
+			if i := strings.IndexFunc(stderr, func(r rune) bool { return r < 0x20 && r != '\n' || r == 0x7f }); i >= 0 {
+				t.Fatalf("stderr holds control character %q at %d:\n%q", stderr[i], i, tail(stderr))
 			}
 			if !strings.Contains(stderr, expect) {
 				t.Fatalf("stderr lacks %q:\n%s", expect, tail(stderr))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spendsync/spendsync/export"
+	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/internal/model"
 	"github.com/spendsync/spendsync/lifecycle"
 )
@@ -27,7 +28,7 @@ type exportPlan struct {
 
 func (c *config) exportRules() export.Rules {
 	return export.Rules{LeadDays: c.Rules.LeadDays, GraceDays: c.Rules.GraceDays, NameStyle: c.Rules.NameStyle,
-		RemoveDiacritics: *c.Rules.RemoveDiacritics, GenderMap: c.Rules.GenderMap}
+		RemoveDiacritics: *c.Rules.RemoveDiacritics, GenderMap: c.Rules.GenderMap, Scope: c.Rules.Scope}
 }
 
 // planExport computes the dump for the date and its diff against the last
@@ -123,5 +124,5 @@ func runExportJob(ctx context.Context, g *globals, cfg *config, st *lifecycle.St
 
 // isSafetyStop reports the errors that map to exit 3.
 func isSafetyStop(err error) bool {
-	return errors.Is(err, lifecycle.ErrSafetyStop) || errors.Is(err, export.ErrSafetyStop)
+	return errors.Is(err, fault.ErrSafetyStop)
 }

@@ -132,7 +132,7 @@ and delivers it over SFTP.`,
 	root.AddCommand(newInitCommand(g), newIngestCommand(g), newEventsCommand(g), newRejectsCommand(g),
 		newPersonCommand(g), newStatusCommand(g), newVersionCommand(), newExportCommand(g), newDiffCommand(g),
 		newMigrateCommand(g), newDomainsCommand(g), newPushCommand(g), newRunCommand(g), newHostkeyCommand(g),
-		newPruneCommand(g), newBackupCommand(g), newManCommand(g))
+		newPruneCommand(g), newBackupCommand(g), newManCommand(g), newProfilesCommand(g))
 	return root
 }
 

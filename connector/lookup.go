@@ -1,0 +1,264 @@
+package connector
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Lookup joins a side file into a source's rows by key: some exports keep
+// OU names, function names, partner names or work email in separate files.
+// The side file is read with the source's encoding and delimiter options.
+type Lookup struct {
+	File  string            `yaml:"file"`
+	Key   map[string]string `yaml:"key"`   // one canonical field -> column in File
+	Fill  map[string]string `yaml:"fill"`  // canonical field -> column in File
+	Where map[string]string `yaml:"where"` // column in File -> value a row must hold
+}
+
+// Files lists every file the source reads, lookups included: the unchanged
+// source fast path and max_age consider them all.
+func (s *Source) Files() []string {
+	var files []string
+	if s.Persons != "" {
+		files = append(files, s.Persons)
+	}
+	if s.Contracts != "" {
+		files = append(files, s.Contracts)
+	}
+	for _, l := range s.Lookups {
+		files = append(files, l.File)
+	}
+	return files
+}
+
+// keyField returns the lookup's single key field.
+func (l *Lookup) keyField() string {
+	for f := range l.Key {
+		return f
+	}
+	return ""
+}
+
+// validateLookups checks each lookup against the fields the source may fill.
+// A person field can only be filled by a person key (employee number
+// included), a contract field by a contract key or the employee number: the
+// lookup is applied to persons rows and contract rows separately.
+func (s *Source) validateLookups() error {
+	isPerson := func(f string) bool { return slices.Contains(personColumns, f) }
+	isContract := func(f string) bool { return slices.Contains(contractColumns, f) }
+	for i, l := range s.Lookups {
+		at := fmt.Sprintf("lookups[%d]", i)
+		if l == nil {
+			return keyErr(at, "empty lookup")
+		}
+		if strings.TrimSpace(l.File) == "" {
+			return keyErr(at+".file", "required: the path of the lookup file")
+		}
+		if len(l.Key) != 1 {
+			return keyErr(at+".key", "must name exactly one field, such as {ou_code: \"[ID org-eenheid]\"}")
+		}
+		key := l.keyField()
+		if !isPerson(key) && !isContract(key) {
+			return keyErr(at+".key."+key, "unknown field (known: %s)", strings.Join(append(slices.Clone(personColumns), contractColumns...), ", "))
+		}
+		if strings.TrimSpace(l.Key[key]) == "" {
+			return keyErr(at+".key."+key, "empty column name")
+		}
+		if len(l.Fill) == 0 {
+			return keyErr(at+".fill", "required: the fields this lookup fills, such as {ou_name: \"[Lg naam org-eenhd]\"}")
+		}
+		for _, f := range slices.Sorted(maps.Keys(l.Fill)) {
+			fk := at + ".fill." + f
+			switch {
+			case f == "employee_number" || f == key:
+				return keyErr(fk, "a lookup cannot fill its own key or the employee number")
+			case isPerson(f):
+				if !isPerson(key) {
+					return keyErr(fk, "a person field needs a person key (such as employee_number), not %s", key)
+				}
+				if s.IsProvider() && !slices.Contains(s.Provides, f) {
+					return keyErr(fk, "this source only provides %s", strings.Join(s.Provides, ", "))
+				}
+			case isContract(f):
+				if s.IsProvider() {
+					return keyErr(fk, "a source with provides: reads no contracts")
+				}
+				if key != "employee_number" && !isContract(key) {
+					return keyErr(fk, "a contract field needs a contract key (such as ou_code) or employee_number, not %s", key)
+				}
+			default:
+				return keyErr(fk, "unknown field (known: %s)", strings.Join(append(slices.Clone(personColumns[1:]), contractColumns...), ", "))
+			}
+			if strings.TrimSpace(l.Fill[f]) == "" {
+				return keyErr(fk, "empty column name")
+			}
+		}
+		for _, col := range slices.Sorted(maps.Keys(l.Where)) {
+			if strings.TrimSpace(col) == "" {
+				return keyErr(at+".where", "empty column name")
+			}
+		}
+	}
+	return nil
+}
+
+// lookupTable is a loaded lookup file: key value -> the row that holds it.
+type lookupTable struct {
+	file  string
+	key   string   // canonical key field
+	fill  []string // canonical fields filled, sorted
+	rows  map[string]lookupRow
+	empty bool // the file had no header at all
+}
+
+type lookupRow struct {
+	line   int
+	values map[string]string // by canonical field
+	bad    string            // why the row's values cannot be used
+}
+
+// loadLookup reads a lookup file. Rows failing where are skipped; a row with
+// an empty key is skipped; two rows with the same key are an error naming
+// both lines, since either could be the right one.
+func loadLookup(r io.Reader, l *Lookup, src *Source) (*lookupTable, error) {
+	lt := &lookupTable{file: l.File, key: l.keyField(), fill: slices.Sorted(maps.Keys(l.Fill)), rows: map[string]lookupRow{}}
+	t, err := newTable(r, l.File, src.Encoding, src.Delimiter)
+	if errors.Is(err, errEmpty) {
+		lt.empty = true
+		return lt, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Resolve every column the lookup names; all must exist.
+	m := &columnMap{t: t, idx: map[string]int{}}
+	resolve := func(name, what string) (int, error) {
+		i, err := t.index(name)
+		if err != nil {
+			return -1, err
+		}
+		if i < 0 {
+			return -1, fmt.Errorf("%s line 1: no column %q for %s; the header has: %s", t.file, name, what, strings.Join(t.header, ", "))
+		}
+		return i, nil
+	}
+	if m.idx[lt.key], err = resolve(l.Key[lt.key], "lookup key "+lt.key); err != nil {
+		return nil, err
+	}
+	for _, f := range lt.fill {
+		if m.idx[f], err = resolve(l.Fill[f], "lookup fill "+f); err != nil {
+			return nil, err
+		}
+	}
+	where := map[int]string{}
+	for _, col := range slices.Sorted(maps.Keys(l.Where)) {
+		i, err := resolve(col, "lookup where")
+		if err != nil {
+			return nil, err
+		}
+		where[i] = strings.Trim(l.Where[col], " ")
+	}
+	for {
+		rec, _, err := t.next()
+		if errors.Is(err, io.EOF) {
+			return lt, nil
+		}
+		var perr *csv.ParseError
+		if errors.As(err, &perr) {
+			return nil, fmt.Errorf("%s line %d: unreadable CSV: %v", t.file, perr.Line, perr.Err)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", t.file, err)
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" && len(t.header) > 1 {
+			continue // blank line
+		}
+		line := t.line
+		match := true
+		for i, want := range where {
+			if i >= len(rec) || strings.Trim(rec[i], " ") != want {
+				match = false
+			}
+		}
+		key := validText(m.get(rec, lt.key))
+		if !match || key == "" {
+			continue
+		}
+		row := lookupRow{line: line, values: map[string]string{}}
+		if len(rec) != len(t.header) {
+			row.bad = fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(t.header))
+		} else if e, ok := checkText(m, rec); !ok {
+			row.bad = fmt.Sprintf("column %s: %s", m.header(e.field), e.reason)
+		}
+		for _, f := range lt.fill {
+			row.values[f] = m.get(rec, f)
+		}
+		if prev, dup := lt.rows[key]; dup {
+			return nil, fmt.Errorf("%s: duplicate key %q for %s on lines %d and %d", t.file, key, lt.key, prev.line, line)
+		}
+		lt.rows[key] = row
+	}
+}
+
+// loadLookups reads the source's lookup files.
+func (res *Result) loadLookups(progress Progress) error {
+	for _, l := range res.Source.Lookups {
+		err := withFile(l.File, progress, func(r io.Reader) error {
+			lt, err := loadLookup(r, l, res.Source)
+			if err != nil {
+				return err
+			}
+			res.lookups = append(res.lookups, lt)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("lookup: %w", err)
+		}
+	}
+	return nil
+}
+
+// lookupFields returns the person fields the lookups may fill.
+func (res *Result) lookupFields() []string {
+	var out []string
+	for _, lt := range res.lookups {
+		for _, f := range lt.fill {
+			if slices.Contains(personColumns, f) && !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+// fillRow fills the empty fields of one row from the lookups whose key field
+// the row has. has reports the fields the row carries (person fields for a
+// persons row; employee number and contract fields for a contract row). A
+// key that is missing from the lookup leaves the fields empty; a key whose
+// lookup row is unusable rejects the row.
+func (res *Result) fillRow(has func(string) bool, get func(string) string, set func(string, string)) (rowError, bool) {
+	for _, lt := range res.lookups {
+		if !has(lt.key) {
+			continue
+		}
+		row, ok := lt.rows[get(lt.key)]
+		if !ok {
+			continue
+		}
+		for _, f := range lt.fill {
+			if !has(f) || get(f) != "" || row.values[f] == "" {
+				continue
+			}
+			if row.bad != "" {
+				return rowError{f, fmt.Sprintf("lookup %s line %d: %s", lt.file, row.line, row.bad)}, false
+			}
+			set(f, row.values[f])
+		}
+	}
+	return rowError{}, true
+}
