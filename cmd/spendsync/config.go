@@ -9,6 +9,7 @@ import (
 
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/export"
+	"github.com/spendsync/spendsync/internal/configfile"
 	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/lifecycle"
 	"github.com/spendsync/spendsync/transport"
@@ -77,41 +78,22 @@ func loadConfig(path string) (*config, error) {
 func parseConfig(path string, data []byte) (*config, error) {
 	// Defaults go in before decoding: keys the file leaves out keep them.
 	cfg := &config{path: path, Rules: rules{Thresholds: lifecycle.DefaultThresholds()}}
-	doc, err := decodeYAML(path, data, cfg)
+	doc, err := configfile.Decode(data, cfg)
 	if err != nil {
-		return nil, err
+		var fe *configfile.Error
+		if errors.As(err, &fe) {
+			return nil, &configError{file: path, key: fe.Key, line: fe.Line, err: fe.Err}
+		}
+		return nil, &configError{file: path, err: err}
 	}
 	if err := cfg.validate(); err != nil {
 		var ce *configError
 		if errors.As(err, &ce) {
-			ce.line = doc.lineOf(ce.key)
+			ce.line = doc.LineOf(ce.key)
 		}
 		return nil, err
 	}
 	return cfg, nil
-}
-
-// lineOf is the line of key, or of its nearest parent in the file (a
-// required key that is missing is reported on its section's line).
-func (d *configDoc) lineOf(key string) int {
-	for k := key; k != ""; {
-		if n, ok := d.lines[k]; ok {
-			return n
-		}
-		i := strings.LastIndexAny(k, ".[")
-		if i < 0 {
-			break
-		}
-		k = k[:i]
-	}
-	return 0
-}
-
-func joinKey(prefix, k string) string {
-	if prefix == "" {
-		return k
-	}
-	return prefix + "." + k
 }
 
 func (c *config) validate() error {

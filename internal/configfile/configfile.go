@@ -1,11 +1,11 @@
-package main
-
-// This file is the only place that knows the config is YAML. The packages'
-// config structs carry plain `yaml:"key"` struct tags naming their keys and
-// nothing else: no YAML types, no unmarshal methods. goccy/go-yaml was chosen
-// over yaml.v3 on evidence (README, "Configuration errors"): its parser gives
-// every node its line, so a bad indent names its own line, and it takes
-// decoders for foreign types (time.Duration, export.Column) from the caller.
+// Package configfile is the only place that knows spendsync's config is
+// YAML. The packages' config structs carry plain `yaml:"key"` struct tags
+// naming their keys and nothing else: no YAML types, no unmarshal methods.
+// goccy/go-yaml was chosen over yaml.v3 on evidence (README): its parser
+// gives every node its line, so a bad indent names its own line, and it
+// takes decoders for foreign types (time.Duration, export.Column) from the
+// caller.
+package configfile
 
 import (
 	"errors"
@@ -31,40 +31,69 @@ var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 var (
 	durationType = reflect.TypeFor[time.Duration]()
 	columnType   = reflect.TypeFor[export.Column]()
+	valuesType   = reflect.TypeFor[export.Values]()
 )
 
-// configDoc is a parsed config file: where each key stands and which values
-// came from ${VAR}, so messages give a line and never echo a secret.
-type configDoc struct {
+// Error is a problem in the file: the line (0 if unknown), the key path
+// (empty for the file as a whole) and what is wrong.
+type Error struct {
+	Line int
+	Key  string
+	Err  error
+}
+
+func (e *Error) Error() string {
+	if e.Key == "" {
+		return e.Err.Error()
+	}
+	return e.Key + ": " + e.Err.Error()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Doc is a decoded file: where each key stands and which values came from
+// ${VAR}, so messages give a line and never echo a secret.
+type Doc struct {
 	lines map[string]int    // key path -> line
 	vars  map[string]string // key path -> the ${VAR} its value came from
 }
 
-// decodeYAML parses data and decodes it into cfg (whose defaults are set).
-// Before decoding, one walk over the tree guided by cfg's type expands
-// ${VAR}, checks keys and scalar types and reads durations, so every error
-// carries the key path and line.
-func decodeYAML(file string, data []byte, cfg *config) (*configDoc, error) {
+// Decode parses data and decodes it into v, a pointer to a struct whose
+// defaults are set. Before decoding, one walk over the tree guided by v's
+// type expands ${VAR}, checks keys and scalar types and reads durations, so
+// every error is an *Error with the key path and line.
+func Decode(data []byte, v any) (*Doc, error) {
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
-		return nil, syntaxError(file, err)
+		return nil, syntaxError(err)
 	}
 	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
-		return nil, &configError{file: file, err: errors.New("empty")}
+		return nil, &Error{Err: errors.New("empty")}
 	}
 	if len(f.Docs) > 1 {
-		return nil, &configError{file: file, line: line(f.Docs[1].Body), err: errors.New("holds more than one YAML document (---)")}
+		return nil, &Error{Line: line(f.Docs[1].Body), Err: errors.New("holds more than one YAML document (---)")}
 	}
-	d := &configDoc{lines: map[string]int{}, vars: map[string]string{}}
-	body, err := d.walk(f.Docs[0].Body, reflect.TypeOf(cfg).Elem(), "")
+	d := &Doc{lines: map[string]int{}, vars: map[string]string{}}
+	body, err := d.walk(f.Docs[0].Body, reflect.TypeOf(v).Elem(), "")
 	if err != nil {
-		var ce *configError
-		if errors.As(err, &ce) {
-			ce.file = file
-		}
 		return nil, err
 	}
-	err = yaml.NodeToValue(body, cfg, yaml.DisallowUnknownField(),
+	err = yaml.NodeToValue(body, v, yaml.DisallowUnknownField(),
+		yaml.CustomUnmarshaler(func(vs *export.Values, b []byte) error {
+			var a any
+			if err := yaml.Unmarshal(b, &a); err != nil {
+				return err
+			}
+			*vs = nil
+			if l, ok := a.([]any); ok {
+				for _, e := range l {
+					*vs = append(*vs, fmt.Sprint(e))
+				}
+				return nil
+			}
+			*vs = export.Values{fmt.Sprint(a)}
+			return nil
+		}),
 		yaml.CustomUnmarshaler(func(d *time.Duration, b []byte) error {
 			ns, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 			*d = time.Duration(ns)
@@ -81,14 +110,37 @@ func decodeYAML(file string, data []byte, cfg *config) (*configDoc, error) {
 	if err != nil {
 		// The walk checked what it can name; whatever the decoder still
 		// finds is said without its Go types.
-		return nil, &configError{file: file, err: errors.New(plainYAMLError(err))}
+		return nil, &Error{Err: errors.New(plainYAMLError(err))}
 	}
 	return d, nil
 }
 
+// LineOf is the line of key, or of its nearest parent in the file (a
+// required key that is missing is reported on its section's line).
+func (d *Doc) LineOf(key string) int {
+	for k := key; k != ""; {
+		if n, ok := d.lines[k]; ok {
+			return n
+		}
+		i := strings.LastIndexAny(k, ".[")
+		if i < 0 {
+			break
+		}
+		k = k[:i]
+	}
+	return 0
+}
+
+func joinKey(prefix, k string) string {
+	if prefix == "" {
+		return k
+	}
+	return prefix + "." + k
+}
+
 // syntaxError turns a parse error into "line N: what", without the
 // library's source excerpt and caret.
-func syntaxError(file string, err error) error {
+func syntaxError(err error) error {
 	var ye interface {
 		GetToken() *token.Token
 		GetMessage() string
@@ -102,9 +154,9 @@ func syntaxError(file string, err error) error {
 		if strings.Contains(msg, "not allowed in this context") {
 			msg += " (check the indentation of this line)"
 		}
-		return &configError{file: file, line: n, err: fmt.Errorf("not valid YAML: %s", msg)}
+		return &Error{Line: n, Err: fmt.Errorf("not valid YAML: %s", msg)}
 	}
-	return &configError{file: file, err: fmt.Errorf("not valid YAML: %s", plainYAMLError(err))}
+	return &Error{Err: fmt.Errorf("not valid YAML: %s", plainYAMLError(err))}
 }
 
 func plainYAMLError(err error) string {
@@ -125,7 +177,7 @@ func line(n ast.Node) int {
 
 // walk checks node n against type t at key path, returning the node to
 // decode in its place (expanded, or a duration turned into nanoseconds).
-func (d *configDoc) walk(n ast.Node, t reflect.Type, path string) (ast.Node, error) {
+func (d *Doc) walk(n ast.Node, t reflect.Type, path string) (ast.Node, error) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -158,6 +210,21 @@ func (d *configDoc) walk(n ast.Node, t reflect.Type, path string) (ast.Node, err
 		// Nanoseconds, read back by the time.Duration decoder below.
 		ns := strconv.FormatInt(int64(dur), 10)
 		return ast.String(token.New(ns, ns, n.GetToken().Position)), nil
+	case t == valuesType:
+		if seq, ok := n.(*ast.SequenceNode); ok {
+			for i, e := range seq.Values {
+				val, err := d.scalar(e, reflect.String, fmt.Sprintf("%s[%d]", path, i))
+				if err != nil {
+					return n, err
+				}
+				seq.Values[i] = val
+			}
+			return n, nil
+		}
+		if pairs := mappingPairs(n); pairs != nil {
+			return n, d.errAt(n, path, "give a value or a list of values, such as [OU10, OU20]")
+		}
+		return d.scalar(n, reflect.String, path)
 	case t == columnType:
 		pairs := mappingPairs(n)
 		if len(pairs) != 1 {
@@ -177,7 +244,7 @@ func (d *configDoc) walk(n ast.Node, t reflect.Type, path string) (ast.Node, err
 			d.lines[kpath] = line(p.Key)
 			f, ok := fieldByKey(t, key)
 			if !ok {
-				return n, &configError{key: kpath, line: line(p.Key), err: errors.New("unknown key")}
+				return n, &Error{Key: kpath, Line: line(p.Key), Err: errors.New("unknown key")}
 			}
 			if p.Value == nil {
 				continue
@@ -224,7 +291,7 @@ func (d *configDoc) walk(n ast.Node, t reflect.Type, path string) (ast.Node, err
 }
 
 // scalar expands ${VAR} in a scalar value and checks it fits kind.
-func (d *configDoc) scalar(n ast.Node, kind reflect.Kind, path string) (ast.Node, error) {
+func (d *Doc) scalar(n ast.Node, kind reflect.Kind, path string) (ast.Node, error) {
 	text, err := d.scalarText(n, path)
 	if err != nil {
 		return n, err
@@ -253,7 +320,7 @@ func (d *configDoc) scalar(n ast.Node, kind reflect.Kind, path string) (ast.Node
 
 // scalarText is a scalar's text with ${VAR} expanded; the path is noted
 // when a variable was used, so no message echoes what it held.
-func (d *configDoc) scalarText(n ast.Node, path string) (string, error) {
+func (d *Doc) scalarText(n ast.Node, path string) (string, error) {
 	var text string
 	switch v := n.(type) {
 	case *ast.StringNode:
@@ -285,15 +352,15 @@ func (d *configDoc) scalarText(n ast.Node, path string) (string, error) {
 
 // badValue says what is wrong with a value, quoting it unless it came from
 // an environment variable: that may be a secret.
-func (d *configDoc) badValue(n ast.Node, path, text, why string) error {
+func (d *Doc) badValue(n ast.Node, path, text, why string) error {
 	if v, ok := d.vars[path]; ok {
 		return d.errAt(n, path, fmt.Sprintf("the value of ${%s}: %s", v, why))
 	}
 	return d.errAt(n, path, fmt.Sprintf("%s, got %s", why, quoteCut(text)))
 }
 
-func (d *configDoc) errAt(n ast.Node, path, msg string) error {
-	return &configError{key: path, line: line(n), err: errors.New(msg)}
+func (d *Doc) errAt(n ast.Node, path, msg string) error {
+	return &Error{Key: path, Line: line(n), Err: errors.New(msg)}
 }
 
 // quoteCut quotes a value for a message, cut to a readable length.
