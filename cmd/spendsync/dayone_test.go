@@ -60,6 +60,9 @@ func TestConfigErrorsGiveKeyPathLineAndNoInternals(t *testing.T) {
 		{"secret in a number", "database: d\ntarget:\n  sftp: {host: h, port: \"${SS_TEST_PW}\"}\n", "target.sftp.port: the value of ${SS_TEST_PW}: expects a whole number"},
 		{"numeric secret in a duration", "database: d\ntarget:\n  sftp:\n    timeout: ${SS_TEST_PIN}\n", "target.sftp.timeout: the value of ${SS_TEST_PIN}: a number needs a unit"},
 		{"bare seconds are refused", src + "    max_age: 3600\n", ":5: sources[0].max_age: a number needs a unit"},
+		{"not UTF-8", "database: caf\xe9\n", ":1: not valid YAML: not UTF-8 text"},
+		{"tab quoted escaped", "database: d\nrules:\n\tlead_days: 3\n", `:3: not valid YAML: found character '\t'`},
+		{"values: a mapping where a value or list goes", "database: d\nrules:\n  scope:\n    include: [{ou_code: {a: b}}]\n", ":4: rules.scope.include[0].ou_code: give a value or a list"},
 		{"validation errors carry the line", src + "    encoding: latin9\n", `:5: sources[0].encoding: unknown encoding "latin9"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,7 +70,7 @@ func TestConfigErrorsGiveKeyPathLineAndNoInternals(t *testing.T) {
 			if code != exitUsage || !strings.Contains(stderr, tc.want) {
 				t.Fatalf("exit %d, stderr %q; want exit 2 with %q", code, stderr, tc.want)
 			}
-			for _, leak := range []string{"unmarshal", "!!", "Go struct", "time.Duration", "S3cr3t", "918273", "[0].verified_domain", "\n "} {
+			for _, leak := range []string{"unmarshal", "!!", "Go struct", "time.Duration", "S3cr3t", "918273", "[0].verified_domain", "\n ", "\t"} {
 				if strings.Contains(stderr, leak) {
 					t.Errorf("stderr %q shows %q", stderr, leak)
 				}
@@ -91,5 +94,13 @@ func TestConfigDurationsTakeZeroDaysAndWeeks(t *testing.T) {
 	}
 	if cfg.Target.SFTP.Timeout != 90*time.Second || cfg.Retention.Events != 14*day || cfg.Retention.Leavers != 400*day {
 		t.Errorf("timeout %v, retention %+v", cfg.Target.SFTP.Timeout, cfg.Retention)
+	}
+}
+
+// Notepad saves UTF-8 with a byte order mark; that is still the file's
+// first key, not an unknown one.
+func TestConfigWithAByteOrderMarkLoads(t *testing.T) {
+	if _, err := parseConfig(filepath.Join(t.TempDir(), "c.yaml"), []byte("\ufeffdatabase: d\n")); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -8,6 +8,7 @@
 package configfile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -16,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -63,6 +66,10 @@ type Doc struct {
 // type expands ${VAR}, checks keys and scalar types and reads durations, so
 // every error is an *Error with the key path and line.
 func Decode(data []byte, v any) (*Doc, error) {
+	data = bytes.TrimPrefix(data, []byte("\ufeff")) // Notepad's byte order mark
+	if err := checkText(data); err != nil {
+		return nil, err
+	}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		return nil, syntaxError(err)
@@ -150,7 +157,7 @@ func syntaxError(err error) error {
 		// A plain scalar runs on over a wrongly indented line ("3\n
 		// grace_days: 4" is one value): the fault is where it ends.
 		n := tk.Position.Line + strings.Count(strings.TrimRight(tk.Origin, " \t\r\n"), "\n")
-		msg := ye.GetMessage()
+		msg := escapeControls(ye.GetMessage())
 		if strings.Contains(msg, "not allowed in this context") {
 			msg += " (check the indentation of this line)"
 		}
@@ -159,13 +166,43 @@ func syntaxError(err error) error {
 	return &Error{Err: fmt.Errorf("not valid YAML: %s", plainYAMLError(err))}
 }
 
+// checkText refuses what YAML does not allow in a file and the parser
+// lets through: invalid UTF-8 and control characters other than tab, CR
+// and LF (a binary file or a wrong encoding).
+func checkText(data []byte) error {
+	n := 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			return &Error{Line: n, Err: errors.New("not valid YAML: not UTF-8 text (save the file as UTF-8)")}
+		case r == '\n':
+			n++
+		case unicode.IsControl(r) && r != '\t' && r != '\r' && r != 0x85:
+			return &Error{Line: n, Err: fmt.Errorf("not valid YAML: control character %U (a binary file?)", r)}
+		}
+		i += size
+	}
+	return nil
+}
+
+// escapeControls keeps a library message printable (it may quote a tab).
+func escapeControls(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.NewReplacer("\t", `\t`, "\r", `\r`, "\n", `\n`).Replace(s))
+}
+
 func plainYAMLError(err error) string {
 	var ye interface{ GetMessage() string }
 	if errors.As(err, &ye) {
-		return ye.GetMessage()
+		return escapeControls(ye.GetMessage())
 	}
 	msg, _, _ := strings.Cut(err.Error(), "\n")
-	return msg
+	return escapeControls(msg)
 }
 
 func line(n ast.Node) int {
