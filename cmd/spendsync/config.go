@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/export"
@@ -133,6 +134,14 @@ func (c *config) validate() error {
 		s.Persons, s.Contracts = rel(s.Persons), rel(s.Contracts)
 		for _, l := range s.Lookups {
 			l.File = rel(l.File)
+		}
+		if a := s.API; a != nil {
+			a.TokenFile, a.ClientSecretFile, a.PasswordFile = rel(a.TokenFile), rel(a.ClientSecretFile), rel(a.PasswordFile)
+			a.CAFile, a.CertFile, a.KeyFile = rel(a.CAFile), rel(a.CertFile), rel(a.KeyFile)
+			// Kept pages are personal data: beside the database, pruned
+			// with the events they explain.
+			a.KeepDir = filepath.Join(filepath.Dir(c.Database), "responses", s.Name)
+			a.KeepFor = time.Duration(c.Retention.Events)
 		}
 	}
 	r := &c.Rules
