@@ -52,8 +52,10 @@ var profiles = map[string]profile{
 		},
 		naming:    map[string]string{"0": "B", "1": "PB", "2": "P", "3": "BP"},
 		system:    "afas",
-		persons:   "T4E_HelloID_Users",
-		contracts: "T4E_HelloID_Employments",
+		// Sorted on a stable key, as the HelloID connector asks, so rows
+		// cannot shift between pages.
+		persons:   "T4E_HelloID_Users?orderbyfieldids=Medewerker",
+		contracts: "T4E_HelloID_Employments?orderbyfieldids=Medewerker,ExternalID",
 		notes: []string{
 			"Roepnaam is the name in daily use; Voornaam holds the official first names.",
 			"Geslacht is not in every GetConnector version; add it where Spend Cloud needs it.",
