@@ -50,8 +50,8 @@ var profiles = map[string]profile{
 			"function_code":     "Functie_code",
 			"function_name":     "Functie_omschrijving",
 		},
-		naming:    map[string]string{"0": "B", "1": "PB", "2": "P", "3": "BP"},
-		system:    "afas",
+		naming: map[string]string{"0": "B", "1": "PB", "2": "P", "3": "BP"},
+		system: "afas",
 		// Sorted on a stable key, as the HelloID connector asks, so rows
 		// cannot shift between pages.
 		persons:   "T4E_HelloID_Users?orderbyfieldids=Medewerker",
