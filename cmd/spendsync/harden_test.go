@@ -59,3 +59,33 @@ func TestSymlinksAreRefusedWhereverSpendsyncWrites(t *testing.T) {
 		})
 	}
 }
+
+func TestEveryPushAndRunRemovesStaleTempFilesEvenWithNothingNew(t *testing.T) {
+	cfg := demo(t)
+	state := filepath.Join(filepath.Dir(cfg), "state")
+	if code, _, stderr := cli(t, "--config", cfg, "run"); code != 0 {
+		t.Fatalf("first run: %d %s", code, stderr)
+	}
+	for _, args := range [][]string{{"push"}, {"run"}} {
+		t.Run(args[0], func(t *testing.T) {
+			// What a push --force or export killed with SIGKILL leaves behind.
+			stale := []string{filepath.Join(state, "drop", ".spendsync-roles.csv.20261124T101010Z-7.tmp"),
+				filepath.Join(state, "out", ".spendsync-persons.csv.123456.tmp")}
+			for _, p := range stale {
+				os.WriteFile(p, []byte("half"), 0o600)
+			}
+			code, stdout, stderr := cli(t, append([]string{"--config", cfg}, args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			if args[0] == "push" && !strings.Contains(stdout, "already delivered") {
+				t.Fatalf("push delivered again: %s", stdout)
+			}
+			for _, p := range stale {
+				if _, err := os.Lstat(p); err == nil {
+					t.Errorf("%s is still there", p)
+				}
+			}
+		})
+	}
+}
