@@ -40,8 +40,9 @@ type API struct {
 	// KeepDir is where kept pages go (set by the caller from the database
 	// path); Replay, when set, is a kept pull's folder read instead of the
 	// network (ingest --file).
-	KeepDir string `yaml:"-"`
-	Replay  string `yaml:"-"`
+	KeepDir string        `yaml:"-"`
+	KeepFor time.Duration `yaml:"-"`
+	Replay  string        `yaml:"-"`
 }
 
 // Systems that can be pulled.
@@ -200,6 +201,10 @@ func secret(envKey, env, fileKey, file string) (string, error) {
 		return strings.TrimRight(string(b), "\r\n"), nil
 	}
 	return "", nil
+}
+
+func equalFoldTrim(a, b string) bool {
+	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
 }
 
 func unwrapPath(err error) error {

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/spendsync/spendsync/internal/atomicfile"
 	"github.com/spendsync/spendsync/internal/model"
 	"github.com/spendsync/spendsync/internal/show"
 )
@@ -68,8 +70,9 @@ type Result struct {
 	PersonRows         int // data rows read from the persons file, valid or not
 	ContractRows       int // data rows read from the contracts file, valid or not
 
-	held    map[string]int // token -> index in Rejects, built on first HeldBy
-	lookups []*lookupTable
+	personsFile string
+	held        map[string]int // token -> index in Rejects, built on first HeldBy
+	lookups     []*lookupTable
 }
 
 // Rows is the number of data rows read from all files.
@@ -81,6 +84,11 @@ type Progress func(path string, size int64) io.Writer
 
 // Load reads and validates a source's files.
 func Load(src *Source, rules Rules, progress Progress) (*Result, error) {
+	return LoadContext(context.Background(), src, rules, progress)
+}
+
+// LoadContext is Load with a context, which ends an API pull early.
+func LoadContext(ctx context.Context, src *Source, rules Rules, progress Progress) (*Result, error) {
 	res := &Result{
 		Source:             src,
 		Persons:            map[string]*PersonRow{},
@@ -91,7 +99,11 @@ func Load(src *Source, rules Rules, progress Progress) (*Result, error) {
 	if err := res.loadLookups(progress); err != nil {
 		return nil, err
 	}
-	if err := withFile(src.Persons, progress, func(r io.Reader) error {
+	if src.API != nil {
+		if err := res.pull(ctx, rules); err != nil {
+			return nil, err
+		}
+	} else if err := withFile(src.Persons, progress, func(r io.Reader) error {
 		return res.readPersons(r, src.Persons, rules)
 	}); err != nil {
 		return nil, err
@@ -151,15 +163,15 @@ func withFile(path string, progress Progress, fn func(io.Reader) error) error {
 
 // columnMap binds canonical fields to the columns of one table.
 type columnMap struct {
-	t   *table
+	t   rowSource
 	idx map[string]int
 }
 
 // bind resolves fields against t's header. A field set explicitly in
 // columns: must exist; a profile's may be missing (not every export has
 // every column).
-func (res *Result) bind(t *table, fields []string) (*columnMap, error) {
-	cols, fromProfile := res.Source.columns()
+func (res *Result) bind(t rowSource, fields []string, contracts bool) (*columnMap, error) {
+	cols, fromProfile := res.Source.columnsFor(contracts)
 	m := &columnMap{t: t, idx: map[string]int{}}
 	for _, f := range fields {
 		h, ok := cols[f]
@@ -173,11 +185,11 @@ func (res *Result) bind(t *table, fields []string) (*columnMap, error) {
 		if i < 0 {
 			if f == "employee_number" || !fromProfile[f] {
 				hint := ""
-				if strings.ContainsRune(strings.Join(t.header, ""), 0) {
+				if strings.ContainsRune(strings.Join(t.head(), ""), 0) {
 					hint = " (NUL bytes in the header: is the file UTF-16? set sources.encoding: utf-16)"
 				}
 				return nil, fmt.Errorf("%s line 1: no column %s for %s (sources.columns.%s); the header has: %s%s",
-					t.file, show.Quote(h), f, f, show.List(t.header), hint)
+					t.name(), show.Quote(h), f, f, show.List(t.head()), hint)
 			}
 			continue
 		}
@@ -199,7 +211,7 @@ func (m *columnMap) get(rec []string, f string) string {
 
 func (m *columnMap) header(f string) string {
 	if i, ok := m.idx[f]; ok {
-		return m.t.header[i]
+		return m.t.head()[i]
 	}
 	return f
 }
@@ -212,7 +224,7 @@ func (res *Result) reject(m *columnMap, line int, raw, emp string, e rowError) {
 	if e.field != "" {
 		col = m.header(e.field)
 	}
-	res.Rejects = append(res.Rejects, Reject{File: m.t.file, Line: line, Column: col, Reason: e.reason, Raw: raw, EmployeeNumber: emp})
+	res.Rejects = append(res.Rejects, Reject{File: m.t.name(), Line: line, Column: col, Reason: e.reason, Raw: raw, EmployeeNumber: emp})
 }
 
 // rows iterates t's data rows, rejecting unparseable ones and rows whose
@@ -226,21 +238,21 @@ func (res *Result) rows(m *columnMap, count *int, fn func(rec []string, line int
 		var perr *csv.ParseError
 		if errors.As(err, &perr) {
 			*count++
-			res.Rejects = append(res.Rejects, Reject{File: m.t.file, Line: perr.Line, Column: fmt.Sprintf("byte %d", perr.Column),
+			res.Rejects = append(res.Rejects, Reject{File: m.t.name(), Line: perr.Line, Column: fmt.Sprintf("byte %d", perr.Column),
 				Reason: "unreadable CSV: " + perr.Err.Error(), Raw: raw})
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("read %s: %w", m.t.file, err)
+			return atomicfile.Wrap("read", m.t.name(), err)
 		}
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" && len(m.t.header) > 1 {
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" && len(m.t.head()) > 1 {
 			continue // blank line
 		}
 		*count++
-		line := m.t.line
+		line := m.t.lineNo()
 		emp := m.get(rec, "employee_number")
-		if len(rec) != len(m.t.header) {
-			res.reject(m, line, raw, emp, rowError{"", fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(m.t.header))})
+		if len(rec) != len(m.t.head()) {
+			res.reject(m, line, raw, emp, rowError{"", fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(m.t.head()))})
 			res.protect(m, emp)
 			continue
 		}
@@ -269,7 +281,7 @@ func (res *Result) protect(m *columnMap, emp string) {
 	if emp == "" {
 		return
 	}
-	if m.has("first_name") || m.has("last_name") || res.Source.IsProvider() || m.t.file == res.Source.Persons {
+	if m.has("first_name") || m.has("last_name") || res.Source.IsProvider() || m.t.name() == res.personsFile {
 		res.Protected[emp] = true
 	}
 	res.ProtectedContracts[emp] = true
@@ -320,21 +332,32 @@ func (res *Result) open(r io.Reader, file string) (*table, error) {
 }
 
 func (res *Result) readPersons(r io.Reader, file string, rules Rules) error {
-	src := res.Source
+	res.personsFile = file
 	t, err := res.open(r, file)
 	if t == nil {
 		return err
 	}
+	return res.persons(t, file, rules)
+}
+
+// personFields lists the fields the persons file supplies.
+func (res *Result) personFields() []string {
+	src := res.Source
 	fields := slices.Clone(personColumns)
 	if src.IsProvider() {
 		fields = append([]string{"employee_number"}, src.Provides...)
-	} else if src.Contracts == "" {
+	} else if !src.HasContracts() {
 		fields = append(fields, contractColumns...)
 	}
 	if src.Mode == Delta {
 		fields = append(fields, "deleted")
 	}
-	m, err := res.bind(t, fields)
+	return fields
+}
+
+func (res *Result) persons(t rowSource, file string, rules Rules) error {
+	src := res.Source
+	m, err := res.bind(t, res.personFields(), false)
 	if err != nil {
 		return err
 	}
@@ -388,7 +411,7 @@ func (res *Result) readPersons(r io.Reader, file string, rules Rules) error {
 			}
 			p.NamingConvention = conv
 		}
-		if !src.IsProvider() && src.Contracts == "" {
+		if !src.IsProvider() && !src.HasContracts() {
 			c, e, ok := res.contract(m, rec, emp)
 			if !ok {
 				res.reject(m, line, raw, emp, e)
@@ -408,7 +431,11 @@ func (res *Result) readContracts(r io.Reader, file string) error {
 	if t == nil {
 		return err
 	}
-	m, err := res.bind(t, append([]string{"employee_number"}, contractColumns...))
+	return res.contracts(t, file)
+}
+
+func (res *Result) contracts(t rowSource, file string) error {
+	m, err := res.bind(t, append([]string{"employee_number"}, contractColumns...), true)
 	if err != nil {
 		return err
 	}

@@ -124,14 +124,21 @@ func (s *Source) Validate() error {
 	return s.validateLookups()
 }
 
-// columns returns the effective field -> header map, and which of its entries
-// came from the profile (those may be absent from a file).
-func (s *Source) columns() (cols map[string]string, fromProfile map[string]bool) {
+// columnsFor returns the effective field -> header map of the persons or
+// the contracts file, and which of its entries came from the profile (those
+// may be absent from a file).
+func (s *Source) columnsFor(contracts bool) (cols map[string]string, fromProfile map[string]bool) {
 	cols = map[string]string{}
 	fromProfile = map[string]bool{}
 	for f, h := range profiles[s.Profile].columns {
 		cols[f] = h
 		fromProfile[f] = true
+	}
+	if contracts {
+		for f, h := range profileContractColumns[s.Profile] {
+			cols[f] = h
+			fromProfile[f] = true
+		}
 	}
 	for f, h := range s.Columns {
 		cols[f] = h

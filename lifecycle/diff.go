@@ -106,7 +106,7 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string) *Plan {
 		return plan
 	}
 	plan.snapshotEmpty = src.Mode == connector.Snapshot && res.PersonRows == 0
-	if src.Mode == connector.Snapshot && src.Contracts != "" && res.ContractRows == 0 {
+	if src.Mode == connector.Snapshot && src.HasContracts() && res.ContractRows == 0 {
 		for emp, p := range st.persons {
 			if !p.Left && p.Source == src.Name {
 				plan.contractsBefore += len(st.contracts[emp])
@@ -257,7 +257,7 @@ func (st *State) planContracts(plan *Plan, res *connector.Result) {
 		}
 	}
 	// Snapshot persons listed without any contract row lose their contracts.
-	if res.Source.Mode == connector.Snapshot && res.Source.Contracts != "" {
+	if res.Source.Mode == connector.Snapshot && res.Source.HasContracts() {
 		for _, emp := range slices.Sorted(maps.Keys(res.Persons)) {
 			if _, has := byEmp[emp]; has || res.ProtectedContracts[emp] || !st.present(emp) {
 				continue

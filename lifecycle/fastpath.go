@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
+	"time"
 
 	"github.com/spendsync/spendsync/connector"
 )
@@ -56,6 +57,11 @@ func sourceDigest(src *connector.Source, rules connector.Rules, skip []string) (
 		return "", err
 	}
 	h.Write(settings)
+	if src.API != nil {
+		// What an API answers cannot be known without pulling it, so a
+		// pulled source is always diffed: its digest never repeats.
+		fmt.Fprintf(h, "\x00pull %d", time.Now().UnixNano())
+	}
 	for _, p := range src.Files() {
 		if fi, err := os.Stat(p); err != nil {
 			return "", fmt.Errorf("open source file: %w", err)

@@ -94,7 +94,7 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 	results := make([]*connector.Result, len(ordered))
 	var loadErr error
 	for i, src := range ordered {
-		res, err := connector.Load(src, opts.Rules, opts.Progress)
+		res, err := connector.LoadContext(ctx, src, opts.Rules, opts.Progress)
 		if err != nil {
 			loadErr = fmt.Errorf("source %s: %w", src.Name, err)
 			break

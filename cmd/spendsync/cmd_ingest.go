@@ -28,13 +28,14 @@ code is then 5. A safety stop (empty or stale source, too many removals or
 rejects) exits 3 and changes nothing; --force lets it through once.`,
 		Example: `  spendsync ingest --dry-run -v
   spendsync ingest afas
-  spendsync ingest --source afas --file /tmp/medewerkers-correctie.csv`,
+  spendsync ingest --source afas --file /tmp/medewerkers-correctie.csv
+  spendsync ingest --source afas --file /var/lib/spendsync/responses/afas/20260101T020000.000000000Z`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runIngest(cmd, g, o, args)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.file, "file", "", "ingest this persons file instead of the source's configured one (needs --source)")
+	f.StringVar(&o.file, "file", "", "ingest this persons file instead of the source's configured one, or for an api: source a kept pull's folder (needs --source)")
 	f.StringVar(&o.source, "source", "", "the source whose settings apply to --file")
 	f.BoolVar(&o.dryRun, "dry-run", false, "report what would change; write nothing")
 	f.BoolVar(&o.force, "force", false, "let a safety stop through once (recorded as a force event)")
@@ -107,6 +108,13 @@ func selectSources(cfg *config, args []string, o ingestOptions) ([]*connector.So
 			return nil, &usageError{fmt.Errorf("--source %q is not a configured source", o.source)}
 		}
 		c := *s
+		if s.API != nil {
+			// A pulled source replays a kept pull: --file names its folder.
+			a := *s.API
+			a.Replay = o.file
+			c.API = &a
+			return []*connector.Source{&c}, nil
+		}
 		c.Persons = o.file // the contracts file, if any, stays as configured
 		return []*connector.Source{&c}, nil
 	}

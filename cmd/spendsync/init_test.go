@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -149,6 +150,67 @@ func TestManPagesHaveExitStatusEnvironmentAndFiles(t *testing.T) {
 			if !strings.Contains(page, want) {
 				t.Errorf("%s lacks %q", filepath.Base(p), want)
 			}
+		}
+	}
+}
+
+// configKeys lists every key the loader accepts, as docs/configuration.md
+// writes them: full paths from the top, except that a source's keys are
+// written without "sources[].". Types that read themselves (durations,
+// columns, conditions) are leaves.
+func configKeys(t reflect.Type, prefix string, out *[]string) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		path := prefix + name
+		*out = append(*out, strings.TrimPrefix(path, "sources[]."))
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		suffix := "."
+		if ft.Kind() == reflect.Slice {
+			ft, suffix = ft.Elem(), "[]."
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+		}
+		if ft.Kind() == reflect.Struct && hasYAMLFields(ft) {
+			configKeys(ft, path+suffix, out)
+		}
+	}
+}
+
+func hasYAMLFields(t reflect.Type) bool {
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); name != "" && name != "-" {
+			return true
+		}
+	}
+	return false
+}
+
+// A key added to the config without a line in the configuration reference
+// fails here: the reference names every key the loader accepts.
+func TestConfigurationReferenceNamesEveryKey(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "configuration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	configKeys(reflect.TypeFor[config](), "", &keys)
+	if len(keys) < 60 {
+		t.Fatalf("only %d keys found in the config type: %v", len(keys), keys)
+	}
+	for _, k := range keys {
+		if !strings.Contains(string(doc), "`"+k+"`") {
+			t.Errorf("docs/configuration.md does not name the key `%s`: add a table row with its type, default and meaning", k)
 		}
 	}
 }

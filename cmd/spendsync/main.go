@@ -20,6 +20,7 @@ import (
 
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/internal/atomicfile"
+	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
@@ -89,7 +90,7 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, &ue), errors.As(err, &ce), errors.Is(err, lifecycle.ErrNewerSchema),
+	case errors.As(err, &ue), errors.As(err, &ce), errors.As(err, new(*fault.KeyError)), errors.Is(err, lifecycle.ErrNewerSchema),
 		strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown flag"),
 		strings.HasPrefix(err.Error(), "unknown shorthand flag"):
 		return exitUsage

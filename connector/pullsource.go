@@ -1,0 +1,135 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"io"
+	"slices"
+
+	"github.com/spendsync/spendsync/connector/pull"
+)
+
+// rowSource is what the row validation reads: a CSV table, or the rows of
+// an API pull flattened through the configured paths.
+type rowSource interface {
+	name() string   // file name or URL, for messages and rejects
+	head() []string // column names (or paths)
+	next() (rec []string, raw string, err error)
+	lineNo() int // line (or row number) of the last record
+	index(column string) (int, error)
+}
+
+func (t *table) name() string   { return t.file }
+func (t *table) head() []string { return t.header }
+func (t *table) lineNo() int    { return t.line }
+
+// apiRows adapts a pull to rowSource.
+type apiRows struct{ r *pull.Rows }
+
+func (a apiRows) name() string   { return a.r.Name() }
+func (a apiRows) head() []string { return a.r.Header() }
+
+// next ends only at the real end: a failure that happens to wrap io.EOF
+// must not read as the last row.
+func (a apiRows) next() ([]string, string, error) {
+	rec, raw, err := a.r.Next()
+	if err != nil && err != io.EOF && errors.Is(err, io.EOF) {
+		err = errors.New(err.Error())
+	}
+	return rec, raw, err
+}
+func (a apiRows) lineNo() int { return a.r.Line() }
+
+// index matches like a CSV header does: case and surrounding spaces
+// ignored. The paths were made unique by columnsOf.
+func (a apiRows) index(column string) (int, error) {
+	for i, h := range a.r.Header() {
+		if equalFoldTrim(h, column) {
+			return i, nil
+		}
+	}
+	return -1, nil
+}
+
+// HasContracts reports whether contracts come from their own file or
+// resource rather than from the persons rows.
+func (s *Source) HasContracts() bool {
+	return s.Contracts != "" || (s.API != nil && s.API.Contracts != "")
+}
+
+// columnsOf returns the distinct columns (paths) that fields map to.
+func (s *Source) columnsOf(fields []string, contracts bool) []string {
+	cols, _ := s.columnsFor(contracts)
+	var out []string
+	for _, f := range fields {
+		if c, ok := cols[f]; ok && !slices.ContainsFunc(out, func(o string) bool { return equalFoldTrim(o, c) }) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// pull reads the source's API: persons, then contracts, all pages of both
+// or nothing. Kept pages are moved into place only when both are complete.
+func (res *Result) pull(ctx context.Context, rules Rules) (err error) {
+	src := res.Source
+	cfg, err := src.pullConfig()
+	if err != nil {
+		return err
+	}
+	s, err := pull.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if ferr := s.Finish(err == nil); err == nil {
+			err = ferr
+		}
+	}()
+	rows, err := s.Rows("persons", src.API.Persons, src.columnsOf(res.personFields(), false))
+	if err != nil {
+		return keyErr("columns", "%v", err)
+	}
+	res.personsFile = rows.Name()
+	res.Files = append(res.Files, rows.Name())
+	if err := res.persons(apiRows{rows}, rows.Name(), rules); err != nil {
+		return err
+	}
+	if src.API.Contracts == "" || src.IsProvider() {
+		return nil
+	}
+	rows, err = s.Rows("contracts", src.API.Contracts, src.columnsOf(append([]string{"employee_number"}, contractColumns...), true))
+	if err != nil {
+		return keyErr("columns", "%v", err)
+	}
+	res.Files = append(res.Files, rows.Name())
+	return res.contracts(apiRows{rows}, rows.Name())
+}
+
+// pullConfig reads the secrets and builds the pull's settings.
+func (s *Source) pullConfig() (*pull.Config, error) {
+	a := s.API
+	cfg := &pull.Config{System: a.System, URL: a.URL, PageSize: a.PageSize, Timeout: a.Timeout,
+		TokenURL: a.TokenURL, ClientID: a.ClientID, TenantID: a.TenantID, Scope: a.Scope, User: a.User,
+		CAFile: a.CAFile, CertFile: a.CertFile, KeyFile: a.KeyFile, Replay: a.Replay, KeepFor: a.KeepFor}
+	if a.Retries != nil {
+		cfg.Retries = *a.Retries
+	}
+	if a.KeepResponses && a.Replay == "" {
+		cfg.Keep = a.KeepDir
+	}
+	if a.Replay != "" {
+		return cfg, nil // no network, no secrets
+	}
+	var err error
+	if cfg.Token, err = secret("token_env", a.TokenEnv, "token_file", a.TokenFile); err != nil {
+		return nil, err
+	}
+	if cfg.ClientSecret, err = secret("client_secret_env", a.ClientSecretEnv, "client_secret_file", a.ClientSecretFile); err != nil {
+		return nil, err
+	}
+	if cfg.Password, err = secret("password_env", a.PasswordEnv, "password_file", a.PasswordFile); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
