@@ -35,7 +35,7 @@ func (t *folderTarget) Deliver(ctx context.Context, id string, files []File) ([]
 		return nil, err
 	}
 	if _, err := atomicfile.CleanTemp(t.dir); err != nil {
-		return nil, fmt.Errorf("remove leftover temporary files in %s: %w", t.dir, err)
+		return nil, fmt.Errorf("dir: remove leftover temporary files: %w", err) // names the file
 	}
 	var staged []*atomicfile.Pending
 	defer func() {

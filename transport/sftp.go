@@ -266,7 +266,7 @@ func (t *sftpTarget) deliver(s *session, id string, files []File) error {
 	for _, e := range entries {
 		if e.Mode().IsRegular() && isTemp(e.Name()) {
 			if err := s.sftp.Remove(path.Join(dir, e.Name())); err != nil {
-				return fmt.Errorf("sftp: cannot remove leftover %q: %w", path.Join(dir, e.Name()), err)
+				return fmt.Errorf("sftp: cannot remove leftover %q: %w", path.Join(dir, e.Name()), bare(err))
 			}
 			t.hooks.Logf("sftp: removed leftover temporary file", "file", path.Join(dir, e.Name()))
 		}
@@ -314,6 +314,16 @@ func (t *sftpTarget) deliver(s *session, id string, files []File) error {
 		}
 	}
 	return nil
+}
+
+// bare drops the operation and path an *os.PathError repeats (pkg/sftp's
+// Remove returns one), so a message names the file once.
+func bare(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // upload writes data to a new remote file and checks its size after close.
