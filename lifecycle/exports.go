@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -233,4 +234,17 @@ func (s *Store) EmailDomains(ctx context.Context) ([]DomainCount, error) {
 		return nil
 	})
 	return out, err
+}
+
+// Migrated reports the id of an earlier migrate's export, or "".
+func (s *Store) Migrated(ctx context.Context) (string, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, `SELECT id FROM exports WHERE origin = 'migrate' ORDER BY time DESC LIMIT 1`).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("look up earlier migrate: %w", err)
+	}
+	return id, nil
 }

@@ -26,7 +26,7 @@ func (s *Store) Prune(ctx context.Context, runID int64, r Retention, at time.Tim
 	var p Pruned
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if r.Events > 0 {
-			cutoff := at.Add(-time.Duration(r.Events)).UTC().Format(time.RFC3339)
+			cutoff := at.Add(-r.Events).UTC().Format(time.RFC3339)
 			res, err := tx.Exec(`DELETE FROM events WHERE time < ?`, cutoff)
 			if err != nil {
 				return fmt.Errorf("prune events: %w", err)
@@ -38,7 +38,7 @@ func (s *Store) Prune(ctx context.Context, runID int64, r Retention, at time.Tim
 			p.Rejects, _ = res.RowsAffected()
 		}
 		if r.Leavers > 0 {
-			cutoff := at.Add(-time.Duration(r.Leavers)).UTC().Format(time.RFC3339)
+			cutoff := at.Add(-r.Leavers).UTC().Format(time.RFC3339)
 			res, err := tx.Exec(`DELETE FROM persons WHERE left_at IS NOT NULL AND left_at < ?`, cutoff)
 			if err != nil {
 				return fmt.Errorf("prune leavers: %w", err)
@@ -59,7 +59,10 @@ func (s *Store) Prune(ctx context.Context, runID int64, r Retention, at time.Tim
 // VACUUM INTO, which reads one snapshot while writers go on (WAL), and
 // verifies the copy with PRAGMA integrity_check before it takes the name.
 func (s *Store) Backup(ctx context.Context, path string) error {
-	if _, err := os.Stat(path); err == nil {
+	if err := atomicfile.RefuseLink(path); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if _, err := os.Lstat(path); err == nil {
 		return fmt.Errorf("backup %s: %w", path, os.ErrExist)
 	}
 	dir := filepath.Dir(path)
@@ -87,6 +90,11 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	}
 	if err := IntegrityCheck(ctx, tmp); err != nil {
 		return fmt.Errorf("backup %s failed verification: %w", path, err)
+	}
+	// Rename replaces whatever took the name meanwhile (a link included)
+	// instead of writing through it; refuse a link anyway, as Stage does.
+	if err := atomicfile.RefuseLink(path); err != nil {
+		return fmt.Errorf("backup: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("backup: %w", err)

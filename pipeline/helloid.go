@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spendsync/spendsync/export"
@@ -31,6 +33,9 @@ func readHelloID(ctx context.Context, path string) (prev *export.Previous, orpha
 		return nil, 0, fmt.Errorf("open HelloID database %s: %w", path, err)
 	}
 	defer db.Close()
+	if err := checkHelloID(ctx, db, path); err != nil {
+		return nil, 0, err
+	}
 	prev = &export.Previous{Persons: map[string]export.Row{}, Roles: map[string][]export.Row{}}
 	byUser := map[string]string{}
 	rows, err := db.QueryContext(ctx, `SELECT CAST(externalId AS TEXT), COALESCE(voornaam, ''), COALESCE(tussenvoegsel, ''),
@@ -96,4 +101,49 @@ func eachRow(rows *sql.Rows, fn func() error) error {
 		}
 	}
 	return rows.Err()
+}
+
+// helloIDColumns are the columns migrate reads, per table.
+var helloIDColumns = map[string][]string{
+	"persons": {"externalId", "voornaam", "tussenvoegsel", "achternaam", "geslacht", "email", "gebruikersnaam"},
+	"roles":   {"gebruikersnaam", "ou", "functie", "oucode", "functiecode"},
+}
+
+// checkHelloID makes sure path is a HelloID SpendCloud database before it
+// is read, so a wrong file is named as such rather than by SQLite's "no
+// such table".
+func checkHelloID(ctx context.Context, db *sql.DB, path string) error {
+	for _, table := range slices.Sorted(maps.Keys(helloIDColumns)) {
+		rows, err := db.QueryContext(ctx, `SELECT name FROM pragma_table_info(?)`, table)
+		if err != nil {
+			if strings.Contains(err.Error(), "file is not a database") {
+				return fmt.Errorf("%s is not a SQLite database (expected the HelloID SpendCloud connector's SpendCloud.db)", path)
+			}
+			return fmt.Errorf("open HelloID database %s: %w", path, err)
+		}
+		have := map[string]bool{}
+		err = eachRow(rows, func() error {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				return err
+			}
+			have[strings.ToLower(name)] = true
+			return nil
+		})
+		if err != nil {
+			if strings.Contains(err.Error(), "file is not a database") {
+				return fmt.Errorf("%s is not a SQLite database (expected the HelloID SpendCloud connector's SpendCloud.db)", path)
+			}
+			return fmt.Errorf("open HelloID database %s: %w", path, err)
+		}
+		if len(have) == 0 {
+			return fmt.Errorf("%s is not a HelloID SpendCloud database: it has no %s table", path, table)
+		}
+		for _, c := range helloIDColumns[table] {
+			if !have[strings.ToLower(c)] {
+				return fmt.Errorf("%s is not a HelloID SpendCloud database: table %s has no column %s", path, table, c)
+			}
+		}
+	}
+	return nil
 }

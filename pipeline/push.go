@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spendsync/spendsync/export"
+	"github.com/spendsync/spendsync/internal/atomicfile"
 	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/transport"
 )
@@ -43,6 +44,13 @@ func (p *Pipeline) Push(ctx context.Context, o PushOptions) error {
 		fmt.Fprintf(out, "would deliver to %s: connected, host key trusted, folder present\n", target.Name())
 		return nil
 	}
+	// A killed export or push leaves temporary files whether or not there
+	// is anything new to deliver: remove them on every push.
+	if removed, err := atomicfile.CleanTemp(dir); err != nil {
+		p.log().Warn("cannot remove leftover temporary files", "dir", dir, "error", err.Error())
+	} else if len(removed) > 0 {
+		p.log().Info("removed leftover temporary files", "dir", dir, "files", removed)
+	}
 	m, err := export.ReadManifest(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("no export in %s yet (run spendsync export)", dir)
@@ -59,6 +67,11 @@ func (p *Pipeline) Push(ctx context.Context, o PushOptions) error {
 		return err
 	}
 	if done && !o.Force {
+		if removed, err := target.Clean(ctx); err != nil {
+			p.log().Warn("cannot remove leftover temporary files from the drop", "target", target.Name(), "error", err.Error())
+		} else if len(removed) > 0 {
+			p.log().Info("removed leftover temporary files from the drop", "target", target.Name(), "files", removed)
+		}
 		fmt.Fprintf(out, "export %s was already delivered to %s (use --force to deliver it again)\n", m.ExportID, target.Name())
 		return nil
 	}
