@@ -14,9 +14,10 @@ import (
 
 // Export event kinds besides export's provisioning kinds.
 const (
-	ExportHeld    = "export.held"
-	ExportFormula = "export.formula"
-	Migrated      = "migrate.helloid"
+	ExportHeld     = "export.held"     // a person held back that was not, or not so, at the last export
+	ExportReleased = "export.released" // a person the last export held back no longer is
+	ExportFormula  = "export.formula"
+	Migrated       = "migrate.helloid"
 )
 
 // Current calls fn for every current (not left) person with its contracts,
@@ -118,9 +119,9 @@ type ExportRecord struct {
 	ID, Date       string
 	Origin         string // export or migrate
 	Persons, Roles []map[string]string
-	Held           int
-	Manifest       any     // stored as JSON
-	Events         []Event // its provisioning, held-back and force events
+	Held           []HeldEntry // the persons this export held back
+	Manifest       any         // stored as JSON
+	Events         []Event     // its provisioning, held-back and force events
 }
 
 // RecordExport makes the record the last export and records its events,
@@ -176,8 +177,17 @@ func (s *Store) RecordExport(ctx context.Context, runID int64, prev *Exported, r
 		}
 		if _, err := tx.Exec(`INSERT INTO exports (id, run_id, time, date, origin, persons, roles, held, manifest)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, rec.ID, runID, t, rec.Date, rec.Origin, len(rec.Persons), len(rec.Roles),
-			rec.Held, mustJSON(rec.Manifest)); err != nil {
+			len(rec.Held), mustJSON(rec.Manifest)); err != nil {
 			return fmt.Errorf("record export: %w", err)
+		}
+		if _, err := tx.Exec(`DELETE FROM export_held`); err != nil {
+			return fmt.Errorf("record export: %w", err)
+		}
+		if err := insertEach(tx, "export_held", []string{"employee_number", "details"}, "ON CONFLICT DO NOTHING", len(rec.Held),
+			func(i int, args []any) ([]any, error) {
+				return append(args, rec.Held[i].EmployeeNumber, rec.Held[i].Details), nil
+			}); err != nil {
+			return err
 		}
 		return insertEvents(tx, rec.Events, runID, t)
 	})
@@ -247,4 +257,29 @@ func (s *Store) Migrated(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("look up earlier migrate: %w", err)
 	}
 	return id, nil
+}
+
+// HeldEntry is one reason the last export held a person back, its details
+// as canonical JSON.
+type HeldEntry struct{ EmployeeNumber, Details string }
+
+// LastHeld returns what the last export held back.
+func (s *Store) LastHeld(ctx context.Context) (map[HeldEntry]bool, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT employee_number, details FROM export_held`)
+	if err != nil {
+		return nil, fmt.Errorf("read held persons: %w", err)
+	}
+	out := map[HeldEntry]bool{}
+	err = eachRow(rows, func() error {
+		var h HeldEntry
+		if err := rows.Scan(&h.EmployeeNumber, &h.Details); err != nil {
+			return err
+		}
+		out[h] = true
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read held persons: %w", err)
+	}
+	return out, nil
 }

@@ -125,6 +125,34 @@ var migrations = [][]string{
 	{`CREATE TABLE source_state (source TEXT PRIMARY KEY, digest TEXT NOT NULL, generation INTEGER NOT NULL,
 		run_id INTEGER NOT NULL, rows INTEGER NOT NULL)`,
 		`INSERT INTO meta (key, value) VALUES ('generation', '0')`},
+	// 4: key-addressed tables without a rowid (one B-tree instead of a
+	// table and its primary-key index), and the set of persons the last
+	// export held back, so export.held is recorded when that set changes.
+	{`CREATE TABLE persons_v4 (
+		employee_number TEXT PRIMARY KEY, source TEXT NOT NULL,
+		first_name TEXT NOT NULL, prefix TEXT NOT NULL, last_name TEXT NOT NULL,
+		partner_prefix TEXT NOT NULL, partner_last_name TEXT NOT NULL, naming_convention TEXT NOT NULL,
+		gender TEXT NOT NULL, email TEXT NOT NULL, username TEXT NOT NULL,
+		blocked INTEGER NOT NULL DEFAULT 0, block_reason TEXT NOT NULL DEFAULT '',
+		left_at TEXT, updated TEXT NOT NULL) WITHOUT ROWID`,
+		`INSERT INTO persons_v4 SELECT employee_number, source, first_name, prefix, last_name, partner_prefix,
+			partner_last_name, naming_convention, gender, email, username, blocked, block_reason, left_at, updated FROM persons`,
+		`DROP TABLE persons`,
+		`ALTER TABLE persons_v4 RENAME TO persons`,
+		`CREATE TABLE contracts_v4 (
+		employee_number TEXT NOT NULL, key TEXT NOT NULL, contract_id TEXT NOT NULL,
+		start_date TEXT NOT NULL, end_date TEXT NOT NULL, ou_code TEXT NOT NULL, ou_name TEXT NOT NULL,
+		function_code TEXT NOT NULL, function_name TEXT NOT NULL,
+		PRIMARY KEY (employee_number, key)) WITHOUT ROWID`,
+		`INSERT INTO contracts_v4 SELECT employee_number, key, contract_id, start_date, end_date, ou_code, ou_name,
+			function_code, function_name FROM contracts`,
+		`DROP TABLE contracts`,
+		`ALTER TABLE contracts_v4 RENAME TO contracts`,
+		`CREATE TABLE exported_persons_v4 (employee_number TEXT PRIMARY KEY, row TEXT NOT NULL) WITHOUT ROWID`,
+		`INSERT INTO exported_persons_v4 SELECT employee_number, row FROM exported_persons`,
+		`DROP TABLE exported_persons`,
+		`ALTER TABLE exported_persons_v4 RENAME TO exported_persons`,
+		`CREATE TABLE export_held (employee_number TEXT NOT NULL, details TEXT NOT NULL, PRIMARY KEY (employee_number, details)) WITHOUT ROWID`},
 }
 
 // migrate creates the schema in a new database, upgrades an older one in

@@ -2,9 +2,11 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spendsync/spendsync/export"
@@ -111,7 +113,11 @@ func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifes
 	if err := export.Write(cfg.Dir, persons, roles, m, true, p.Settings.Retention.Exports); err != nil {
 		return nil, err
 	}
-	if err := p.Store.RecordExport(ctx, p.RunID, plan.last, exportRecord(m, "export", plan.Dump, plan.Changes, plan.forced)); err != nil {
+	lastHeld, err := p.Store.LastHeld(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Store.RecordExport(ctx, p.RunID, plan.last, exportRecord(m, "export", plan.Dump, plan.Changes, plan.forced, lastHeld)); err != nil {
 		return nil, err
 	}
 	if err := p.Store.Summarize(p.RunID, map[string]any{"export": map[string]any{"id": id, "date": plan.Date, "persons": len(plan.Dump.Persons),
@@ -124,24 +130,51 @@ func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifes
 	return m, nil
 }
 
-// exportRecord is the dump as the store keeps it, with its events: the
-// provisioning changes, held persons and formula findings, after extra
-// (force events and the like).
-func exportRecord(m *export.Manifest, origin string, d *export.Dump, changes []export.Change, extra []lifecycle.Event) lifecycle.ExportRecord {
+// exportRecord is the dump as the store keeps it, with its events: extra
+// (force events and the like), the provisioning changes, the formula
+// findings, and the held-back persons that differ from lastHeld (the last
+// export's): export.held for a new or changed hold, export.released for a
+// hold that ended. A hold that stays as it was is not recorded again.
+func exportRecord(m *export.Manifest, origin string, d *export.Dump, changes []export.Change, extra []lifecycle.Event,
+	lastHeld map[lifecycle.HeldEntry]bool) lifecycle.ExportRecord {
 	events := slices.Clone(extra)
 	for _, c := range changes {
 		det := maps.Clone(c.Details)
 		det["export_id"] = m.ExportID
 		events = append(events, lifecycle.Event{Source: origin, Kind: c.Kind, EmployeeNumber: c.EmployeeNumber, Details: det})
 	}
+	var held []lifecycle.HeldEntry
+	seen := map[lifecycle.HeldEntry]bool{}
 	for _, h := range d.Held {
-		events = append(events, lifecycle.Event{Source: origin, Kind: lifecycle.ExportHeld, EmployeeNumber: h.EmployeeNumber,
-			Details: map[string]any{"reason": h.Reason, "fields": h.Fields, "kept_last_export": h.Kept, "export_id": m.ExportID}})
+		det := map[string]any{"reason": h.Reason, "fields": h.Fields, "kept_last_export": h.Kept}
+		e := lifecycle.HeldEntry{EmployeeNumber: h.EmployeeNumber, Details: compactJSON(det)}
+		if seen[e] {
+			continue
+		}
+		seen[e] = true
+		held = append(held, e)
+		if !lastHeld[e] {
+			det["export_id"] = m.ExportID
+			events = append(events, lifecycle.Event{Source: origin, Kind: lifecycle.ExportHeld, EmployeeNumber: h.EmployeeNumber, Details: det})
+		}
+	}
+	for _, e := range slices.SortedFunc(maps.Keys(lastHeld), func(a, b lifecycle.HeldEntry) int {
+		return strings.Compare(a.EmployeeNumber+"\x00"+a.Details, b.EmployeeNumber+"\x00"+b.Details)
+	}) {
+		if !seen[e] {
+			var det map[string]any
+			json.Unmarshal([]byte(e.Details), &det) // written by compactJSON above
+			if det == nil {
+				det = map[string]any{}
+			}
+			det["export_id"] = m.ExportID
+			events = append(events, lifecycle.Event{Source: origin, Kind: lifecycle.ExportReleased, EmployeeNumber: e.EmployeeNumber, Details: det})
+		}
 	}
 	for _, h := range d.Formulas {
 		events = append(events, lifecycle.Event{Source: origin, Kind: lifecycle.ExportFormula, EmployeeNumber: h.EmployeeNumber,
 			Details: map[string]any{"reason": h.Reason, "fields": h.Fields, "export_id": m.ExportID}})
 	}
 	return lifecycle.ExportRecord{ID: m.ExportID, Date: m.Date, Origin: origin, Persons: d.Persons, Roles: d.Roles,
-		Held: len(d.Held), Manifest: m, Events: events}
+		Held: held, Manifest: m, Events: events}
 }

@@ -34,7 +34,7 @@ func (p *Pipeline) Migrate(ctx context.Context, from string) error {
 		Persons: export.FileInfo{File: "persons", Rows: len(dump.Persons)}, Roles: export.FileInfo{File: "roles", Rows: roles}}
 	ev := lifecycle.Event{Source: "migrate", Kind: lifecycle.Migrated, Details: map[string]any{
 		"file": from, "persons": len(dump.Persons), "roles": roles, "roles_without_person": orphans, "export_id": id}}
-	if err := p.Store.RecordExport(ctx, p.RunID, old, exportRecord(m, "migrate", dump, nil, []lifecycle.Event{ev})); err != nil {
+	if err := p.Store.RecordExport(ctx, p.RunID, old, exportRecord(m, "migrate", dump, nil, []lifecycle.Event{ev}, nil)); err != nil {
 		return err
 	}
 	fmt.Fprintf(p.stdout(), "adopted %s as the last export: %d persons, %d roles (%d roles matched no person)\n",
