@@ -3,7 +3,7 @@ GO ?= go
 BIN ?= bin/spendsync
 DEMO_OUT ?= $(CURDIR)/demo-out
 
-.PHONY: build test demo bench lint windows man fuzz crash clean
+.PHONY: build test demo bench bench-1m lint windows man fuzz crash clean
 FUZZTIME ?= 30s
 
 build:
@@ -21,11 +21,14 @@ demo: build
 	SPENDSYNC_DEMO_OUT=$(DEMO_OUT) ./$(BIN) --config testdata/demo/spendsync.yaml --log-format text run
 	@echo "dump: $(DEMO_OUT)/out/  delivered: $(DEMO_OUT)/drop/  state: $(DEMO_OUT)/spendsync.db"
 
-# 100k persons / 150k contracts, generated: first ingest, no-change re-ingest, export.
-# Compare with sqlite3 .import of the same files (see README).
+# 100k persons / 150k contracts, generated: every step of the daily cycle as
+# a child process, time and peak RSS beside sqlite3 .import of the same
+# files in the same run (docs/performance.md). bench-1m: 1M persons, slow.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 30m ./lifecycle/
-	$(GO) test -run '^$$' -bench Export100k -benchmem -benchtime 2x -timeout 30m ./cmd/spendsync/
+	$(GO) run ./internal/benchrun -persons 100000
+
+bench-1m:
+	$(GO) run ./internal/benchrun -persons 1000000
 
 # Each fuzz target for FUZZTIME; crashers land in testdata/fuzz and become regression tests.
 fuzz:

@@ -1,0 +1,205 @@
+//go:build unix
+
+// Command benchrun measures spendsync's stages on generated data against
+// sqlite3 .import of the same files, in the same run: wall time and peak
+// RSS of each step as a child process. make bench (100k persons) and make
+// bench-1m run it; it prints a Markdown table for docs/performance.md.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	persons := flag.Int("persons", 100_000, "persons to generate (1.5 contracts each on average)")
+	dir := flag.String("dir", "", "work folder (default: a new temporary folder, removed afterwards)")
+	flag.Parse()
+	if err := run(*persons, *dir); err != nil {
+		fmt.Fprintln(os.Stderr, "benchrun:", err)
+		os.Exit(1)
+	}
+}
+
+type step struct {
+	name    string
+	target  string // ratio to the import the issue sets, or ""
+	elapsed time.Duration
+	rssKB   int64
+}
+
+func run(n int, dir string) error {
+	if dir == "" {
+		d, err := os.MkdirTemp("", "spendsync-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	bin := filepath.Join(dir, "spendsync")
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/spendsync")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build: %w", err)
+	}
+	hr := filepath.Join(dir, "hr")
+	if err := generate(hr, n, 0); err != nil {
+		return err
+	}
+	cfg := filepath.Join(dir, "spendsync.yaml")
+	if err := os.WriteFile(cfg, []byte(`database: state/spendsync.db
+sources:
+  - name: afas
+    profile: afas
+    date_format: 02-01-2006
+    persons: hr/persons.csv
+    contracts: hr/contracts.csv
+rules:
+  thresholds: {max_removals: 0, max_removal_percent: 0, max_rejects: 0}
+export:
+  dir: out
+`), 0o600); err != nil {
+		return err
+	}
+
+	importStep, err := measure("sqlite3 .import (baseline)", "", dir, "sqlite3", "-batch", filepath.Join(dir, "import.db"),
+		".mode csv", ".separator ;", ".import hr/persons.csv persons", ".import hr/contracts.csv contracts")
+	if err != nil {
+		return err
+	}
+	spend := func(name, target string, args ...string) (step, error) {
+		return measure(name, target, dir, bin, append([]string{"--config", cfg, "-q"}, args...)...)
+	}
+	steps := []step{importStep}
+	for _, s := range []struct{ name, target, cmd string }{
+		{"first ingest", "2.5", "ingest"},
+		{"no-change re-ingest", "0.1", "ingest"},
+		{"first export", "1.5", "export"},
+		{"no-change export", "", "export"},
+	} {
+		st, err := spend(s.name, s.target, s.cmd)
+		if err != nil {
+			return err
+		}
+		steps = append(steps, st)
+	}
+	if err := generate(hr, n, 1); err != nil { // 1% of persons change their last name
+		return err
+	}
+	for _, s := range []struct{ name, target, cmd string }{
+		{"ingest after 1% changed", "0.7", "ingest"},
+		{"export after that change", "1", "export"},
+	} {
+		st, err := spend(s.name, s.target, s.cmd)
+		if err != nil {
+			return err
+		}
+		steps = append(steps, st)
+	}
+	report(n, steps)
+	return nil
+}
+
+// measure runs one child process and returns its wall time and peak RSS.
+func measure(name, target, dir, bin string, args ...string) (step, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	elapsed := time.Since(start)
+	if err != nil {
+		return step{}, fmt.Errorf("%s: %w: %s", name, err, stderr.String())
+	}
+	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	s := step{name: name, target: target, elapsed: elapsed}
+	if ru != nil {
+		s.rssKB = ru.Maxrss
+		if runtime.GOOS == "darwin" {
+			s.rssKB /= 1024 // bytes there
+		}
+	}
+	return s, nil
+}
+
+func report(n int, steps []step) {
+	base := steps[0].elapsed
+	fmt.Printf("%d persons, %s, %d CPUs, %s %s/%s\n\n", n, cpuModel(), runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Println("| step | time | × import | target | peak RSS |")
+	fmt.Println("|---|---|---|---|---|")
+	for _, s := range steps {
+		target := s.target
+		if target != "" {
+			target = "≤ " + target + "x"
+		}
+		fmt.Printf("| %s | %.2f s | %.2fx | %s | %d MB |\n", s.name, s.elapsed.Seconds(),
+			s.elapsed.Seconds()/base.Seconds(), target, s.rssKB/1024)
+	}
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
+
+// generate writes n persons with 1.5 contracts each on average in the
+// AFAS layout. variant 1 changes the last name of every hundredth person.
+func generate(dir string, n, variant int) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	write := func(name string, fn func(w *bufio.Writer)) error {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		w := bufio.NewWriterSize(f, 1<<16)
+		fn(w)
+		if err := w.Flush(); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	err := write("persons.csv", func(w *bufio.Writer) {
+		w.WriteString("Medewerker;Roepnaam;Voorvoegsel;Geboortenaam;Voorvoegsel_partner;Geboortenaam_partner;Naamgebruik_code;Geslacht;Email_werk;UPN\n")
+		for i := range n {
+			last := fmt.Sprintf("Achternaam%d", i)
+			if variant == 1 && i%100 == 0 {
+				last += "-Nieuw"
+			}
+			fmt.Fprintf(w, "%07d;Voornaam%d;van der;%s;de;Partner%d;%d;M;p%d@example.nl;p%d@example.nl\n", i, i, last, i, i%4, i, i)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return write("contracts.csv", func(w *bufio.Writer) {
+		w.WriteString("Medewerker;ExternalID;Begindatum_functie;Einddatum_functie;Organisatorische_eenheid_code;Organisatorische_eenheid_omschrijving;Functie_code;Functie_omschrijving\n")
+		for i := range n {
+			fmt.Fprintf(w, "%07d;%d-1;01-01-2020;;OU%d;Eenheid %d;F%d;Functie %d\n", i, i, i%200, i%200, i%50, i%50)
+			if i%2 == 0 {
+				fmt.Fprintf(w, "%07d;%d-2;01-06-2022;31-12-2030;OU%d;Eenheid %d;F%d;Functie %d\n", i, i, (i+7)%200, (i+7)%200, (i+3)%50, (i+3)%50)
+			}
+		}
+	})
+}
