@@ -201,3 +201,12 @@ func (s *Store) Counts(ctx context.Context) (persons, contracts, blocked int, er
 	}
 	return
 }
+
+// RunSummary returns the JSON summary the run recorded ("{}" when none).
+func (s *Store) RunSummary(ctx context.Context, runID int64) (string, error) {
+	var summary string
+	if err := s.db.QueryRowContext(ctx, `SELECT summary FROM runs WHERE id = ?`, runID).Scan(&summary); err != nil {
+		return "", fmt.Errorf("read summary of run %d: %w", runID, err)
+	}
+	return summary, nil
+}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -247,6 +248,18 @@ func unchangedPlan(ctx context.Context, s *lifecycle.Store, src, digest string) 
 		return nil, err
 	}
 	plan := &Plan{Source: src, Rows: last.Rows, Unchanged: last.RunID, digest: digest}
+	// The orphans are as they were: the run's summary counted them.
+	if summary, err := s.RunSummary(ctx, last.RunID); err == nil {
+		var sum struct {
+			Sources map[string]struct {
+				Orphans       int    `json:"orphans"`
+				OrphanExample string `json:"orphan_example"`
+			} `json:"sources"`
+		}
+		if json.Unmarshal([]byte(summary), &sum) == nil {
+			plan.Orphans, plan.OrphanExample = sum.Sources[src].Orphans, sum.Sources[src].OrphanExample
+		}
+	}
 	for _, r := range all {
 		if r.Source == src {
 			plan.Rejects = append(plan.Rejects, connector.Reject{File: r.File, Line: r.Line, Column: r.Column,

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,12 +12,22 @@ import (
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
+// ErrMigrated refuses a second migrate without force: it would replace
+// what spendsync exported since.
+var ErrMigrated = errors.New("already migrated")
+
 // Migrate adopts a HelloID SpendCloud connector database as the last
-// export, so the first export's diff shows only real changes.
-func (p *Pipeline) Migrate(ctx context.Context, from string) error {
+// export, so the first export's diff shows only real changes. A second
+// migrate is refused unless force.
+func (p *Pipeline) Migrate(ctx context.Context, from string, force bool) error {
 	prev, orphans, err := readHelloID(ctx, from)
 	if err != nil {
 		return err
+	}
+	if done, err := p.Store.Migrated(ctx); err != nil {
+		return err
+	} else if done != "" && !force {
+		return fmt.Errorf("%w (export %s); a second migrate would replace what spendsync exported since: pass --force to do it anyway", ErrMigrated, done)
 	}
 	old, err := p.Store.LastExport(ctx)
 	if err != nil {

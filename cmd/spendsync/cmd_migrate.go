@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
+	"github.com/spendsync/spendsync/pipeline"
 	"github.com/spf13/cobra"
 )
 
@@ -27,15 +29,10 @@ a second migrate is refused unless --force.`,
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			err = func() error {
-				if done, err := w.store.Migrated(ctx); err != nil {
-					return err
-				} else if done != "" && !force {
-					return &usageError{fmt.Errorf("already migrated (export %s); a second migrate would replace what spendsync exported since: pass --force to do it anyway", done)}
-				}
-				return g.pipeline(w.cfg, w.store, w.runID).Migrate(ctx, from)
-			}()
+			err = g.pipeline(w.cfg, w.store, w.runID).Migrate(cmd.Context(), from, force)
+			if errors.Is(err, pipeline.ErrMigrated) {
+				err = &usageError{err}
+			}
 			return w.close(err)
 		},
 	}
