@@ -110,7 +110,7 @@ type Rows struct {
 	cur      *url.URL
 	page     int
 	files    []string // replay
-	body     []byte // the page being read
+	body     []byte   // the page being read
 	dec      *json.Decoder
 	onPage   int
 	next     string
