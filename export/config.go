@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/spendsync/spendsync/internal/fault"
-	"go.yaml.in/yaml/v3"
 )
 
 // Config is the export: section.
@@ -31,20 +30,11 @@ type FileConfig struct {
 	Columns   []Column `yaml:"columns"`
 }
 
-// Column maps an output header to a canonical field; written in YAML as a
-// one-key map, {externalId: employee_number}, so the order is kept.
+// Column maps an output header to a canonical field; the config writes it
+// as a one-key map, {externalId: employee_number}, so the order is kept.
 type Column struct {
 	Header string
 	Field  string
-}
-
-// UnmarshalYAML reads {header: field}.
-func (c *Column) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.MappingNode || len(n.Content) != 2 {
-		return fmt.Errorf("line %d: a column is a one-key map such as {externalId: employee_number}", n.Line)
-	}
-	c.Header, c.Field = n.Content[0].Value, n.Content[1].Value
-	return nil
 }
 
 // PersonFields and RoleFields are what export columns may name.

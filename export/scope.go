@@ -6,35 +6,13 @@ import (
 	"slices"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/internal/model"
 )
 
-// Values is a condition's list of accepted values; YAML may give one value
-// or a list.
+// Values is a condition's list of accepted values; the config may give one
+// value or a list.
 type Values []string
-
-// UnmarshalYAML reads a scalar or a list of scalars.
-func (v *Values) UnmarshalYAML(n *yaml.Node) error {
-	switch n.Kind {
-	case yaml.ScalarNode:
-		*v = Values{n.Value}
-		return nil
-	case yaml.SequenceNode:
-		out := make(Values, 0, len(n.Content))
-		for _, c := range n.Content {
-			if c.Kind != yaml.ScalarNode {
-				return fmt.Errorf("line %d: a value list holds plain values, such as [OU10, OU20]", c.Line)
-			}
-			out = append(out, c.Value)
-		}
-		*v = out
-		return nil
-	}
-	return fmt.Errorf("line %d: give a value or a list of values, such as [OU10, OU20]", n.Line)
-}
 
 // Condition is one scope or role_map entry: canonical field -> accepted
 // values. Fields are ANDed, a field's values ORed; a value matches exactly,

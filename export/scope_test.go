@@ -4,17 +4,22 @@ import (
 	"strings"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/spendsync/spendsync/export"
+	"github.com/spendsync/spendsync/internal/configfile"
 	"github.com/spendsync/spendsync/internal/model"
 )
+
+// decode reads YAML with the config file's own parser.
+func decode(data []byte, v any) error {
+	_, err := configfile.Decode(data, v)
+	return err
+}
 
 // scopeOf decodes a rules.scope block as the config file would.
 func scopeOf(t *testing.T, text string) export.Scope {
 	t.Helper()
 	var s export.Scope
-	if err := yaml.Unmarshal([]byte(text), &s); err != nil {
+	if err := decode([]byte(text), &s); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Validate(); err != nil {
@@ -71,7 +76,7 @@ func TestScopeConfigErrorsNameTheKey(t *testing.T) {
 	}
 	for _, tc := range cases {
 		var s export.Scope
-		if err := yaml.Unmarshal([]byte(tc.scope), &s); err != nil {
+		if err := decode([]byte(tc.scope), &s); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Validate(); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
@@ -84,7 +89,7 @@ func TestScopeConfigErrorsNameTheKey(t *testing.T) {
 func roleMapOf(t *testing.T, text string) *export.Config {
 	t.Helper()
 	var c export.Config
-	if err := yaml.Unmarshal([]byte(text), &c); err != nil {
+	if err := decode([]byte(text), &c); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Validate(); err != nil {
@@ -134,7 +139,7 @@ func TestRoleMapConfigErrorsNameTheKey(t *testing.T) {
 	}
 	for _, tc := range cases {
 		var c export.Config
-		if err := yaml.Unmarshal([]byte(tc.text), &c); err != nil {
+		if err := decode([]byte(tc.text), &c); err != nil {
 			t.Fatal(err)
 		}
 		if err := c.Validate(); err == nil || !strings.HasPrefix(err.Error(), tc.want) {

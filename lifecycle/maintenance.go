@@ -26,7 +26,7 @@ func (s *Store) Prune(ctx context.Context, runID int64, r Retention, at time.Tim
 	var p Pruned
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if r.Events > 0 {
-			cutoff := at.Add(-time.Duration(r.Events)).UTC().Format(time.RFC3339)
+			cutoff := at.Add(-r.Events).UTC().Format(time.RFC3339)
 			res, err := tx.Exec(`DELETE FROM events WHERE time < ?`, cutoff)
 			if err != nil {
 				return fmt.Errorf("prune events: %w", err)
@@ -38,7 +38,7 @@ func (s *Store) Prune(ctx context.Context, runID int64, r Retention, at time.Tim
 			p.Rejects, _ = res.RowsAffected()
 		}
 		if r.Leavers > 0 {
-			cutoff := at.Add(-time.Duration(r.Leavers)).UTC().Format(time.RFC3339)
+			cutoff := at.Add(-r.Leavers).UTC().Format(time.RFC3339)
 			res, err := tx.Exec(`DELETE FROM persons WHERE left_at IS NOT NULL AND left_at < ?`, cutoff)
 			if err != nil {
 				return fmt.Errorf("prune leavers: %w", err)

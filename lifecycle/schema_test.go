@@ -96,7 +96,7 @@ func TestPruneRemovesExactlyWhatRetentionSays(t *testing.T) {
 		}
 	}
 	at := mustTime(t, "2025-07-01T00:00:00Z")
-	r := lifecycle.Retention{Events: lifecycle.Days(181 * day), Leavers: lifecycle.Days(90 * day)}
+	r := lifecycle.Retention{Events: 181 * day, Leavers: 90 * day}
 	p, err := st.Prune(context.Background(), 2, r, at)
 	if err != nil {
 		t.Fatal(err)

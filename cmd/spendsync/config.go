@@ -1,20 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/export"
+	"github.com/spendsync/spendsync/internal/configfile"
 	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/lifecycle"
 	"github.com/spendsync/spendsync/transport"
@@ -44,23 +40,27 @@ type rules struct {
 	Scope            export.Scope         `yaml:"scope"`
 }
 
-// configError is a configuration problem, named by its key path: exit 2.
+// configError is a configuration problem, named by its key path and the
+// line it stands on: exit 2.
 type configError struct {
 	file string
 	key  string
+	line int
 	err  error
 }
 
 func (e *configError) Error() string {
-	if e.key == "" {
-		return fmt.Sprintf("config %s: %v", e.file, e.err)
+	where := e.file
+	if e.line > 0 {
+		where = fmt.Sprintf("%s:%d", e.file, e.line)
 	}
-	return fmt.Sprintf("config %s: %s: %v", e.file, e.key, e.err)
+	if e.key == "" {
+		return fmt.Sprintf("config %s: %v", where, e.err)
+	}
+	return fmt.Sprintf("config %s: %s: %v", where, e.key, e.err)
 }
 
 func (e *configError) Unwrap() error { return e.err }
-
-var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // loadConfig reads, expands, strictly decodes and validates the config.
 // Relative paths in it are taken relative to the config file's folder, so a
@@ -77,157 +77,24 @@ func loadConfig(path string) (*config, error) {
 }
 
 func parseConfig(path string, data []byte) (*config, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, &configError{file: path, err: fmt.Errorf("not valid YAML: %w", err)}
-	}
-	if root.Kind == 0 {
-		return nil, &configError{file: path, err: errors.New("empty")}
-	}
-	if err := expandVars(&root, ""); err != nil {
-		return nil, &configError{file: path, key: err.(*configError).key, err: err.(*configError).err}
-	}
-	// Re-encode the expanded tree and decode it strictly; map the decoder's
-	// line numbers back to key paths for the message.
-	expanded, err := yaml.Marshal(&root)
-	if err != nil {
-		return nil, &configError{file: path, err: err}
-	}
-	var again yaml.Node
-	if err := yaml.Unmarshal(expanded, &again); err != nil {
-		return nil, &configError{file: path, err: err}
-	}
-	lines := map[int][]lineKey{}
-	mapLines(&again, "", lines)
 	// Defaults go in before decoding: keys the file leaves out keep them.
 	cfg := &config{path: path, Rules: rules{Thresholds: lifecycle.DefaultThresholds()}}
-	dec := yaml.NewDecoder(bytes.NewReader(expanded))
-	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil {
-		return nil, decodeError(path, err, lines)
+	doc, err := configfile.Decode(data, cfg)
+	if err != nil {
+		var fe *configfile.Error
+		if errors.As(err, &fe) {
+			return nil, &configError{file: path, key: fe.Key, line: fe.Line, err: fe.Err}
+		}
+		return nil, &configError{file: path, err: err}
 	}
 	if err := cfg.validate(); err != nil {
+		var ce *configError
+		if errors.As(err, &ce) {
+			ce.line = doc.LineOf(ce.key)
+		}
 		return nil, err
 	}
 	return cfg, nil
-}
-
-var lineRef = regexp.MustCompile(`^line (\d+): (.*)$`)
-
-func decodeError(path string, err error, lines map[int][]lineKey) error {
-	// Type errors list "line N: ..."; our own unmarshalers say the same.
-	msg := err.Error()
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg = te.Errors[0]
-	}
-	m := lineRef.FindStringSubmatch(msg)
-	if m == nil {
-		return &configError{file: path, err: errors.New(msg)}
-	}
-	n, _ := strconv.Atoi(m[1])
-	msg = m[2]
-	key := keyAt(lines, n, msg)
-	if f, ok := strings.CutPrefix(msg, "field "); ok && strings.Contains(f, " not found in type ") {
-		name := f[:strings.Index(f, " not found")]
-		if key == "" || !strings.HasSuffix(key, name) {
-			key = joinKey(key, name)
-		}
-		msg = "unknown key"
-	}
-	return &configError{file: path, key: key, err: errors.New(msg)}
-}
-
-// lineKey is a key path whose key or value stands on a line.
-type lineKey struct{ key, value string }
-
-// mapLines records, for every line, the key paths whose key or value stands
-// on it, parents before children.
-func mapLines(n *yaml.Node, prefix string, lines map[int][]lineKey) {
-	switch n.Kind {
-	case yaml.DocumentNode:
-		for _, c := range n.Content {
-			mapLines(c, prefix, lines)
-		}
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := joinKey(prefix, n.Content[i].Value), n.Content[i+1]
-			lines[n.Content[i].Line] = append(lines[n.Content[i].Line], lineKey{k, v.Value})
-			mapLines(v, k, lines)
-		}
-	case yaml.SequenceNode:
-		for i, c := range n.Content {
-			k := fmt.Sprintf("%s[%d]", prefix, i)
-			lines[c.Line] = append(lines[c.Line], lineKey{k, c.Value})
-			mapLines(c, k, lines)
-		}
-	}
-}
-
-// keyAt picks the key an error on line n is about: the one whose value the
-// message quotes, else the deepest on the line.
-func keyAt(lines map[int][]lineKey, n int, msg string) string {
-	cands := lines[n]
-	for _, c := range cands {
-		if c.value != "" && (strings.Contains(msg, "`"+c.value+"`") || strings.Contains(msg, `"`+c.value+`"`)) {
-			return c.key
-		}
-	}
-	if len(cands) == 0 {
-		return ""
-	}
-	return cands[len(cands)-1].key
-}
-
-func joinKey(prefix, k string) string {
-	if prefix == "" {
-		return k
-	}
-	return prefix + "." + k
-}
-
-// expandVars replaces ${VAR} in scalar values; an unset variable is an error
-// naming the key.
-func expandVars(n *yaml.Node, prefix string) error {
-	switch n.Kind {
-	case yaml.DocumentNode:
-		for _, c := range n.Content {
-			if err := expandVars(c, prefix); err != nil {
-				return err
-			}
-		}
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if err := expandVars(n.Content[i+1], joinKey(prefix, n.Content[i].Value)); err != nil {
-				return err
-			}
-		}
-	case yaml.SequenceNode:
-		for i, c := range n.Content {
-			if err := expandVars(c, fmt.Sprintf("%s[%d]", prefix, i)); err != nil {
-				return err
-			}
-		}
-	case yaml.ScalarNode:
-		var missing string
-		out := varRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
-			name := ref[2 : len(ref)-1]
-			v, ok := os.LookupEnv(name)
-			if !ok && missing == "" {
-				missing = name
-			}
-			return v
-		})
-		if missing != "" {
-			return &configError{key: prefix, err: fmt.Errorf("environment variable %s is not set", missing)}
-		}
-		if out != n.Value {
-			n.Value = out
-			n.Tag = "" // let the decoder resolve the expanded text's type
-			n.Style = 0
-		}
-	}
-	return nil
 }
 
 func (c *config) validate() error {

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Every duration the command line takes goes through internal/duration, so
@@ -26,5 +29,78 @@ func TestDurationFlagsTakeDaysAndWeeks(t *testing.T) {
 	code, _, errOut = cli(t, "--config", cfg, "status", "--max-age", "26")
 	if code != 2 || !strings.Contains(errOut, "needs a unit") {
 		t.Errorf("status --max-age 26 = %d %q, want exit 2 asking for a unit", code, errOut)
+	}
+}
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "spendsync.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// Config errors name the key path and the line it stands on, say what the
+// key expects without YAML or Go internals, and never echo a value that
+// came from an environment variable.
+func TestConfigErrorsGiveKeyPathLineAndNoInternals(t *testing.T) {
+	t.Setenv("SS_TEST_PW", "S3cr3tPassw0rd")
+	t.Setenv("SS_TEST_PIN", "918273")
+	const src = "database: d\nsources:\n  - name: a\n    persons: p.csv\n"
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"unknown key in flow list", "database: d\nrules:\n  verified_domain: [example.nl]\n", ":3: rules.verified_domain: unknown key"},
+		{"unknown key in block list", "database: d\nrules:\n  verified_domain:\n    - example.nl\n", ":3: rules.verified_domain: unknown key"},
+		{"type error says what fits", "database: d\nrules:\n  lead_days: soon\n", `:3: rules.lead_days: expects a whole number, got "soon"`},
+		{"bool", "database: d\nexport:\n  bom: sometimes\n", ":3: export.bom: expects true or false"},
+		{"list expected", "database: d\nrules:\n  verified_domains: example.nl\n", ":3: rules.verified_domains: expects a list"},
+		{"bad indent of a key", src + "   contracts: c.csv\nrules:\n  lead_days: 3\n", ":5: not valid YAML"},
+		{"bad indent after a value", "database: d\nrules:\n  lead_days: 3\n   grace_days: 4\n", ":4: not valid YAML"},
+		{"secret in a duration", "database: d\ntarget:\n  sftp:\n    host: h\n    timeout: ${SS_TEST_PW}\n", ":5: target.sftp.timeout: the value of ${SS_TEST_PW}: not a duration"},
+		{"secret in a number", "database: d\ntarget:\n  sftp: {host: h, port: \"${SS_TEST_PW}\"}\n", "target.sftp.port: the value of ${SS_TEST_PW}: expects a whole number"},
+		{"numeric secret in a duration", "database: d\ntarget:\n  sftp:\n    timeout: ${SS_TEST_PIN}\n", "target.sftp.timeout: the value of ${SS_TEST_PIN}: a number needs a unit"},
+		{"bare seconds are refused", src + "    max_age: 3600\n", ":5: sources[0].max_age: a number needs a unit"},
+		{"not UTF-8", "database: caf\xe9\n", ":1: not valid YAML: not UTF-8 text"},
+		{"tab quoted escaped", "database: d\nrules:\n\tlead_days: 3\n", `:3: not valid YAML: found character '\t'`},
+		{"values: a mapping where a value or list goes", "database: d\nrules:\n  scope:\n    include: [{ou_code: {a: b}}]\n", ":4: rules.scope.include[0].ou_code: give a value or a list"},
+		{"validation errors carry the line", src + "    encoding: latin9\n", `:5: sources[0].encoding: unknown encoding "latin9"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := cli(t, "--config", writeConfig(t, tc.yaml), "status")
+			if code != exitUsage || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d, stderr %q; want exit 2 with %q", code, stderr, tc.want)
+			}
+			for _, leak := range []string{"unmarshal", "!!", "Go struct", "time.Duration", "S3cr3t", "918273", "[0].verified_domain", "\n ", "\t"} {
+				if strings.Contains(stderr, leak) {
+					t.Errorf("stderr %q shows %q", stderr, leak)
+				}
+			}
+		})
+	}
+}
+
+// max_age: 0 switches the check off (issue 13 defect 5); days and weeks
+// work in every duration key.
+func TestConfigDurationsTakeZeroDaysAndWeeks(t *testing.T) {
+	cfg, err := parseConfig(filepath.Join(t.TempDir(), "c.yaml"), []byte(
+		"database: d\nsources:\n  - {name: a, persons: p.csv, max_age: 0}\n  - {name: b, persons: q.csv, max_age: 2d}\n"+
+			"target:\n  sftp: {host: h, user: u, key_file: k, known_hosts: kh, timeout: 90s}\nretention: {events: 2w, leavers: 400d}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const day = 24 * time.Hour
+	if cfg.Sources[0].MaxAge != 0 || cfg.Sources[1].MaxAge != 2*day {
+		t.Errorf("max_age: %v, %v", cfg.Sources[0].MaxAge, cfg.Sources[1].MaxAge)
+	}
+	if cfg.Target.SFTP.Timeout != 90*time.Second || cfg.Retention.Events != 14*day || cfg.Retention.Leavers != 400*day {
+		t.Errorf("timeout %v, retention %+v", cfg.Target.SFTP.Timeout, cfg.Retention)
+	}
+}
+
+// Notepad saves UTF-8 with a byte order mark; that is still the file's
+// first key, not an unknown one.
+func TestConfigWithAByteOrderMarkLoads(t *testing.T) {
+	if _, err := parseConfig(filepath.Join(t.TempDir(), "c.yaml"), []byte("\ufeffdatabase: d\n")); err != nil {
+		t.Fatal(err)
 	}
 }

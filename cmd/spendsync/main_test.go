@@ -56,7 +56,7 @@ func TestConfigErrorsExit2AndNameTheKey(t *testing.T) {
 		{"unknown encoding", base + "    encoding: latin9\n", `sources[1].encoding: unknown encoding "latin9"`},
 		{"unknown key", base + "    colums: {}\n", "sources[1].colums: unknown key"},
 		{"unknown top-level key", base + "databse: x\n", "databse: unknown key"},
-		{"wrong type", base + "rules:\n  lead_days: soon\n", "rules.lead_days: cannot unmarshal"},
+		{"wrong type", base + "rules:\n  lead_days: soon\n", `rules.lead_days: expects a whole number, got "soon"`},
 		{"negative number", base + "rules:\n  grace_days: -1\n", "rules.grace_days: must not be negative"},
 		{"bad duration", base + "    max_age: a while\n", "sources[1].max_age"},
 		{"duplicate source names", "database: d\nsources:\n  - {name: a, persons: p}\n  - {name: a, persons: q}\n", `sources[1].name: "a" is already the name of sources[0]`},
