@@ -50,10 +50,12 @@ var profiles = map[string]profile{
 			"function_code":     "Functie_code",
 			"function_name":     "Functie_omschrijving",
 		},
-		naming:    map[string]string{"0": "B", "1": "PB", "2": "P", "3": "BP"},
-		system:    "afas",
-		persons:   "T4E_HelloID_Users",
-		contracts: "T4E_HelloID_Employments",
+		naming: map[string]string{"0": "B", "1": "PB", "2": "P", "3": "BP"},
+		system: "afas",
+		// Sorted on a stable key, as the HelloID connector asks, so rows
+		// cannot shift between pages.
+		persons:   "T4E_HelloID_Users?orderbyfieldids=Medewerker",
+		contracts: "T4E_HelloID_Employments?orderbyfieldids=Medewerker,ExternalID",
 		notes: []string{
 			"Roepnaam is the name in daily use; Voornaam holds the official first names.",
 			"Geslacht is not in every GetConnector version; add it where Spend Cloud needs it.",

@@ -2,6 +2,8 @@ package connector_test
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -70,5 +72,30 @@ func TestExplicitColumnsWinOverAProfile(t *testing.T) {
 	res := load(t, connector.Source{Profile: "afas", Columns: map[string]string{"first_name": "Voornaam"}}, []byte(persons), nil)
 	if got := res.Persons["1"].FirstName; got != "Johanna" {
 		t.Fatalf("first name %q, want the explicit column's Johanna", got)
+	}
+}
+
+// The user docs list every profile's columns; a profile changed here must
+// be changed there.
+func TestProfilesDocListsEveryProfilesColumns(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "profiles.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range connector.ProfileNames() {
+		var b bytes.Buffer
+		connector.WriteProfile(&b, name)
+		if !strings.Contains(string(doc), "## "+name+"\n") {
+			t.Errorf("docs/profiles.md has no section %s", name)
+		}
+		for _, line := range strings.Split(b.String(), "\n") {
+			f := strings.Fields(line)
+			if len(f) == 2 && f[1] != "-" && !strings.Contains(line, ":") && f[0] != "field" {
+				cell := "| " + f[0] + " | `" + strings.ReplaceAll(f[1], "|", `\|`) + "` |"
+				if !strings.Contains(string(doc), cell) {
+					t.Errorf("docs/profiles.md lacks %q (profile %s)", cell, name)
+				}
+			}
+		}
 	}
 }

@@ -180,6 +180,9 @@ func (a *hrAPI) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch a.system {
 	case "afas":
+		if q.Get("orderbyfieldids") == "" {
+			a.t.Errorf("afas request without a stable order: %s", r.URL)
+		}
 		skip, take := num("skip", 0), num("take", 100)
 		writeJSON(w, 200, map[string]any{"skip": skip, "take": take, "rows": slice(skip, take)})
 	case "entra":

@@ -25,8 +25,12 @@ var systems = map[string]system{
 	"afas": {
 		rows: []string{"rows"},
 		first: func(base *url.URL, resource string, n int, paths []Path) (*url.URL, error) {
-			u, err := resolve(base, "connectors/"+url.PathEscape(resource))
+			name, query, _ := strings.Cut(resource, "?")
+			u, err := resolve(base, "connectors/"+url.PathEscape(name))
 			if err != nil {
+				return nil, err
+			}
+			if u.RawQuery, err = validQuery(query); err != nil {
 				return nil, err
 			}
 			return setQuery(u, "skip", "0", "take", strconv.Itoa(n)), nil
@@ -126,6 +130,13 @@ func resolve(base *url.URL, resource string) (*url.URL, error) {
 	u.RawPath = ""
 	u.RawQuery = ref.RawQuery
 	return &u, nil
+}
+
+func validQuery(q string) (string, error) {
+	if _, err := url.ParseQuery(q); err != nil {
+		return "", fmt.Errorf("resource query %q: %w", q, err)
+	}
+	return q, nil
 }
 
 func setQuery(u *url.URL, kv ...string) *url.URL {
