@@ -15,6 +15,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/spendsync/spendsync/internal/atomicfile"
 	"github.com/spendsync/spendsync/internal/model"
 	"github.com/spendsync/spendsync/internal/show"
 )
@@ -242,7 +243,7 @@ func (res *Result) rows(m *columnMap, count *int, fn func(rec []string, line int
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("read %s: %w", m.t.name(), err)
+			return atomicfile.Wrap("read", m.t.name(), err)
 		}
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" && len(m.t.head()) > 1 {
 			continue // blank line

@@ -8,6 +8,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/spendsync/spendsync/internal/atomicfile"
 )
 
 // Lookup joins a side file into a source's rows by key: some exports keep
@@ -173,7 +175,7 @@ func loadLookup(r io.Reader, l *Lookup, src *Source) (*lookupTable, error) {
 			return nil, fmt.Errorf("%s line %d: unreadable CSV: %v", t.file, perr.Line, perr.Err)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", t.file, err)
+			return nil, atomicfile.Wrap("read", t.file, err)
 		}
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" && len(t.header) > 1 {
 			continue // blank line

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
 
+	"github.com/spendsync/spendsync/internal/atomicfile"
 	"github.com/spendsync/spendsync/internal/show"
 )
 
@@ -117,12 +118,12 @@ func newTable(r io.Reader, file, encoding, delimiter string) (*table, error) {
 	raw := bufio.NewReaderSize(r, 4<<10)
 	first, err := raw.Peek(4 << 10)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return nil, fmt.Errorf("read %s: %w", file, err)
+		return nil, atomicfile.Wrap("read", file, err)
 	}
 	br := bufio.NewReaderSize(transform.NewReader(raw, dec(first)), 64<<10)
 	head, err := br.Peek(64 << 10)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return nil, fmt.Errorf("read %s: %w", file, err)
+		return nil, atomicfile.Wrap("read", file, err)
 	}
 	if len(bytes.TrimSpace(head)) == 0 {
 		return nil, fmt.Errorf("%s: %w", file, errEmpty)

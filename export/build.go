@@ -60,9 +60,10 @@ type Dump struct {
 // formulaStart lists what makes a spreadsheet treat a cell as a formula.
 const formulaStart = "=+-@\t\r"
 
-// Build computes the dump for date (YYYY-MM-DD): every person with a
-// contract active on date and not blocked, one role per active contract,
-// identical roles merged.
+// Build computes the dump for date (YYYY-MM-DD): every person not blocked
+// with a counting contract (active on date and in rules.scope), one role
+// per counting contract (with its role_map role), identical role rows
+// merged.
 func Build(in []Input, prev *Previous, date string, cfg *Config, rules Rules) *Dump {
 	d := &Dump{Date: date, Blocked: map[string]bool{}}
 	personCols, roleCols := fieldsOf(cfg.Persons.Columns), fieldsOf(cfg.Roles.Columns)

@@ -74,7 +74,7 @@ func Write(dir string, persons, roles []byte, m *Manifest, history bool, keep in
 		return err
 	}
 	if _, err := atomicfile.CleanTemp(dir); err != nil {
-		return fmt.Errorf("clean leftover temporary files in %s: %w", dir, err)
+		return fmt.Errorf("clean leftover temporary files: %w", err) // names dir
 	}
 	if history {
 		if err := archive(dir); err != nil {
@@ -133,12 +133,15 @@ func archive(dir string) error {
 	}
 	for _, name := range []string{cur.Roles.File, cur.Persons.File, ManifestName} {
 		src, to := filepath.Join(dir, name), filepath.Join(dst, name)
-		if _, err := os.Stat(to); err == nil {
+		if _, err := os.Lstat(to); err == nil {
 			continue
+		}
+		if fi, err := os.Lstat(src); err != nil || !fi.Mode().IsRegular() {
+			continue // never archive what a link points at
 		}
 		if err := os.Link(src, to); err != nil {
 			if err := copyFile(src, to); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("archive %s: %w", src, err)
+				return atomicfile.Wrap("archive", src, err)
 			}
 		}
 	}

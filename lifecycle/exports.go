@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/url"
@@ -226,6 +227,9 @@ func ReadHelloID(ctx context.Context, path string) (prev *export.Previous, orpha
 		return nil, 0, fmt.Errorf("open HelloID database %s: %w", path, err)
 	}
 	defer db.Close()
+	if err := checkHelloID(ctx, db, path); err != nil {
+		return nil, 0, err
+	}
 	prev = &export.Previous{Persons: map[string]export.Row{}, Roles: map[string][]export.Row{}}
 	byUser := map[string]string{}
 	rows, err := db.QueryContext(ctx, `SELECT CAST(externalId AS TEXT), COALESCE(voornaam, ''), COALESCE(tussenvoegsel, ''),
@@ -269,6 +273,64 @@ func ReadHelloID(ctx context.Context, path string) (prev *export.Previous, orpha
 		return nil, 0, fmt.Errorf("read roles of HelloID database %s: %w", path, err)
 	}
 	return prev, orphans, nil
+}
+
+// helloIDColumns are the columns migrate reads, per table.
+var helloIDColumns = map[string][]string{
+	"persons": {"externalId", "voornaam", "tussenvoegsel", "achternaam", "geslacht", "email", "gebruikersnaam"},
+	"roles":   {"gebruikersnaam", "ou", "functie", "oucode", "functiecode"},
+}
+
+// checkHelloID makes sure path is a HelloID SpendCloud database before it
+// is read, so a wrong file is named as such rather than by SQLite's "no
+// such table".
+func checkHelloID(ctx context.Context, db *sql.DB, path string) error {
+	for _, table := range slices.Sorted(maps.Keys(helloIDColumns)) {
+		rows, err := db.QueryContext(ctx, `SELECT name FROM pragma_table_info(?)`, table)
+		if err != nil {
+			if strings.Contains(err.Error(), "file is not a database") {
+				return fmt.Errorf("%s is not a SQLite database (expected the HelloID SpendCloud connector's SpendCloud.db)", path)
+			}
+			return fmt.Errorf("open HelloID database %s: %w", path, err)
+		}
+		have := map[string]bool{}
+		err = eachRow(rows, func() error {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				return err
+			}
+			have[strings.ToLower(name)] = true
+			return nil
+		})
+		if err != nil {
+			if strings.Contains(err.Error(), "file is not a database") {
+				return fmt.Errorf("%s is not a SQLite database (expected the HelloID SpendCloud connector's SpendCloud.db)", path)
+			}
+			return fmt.Errorf("open HelloID database %s: %w", path, err)
+		}
+		if len(have) == 0 {
+			return fmt.Errorf("%s is not a HelloID SpendCloud database: it has no %s table", path, table)
+		}
+		for _, c := range helloIDColumns[table] {
+			if !have[strings.ToLower(c)] {
+				return fmt.Errorf("%s is not a HelloID SpendCloud database: table %s has no column %s", path, table, c)
+			}
+		}
+	}
+	return nil
+}
+
+// Migrated reports the id of an earlier migrate's export, or "".
+func (s *Store) Migrated(ctx context.Context) (string, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, `SELECT id FROM exports WHERE origin = 'migrate' ORDER BY time DESC LIMIT 1`).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("look up earlier migrate: %w", err)
+	}
+	return id, nil
 }
 
 // readOnlyURI is a SQLite URI opening the file at abs read-only; a

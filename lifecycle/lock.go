@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"github.com/spendsync/spendsync/internal/atomicfile"
 )
 
 // ErrLocked means another spendsync holds the writer lock.
@@ -24,10 +26,19 @@ type Lock struct {
 // The holder's pid is written into the lock file so the refusal can name it.
 func Acquire(dbPath string) (*Lock, error) {
 	path := dbPath + ".lock"
-	fl := flock.New(path, flock.SetPermissions(0o600))
+	// Never through a symbolic link: a run writes and truncates this file,
+	// so a link planted here would let anyone who can write to the folder
+	// empty any file the run may write.
+	if err := atomicfile.RefuseLink(path); err != nil {
+		return nil, fmt.Errorf("writer lock: %w", err)
+	}
+	fl := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR|atomicfile.NoFollow), flock.SetPermissions(0o600))
 	ok, err := fl.TryLock()
 	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+		if rerr := atomicfile.RefuseLink(path); rerr != nil {
+			return nil, fmt.Errorf("writer lock: %w", rerr)
+		}
+		return nil, atomicfile.Wrap("lock", path, err)
 	}
 	if !ok {
 		// The holder writes its pid just after locking: give it a moment.
@@ -43,12 +54,27 @@ func Acquire(dbPath string) (*Lock, error) {
 	}
 	// Best effort: Windows forbids writing a locked range through a second
 	// handle, and then the refusal says "unknown pid".
-	_ = os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
+	_ = rewrite(path, strconv.Itoa(os.Getpid())+"\n")
 	return &Lock{fl: fl, path: path}, nil
 }
 
 // Release gives the lock up.
 func (l *Lock) Release() error {
-	_ = os.Truncate(l.path, 0)
+	_ = rewrite(l.path, "")
 	return l.fl.Unlock()
+}
+
+// rewrite replaces the lock file's content, refusing a link swapped in
+// since it was locked.
+func rewrite(path, content string) error {
+	f, err := atomicfile.OpenNoFollow(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Truncate(0); err != nil {
+		return err
+	}
+	_, err = f.WriteString(content)
+	return err
 }

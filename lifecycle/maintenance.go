@@ -59,7 +59,10 @@ func (s *Store) Prune(ctx context.Context, runID int64, r Retention, at time.Tim
 // VACUUM INTO, which reads one snapshot while writers go on (WAL), and
 // verifies the copy with PRAGMA integrity_check before it takes the name.
 func (s *Store) Backup(ctx context.Context, path string) error {
-	if _, err := os.Stat(path); err == nil {
+	if err := atomicfile.RefuseLink(path); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if _, err := os.Lstat(path); err == nil {
 		return fmt.Errorf("backup %s: %w", path, os.ErrExist)
 	}
 	dir := filepath.Dir(path)
@@ -87,6 +90,11 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	}
 	if err := IntegrityCheck(ctx, tmp); err != nil {
 		return fmt.Errorf("backup %s failed verification: %w", path, err)
+	}
+	// Rename replaces whatever took the name meanwhile (a link included)
+	// instead of writing through it; refuse a link anyway, as Stage does.
+	if err := atomicfile.RefuseLink(path); err != nil {
+		return fmt.Errorf("backup: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("backup: %w", err)

@@ -222,6 +222,20 @@ func (s *Store) FinishRun(id int64, exitCode int) error {
 	return nil
 }
 
+// DiscardRun removes the record of a run that did no work (a usage or
+// configuration error found after the run began), so status keeps showing
+// the last real run. A run that left any trace is kept.
+func (s *Store) DiscardRun(id int64) error {
+	_, err := s.db.Exec(`DELETE FROM runs WHERE id = ?1
+		AND NOT EXISTS (SELECT 1 FROM events WHERE run_id = ?1) AND NOT EXISTS (SELECT 1 FROM rejects WHERE run_id = ?1)
+		AND NOT EXISTS (SELECT 1 FROM exports WHERE run_id = ?1) AND NOT EXISTS (SELECT 1 FROM deliveries WHERE run_id = ?1)
+		AND NOT EXISTS (SELECT 1 FROM source_state WHERE run_id = ?1)`, id)
+	if err != nil {
+		return fmt.Errorf("discard record of run %d: %w", id, err)
+	}
+	return nil
+}
+
 // Summarize merges facts (encoded as a JSON object) into the run's
 // summary, so each stage of a run adds its own part.
 func (s *Store) Summarize(id int64, facts map[string]any) error {

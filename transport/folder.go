@@ -30,12 +30,20 @@ func (t *folderTarget) Check(ctx context.Context) error {
 	return err
 }
 
+func (t *folderTarget) Clean(ctx context.Context) ([]string, error) {
+	removed, err := atomicfile.CleanTemp(t.dir)
+	if err != nil {
+		return removed, fmt.Errorf("dir: remove leftover temporary files: %w", err)
+	}
+	return removed, nil
+}
+
 func (t *folderTarget) Deliver(ctx context.Context, id string, files []File) ([]Delivered, error) {
 	if err := atomicfile.MkdirPrivate(t.dir); err != nil {
 		return nil, err
 	}
 	if _, err := atomicfile.CleanTemp(t.dir); err != nil {
-		return nil, fmt.Errorf("remove leftover temporary files in %s: %w", t.dir, err)
+		return nil, fmt.Errorf("dir: remove leftover temporary files: %w", err) // names the file
 	}
 	var staged []*atomicfile.Pending
 	defer func() {

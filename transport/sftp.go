@@ -257,19 +257,45 @@ func (t *sftpTarget) Deliver(ctx context.Context, id string, files []File) ([]De
 	return describe(files), nil
 }
 
-func (t *sftpTarget) deliver(s *session, id string, files []File) error {
+func (t *sftpTarget) Clean(ctx context.Context) ([]string, error) {
+	var removed []string
+	err := t.retry(ctx, "clean", func() error {
+		s, err := t.connect(ctx)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		r, err := t.clean(s)
+		removed = append(removed, r...)
+		return err
+	})
+	return removed, err
+}
+
+// clean removes leftover temporary files of ours from the drop.
+func (t *sftpTarget) clean(s *session) ([]string, error) {
 	dir := t.cfg.RemoteDir
 	entries, err := s.sftp.ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("sftp: cannot list remote_dir %q: %w", dir, err)
+		return nil, fmt.Errorf("sftp: cannot list remote_dir %q: %w", dir, err)
 	}
+	var removed []string
 	for _, e := range entries {
 		if e.Mode().IsRegular() && isTemp(e.Name()) {
 			if err := s.sftp.Remove(path.Join(dir, e.Name())); err != nil {
-				return fmt.Errorf("sftp: cannot remove leftover %q: %w", path.Join(dir, e.Name()), err)
+				return removed, fmt.Errorf("sftp: cannot remove leftover %q: %w", path.Join(dir, e.Name()), bare(err))
 			}
+			removed = append(removed, e.Name())
 			t.hooks.Logf("sftp: removed leftover temporary file", "file", path.Join(dir, e.Name()))
 		}
+	}
+	return removed, nil
+}
+
+func (t *sftpTarget) deliver(s *session, id string, files []File) error {
+	dir := t.cfg.RemoteDir
+	if _, err := t.clean(s); err != nil {
+		return err
 	}
 	// Upload every file to its temporary name first, then rename them in
 	// order: a failure while uploading changes nothing under a final name.
@@ -296,6 +322,7 @@ func (t *sftpTarget) deliver(s *session, id string, files []File) error {
 		}
 	}
 	_, posix := s.sftp.HasExtension("posix-rename@openssh.com")
+	var err error
 	for i, f := range files {
 		final := path.Join(dir, f.Name)
 		if posix {
@@ -310,10 +337,20 @@ func (t *sftpTarget) deliver(s *session, id string, files []File) error {
 			}
 		}
 		if err != nil {
-			return fmt.Errorf("sftp: cannot rename %q to %q: %w", temps[i], final, err)
+			return fmt.Errorf("sftp: cannot rename %q to %q: %w", temps[i], final, bare(err))
 		}
 	}
 	return nil
+}
+
+// bare drops the operation and path an *os.PathError repeats (pkg/sftp's
+// Remove returns one), so a message names the file once.
+func bare(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // upload writes data to a new remote file and checks its size after close.

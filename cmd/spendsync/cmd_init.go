@@ -47,10 +47,10 @@ func runInit(g *globals) error {
 	}
 	if _, err := f.Write(sampleConfig); err != nil {
 		f.Close()
-		return fmt.Errorf("write config %s: %w", path, err)
+		return fmt.Errorf("write config: %w", err) // names path
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("write config %s: %w", path, err)
+		return fmt.Errorf("write config: %w", err)
 	}
 	cfg, err := loadConfig(path)
 	if err != nil {

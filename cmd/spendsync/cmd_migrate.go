@@ -14,13 +14,15 @@ import (
 
 func newMigrateCommand(g *globals) *cobra.Command {
 	var from string
+	var force bool
 	cmd := &cobra.Command{
 		Use:   "migrate --from-helloid DB",
 		Short: "Adopt a HelloID SpendCloud.db as the last export",
 		Long: `migrate reads the HelloID SpendCloud connector's SQLite database (tables
 persons and roles; opened read-only) and records its content as the last
 export, so the next export's diff shows only real changes instead of a wave
-of creates. Run it once, after the first ingest and before the first export.`,
+of creates. Run it once, after the first ingest and before the first export;
+a second migrate is refused unless --force.`,
 		Example: `  spendsync migrate --from-helloid 'C:\ProgramData\Tools4ever\HelloID\SpendCloud.db'`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -37,6 +39,11 @@ of creates. Run it once, after the first ingest and before the first export.`,
 			}
 			ctx := cmd.Context()
 			err = func() error {
+				if done, err := w.store.Migrated(ctx); err != nil {
+					return err
+				} else if done != "" && !force {
+					return &usageError{fmt.Errorf("already migrated (export %s); a second migrate would replace what spendsync exported since: pass --force to do it anyway", done)}
+				}
 				old, err := w.store.LastExport(ctx)
 				if err != nil {
 					return err
@@ -65,5 +72,6 @@ of creates. Run it once, after the first ingest and before the first export.`,
 		},
 	}
 	cmd.Flags().StringVar(&from, "from-helloid", "", "path of the HelloID SpendCloud connector database")
+	cmd.Flags().BoolVar(&force, "force", false, "migrate again although an earlier migrate was recorded")
 	return cmd
 }

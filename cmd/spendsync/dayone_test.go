@@ -1,11 +1,16 @@
 package main
 
 import (
+	"database/sql"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spendsync/spendsync/lifecycle"
 )
 
 // Every duration the command line takes goes through internal/duration, so
@@ -102,5 +107,105 @@ func TestConfigDurationsTakeZeroDaysAndWeeks(t *testing.T) {
 func TestConfigWithAByteOrderMarkLoads(t *testing.T) {
 	if _, err := parseConfig(filepath.Join(t.TempDir(), "c.yaml"), []byte("\ufeffdatabase: d\n")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func lastRuns(t *testing.T, cfg string) map[string]lifecycle.Run {
+	t.Helper()
+	code, out, errOut := cli(t, "--config", cfg, "status", "--json")
+	var st struct {
+		Runs []lifecycle.Run `json:"last_runs"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil {
+		t.Fatalf("status --json: %d %s %s", code, out, errOut)
+	}
+	m := map[string]lifecycle.Run{}
+	for _, r := range st.Runs {
+		m[r.Command] = r
+	}
+	return m
+}
+
+// Usage and config errors are not runs: status keeps showing the last run
+// that did work, with its counts.
+func TestUsageErrorsAreNotRecordedAsRuns(t *testing.T) {
+	cfg := demo(t)
+	mustCLI(t, "--config", cfg, "run")
+	before := lastRuns(t, cfg)
+	for _, args := range [][]string{
+		{"export", "--date", "2026-13-01"},
+		{"ingest", "nosuchsource"},
+		{"export", "--date", "2026-02-30"},
+		{"ingest", "afas", "nosuchsource"},
+	} {
+		code, _, errOut := cli(t, append([]string{"--config", cfg}, args...)...)
+		if code != exitUsage {
+			t.Errorf("%v: exit %d, want 2: %s", args, code, errOut)
+		}
+		if want := "see spendsync " + args[0] + " --help"; !strings.Contains(errOut, want) {
+			t.Errorf("%v: hint %q lacks %q", args, errOut, want)
+		}
+	}
+	after := lastRuns(t, cfg)
+	if !reflect.DeepEqual(before, after) {
+		t.Fatalf("usage errors were recorded as runs:\nbefore %+v\nafter  %+v", before, after)
+	}
+}
+
+// Library errors are translated: a bad flag value says what the flag
+// expects, a foreign database is named as such.
+func TestLibraryErrorsAreTranslated(t *testing.T) {
+	cfg := demo(t)
+	mustCLI(t, "--config", cfg, "ingest")
+	code, _, errOut := cli(t, "--config", cfg, "rejects", "--run", "abc")
+	if code != exitUsage || !strings.Contains(errOut, `--run "abc": expects a whole number`) || strings.Contains(errOut, "strconv") {
+		t.Errorf("rejects --run abc: %d %q", code, errOut)
+	}
+	foreign := filepath.Join(t.TempDir(), "other.db")
+	db, err := sql.Open("sqlite", foreign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE accounts (id INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	text := filepath.Join(t.TempDir(), "notes.txt")
+	os.WriteFile(text, []byte("not a database at all, just some text that is long enough to be read as a header\n"), 0o600)
+	for file, want := range map[string]string{
+		foreign: "is not a HelloID SpendCloud database: it has no persons table",
+		text:    "is not a SQLite database",
+	} {
+		code, _, errOut := cli(t, "--config", cfg, "migrate", "--from-helloid", file)
+		if code != exitFailed || !strings.Contains(errOut, want) || strings.Contains(errOut, "SQL logic error") {
+			t.Errorf("migrate %s: %d %q, want exit 1 with %q", filepath.Base(file), code, errOut, want)
+		}
+	}
+}
+
+// A second migrate would overwrite what was exported since: refused
+// without --force, and the refusal is not a run.
+func TestSecondMigrateNeedsForce(t *testing.T) {
+	golden := filepath.Join("..", "..", "testdata", "golden")
+	persons, _ := os.ReadFile(filepath.Join(golden, "demo-persons.csv"))
+	roles, _ := os.ReadFile(filepath.Join(golden, "demo-roles.csv"))
+	hid := helloIDDatabase(t, persons, roles)
+	cfg := demo(t)
+	mustCLI(t, "--config", cfg, "ingest")
+	mustCLI(t, "--config", cfg, "migrate", "--from-helloid", hid)
+	before := lastRuns(t, cfg)
+	code, _, errOut := cli(t, "--config", cfg, "migrate", "--from-helloid", hid)
+	if code != exitUsage || !strings.Contains(errOut, "already migrated") || !strings.Contains(errOut, "--force") {
+		t.Fatalf("second migrate: %d %q", code, errOut)
+	}
+	if after := lastRuns(t, cfg); !reflect.DeepEqual(before, after) {
+		t.Errorf("the refused migrate was recorded: %+v", after["migrate"])
+	}
+	if n := len(mustEvents(t, cfg, lifecycle.Migrated)); n != 1 {
+		t.Errorf("%d migrate events after a refusal, want 1", n)
+	}
+	mustCLI(t, "--config", cfg, "migrate", "--from-helloid", hid, "--force")
+	if n := len(mustEvents(t, cfg, lifecycle.Migrated)); n != 2 {
+		t.Errorf("%d migrate events after --force, want 2", n)
 	}
 }

@@ -10,12 +10,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/spendsync/spendsync/connector"
@@ -68,7 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	code := exitCode(err)
 	switch {
 	case err == nil:
@@ -77,7 +79,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	default:
 		fmt.Fprintf(stderr, "spendsync: error: %v\n", err)
 		if code == exitUsage && !errors.As(err, new(*configError)) {
-			fmt.Fprintln(stderr, "spendsync: hint: see spendsync --help")
+			path := "spendsync"
+			if cmd != nil {
+				path = cmd.CommandPath()
+			}
+			fmt.Fprintf(stderr, "spendsync: hint: see %s --help\n", path)
 		}
 	}
 	return code
@@ -129,7 +135,7 @@ and delivers it over SFTP.`,
 	pf.StringVar(&g.logFormat, "log-format", "", "text or json (default: text on a terminal, json otherwise)")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log each event and more detail")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "log only warnings and errors")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{flagError(err)} })
 	root.AddCommand(newInitCommand(g), newIngestCommand(g), newEventsCommand(g), newRejectsCommand(g),
 		newPersonCommand(g), newStatusCommand(g), newVersionCommand(), newExportCommand(g), newDiffCommand(g),
 		newMigrateCommand(g), newDomainsCommand(g), newPushCommand(g), newRunCommand(g), newHostkeyCommand(g),
@@ -179,6 +185,38 @@ func (g *globals) progress(verb string) func(name string, size int64) io.Writer 
 			progressbar.OptionSetDescription(verb+" "+filepath.Base(name)), progressbar.OptionClearOnFinish(),
 			progressbar.OptionThrottle(100*time.Millisecond))
 	}
+}
+
+// flagError says what a flag expects instead of passing on the parser's
+// words ("strconv.ParseInt: parsing ...").
+func flagError(err error) error {
+	var ive *pflag.InvalidValueError
+	if !errors.As(err, &ive) {
+		return err
+	}
+	f := ive.GetFlag()
+	why := ive.Unwrap().Error()
+	switch f.Value.Type() {
+	case "int", "int64", "int32", "uint", "uint64", "count":
+		why = "expects a whole number"
+	case "bool":
+		why = "expects true or false"
+	case "string":
+	default:
+		if errors.As(ive.Unwrap(), new(*strconv.NumError)) {
+			why = "expects a number"
+		}
+	}
+	return fmt.Errorf("--%s %s: %s", f.Name, quoteCut(ive.GetValue()), why)
+}
+
+// quoteCut quotes a value for a message, cut to a readable length.
+func quoteCut(s string) string {
+	const max = 60
+	if r := []rune(s); len(r) > max {
+		return strconv.Quote(string(r[:max])) + fmt.Sprintf("... (%d more characters)", len(r)-max)
+	}
+	return strconv.Quote(s)
 }
 
 // noArgs and exactArgs reject arguments with a usage error (exit 2).
@@ -283,7 +321,14 @@ func writeMetrics(st *lifecycle.Store, path string) error {
 
 // close records the run's outcome and releases the database.
 func (w *writer) close(err error) error {
-	ferr := w.store.FinishRun(w.runID, exitCode(err))
+	var ferr error
+	if exitCode(err) == exitUsage {
+		// A usage or config error is not a run: recording it would hide
+		// the last real one from status.
+		ferr = w.store.DiscardRun(w.runID)
+	} else {
+		ferr = w.store.FinishRun(w.runID, exitCode(err))
+	}
 	if ferr == nil && w.cfg.Metrics != "" {
 		ferr = writeMetrics(w.store, w.cfg.Metrics)
 	}

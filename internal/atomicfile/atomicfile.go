@@ -4,6 +4,7 @@
 package atomicfile
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,57 @@ import (
 // TempPrefix starts the name of every temporary file this package creates,
 // so leftovers of a killed run can be recognised and removed.
 const TempPrefix = ".spendsync-"
+
+// ErrSymlink means a path spendsync would create, replace or truncate is a
+// symbolic link. spendsync never writes through a link: anyone who can
+// write to the folder could otherwise point it at any file the run may
+// write.
+var ErrSymlink = errors.New("is a symbolic link; spendsync does not write through links (remove it or name the real file)")
+
+// RefuseLink returns an error wrapping ErrSymlink when path is a symbolic
+// link, and nil when it is anything else or does not exist.
+func RefuseLink(path string) error {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return fmt.Errorf("%s %w", path, ErrSymlink)
+	}
+	return nil
+}
+
+// OpenNoFollow is os.OpenFile that refuses a symbolic link at path (with
+// O_NOFOLLOW where the system has it, so a link swapped in after the
+// check is refused too).
+func OpenNoFollow(path string, flag int, perm os.FileMode) (*os.File, error) {
+	if err := RefuseLink(path); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, flag|NoFollow, perm)
+	if err != nil && isLinkError(err) {
+		return nil, fmt.Errorf("%s %w", path, ErrSymlink)
+	}
+	return f, err
+}
+
+// WriteNew creates path as a new 0600 file holding data and fsyncs it. It
+// refuses a path that already exists, a symbolic link included: for files
+// that are written once under a fresh name (kept API responses).
+func WriteNew(path string, data []byte) (err error) {
+	f, err := OpenNoFollow(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(path)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	return f.Sync()
+}
 
 // Write creates path with mode 0600 from what fn writes: it writes to a
 // temporary file in the same folder, fsyncs it, renames it into place and
@@ -32,8 +84,12 @@ func Write(path string, fn func(w io.Writer) error) error {
 type Pending struct{ tmp, path string }
 
 // Stage writes what fn writes to a temporary file next to path (0600),
-// fsyncs and closes it.
+// fsyncs and closes it. A symbolic link at path is refused (ErrSymlink);
+// the temporary file is created with O_EXCL, which never follows a link.
 func Stage(path string, fn func(w io.Writer) error) (_ *Pending, err error) {
+	if err := RefuseLink(path); err != nil {
+		return nil, err
+	}
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -50,26 +106,32 @@ func Stage(path string, fn func(w io.Writer) error) (_ *Pending, err error) {
 		}
 	}()
 	if err = f.Chmod(0o600); err != nil && !isUnsupported(err) {
-		return nil, fmt.Errorf("chmod %s: %w", tmp, err)
+		return nil, Wrap("chmod", tmp, err)
 	}
 	if err = fn(f); err != nil {
-		return nil, fmt.Errorf("write %s: %w", tmp, err)
+		return nil, Wrap("write", tmp, err)
 	}
 	if err = f.Sync(); err != nil {
-		return nil, fmt.Errorf("sync %s: %w", tmp, err)
+		return nil, Wrap("sync", tmp, err)
 	}
 	// Close before rename: Windows cannot rename an open file.
 	if err = f.Close(); err != nil {
-		return nil, fmt.Errorf("close %s: %w", tmp, err)
+		return nil, Wrap("close", tmp, err)
 	}
 	return &Pending{tmp: tmp, path: path}, nil
 }
 
-// Commit renames the file into place and fsyncs the folder.
+// Commit renames the file into place and fsyncs the folder. A symbolic
+// link put at the path since Stage is refused; rename itself replaces a
+// link rather than writing through it, so a later swap cannot redirect it.
 func (p *Pending) Commit() error {
+	if err := RefuseLink(p.path); err != nil {
+		os.Remove(p.tmp)
+		return err
+	}
 	if err := os.Rename(p.tmp, p.path); err != nil {
 		os.Remove(p.tmp)
-		return fmt.Errorf("rename %s to %s: %w", p.tmp, p.path, err)
+		return Wrap("rename "+p.tmp+" to", p.path, err)
 	}
 	return SyncDir(filepath.Dir(p.path))
 }
@@ -94,7 +156,7 @@ func SyncDir(dir string) error {
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil && !isUnsupported(err) {
-		return fmt.Errorf("sync folder %s: %w", dir, err)
+		return Wrap("sync folder", dir, err)
 	}
 	return nil
 }
@@ -125,9 +187,27 @@ func CleanTemp(dir string) ([]string, error) {
 // there.
 func MkdirPrivate(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create folder %s: %w", dir, err)
+		return Wrap("create folder", dir, err)
 	}
 	return nil
+}
+
+// Wrap adds "op path: " to err unless err already names path, as every
+// *os.PathError and *os.LinkError does: a message names each file once
+// ("write x.tmp: no space left on device", not "write x.tmp: write x.tmp:
+// no space left on device").
+func Wrap(op, path string, err error) error {
+	var pe *os.PathError
+	var le *os.LinkError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &pe) && (pe.Path == path || filepath.Clean(pe.Path) == filepath.Clean(path)):
+		return err
+	case errors.As(err, &le) && (le.New == path || le.Old == path):
+		return err
+	}
+	return fmt.Errorf("%s %s: %w", op, path, err)
 }
 
 func isUnsupported(err error) bool {

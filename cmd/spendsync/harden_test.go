@@ -1,0 +1,91 @@
+//go:build unix
+
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// victimFile is a file someone who can write to spendsync's folders would
+// like a run to overwrite or empty.
+func victimFile(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "important")
+	if err := os.WriteFile(p, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestSymlinksAreRefusedWhereverSpendsyncWrites(t *testing.T) {
+	cases := []struct {
+		name, link string // link is relative to the state folder
+		args       []string
+	}{
+		{"writer lock", "spendsync.db.lock", []string{"ingest"}},
+		{"export file", "out/persons.csv", []string{"export"}},
+		{"metrics file", "spendsync.prom", []string{"ingest"}},
+		{"drop file", "drop/roles.csv", []string{"push", "--force"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := demo(t)
+			text, _ := os.ReadFile(cfg)
+			os.WriteFile(cfg, append(text, "metrics: ${SPENDSYNC_DEMO_OUT}/spendsync.prom\n"...), 0o600)
+			if code, _, stderr := cli(t, "--config", cfg, "run"); code != 0 {
+				t.Fatalf("first run: %d %s", code, stderr)
+			}
+			state := filepath.Join(filepath.Dir(cfg), "state")
+			victim := victimFile(t)
+			link := filepath.Join(state, tc.link)
+			os.Remove(link)
+			if err := os.Symlink(victim, link); err != nil {
+				t.Fatal(err)
+			}
+			args := append([]string{"--config", cfg}, tc.args...)
+			code, _, stderr := cli(t, args...)
+			if code != exitFailed || !strings.Contains(stderr, link+" is a symbolic link") {
+				t.Fatalf("exit %d, want 1 naming the link:\n%s", code, stderr)
+			}
+			if data, _ := os.ReadFile(victim); string(data) != "keep me" {
+				t.Fatalf("the link's target now holds %q", data)
+			}
+			if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+				t.Fatal("the link itself was replaced")
+			}
+		})
+	}
+}
+
+func TestEveryPushAndRunRemovesStaleTempFilesEvenWithNothingNew(t *testing.T) {
+	cfg := demo(t)
+	state := filepath.Join(filepath.Dir(cfg), "state")
+	if code, _, stderr := cli(t, "--config", cfg, "run"); code != 0 {
+		t.Fatalf("first run: %d %s", code, stderr)
+	}
+	for _, args := range [][]string{{"push"}, {"run"}} {
+		t.Run(args[0], func(t *testing.T) {
+			// What a push --force or export killed with SIGKILL leaves behind.
+			stale := []string{filepath.Join(state, "drop", ".spendsync-roles.csv.20261124T101010Z-7.tmp"),
+				filepath.Join(state, "out", ".spendsync-persons.csv.123456.tmp")}
+			for _, p := range stale {
+				os.WriteFile(p, []byte("half"), 0o600)
+			}
+			code, stdout, stderr := cli(t, append([]string{"--config", cfg}, args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			if args[0] == "push" && !strings.Contains(stdout, "already delivered") {
+				t.Fatalf("push delivered again: %s", stdout)
+			}
+			for _, p := range stale {
+				if _, err := os.Lstat(p); err == nil {
+					t.Errorf("%s is still there", p)
+				}
+			}
+		})
+	}
+}
