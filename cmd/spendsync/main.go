@@ -26,7 +26,7 @@ import (
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
-// Exit codes, as SPEC.md fixes them.
+// Exit codes, as docs/reference.md and the man pages document them.
 const (
 	exitOK       = 0
 	exitFailed   = 1
@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-// exitCode maps an error to SPEC.md's exit codes, in one place.
+// exitCode maps an error to the documented exit codes, in one place.
 func exitCode(err error) int {
 	var ue *usageError
 	var ce *configError
@@ -242,6 +242,7 @@ func (g *globals) openReader() (*config, *lifecycle.Store, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	g.warnPermissions(cfg)
 	st, err := lifecycle.Open(cfg.Database, false, true)
 	if err != nil {
 		return nil, nil, err
@@ -264,6 +265,7 @@ func (g *globals) openWriter(command string) (*writer, error) {
 	if err != nil {
 		return nil, err
 	}
+	g.warnPermissions(cfg)
 	if err := os.MkdirAll(filepath.Dir(cfg.Database), 0o700); err != nil {
 		return nil, fmt.Errorf("create database folder: %w", err)
 	}
