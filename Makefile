@@ -26,6 +26,7 @@ demo: build
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 30m ./lifecycle/
 	$(GO) test -run '^$$' -bench Export100k -benchmem -benchtime 2x -timeout 30m ./cmd/spendsync/
+	$(GO) test -run '^$$' -bench Ingest100kPullVsCSV -benchmem -benchtime 2x -timeout 30m ./cmd/spendsync/
 
 # Each fuzz target for FUZZTIME; crashers land in testdata/fuzz and become regression tests.
 fuzz:

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"cmp"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -20,6 +21,24 @@ type Lookup struct {
 	Key   map[string]string `yaml:"key"`   // one canonical field -> column in File
 	Fill  map[string]string `yaml:"fill"`  // canonical field -> column in File
 	Where map[string]string `yaml:"where"` // column in File -> value a row must hold
+	// Delimiter and Encoding default to the source's: a side file from
+	// another tool may differ.
+	Delimiter string `yaml:"delimiter"`
+	Encoding  string `yaml:"encoding"`
+}
+
+// checkFormat checks a delimiter (empty: sniffed) and an encoding; at
+// prefixes the keys it names.
+func checkFormat(at, delimiter, encoding string) error {
+	if delimiter != "" {
+		if d := []rune(delimiter); len(d) != 1 || d[0] == '"' || d[0] == '\n' || d[0] == '\r' {
+			return keyErr(at+"delimiter", "must be one character other than a quote or newline, not %q", delimiter)
+		}
+	}
+	if _, ok := encodings[strings.ToLower(encoding)]; !ok && encoding != "" {
+		return keyErr(at+"encoding", "unknown encoding %q (known: utf-8, windows-1252, iso-8859-1, utf-16)", encoding)
+	}
+	return nil
 }
 
 // Files lists every file the source reads, lookups included: the unchanged
@@ -105,6 +124,9 @@ func (s *Source) validateLookups() error {
 				return keyErr(at+".where", "empty column name")
 			}
 		}
+		if err := checkFormat(at+".", l.Delimiter, l.Encoding); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -129,7 +151,8 @@ type lookupRow struct {
 // both lines, since either could be the right one.
 func loadLookup(r io.Reader, l *Lookup, src *Source) (*lookupTable, error) {
 	lt := &lookupTable{file: l.File, key: l.keyField(), fill: slices.Sorted(maps.Keys(l.Fill)), rows: map[string]lookupRow{}}
-	t, err := newTable(r, l.File, src.Encoding, src.Delimiter)
+	enc, delim := cmp.Or(l.Encoding, src.Encoding), cmp.Or(l.Delimiter, src.Delimiter)
+	t, err := newTable(r, l.File, enc, delim)
 	if errors.Is(err, errEmpty) {
 		lt.empty = true
 		return lt, nil

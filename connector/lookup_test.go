@@ -216,3 +216,27 @@ func TestAStaleLookupFileIsAStaleSource(t *testing.T) {
 		t.Fatalf("got %v, want the lookup file named as stale", err)
 	}
 }
+
+func TestALookupMayHaveItsOwnEncodingAndDelimiter(t *testing.T) {
+	src := connector.Source{
+		Encoding: "windows-1252", Delimiter: "|",
+		Lookups: []*connector.Lookup{
+			{File: "ou.csv", Key: map[string]string{"ou_code": "id"}, Fill: map[string]string{"ou_name": "naam"},
+				Encoding: "utf-8", Delimiter: ","},
+		},
+	}
+	res, err := loadWithLookups(t, src, "employee_number|ou_code\n1|FIN\n", "", map[string][]byte{
+		"ou.csv": []byte("\ufeffid,naam\nFIN,Financiën\n"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Contracts) != 1 || res.Contracts[0].OUName != "Financiën" {
+		t.Fatalf("contracts %+v", res.Contracts)
+	}
+	bad := connector.Source{Name: "hr", Persons: "p.csv", Lookups: []*connector.Lookup{{File: "f", Key: map[string]string{"ou_code": "a"},
+		Fill: map[string]string{"ou_name": "b"}, Encoding: "ebcdic"}}}
+	if err := bad.Validate(); err == nil || !strings.HasPrefix(err.Error(), `lookups[0].encoding: unknown encoding "ebcdic"`) {
+		t.Fatalf("got %v", err)
+	}
+}

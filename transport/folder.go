@@ -30,6 +30,14 @@ func (t *folderTarget) Check(ctx context.Context) error {
 	return err
 }
 
+func (t *folderTarget) Clean(ctx context.Context) ([]string, error) {
+	removed, err := atomicfile.CleanTemp(t.dir)
+	if err != nil {
+		return removed, fmt.Errorf("dir: remove leftover temporary files: %w", err)
+	}
+	return removed, nil
+}
+
 func (t *folderTarget) Deliver(ctx context.Context, id string, files []File) ([]Delivered, error) {
 	if err := atomicfile.MkdirPrivate(t.dir); err != nil {
 		return nil, err

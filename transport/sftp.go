@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -55,7 +56,7 @@ func (t *sftpTarget) retry(ctx context.Context, what string, fn func() error) er
 	wait := t.backoff
 	var err error
 	for attempt := 0; ; attempt++ {
-		if err = fn(); err == nil || errors.Is(err, ErrHostKey) || errors.Is(err, errAuth) || attempt >= *t.cfg.Retries {
+		if err = fn(); err == nil || errors.Is(err, ErrHostKey) || errors.Is(err, errAuth) || errors.As(err, new(localError)) || attempt >= *t.cfg.Retries {
 			return err
 		}
 		t.hooks.Logf("sftp: retrying", "what", what, "attempt", attempt+1, "of", *t.cfg.Retries, "in", wait.String(), "error", err.Error())
@@ -70,6 +71,12 @@ func (t *sftpTarget) retry(ctx context.Context, what string, fn func() error) er
 
 var errAuth = errors.New("authentication failed")
 
+// localError is a problem on this machine (a key file, a variable): no
+// retry can fix it.
+type localError struct{ error }
+
+func (e localError) Unwrap() error { return e.error }
+
 func (t *sftpTarget) connect(ctx context.Context) (*session, error) {
 	callback, err := knownhosts.New(t.cfg.KnownHosts)
 	if err != nil {
@@ -77,7 +84,7 @@ func (t *sftpTarget) connect(ctx context.Context) (*session, error) {
 	}
 	auth, err := t.auth()
 	if err != nil {
-		return nil, err
+		return nil, localError{err}
 	}
 	addr := t.addr()
 	conf := &ssh.ClientConfig{
@@ -159,6 +166,9 @@ func (t *sftpTarget) auth() ([]ssh.AuthMethod, error) {
 	c := t.cfg
 	var methods []ssh.AuthMethod
 	if c.KeyFile != "" {
+		if err := checkKeyMode(c.KeyFile); err != nil {
+			return nil, err
+		}
 		pem, err := os.ReadFile(c.KeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("sftp: cannot read key_file: %w", err)
@@ -221,6 +231,23 @@ func (t *sftpTarget) auth() ([]ssh.AuthMethod, error) {
 	return methods, nil
 }
 
+// checkKeyMode refuses a private key other users can read or change, as
+// OpenSSH does ("UNPROTECTED PRIVATE KEY FILE"): such a key may already be
+// copied. Windows keeps permissions in ACLs, not mode bits: no check there.
+func checkKeyMode(path string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("sftp: cannot read key_file: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("sftp: key_file %s has mode %04o: group or others have access to it; spendsync refuses such a key, as OpenSSH does (chmod 600 %s)", path, perm, path)
+	}
+	return nil
+}
+
 func (t *sftpTarget) Check(ctx context.Context) error {
 	return t.retry(ctx, "check", func() error {
 		s, err := t.connect(ctx)
@@ -257,19 +284,45 @@ func (t *sftpTarget) Deliver(ctx context.Context, id string, files []File) ([]De
 	return describe(files), nil
 }
 
-func (t *sftpTarget) deliver(s *session, id string, files []File) error {
+func (t *sftpTarget) Clean(ctx context.Context) ([]string, error) {
+	var removed []string
+	err := t.retry(ctx, "clean", func() error {
+		s, err := t.connect(ctx)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		r, err := t.clean(s)
+		removed = append(removed, r...)
+		return err
+	})
+	return removed, err
+}
+
+// clean removes leftover temporary files of ours from the drop.
+func (t *sftpTarget) clean(s *session) ([]string, error) {
 	dir := t.cfg.RemoteDir
 	entries, err := s.sftp.ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("sftp: cannot list remote_dir %q: %w", dir, err)
+		return nil, fmt.Errorf("sftp: cannot list remote_dir %q: %w", dir, err)
 	}
+	var removed []string
 	for _, e := range entries {
 		if e.Mode().IsRegular() && isTemp(e.Name()) {
 			if err := s.sftp.Remove(path.Join(dir, e.Name())); err != nil {
-				return fmt.Errorf("sftp: cannot remove leftover %q: %w", path.Join(dir, e.Name()), bare(err))
+				return removed, fmt.Errorf("sftp: cannot remove leftover %q: %w", path.Join(dir, e.Name()), bare(err))
 			}
+			removed = append(removed, e.Name())
 			t.hooks.Logf("sftp: removed leftover temporary file", "file", path.Join(dir, e.Name()))
 		}
+	}
+	return removed, nil
+}
+
+func (t *sftpTarget) deliver(s *session, id string, files []File) error {
+	dir := t.cfg.RemoteDir
+	if _, err := t.clean(s); err != nil {
+		return err
 	}
 	// Upload every file to its temporary name first, then rename them in
 	// order: a failure while uploading changes nothing under a final name.
@@ -296,6 +349,7 @@ func (t *sftpTarget) deliver(s *session, id string, files []File) error {
 		}
 	}
 	_, posix := s.sftp.HasExtension("posix-rename@openssh.com")
+	var err error
 	for i, f := range files {
 		final := path.Join(dir, f.Name)
 		if posix {
@@ -310,7 +364,7 @@ func (t *sftpTarget) deliver(s *session, id string, files []File) error {
 			}
 		}
 		if err != nil {
-			return fmt.Errorf("sftp: cannot rename %q to %q: %w", temps[i], final, err)
+			return fmt.Errorf("sftp: cannot rename %q to %q: %w", temps[i], final, bare(err))
 		}
 	}
 	return nil

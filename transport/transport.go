@@ -33,6 +33,10 @@ type Target interface {
 	// delivery are removed first. An error means no file may have been
 	// renamed yet, or only some of them (never a partial file).
 	Deliver(ctx context.Context, id string, files []File) ([]Delivered, error)
+	// Clean removes spendsync's own temporary files left in the drop by a
+	// killed or failed delivery and returns their names. Deliver does the
+	// same first; Clean is for when there is nothing new to deliver.
+	Clean(ctx context.Context) ([]string, error)
 	// Check connects and checks that the drop folder is there and
 	// writable enough to list, without writing (for --dry-run).
 	Check(ctx context.Context) error

@@ -107,6 +107,25 @@ func suite(t *testing.T, target transport.Target, drop string) {
 			t.Fatalf("drop holds %v", names)
 		}
 	})
+	t.Run("clean removes only our leftovers and delivers nothing", func(t *testing.T) {
+		os.WriteFile(filepath.Join(drop, ".spendsync-roles.csv.killed.tmp"), []byte("half"), 0o600)
+		before, _ := os.ReadFile(filepath.Join(drop, "persons.csv"))
+		removed, err := target.Clean(ctx)
+		if err != nil || strings.Join(removed, ",") != ".spendsync-roles.csv.killed.tmp" {
+			t.Fatalf("removed %v, %v", removed, err)
+		}
+		entries, _ := os.ReadDir(drop)
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		if strings.Join(names, ",") != "persons.csv,roles.csv,someone-elses.tmp" {
+			t.Fatalf("drop holds %v", names)
+		}
+		if after, _ := os.ReadFile(filepath.Join(drop, "persons.csv")); !bytes.Equal(before, after) {
+			t.Fatal("clean changed a delivered file")
+		}
+	})
 	t.Run("check succeeds without writing", func(t *testing.T) {
 		before, _ := os.ReadDir(drop)
 		if err := target.Check(ctx); err != nil {

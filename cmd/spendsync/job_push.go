@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spendsync/spendsync/export"
+	"github.com/spendsync/spendsync/internal/atomicfile"
 	"github.com/spendsync/spendsync/lifecycle"
 	"github.com/spendsync/spendsync/transport"
 )
@@ -43,6 +44,13 @@ func runPushJob(ctx context.Context, g *globals, cfg *config, st *lifecycle.Stor
 		fmt.Fprintf(g.stdout, "would deliver to %s: %s\n", target.Name(), checked)
 		return nil
 	}
+	// A killed export or push leaves temporary files whether or not there
+	// is anything new to deliver: remove them on every push.
+	if removed, err := atomicfile.CleanTemp(cfg.Export.Dir); err != nil {
+		g.log.Warn("cannot remove leftover temporary files", "dir", cfg.Export.Dir, "error", err.Error())
+	} else if len(removed) > 0 {
+		g.log.Info("removed leftover temporary files", "dir", cfg.Export.Dir, "files", removed)
+	}
 	m, err := export.ReadManifest(cfg.Export.Dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("no export in %s yet (run spendsync export)", cfg.Export.Dir)
@@ -59,6 +67,11 @@ func runPushJob(ctx context.Context, g *globals, cfg *config, st *lifecycle.Stor
 		return err
 	}
 	if done && !o.force {
+		if removed, err := target.Clean(ctx); err != nil {
+			g.log.Warn("cannot remove leftover temporary files from the drop", "target", target.Name(), "error", err.Error())
+		} else if len(removed) > 0 {
+			g.log.Info("removed leftover temporary files from the drop", "target", target.Name(), "files", removed)
+		}
 		fmt.Fprintf(g.stdout, "export %s was already delivered to %s (use --force to deliver it again)\n", m.ExportID, target.Name())
 		return nil
 	}

@@ -250,6 +250,7 @@ func (g *globals) openReader() (*config, *lifecycle.Store, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	g.warnPermissions(cfg)
 	st, err := lifecycle.Open(cfg.Database, false, true)
 	if err != nil {
 		return nil, nil, err
@@ -274,6 +275,7 @@ func (g *globals) openWriter(command string) (*writer, error) {
 	if err != nil {
 		return nil, err
 	}
+	g.warnPermissions(cfg)
 	if err := os.MkdirAll(filepath.Dir(cfg.Database), 0o700); err != nil {
 		return nil, fmt.Errorf("create database folder: %w", err)
 	}
