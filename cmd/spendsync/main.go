@@ -26,7 +26,7 @@ import (
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
-// Exit codes, as SPEC.md fixes them.
+// Exit codes, as docs/reference.md and the man pages document them.
 const (
 	exitOK       = 0
 	exitFailed   = 1
@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-// exitCode maps an error to SPEC.md's exit codes, in one place.
+// exitCode maps an error to the documented exit codes, in one place.
 func exitCode(err error) int {
 	var ue *usageError
 	var ce *configError
