@@ -140,6 +140,14 @@ and delivers it over SFTP.`,
 		newPersonCommand(g), newStatusCommand(g), newVersionCommand(), newExportCommand(g), newDiffCommand(g),
 		newMigrateCommand(g), newDomainsCommand(g), newPushCommand(g), newRunCommand(g), newHostkeyCommand(g),
 		newPruneCommand(g), newBackupCommand(g), newManCommand(g), newProfilesCommand(g))
+	root.Version = versionText()
+	root.SetVersionTemplate("{{.Version}}")
+	// Cobra's completion commands keep the writer they see now.
+	if g.stdout != nil {
+		root.SetOut(g.stdout)
+		root.SetErr(g.stderr)
+	}
+	addCompletions(root, g)
 	return root
 }
 
@@ -256,6 +264,8 @@ type writer struct {
 	store *lifecycle.Store
 	lock  *lifecycle.Lock
 	runID int64
+	// discard: the command found nothing to do, so it is not a run.
+	discard bool
 }
 
 // openWriter loads the config, takes the writer lock (before any source is
@@ -324,7 +334,7 @@ func writeMetrics(st *lifecycle.Store, path string) error {
 // close records the run's outcome and releases the database.
 func (w *writer) close(err error) error {
 	var ferr error
-	if exitCode(err) == exitUsage {
+	if exitCode(err) == exitUsage || (err == nil && w.discard) {
 		// A usage or config error is not a run: recording it would hide
 		// the last real one from status.
 		ferr = w.store.DiscardRun(w.runID)
