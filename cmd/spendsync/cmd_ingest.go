@@ -59,6 +59,9 @@ func ingest(cmd *cobra.Command, g *globals, cfg *config, st *lifecycle.Store, ru
 	if err != nil {
 		return err
 	}
+	if o.dryRun {
+		sources = withoutKeeping(sources)
+	}
 	rep, err := st.Ingest(cmd.Context(), runID, sources, lifecycle.IngestOptions{
 		Rules: cfg.connectorRules(), Thresholds: cfg.Rules.Thresholds,
 		DryRun: o.dryRun, Force: o.force, Now: time.Now(), Log: g.log, Progress: g.progress("reading"),
@@ -133,4 +136,20 @@ func selectSources(cfg *config, args []string, o ingestOptions) ([]*connector.So
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// withoutKeeping copies the api: sources that keep their pages so a dry run
+// keeps none: a dry run writes nothing anywhere.
+func withoutKeeping(sources []*connector.Source) []*connector.Source {
+	out := make([]*connector.Source, len(sources))
+	for i, s := range sources {
+		out[i] = s
+		if s.API != nil && s.API.KeepResponses {
+			c, a := *s, *s.API
+			a.KeepResponses = false
+			c.API = &a
+			out[i] = &c
+		}
+	}
+	return out
 }

@@ -761,9 +761,12 @@ func TestKeptResponsesArePrivateAndReplayToTheSameState(t *testing.T) {
 	rig := newPullRig(t, "")
 	rig = newPullRig(t, afasSource(srv, srv.caFile(rig.dir), "      keep_responses: true\n"))
 	want := rig.dump()
+	if code, _, stderr := rig.cli("ingest", "--dry-run"); code != exitOK && code != exitRejected {
+		t.Fatalf("dry run: exit %d: %s", code, stderr)
+	}
 	pulls, _ := filepath.Glob(filepath.Join(rig.dir, "state", "responses", "afas", "*"))
 	if len(pulls) != 1 {
-		t.Fatalf("kept pulls: %v", pulls)
+		t.Fatalf("kept pulls: %v, want the one of the ingest and none of the dry run", pulls)
 	}
 	for _, p := range []string{filepath.Join(rig.dir, "state", "responses"), filepath.Join(rig.dir, "state", "responses", "afas"), pulls[0]} {
 		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o700 {
