@@ -26,6 +26,7 @@ demo: build
 # files in the same run (docs/performance.md). bench-1m: 1M persons, slow.
 bench:
 	$(GO) run ./internal/benchrun -persons 100000
+	$(GO) test -run '^$$' -bench Ingest100kPullVsCSV -benchmem -benchtime 2x -timeout 30m ./cmd/spendsync/
 
 bench-1m:
 	$(GO) run ./internal/benchrun -persons 1000000

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"cmp"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -20,6 +21,24 @@ type Lookup struct {
 	Key   map[string]string `yaml:"key"`   // one canonical field -> column in File
 	Fill  map[string]string `yaml:"fill"`  // canonical field -> column in File
 	Where map[string]string `yaml:"where"` // column in File -> value a row must hold
+	// Delimiter and Encoding default to the source's: a side file from
+	// another tool may differ.
+	Delimiter string `yaml:"delimiter"`
+	Encoding  string `yaml:"encoding"`
+}
+
+// checkFormat checks a delimiter (empty: sniffed) and an encoding; at
+// prefixes the keys it names.
+func checkFormat(at, delimiter, encoding string) error {
+	if delimiter != "" {
+		if d := []rune(delimiter); len(d) != 1 || d[0] == '"' || d[0] == '\n' || d[0] == '\r' {
+			return keyErr(at+"delimiter", "must be one character other than a quote or newline, not %q", delimiter)
+		}
+	}
+	if _, ok := encodings[strings.ToLower(encoding)]; !ok && encoding != "" {
+		return keyErr(at+"encoding", "unknown encoding %q (known: utf-8, windows-1252, iso-8859-1, utf-16)", encoding)
+	}
+	return nil
 }
 
 // Files lists every file the source reads, lookups included: the unchanged
@@ -105,6 +124,9 @@ func (s *Source) validateLookups() error {
 				return keyErr(at+".where", "empty column name")
 			}
 		}
+		if err := checkFormat(at+".", l.Delimiter, l.Encoding); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -116,6 +138,25 @@ type lookupTable struct {
 	fill  []string // canonical fields filled, sorted
 	rows  map[string]lookupRow
 	empty bool // the file had no header at all
+	// unreadable lines: a key not found may stand in one of them.
+	unreadable []unreadableRow
+}
+
+// unreadableRow is a line of a lookup file the CSV reader could not read.
+type unreadableRow struct {
+	line        int
+	raw, reason string
+	fields      []string // the raw text split on the delimiter and line ends
+}
+
+// rawFields splits raw text on the delimiter and line ends, quotes and
+// surrounding spaces dropped: a key in an unreadable line is one of these.
+func rawFields(raw string, comma rune) []string {
+	out := strings.FieldsFunc(raw, func(r rune) bool { return r == comma || r == '\n' || r == '\r' })
+	for i, f := range out {
+		out[i] = strings.Trim(f, ` "`)
+	}
+	return out
 }
 
 type lookupRow struct {
@@ -126,10 +167,12 @@ type lookupRow struct {
 
 // loadLookup reads a lookup file. Rows failing where are skipped; a row with
 // an empty key is skipped; two rows with the same key are an error naming
-// both lines, since either could be the right one.
+// both lines, since either could be the right one. An unreadable line is
+// kept aside: the rows whose key it holds are rejected when filled.
 func loadLookup(r io.Reader, l *Lookup, src *Source) (*lookupTable, error) {
 	lt := &lookupTable{file: l.File, key: l.keyField(), fill: slices.Sorted(maps.Keys(l.Fill)), rows: map[string]lookupRow{}}
-	t, err := newTable(r, l.File, src.Encoding, src.Delimiter)
+	enc, delim := cmp.Or(l.Encoding, src.Encoding), cmp.Or(l.Delimiter, src.Delimiter)
+	t, err := newTable(r, l.File, enc, delim)
 	if errors.Is(err, errEmpty) {
 		lt.empty = true
 		return lt, nil
@@ -166,13 +209,18 @@ func loadLookup(r io.Reader, l *Lookup, src *Source) (*lookupTable, error) {
 		where[i] = strings.Trim(l.Where[col], " ")
 	}
 	for {
-		rec, _, err := t.next()
+		rec, raw, err := t.next()
 		if errors.Is(err, io.EOF) {
 			return lt, nil
 		}
 		var perr *csv.ParseError
 		if errors.As(err, &perr) {
-			return nil, fmt.Errorf("%s line %d: unreadable CSV: %v", t.file, perr.Line, perr.Err)
+			// A stray quote (Raet's 't written as "t) must not stop the
+			// whole source: the rows whose key this text holds are
+			// rejected instead, the others go on.
+			lt.unreadable = append(lt.unreadable, unreadableRow{line: perr.Line, raw: raw,
+				reason: fmt.Sprintf("unreadable CSV (%v)", perr.Err), fields: rawFields(raw, t.csv.Comma)})
+			continue
 		}
 		if err != nil {
 			return nil, atomicfile.Wrap("read", t.file, err)
@@ -248,8 +296,17 @@ func (res *Result) fillRow(has func(string) bool, get func(string) string, set f
 		if !has(lt.key) {
 			continue
 		}
-		row, ok := lt.rows[get(lt.key)]
+		if !slices.ContainsFunc(lt.fill, func(f string) bool { return has(f) && get(f) == "" }) {
+			continue // nothing left to fill
+		}
+		key := get(lt.key)
+		row, ok := lt.rows[key]
 		if !ok {
+			for _, u := range lt.unreadable {
+				if key != "" && slices.Contains(u.fields, key) {
+					return rowError{lt.fill[0], fmt.Sprintf("lookup %s line %d: %s", lt.file, u.line, u.reason)}, false
+				}
+			}
 			continue
 		}
 		for _, f := range lt.fill {

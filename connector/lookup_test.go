@@ -216,3 +216,47 @@ func TestAStaleLookupFileIsAStaleSource(t *testing.T) {
 		t.Fatalf("got %v, want the lookup file named as stale", err)
 	}
 }
+
+func TestALookupMayHaveItsOwnEncodingAndDelimiter(t *testing.T) {
+	src := connector.Source{
+		Encoding: "windows-1252", Delimiter: "|",
+		Lookups: []*connector.Lookup{
+			{File: "ou.csv", Key: map[string]string{"ou_code": "id"}, Fill: map[string]string{"ou_name": "naam"},
+				Encoding: "utf-8", Delimiter: ","},
+		},
+	}
+	res, err := loadWithLookups(t, src, "employee_number|ou_code\n1|FIN\n", "", map[string][]byte{
+		"ou.csv": []byte("\ufeffid,naam\nFIN,Financiën\n"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Contracts) != 1 || res.Contracts[0].OUName != "Financiën" {
+		t.Fatalf("contracts %+v", res.Contracts)
+	}
+	bad := connector.Source{Name: "hr", Persons: "p.csv", Lookups: []*connector.Lookup{{File: "f", Key: map[string]string{"ou_code": "a"},
+		Fill: map[string]string{"ou_name": "b"}, Encoding: "ebcdic"}}}
+	if err := bad.Validate(); err == nil || !strings.HasPrefix(err.Error(), `lookups[0].encoding: unknown encoding "ebcdic"`) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestAnUnreadableLookupLineRejectsOnlyThePersonItNames(t *testing.T) {
+	src := connector.Source{Delimiter: "|", Lookups: []*connector.Lookup{
+		{File: "Echtgenoot.csv", Key: map[string]string{"employee_number": "[Dossiernummer]"},
+			Fill: map[string]string{"partner_prefix": "[Voorvoegsels]", "partner_last_name": "[Achternaam]"}},
+	}}
+	// Raet writes 't as "t: a bare quote the CSV reader cannot read.
+	res, err := loadWithLookups(t, src, "employee_number|last_name\n1|Een\n2|Twee\n3|Drie\n", "", map[string][]byte{
+		"Echtgenoot.csv": []byte("[Dossiernummer]|[Voorvoegsels]|[Achternaam]\n1|de|Vries\n2|van \"t|Veld\n3|van|Dijk\n"),
+	})
+	if err != nil {
+		t.Fatalf("one unreadable line stopped the source: %v", err)
+	}
+	if res.Persons["1"] == nil || res.Persons["1"].PartnerLastName != "Vries" || res.Persons["3"] == nil || res.Persons["3"].PartnerLastName != "Dijk" {
+		t.Errorf("persons 1 and 3 must be filled: %+v %+v", res.Persons["1"], res.Persons["3"])
+	}
+	if res.Persons["2"] != nil || len(res.Rejects) != 1 || res.Rejects[0].EmployeeNumber != "2" || !strings.Contains(res.Rejects[0].Reason, "Echtgenoot.csv line 3: unreadable CSV") {
+		t.Errorf("rejects %+v: want person 2 rejected naming the lookup line", res.Rejects)
+	}
+}

@@ -69,16 +69,11 @@ func (s *Source) Validate() error {
 	if s.Delimiter == "" {
 		s.Delimiter = profiles[s.Profile].delimiter
 	}
-	if s.Delimiter != "" {
-		if d := []rune(s.Delimiter); len(d) != 1 || d[0] == '"' || d[0] == '\n' || d[0] == '\r' {
-			return keyErr("delimiter", "must be one character other than a quote or newline, not %q", s.Delimiter)
-		}
-	}
 	if s.Encoding == "" {
 		s.Encoding = "utf-8"
 	}
-	if _, ok := encodings[strings.ToLower(s.Encoding)]; !ok {
-		return keyErr("encoding", "unknown encoding %q (known: utf-8, windows-1252, iso-8859-1, utf-16)", s.Encoding)
+	if err := checkFormat("", s.Delimiter, s.Encoding); err != nil {
+		return err
 	}
 	if s.DateFormat == "" {
 		s.DateFormat = profiles[s.Profile].dateFormat
@@ -114,8 +109,11 @@ func (s *Source) Validate() error {
 		}
 	}
 	if len(s.Provides) > 0 {
-		if s.Contracts != "" || (s.API != nil && s.API.Contracts != "") {
+		if s.Contracts != "" {
 			return keyErr("contracts", "a source with provides: fills person fields only and reads no contracts")
+		}
+		if s.API != nil && s.API.Contracts != "" {
+			return keyErr("api.contracts", "a source with provides: fills person fields only and reads no contracts")
 		}
 		if s.Mode == Delta {
 			return keyErr("mode", "a source with provides: never removes anyone, so mode does not apply")

@@ -81,8 +81,8 @@ func (s *Store) LastDeliveries(ctx context.Context) (last, lastOK []Delivery, er
 }
 
 // SetBlocked blocks or unblocks a person, recording who did it and why.
-func (s *Store) SetBlocked(ctx context.Context, runID int64, emp string, blocked bool, reason string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+func (s *Store) SetBlocked(ctx context.Context, runID int64, emp string, blocked bool, reason string) (changed bool, err error) {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		var was bool
 		err := tx.QueryRow(`SELECT blocked FROM persons WHERE employee_number = ?`, emp).Scan(&was)
 		if err == sql.ErrNoRows {
@@ -94,6 +94,7 @@ func (s *Store) SetBlocked(ctx context.Context, runID int64, emp string, blocked
 		if was == blocked {
 			return nil
 		}
+		changed = true
 		t := now()
 		stored := reason
 		if !blocked {
@@ -112,4 +113,5 @@ func (s *Store) SetBlocked(ctx context.Context, runID int64, emp string, blocked
 		}
 		return insertEvents(tx, []Event{{Source: "manual", Kind: kind, EmployeeNumber: emp, Details: details}}, runID, t)
 	})
+	return changed, err
 }

@@ -210,3 +210,33 @@ func (s *Store) RunSummary(ctx context.Context, runID int64) (string, error) {
 	}
 	return summary, nil
 }
+
+// EventKinds lists the distinct event kinds recorded (read off the kind
+// index), for shell completion.
+func (s *Store) EventKinds(ctx context.Context) ([]string, error) {
+	return s.strings(ctx, `SELECT DISTINCT kind FROM events ORDER BY kind`)
+}
+
+// EmployeeNumbers lists up to limit stored employee numbers starting with
+// prefix, for shell completion.
+func (s *Store) EmployeeNumbers(ctx context.Context, prefix string, limit int) ([]string, error) {
+	return s.strings(ctx, `SELECT employee_number FROM persons WHERE substr(employee_number, 1, length(?1)) = ?1
+		ORDER BY employee_number LIMIT ?2`, prefix, limit)
+}
+
+func (s *Store) strings(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list for completion: %w", err)
+	}
+	var out []string
+	err = eachRow(rows, func() error {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
+}

@@ -59,7 +59,7 @@ func TestUnchangedSourcesSkipTheDiffOnlyWhenNothingChanged(t *testing.T) {
 	}
 
 	// A block changes the state: the next ingest diffs.
-	if err := e.store.SetBlocked(context.Background(), 99, "001", true, "test"); err != nil {
+	if _, err := e.store.SetBlocked(context.Background(), 99, "001", true, "test"); err != nil {
 		t.Fatal(err)
 	}
 	if unchanged(ingest(pipeline.IngestConfig{}, hr, ad)) {

@@ -72,8 +72,12 @@ func readHelloID(ctx context.Context, path string) (prev *export.Previous, orpha
 			orphans++
 			return nil
 		}
+		// functiecode is what HelloID delivered as the role profile, whether
+		// the connector filled it from the function or a business rule: it
+		// stands for both function_code and role, so a role_map that
+		// reproduces the business rule shows no change.
 		prev.Roles[emp] = append(prev.Roles[emp], export.Row{"employee_number": emp, "username": user, "ou_code": ouCode,
-			"ou_name": ou, "function_code": functionCode, "function_name": function})
+			"ou_name": ou, "function_code": functionCode, "function_name": function, "role": functionCode})
 		return nil
 	}); err != nil {
 		return nil, 0, fmt.Errorf("read roles of HelloID database %s: %w", path, err)

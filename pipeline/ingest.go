@@ -28,6 +28,9 @@ func (p *Pipeline) Ingest(ctx context.Context, o IngestOptions) error {
 	if o.Now.IsZero() {
 		o.Now = time.Now()
 	}
+	if o.DryRun {
+		sources = withoutKeeping(sources)
+	}
 	rep, err := ingestSources(ctx, p.Store, p.RunID, sources, ingestConfig{
 		Rules: p.Settings.Rules, Thresholds: p.Settings.Thresholds,
 		DryRun: o.DryRun, Force: o.Force, Now: o.Now, Log: p.Log, Progress: p.progress("reading"),
@@ -63,4 +66,20 @@ func (p *Pipeline) Ingest(ctx context.Context, o IngestOptions) error {
 		return fmt.Errorf("%d rows rejected: %w", rep.Rejects, ErrRejected)
 	}
 	return nil
+}
+
+// withoutKeeping copies the api: sources that keep their pages so a dry run
+// keeps none: a dry run writes nothing anywhere.
+func withoutKeeping(sources []*connector.Source) []*connector.Source {
+	out := make([]*connector.Source, len(sources))
+	for i, s := range sources {
+		out[i] = s
+		if s.API != nil && s.API.KeepResponses {
+			c, a := *s, *s.API
+			a.KeepResponses = false
+			c.API = &a
+			out[i] = &c
+		}
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
 
@@ -150,7 +151,7 @@ func finishIngest(ctx context.Context, s *lifecycle.Store, runID int64, rep *Ing
 					"employee", e.EmployeeNumber, "file", e.Details["file"], "line", e.Details["line"])
 				continue
 			}
-			log.Debug("event", "kind", e.Kind, "employee", e.EmployeeNumber, "source", e.Source, "details", e.Details)
+			log.Debug("event", "kind", e.Kind, "employee", e.EmployeeNumber, "source", e.Source, detailsAttr(e.Details))
 		}
 		for _, r := range plan.Rejects {
 			log.Warn("rejected row", "source", plan.Source, "file", r.File, "line", r.Line, "column", r.Column, "reason", r.Reason)
@@ -294,4 +295,28 @@ func carried(plans []*Plan) []string {
 		}
 	}
 	return carry
+}
+
+// detailsAttr logs an event's details as a group, so text logs show
+// details.first_name.new=Jan rather than a Go map, and JSON logs an object.
+func detailsAttr(d map[string]any) slog.Attr {
+	// A JSON round trip turns the structs inside (field changes) into
+	// maps, named as the events table stores them.
+	var plain map[string]any
+	if b, err := json.Marshal(d); err != nil || json.Unmarshal(b, &plain) != nil {
+		return slog.Any("details", d)
+	}
+	return slog.Attr{Key: "details", Value: groupValue(plain)}
+}
+
+func groupValue(m map[string]any) slog.Value {
+	attrs := make([]slog.Attr, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if sub, ok := m[k].(map[string]any); ok {
+			attrs = append(attrs, slog.Attr{Key: k, Value: groupValue(sub)})
+			continue
+		}
+		attrs = append(attrs, slog.Any(k, m[k]))
+	}
+	return slog.GroupValue(attrs...)
 }

@@ -41,7 +41,11 @@ func (p *Pipeline) Push(ctx context.Context, o PushOptions) error {
 		if err := target.Check(ctx); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "would deliver to %s: connected, host key trusted, folder present\n", target.Name())
+		checked := "folder present" // a folder target has no host key to trust
+		if p.Settings.Target.SFTP != nil {
+			checked = "connected, host key trusted, folder present"
+		}
+		fmt.Fprintf(out, "would deliver to %s: %s\n", target.Name(), checked)
 		return nil
 	}
 	// A killed export or push leaves temporary files whether or not there

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -55,7 +56,7 @@ func (t *sftpTarget) retry(ctx context.Context, what string, fn func() error) er
 	wait := t.backoff
 	var err error
 	for attempt := 0; ; attempt++ {
-		if err = fn(); err == nil || errors.Is(err, ErrHostKey) || errors.Is(err, errAuth) || attempt >= *t.cfg.Retries {
+		if err = fn(); err == nil || errors.Is(err, ErrHostKey) || errors.Is(err, errAuth) || errors.As(err, new(localError)) || attempt >= *t.cfg.Retries {
 			return err
 		}
 		t.hooks.Logf("sftp: retrying", "what", what, "attempt", attempt+1, "of", *t.cfg.Retries, "in", wait.String(), "error", err.Error())
@@ -70,6 +71,12 @@ func (t *sftpTarget) retry(ctx context.Context, what string, fn func() error) er
 
 var errAuth = errors.New("authentication failed")
 
+// localError is a problem on this machine (a key file, a variable): no
+// retry can fix it.
+type localError struct{ error }
+
+func (e localError) Unwrap() error { return e.error }
+
 func (t *sftpTarget) connect(ctx context.Context) (*session, error) {
 	callback, err := knownhosts.New(t.cfg.KnownHosts)
 	if err != nil {
@@ -77,7 +84,7 @@ func (t *sftpTarget) connect(ctx context.Context) (*session, error) {
 	}
 	auth, err := t.auth()
 	if err != nil {
-		return nil, err
+		return nil, localError{err}
 	}
 	addr := t.addr()
 	conf := &ssh.ClientConfig{
@@ -159,6 +166,9 @@ func (t *sftpTarget) auth() ([]ssh.AuthMethod, error) {
 	c := t.cfg
 	var methods []ssh.AuthMethod
 	if c.KeyFile != "" {
+		if err := checkKeyMode(c.KeyFile); err != nil {
+			return nil, err
+		}
 		pem, err := os.ReadFile(c.KeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("sftp: cannot read key_file: %w", err)
@@ -219,6 +229,23 @@ func (t *sftpTarget) auth() ([]ssh.AuthMethod, error) {
 			}))
 	}
 	return methods, nil
+}
+
+// checkKeyMode refuses a private key other users can read or change, as
+// OpenSSH does ("UNPROTECTED PRIVATE KEY FILE"): such a key may already be
+// copied. Windows keeps permissions in ACLs, not mode bits: no check there.
+func checkKeyMode(path string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("sftp: cannot read key_file: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("sftp: key_file %s has mode %04o: group or others have access to it; spendsync refuses such a key, as OpenSSH does (chmod 600 %s)", path, perm, path)
+	}
+	return nil
 }
 
 func (t *sftpTarget) Check(ctx context.Context) error {

@@ -21,8 +21,14 @@ import (
 
 func sftpConfig(t *testing.T, s *sshdtest.Server, mod func(*transport.SFTPConfig)) *transport.Config {
 	t.Helper()
-	host, port, _ := strings.Cut(s.Addr, ":")
-	c := &transport.SFTPConfig{Host: host, User: s.User, KeyFile: s.ClientKey, KnownHosts: s.KnownHosts, RemoteDir: s.Drop,
+	return sftpConfigAt(t, s.Addr, s.User, s.ClientKey, s.KnownHosts, s.Drop, mod)
+}
+
+// sftpConfigAt is the target config for any SFTP server on 127.0.0.1.
+func sftpConfigAt(t *testing.T, addr, user, key, knownHosts, remoteDir string, mod func(*transport.SFTPConfig)) *transport.Config {
+	t.Helper()
+	host, port, _ := strings.Cut(addr, ":")
+	c := &transport.SFTPConfig{Host: host, User: user, KeyFile: key, KnownHosts: knownHosts, RemoteDir: remoteDir,
 		Timeout: 5 * time.Second}
 	c.Port = atoi(port)
 	zero := 0

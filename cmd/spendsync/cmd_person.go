@@ -54,8 +54,19 @@ func newBlockCommand(g *globals, blocked bool) *cobra.Command {
 			}
 			ctx := cmd.Context()
 			err = func() error {
-				if err := w.store.SetBlocked(ctx, w.runID, args[0], blocked, reason); err != nil {
+				changed, err := w.store.SetBlocked(ctx, w.runID, args[0], blocked, reason)
+				if err != nil {
 					return err
+				}
+				if !changed {
+					// Nothing to do, so nothing to record or deliver.
+					w.discard = true
+					state := "already blocked"
+					if !blocked {
+						state = "not blocked"
+					}
+					fmt.Fprintf(g.stdout, "%s is %s: nothing changed\n", args[0], state)
+					return nil
 				}
 				g.log.Info(name, "employee", args[0], "actor", lifecycle.Actor())
 				fmt.Fprintf(g.stdout, "%sed %s\n", name, args[0])

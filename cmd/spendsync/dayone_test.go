@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -207,5 +208,103 @@ func TestSecondMigrateNeedsForce(t *testing.T) {
 	mustCLI(t, "--config", cfg, "migrate", "--from-helloid", hid, "--force")
 	if n := len(mustEvents(t, cfg, lifecycle.Migrated)); n != 2 {
 		t.Errorf("%d migrate events after --force, want 2", n)
+	}
+}
+
+func TestVersionFlagPrintsWhatVersionPrints(t *testing.T) {
+	_, cmdOut, _ := cli(t, "version")
+	code, flagOut, errOut := cli(t, "--version")
+	if code != 0 || flagOut != cmdOut || !strings.HasPrefix(flagOut, "spendsync ") {
+		t.Fatalf("--version: %d %q %q; version: %q", code, flagOut, errOut, cmdOut)
+	}
+}
+
+// Flag values and arguments complete; an unknown shell is a usage error.
+func TestCompletionOffersFlagValuesSourcesAndEmployees(t *testing.T) {
+	cfg := demo(t)
+	mustCLI(t, "--config", cfg, "ingest")
+	for _, tc := range []struct {
+		args []string
+		want []string
+		not  []string
+	}{
+		{[]string{"events", "--format", ""}, []string{"table", "json", "csv"}, nil},
+		{[]string{"diff", "--format", ""}, []string{"table", "json"}, []string{"csv"}},
+		{[]string{"status", "--log-format", ""}, []string{"text", "json"}, nil},
+		{[]string{"events", "--kind", ""}, []string{"person.", "person.joined", "contract.added"}, nil},
+		{[]string{"ingest", ""}, []string{"afas", "ad"}, nil},
+		{[]string{"ingest", "afas", ""}, []string{"ad"}, []string{"afas"}},
+		{[]string{"person", "show", "00010"}, []string{"000101", "000105"}, nil},
+		{[]string{"completion", ""}, []string{"bash", "zsh", "fish"}, nil},
+	} {
+		code, out, errOut := cli(t, append([]string{"--config", cfg, "__complete"}, tc.args...)...)
+		lines := strings.Split(out, "\n")
+		if code != 0 {
+			t.Errorf("complete %v: exit %d %s", tc.args, code, errOut)
+		}
+		for _, w := range tc.want {
+			if !slices.Contains(lines, w) {
+				t.Errorf("complete %v: %q lacks %q", tc.args, out, w)
+			}
+		}
+		for _, w := range tc.not {
+			if slices.Contains(lines, w) {
+				t.Errorf("complete %v: %q offers %q", tc.args, out, w)
+			}
+		}
+	}
+	if code, _, errOut := cli(t, "completion", "tcsh"); code != exitUsage || !strings.Contains(errOut, `"tcsh"`) {
+		t.Errorf("completion tcsh: exit %d %q, want 2", code, errOut)
+	}
+	if code, out, _ := cli(t, "completion", "fish"); code != 0 || !strings.Contains(out, "complete") {
+		t.Errorf("completion fish: exit %d", code)
+	}
+}
+
+// A second block (or unblock) says so, changes nothing and records nothing.
+func TestRepeatedBlockAndUnblockChangeAndRecordNothing(t *testing.T) {
+	cfg := demo(t)
+	mustCLI(t, "--config", cfg, "ingest")
+	mustCLI(t, "--config", cfg, "person", "block", "000101", "--reason", "ticket 1")
+	runs := lastRuns(t, cfg)
+	if out := mustCLI(t, "--config", cfg, "person", "block", "000101", "--reason", "ticket 2"); !strings.Contains(out, "already blocked") {
+		t.Errorf("second block: %q", out)
+	}
+	if got := lastRuns(t, cfg); !reflect.DeepEqual(runs, got) {
+		t.Errorf("the second block was recorded as a run: %+v", got["block"])
+	}
+	if n := len(mustEvents(t, cfg, lifecycle.PersonBlocked)); n != 1 {
+		t.Errorf("%d block events, want 1", n)
+	}
+	mustCLI(t, "--config", cfg, "person", "unblock", "000101")
+	runs = lastRuns(t, cfg)
+	if out := mustCLI(t, "--config", cfg, "person", "unblock", "000101"); !strings.Contains(out, "not blocked") {
+		t.Errorf("second unblock: %q", out)
+	}
+	if got := lastRuns(t, cfg); !reflect.DeepEqual(runs, got) {
+		t.Errorf("the second unblock was recorded as a run: %+v", got["unblock"])
+	}
+	if n := len(mustEvents(t, cfg, lifecycle.Unblocked)); n != 1 {
+		t.Errorf("%d unblock events, want 1", n)
+	}
+}
+
+func TestPushDryRunToAFolderClaimsNoHostKey(t *testing.T) {
+	cfg := demo(t)
+	mustCLI(t, "--config", cfg, "run")
+	out := mustCLI(t, "--config", cfg, "push", "--dry-run")
+	if strings.Contains(out, "host key") || !strings.Contains(out, "folder present") {
+		t.Fatalf("push --dry-run to a folder: %q", out)
+	}
+}
+
+// Text logs show an event's details as key=value pairs, not a Go map.
+func TestTextLogsShowEventDetailsAsKeyValue(t *testing.T) {
+	cfg := demo(t)
+	mustCLI(t, "--config", cfg, "ingest")
+	edit(t, filepath.Join(filepath.Dir(cfg), "hr", "medewerkers.csv"), ";Jansen;", ";Janssen;")
+	code, _, errOut := cli(t, "--config", cfg, "--log-format", "text", "-v", "ingest")
+	if code != 0 || !strings.Contains(errOut, "details.fields.last_name.new=Janssen details.fields.last_name.old=Jansen") || strings.Contains(errOut, "map[") {
+		t.Fatalf("ingest -v text log: %d\n%s", code, errOut)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spendsync/spendsync/lifecycle"
 )
 
 // victimFile is a file someone who can write to spendsync's folders would
@@ -87,5 +89,60 @@ func TestEveryPushAndRunRemovesStaleTempFilesEvenWithNothingNew(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestLooseModesAreWarnedAboutAtTheStartOfEveryCommand(t *testing.T) {
+	cfg := demo(t)
+	if code, _, stderr := cli(t, "--config", cfg, "run"); code != 0 {
+		t.Fatalf("first run: %d %s", code, stderr)
+	}
+	state := filepath.Join(filepath.Dir(cfg), "state")
+	db, out := filepath.Join(state, "spendsync.db"), filepath.Join(state, "out")
+	warnings := []string{"other users can change the config file", "other users can read the database", "other users can read the export folder"}
+	for _, args := range [][]string{{"status"}, {"events"}, {"ingest"}} {
+		t.Run(args[0]+" quiet when private", func(t *testing.T) {
+			_, _, stderr := cli(t, append([]string{"--config", cfg}, args...)...)
+			for _, w := range warnings {
+				if strings.Contains(stderr, w) {
+					t.Fatalf("warned %q about private files:\n%s", w, stderr)
+				}
+			}
+		})
+	}
+	os.Chmod(cfg, 0o666)
+	os.Chmod(db, 0o644)
+	os.Chmod(out, 0o755)
+	for _, args := range [][]string{{"status"}, {"events"}, {"ingest"}} {
+		t.Run(args[0]+" warns", func(t *testing.T) {
+			_, _, stderr := cli(t, append([]string{"--config", cfg}, args...)...)
+			for _, w := range warnings {
+				if !strings.Contains(stderr, w) {
+					t.Fatalf("no warning %q:\n%s", w, stderr)
+				}
+			}
+			if !strings.Contains(stderr, `"mode":"0644"`) || !strings.Contains(stderr, "chmod 600 "+db) {
+				t.Fatalf("the warning does not give the mode and the fix:\n%s", stderr)
+			}
+		})
+	}
+}
+
+func TestAKeyFileOthersCanReadIsExit1NamingFileAndMode(t *testing.T) {
+	dir := t.TempDir()
+	key, kh := filepath.Join(dir, "id_ed25519"), filepath.Join(dir, "known_hosts")
+	os.WriteFile(key, []byte("not even a key"), 0o644)
+	os.Chmod(key, 0o644)
+	os.WriteFile(kh, nil, 0o600)
+	cfg := filepath.Join(dir, "spendsync.yaml")
+	os.WriteFile(cfg, []byte("database: db/spendsync.db\nsources: []\ntarget:\n  sftp: {host: 127.0.0.1, port: 1, user: u, key_file: id_ed25519, known_hosts: known_hosts}\n"), 0o600)
+	st, err := lifecycle.Open(filepath.Join(dir, "db", "spendsync.db"), true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	code, _, stderr := cli(t, "--config", cfg, "push", "--dry-run")
+	if code != exitFailed || !strings.Contains(stderr, key+" has mode 0644") {
+		t.Fatalf("exit %d, want 1 naming %s and its mode:\n%s", code, key, stderr)
 	}
 }

@@ -27,7 +27,7 @@ import (
 	"github.com/spendsync/spendsync/pipeline"
 )
 
-// Exit codes, as SPEC.md fixes them.
+// Exit codes, as docs/reference.md and the man pages document them.
 const (
 	exitOK       = 0
 	exitFailed   = 1
@@ -87,7 +87,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-// exitCode maps an error to SPEC.md's exit codes, in one place.
+// exitCode maps an error to the documented exit codes, in one place.
 func exitCode(err error) int {
 	var ue *usageError
 	var ce *configError
@@ -138,6 +138,14 @@ and delivers it over SFTP.`,
 		newPersonCommand(g), newStatusCommand(g), newVersionCommand(), newExportCommand(g), newDiffCommand(g),
 		newMigrateCommand(g), newDomainsCommand(g), newPushCommand(g), newRunCommand(g), newHostkeyCommand(g),
 		newPruneCommand(g), newBackupCommand(g), newManCommand(g), newProfilesCommand(g))
+	root.Version = versionText()
+	root.SetVersionTemplate("{{.Version}}")
+	// Cobra's completion commands keep the writer they see now.
+	if g.stdout != nil {
+		root.SetOut(g.stdout)
+		root.SetErr(g.stderr)
+	}
+	addCompletions(root, g)
 	return root
 }
 
@@ -240,6 +248,7 @@ func (g *globals) openReader() (*config, *lifecycle.Store, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	g.warnPermissions(cfg)
 	st, err := lifecycle.Open(cfg.Database, false, true)
 	if err != nil {
 		return nil, nil, err
@@ -253,6 +262,8 @@ type writer struct {
 	store *lifecycle.Store
 	lock  *lifecycle.Lock
 	runID int64
+	// discard: the command found nothing to do, so it is not a run.
+	discard bool
 }
 
 // openWriter loads the config, takes the writer lock (before any source is
@@ -262,6 +273,7 @@ func (g *globals) openWriter(command string) (*writer, error) {
 	if err != nil {
 		return nil, err
 	}
+	g.warnPermissions(cfg)
 	if err := os.MkdirAll(filepath.Dir(cfg.Database), 0o700); err != nil {
 		return nil, fmt.Errorf("create database folder: %w", err)
 	}
@@ -320,7 +332,7 @@ func writeMetrics(st *lifecycle.Store, path string) error {
 // close records the run's outcome and releases the database.
 func (w *writer) close(err error) error {
 	var ferr error
-	if exitCode(err) == exitUsage {
+	if exitCode(err) == exitUsage || (err == nil && w.discard) {
 		// A usage or config error is not a run: recording it would hide
 		// the last real one from status.
 		ferr = w.store.DiscardRun(w.runID)

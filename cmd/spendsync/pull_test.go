@@ -105,11 +105,15 @@ func newHRAPI(t testing.TB, system string, rows map[string][]map[string]any, opt
 	return a
 }
 
+// pemCert is a test server's certificate as PEM, for api.ca_file.
+func pemCert(srv *httptest.Server) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+}
+
 // caFile writes the server's certificate as a CA file for api.ca_file.
 func (a *hrAPI) caFile(dir string) string {
 	p := filepath.Join(dir, a.system+"-ca.pem")
-	data := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.srv.Certificate().Raw})
-	if err := os.WriteFile(p, data, 0o600); err != nil {
+	if err := os.WriteFile(p, pemCert(a.srv), 0o600); err != nil {
 		a.t.Fatal(err)
 	}
 	return p
@@ -757,9 +761,12 @@ func TestKeptResponsesArePrivateAndReplayToTheSameState(t *testing.T) {
 	rig := newPullRig(t, "")
 	rig = newPullRig(t, afasSource(srv, srv.caFile(rig.dir), "      keep_responses: true\n"))
 	want := rig.dump()
+	if code, _, stderr := rig.cli("ingest", "--dry-run"); code != exitOK && code != exitRejected {
+		t.Fatalf("dry run: exit %d: %s", code, stderr)
+	}
 	pulls, _ := filepath.Glob(filepath.Join(rig.dir, "state", "responses", "afas", "*"))
 	if len(pulls) != 1 {
-		t.Fatalf("kept pulls: %v", pulls)
+		t.Fatalf("kept pulls: %v, want the one of the ingest and none of the dry run", pulls)
 	}
 	for _, p := range []string{filepath.Join(rig.dir, "state", "responses"), filepath.Join(rig.dir, "state", "responses", "afas"), pulls[0]} {
 		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o700 {
@@ -1104,5 +1111,32 @@ func TestOAuthRefusalExits1WithoutTheSecret(t *testing.T) {
 	}
 	if n := srv.count("/oauth/token"); n != 1 {
 		t.Errorf("an auth refusal was retried: %d token requests", n)
+	}
+}
+
+func TestAPulledBadRowIsRejectedWithItsURLRowNumberAndJSON(t *testing.T) {
+	t.Setenv("SPENDSYNC_TEST_AFAS_TOKEN", afasTokenXML)
+	rows := afasRows(t)
+	rows["T4E_HelloID_Users"][6]["Email_werk"] = "not an address"
+	srv := newHRAPI(t, "afas", rows)
+	rig := newPullRig(t, "")
+	rig = newPullRig(t, afasSource(srv, srv.caFile(rig.dir), ""))
+	if code, out, stderr := rig.cli("ingest"); code != exitRejected {
+		t.Fatalf("exit %d, want 5\n%s\n%s", code, out, stderr)
+	}
+	_, out, _ := rig.cli("rejects", "--format", "json")
+	var rejects []map[string]any
+	if err := json.Unmarshal([]byte(out), &rejects); err != nil || len(rejects) != 1 {
+		t.Fatalf("rejects: %v %s", err, out)
+	}
+	r := rejects[0]
+	raw, _ := json.Marshal(rows["T4E_HelloID_Users"][6])
+	var rawBack map[string]any
+	json.Unmarshal([]byte(fmt.Sprint(r["raw"])), &rawBack)
+	wantBack := map[string]any{}
+	json.Unmarshal(raw, &wantBack)
+	if !strings.HasSuffix(fmt.Sprint(r["file"]), "/profitrestservices/connectors/T4E_HelloID_Users") || fmt.Sprint(r["line"]) != "7" ||
+		fmt.Sprint(r["column"]) != "Email_werk" || fmt.Sprint(rawBack) != fmt.Sprint(wantBack) {
+		t.Fatalf("reject = %v\nwant raw %s", r, raw)
 	}
 }

@@ -322,3 +322,29 @@ func TestScopeRoleMapAndLookupConfigErrorsExit2NamingTheKey(t *testing.T) {
 		})
 	}
 }
+
+func TestMigratingAHelloIDCustomerWithRoleProfilesShowsNoRoleChanges(t *testing.T) {
+	helloidColumns := controllersAndEveryoneElse[:strings.Index(controllersAndEveryoneElse, "  roles:")] + `  roles:
+    columns: [{externalId: employee_number}, {Organisatorische Eenheid: ou_name}, {Gebruikersnaam: username},
+              {Functieprofiel Code: role}]`
+	// What HelloID delivered, with its business rules giving the profile.
+	first := demo(t)
+	demoWith(t, first, financeAndPurchasing, helloidColumns)
+	mustCLI(t, "--config", first, "ingest")
+	mustCLI(t, "--config", first, "export", "--date", "2026-11-23")
+	persons, _ := os.ReadFile(filepath.Join(outDir(t, first), "persons.csv"))
+	roles, _ := os.ReadFile(filepath.Join(outDir(t, first), "roles.csv"))
+	if !bytes.Contains(roles, []byte(`"CONTROLLER"`)) {
+		t.Fatalf("roles.csv %s", roles)
+	}
+	hid := helloIDDatabase(t, persons, roles)
+
+	cfg := demo(t)
+	demoWith(t, cfg, financeAndPurchasing, helloidColumns)
+	mustCLI(t, "--config", cfg, "ingest")
+	mustCLI(t, "--config", cfg, "migrate", "--from-helloid", hid)
+	mustCLI(t, "--config", cfg, "export", "--date", "2026-11-23")
+	if got := append(eventsOf(t, cfg, "account."), eventsOf(t, cfg, "role.")...); len(got) != 0 {
+		t.Fatalf("after migrate: %q, want no changes", got)
+	}
+}

@@ -110,6 +110,7 @@ type Rows struct {
 	cur      *url.URL
 	page     int
 	files    []string // replay
+	body     []byte   // the page being read
 	dec      *json.Decoder
 	onPage   int
 	next     string
@@ -193,7 +194,7 @@ func (r *Rows) Next() ([]string, string, error) {
 		if err := r.closePage(); err != nil {
 			return nil, "", r.shapeErr(err)
 		}
-		r.dec = nil
+		r.dec, r.body = nil, nil
 		if err := r.advance(); err != nil {
 			return nil, "", err
 		}
@@ -236,6 +237,7 @@ func (r *Rows) openPage() error {
 			}
 		}
 	}
+	r.body = body
 	r.dec = json.NewDecoder(bytes.NewReader(body))
 	r.dec.UseNumber()
 	for level, key := range r.sys.rows {
@@ -268,23 +270,19 @@ func (r *Rows) openPage() error {
 
 // row decodes one row object into records.
 func (r *Rows) row() error {
-	var raw json.RawMessage
-	if err := r.dec.Decode(&raw); err != nil {
+	// Decode once; the row's text (for rejects) is sliced from the page.
+	start := r.dec.InputOffset()
+	var v any
+	if err := r.dec.Decode(&v); err != nil {
 		return err
 	}
 	r.onPage++
 	r.line++
-	var v any
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	if err := d.Decode(&v); err != nil {
-		return err
-	}
 	obj, ok := v.(map[string]any)
 	if !ok {
 		return fmt.Errorf("row %d is not an object", r.onPage)
 	}
-	r.raw = string(raw)
+	r.raw = string(bytes.TrimLeft(r.body[start:r.dec.InputOffset()], ", \t\r\n"))
 	if r.fan == nil {
 		r.queue = append(r.queue, r.record(obj, nil))
 		return nil

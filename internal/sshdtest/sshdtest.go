@@ -248,3 +248,59 @@ func freePort(t testing.TB) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// Keys writes an ed25519 host key and client key pair into dir, as every
+// SFTP test server here needs them: it returns the host key (host_ed25519
+// holds its private half), the client's private key file (client_ed25519)
+// and its public key.
+func Keys(t testing.TB, dir string) (host ssh.PublicKey, clientKey string, client ssh.PublicKey) {
+	t.Helper()
+	s := &Server{Dir: dir, t: t}
+	host = s.writeKey("host_ed25519")
+	client = s.writeKey("client_ed25519")
+	return host, filepath.Join(dir, "client_ed25519"), client
+}
+
+// KnownHosts writes a known_hosts file into dir trusting key at addr.
+func KnownHosts(t testing.TB, dir, addr string, key ssh.PublicKey) string {
+	t.Helper()
+	p := filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(p, []byte(knownhosts.Line([]string{knownhosts.Normalize(addr)}, key)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// FreeAddr returns 127.0.0.1 and a port that was free a moment ago.
+func FreeAddr(t testing.TB) string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+}
+
+// WaitListening waits until something accepts on addr, or fails t with
+// the log file's content.
+func WaitListening(t testing.TB, addr, logFile string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(logFile)
+			t.Fatalf("nothing listens on %s: %v\n%s", addr, err, log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Optional skips t when a third-party server is not installed, unless
+// SPENDSYNC_REQUIRE_SFTP_SERVERS is set (CI), where it fails t.
+func Optional(t testing.TB, what string, err error) {
+	t.Helper()
+	if os.Getenv("SPENDSYNC_REQUIRE_SFTP_SERVERS") != "" {
+		t.Fatalf("%s is required here (SPENDSYNC_REQUIRE_SFTP_SERVERS): %v", what, err)
+	}
+	t.Skipf("%s not available: %v", what, err)
+}

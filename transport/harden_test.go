@@ -1,0 +1,45 @@
+//go:build unix
+
+package transport_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spendsync/spendsync/internal/sshdtest"
+	"github.com/spendsync/spendsync/transport"
+)
+
+func TestSFTPRefusesAKeyFileGroupOrOthersCanReach(t *testing.T) {
+	s := sshdtest.Start(t)
+	for _, tc := range []struct {
+		mode os.FileMode
+		ok   bool
+	}{{0o600, true}, {0o400, true}, {0o640, false}, {0o604, false}, {0o620, false}, {0o644, false}} {
+		t.Run(fmt.Sprintf("%04o", tc.mode), func(t *testing.T) {
+			if err := os.Chmod(s.ClientKey, tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.Chmod(s.ClientKey, 0o600) })
+			target := open(t, sftpConfig(t, s, func(c *transport.SFTPConfig) { three := 3; c.Retries = &three }))
+			start := time.Now()
+			_, err := target.Deliver(context.Background(), "m", files(1))
+			if tc.ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), s.ClientKey) || !strings.Contains(err.Error(), fmt.Sprintf("mode %04o", tc.mode)) {
+				t.Fatalf("err = %v, want a refusal naming %s and its mode", err, s.ClientKey)
+			}
+			if time.Since(start) > 900*time.Millisecond {
+				t.Fatal("a refused key file was retried")
+			}
+		})
+	}
+}
