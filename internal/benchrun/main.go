@@ -22,8 +22,9 @@ import (
 func main() {
 	persons := flag.Int("persons", 100_000, "persons to generate (1.5 contracts each on average)")
 	dir := flag.String("dir", "", "work folder (default: a new temporary folder, removed afterwards)")
+	bin := flag.String("bin", "", "measure this spendsync binary instead of building ./cmd/spendsync (e.g. an older release)")
 	flag.Parse()
-	if err := run(*persons, *dir); err != nil {
+	if err := run(*persons, *dir, *bin); err != nil {
 		fmt.Fprintln(os.Stderr, "benchrun:", err)
 		os.Exit(1)
 	}
@@ -36,7 +37,7 @@ type step struct {
 	rssKB   int64
 }
 
-func run(n int, dir string) error {
+func run(n int, dir, prebuilt string) error {
 	if dir == "" {
 		d, err := os.MkdirTemp("", "spendsync-bench-")
 		if err != nil {
@@ -45,12 +46,17 @@ func run(n int, dir string) error {
 		defer os.RemoveAll(d)
 		dir = d
 	}
-	bin := filepath.Join(dir, "spendsync")
-	build := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/spendsync")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("build: %w", err)
+	bin := prebuilt
+	if bin == "" {
+		bin = filepath.Join(dir, "spendsync")
+		build := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/spendsync")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		build.Stderr = os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build: %w", err)
+		}
+	} else if abs, err := filepath.Abs(bin); err == nil {
+		bin = abs
 	}
 	hr := filepath.Join(dir, "hr")
 	if err := generate(hr, n, 0); err != nil {
