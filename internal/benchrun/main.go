@@ -34,6 +34,7 @@ type step struct {
 	name    string
 	target  string // ratio to the import the issue sets, or ""
 	elapsed time.Duration
+	cpu     time.Duration // user + system time of the child: steadier than wall time on a busy machine
 	rssKB   int64
 }
 
@@ -131,6 +132,7 @@ func measure(name, target, dir, bin string, args ...string) (step, error) {
 	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	s := step{name: name, target: target, elapsed: elapsed}
 	if ru != nil {
+		s.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		s.rssKB = ru.Maxrss
 		if runtime.GOOS == "darwin" {
 			s.rssKB /= 1024 // bytes there
@@ -140,17 +142,17 @@ func measure(name, target, dir, bin string, args ...string) (step, error) {
 }
 
 func report(n int, steps []step) {
-	base := steps[0].elapsed
+	base, baseCPU := steps[0].elapsed, steps[0].cpu
 	fmt.Printf("%d persons, %s, %d CPUs, %s %s/%s\n\n", n, cpuModel(), runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	fmt.Println("| step | time | × import | target | peak RSS |")
-	fmt.Println("|---|---|---|---|---|")
+	fmt.Println("| step | wall time | × import | CPU time | × import (CPU) | target | peak RSS |")
+	fmt.Println("|---|---|---|---|---|---|---|")
 	for _, s := range steps {
 		target := s.target
 		if target != "" {
 			target = "≤ " + target + "x"
 		}
-		fmt.Printf("| %s | %.2f s | %.2fx | %s | %d MB |\n", s.name, s.elapsed.Seconds(),
-			s.elapsed.Seconds()/base.Seconds(), target, s.rssKB/1024)
+		fmt.Printf("| %s | %.2f s | %.2fx | %.2f s | %.2fx | %s | %d MB |\n", s.name, s.elapsed.Seconds(),
+			s.elapsed.Seconds()/base.Seconds(), s.cpu.Seconds(), s.cpu.Seconds()/baseCPU.Seconds(), target, s.rssKB/1024)
 	}
 }
 
