@@ -23,8 +23,9 @@ func main() {
 	persons := flag.Int("persons", 100_000, "persons to generate (1.5 contracts each on average)")
 	dir := flag.String("dir", "", "work folder (default: a new temporary folder, removed afterwards)")
 	bin := flag.String("bin", "", "measure this spendsync binary instead of building ./cmd/spendsync (e.g. an older release)")
+	steps := flag.Int("steps", 6, "stop after this many steps of the cycle (first ingest, re-ingest, export, re-export, 1% ingest, export)")
 	flag.Parse()
-	if err := run(*persons, *dir, *bin); err != nil {
+	if err := run(*persons, *dir, *bin, *steps); err != nil {
 		fmt.Fprintln(os.Stderr, "benchrun:", err)
 		os.Exit(1)
 	}
@@ -38,7 +39,7 @@ type step struct {
 	rssKB   int64
 }
 
-func run(n int, dir, prebuilt string) error {
+func run(n int, dir, prebuilt string, max int) error {
 	if dir == "" {
 		d, err := os.MkdirTemp("", "spendsync-bench-")
 		if err != nil {
@@ -94,11 +95,18 @@ export:
 		{"first export", "1.5", "export"},
 		{"no-change export", "", "export"},
 	} {
+		if len(steps) > max {
+			break
+		}
 		st, err := spend(s.name, s.target, s.cmd)
 		if err != nil {
 			return err
 		}
 		steps = append(steps, st)
+	}
+	if len(steps) > max {
+		report(n, steps)
+		return nil
 	}
 	if err := generate(hr, n, 1); err != nil { // 1% of persons change their last name
 		return err
@@ -107,6 +115,9 @@ export:
 		{"ingest after 1% changed", "0.7", "ingest"},
 		{"export after that change", "1", "export"},
 	} {
+		if len(steps) > max {
+			break
+		}
 		st, err := spend(s.name, s.target, s.cmd)
 		if err != nil {
 			return err
