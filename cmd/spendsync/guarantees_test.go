@@ -19,11 +19,13 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/spendsync/spendsync/internal/slowtest"
 	"github.com/spendsync/spendsync/internal/sshdtest"
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
 func TestTwoRunsTogetherOneWorksTheOtherExits4(t *testing.T) {
+	slowtest.Require(t)
 	bin := buildBinary(t)
 	r := newCrashRig(t, bin, "folder")
 	genDataset(t, r.data, 6000, 1)
@@ -58,6 +60,7 @@ func TestTwoRunsTogetherOneWorksTheOtherExits4(t *testing.T) {
 }
 
 func TestReadersAndBackupDuringALongIngest(t *testing.T) {
+	slowtest.Require(t)
 	bin := buildBinary(t)
 	r := newCrashRig(t, bin, "folder")
 	genDataset(t, r.data, 4000, 1)
