@@ -303,7 +303,11 @@ func checkText(m *columnMap, rec []string) (rowError, bool) {
 			return rowError{f, fmt.Sprintf("field is %d bytes, longer than %d", len(v), MaxField)}, false
 		}
 		if !utf8.ValidString(v) || strings.ContainsRune(v, utf8.RuneError) {
-			return rowError{f, "bytes that are not valid in the declared encoding"}, false
+			why := "bytes that are not valid in the declared encoding"
+			if t, ok := m.t.(*table); ok {
+				why += t.hint
+			}
+			return rowError{f, why}, false
 		}
 		for _, r := range v {
 			switch {

@@ -196,6 +196,7 @@ func TestRowValidation(t *testing.T) {
 		{"too few fields", "001;A", connector.Rules{}, "", "row has 2 fields, the header has 6", ""},
 		{"NUL byte", "001;A\x00B;;B;;", connector.Rules{}, "last_name", "control character U+0000", ""},
 		{"invalid UTF-8", "001;A\xff;;B;;", connector.Rules{}, "last_name", "not valid in the declared encoding", ""},
+		{"a windows-1252 é suggests that encoding", "001;Andr\xe9;;B;;", connector.Rules{}, "last_name", "looks like windows-1252: set encoding: windows-1252", ""},
 		{"DEL character", "001;A\x7f;;B;;", connector.Rules{}, "last_name", "control character U+007F", ""},
 		{"oversize field", "001;" + strings.Repeat("x", connector.MaxField+1) + ";;B;;", connector.Rules{}, "last_name", "longer than 4096", ""},
 		{"byte order mark inside a field", "001;A\ufeffB;;B;;", connector.Rules{}, "last_name", "invisible character U+FEFF", ""},

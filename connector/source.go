@@ -109,8 +109,11 @@ func (s *Source) Validate() error {
 		}
 	}
 	if len(s.Provides) > 0 {
-		if s.Contracts != "" || (s.API != nil && s.API.Contracts != "") {
+		if s.Contracts != "" {
 			return keyErr("contracts", "a source with provides: fills person fields only and reads no contracts")
+		}
+		if s.API != nil && s.API.Contracts != "" {
+			return keyErr("api.contracts", "a source with provides: fills person fields only and reads no contracts")
 		}
 		if s.Mode == Delta {
 			return keyErr("mode", "a source with provides: never removes anyone, so mode does not apply")

@@ -65,6 +65,8 @@ type table struct {
 	header []string
 	prev   int64
 	line   int
+	// hint suggests an encoding for bytes invalid in the declared one.
+	hint string
 }
 
 // recorder keeps the decoded bytes the CSV reader has consumed but not yet
@@ -139,7 +141,7 @@ func newTable(r io.Reader, file, encoding, delimiter string) (*table, error) {
 	} else {
 		comma = sniff(head)
 	}
-	t := &table{file: file, rec: &recorder{r: src}}
+	t := &table{file: file, rec: &recorder{r: src}, hint: encodingHint(encoding)}
 	t.csv = csv.NewReader(t.rec)
 	t.csv.Comma = comma
 	t.csv.FieldsPerRecord = -1
@@ -207,4 +209,16 @@ func (t *table) index(name string) (int, error) {
 		}
 	}
 	return found, nil
+}
+
+// encodingHint is what a row with bytes invalid in the declared encoding
+// most likely means. A byte that is not UTF-8 in an HR export is almost
+// always an accented letter written by a Windows tool (é as E9), and
+// windows-1252 reads every byte; UTF-16 would show NULs instead.
+func encodingHint(declared string) string {
+	switch strings.ToLower(declared) {
+	case "", "utf-8", "utf8":
+		return ": looks like windows-1252: set encoding: windows-1252"
+	}
+	return ""
 }

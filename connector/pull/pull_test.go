@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // worker is an ADP Workforce Now worker as the Worker API documents it
@@ -121,5 +124,69 @@ func TestBadPathsAreRefusedWithTheReason(t *testing.T) {
 		if _, err := ParsePath(p); err == nil {
 			t.Errorf("%q was accepted", p)
 		}
+	}
+}
+
+func TestFirstRequestsKeepTheResourcesQueryAndAddPaging(t *testing.T) {
+	base, _ := url.Parse("https://graph.microsoft.com/v1.0")
+	paths := []Path{}
+	for _, c := range []string{"employeeId", "mail|userPrincipalName", "manager.id"} {
+		p, _ := ParsePath(c)
+		paths = append(paths, p)
+	}
+	u, err := systems["entra"].first(base, "users?$filter=accountEnabled eq true", 999, paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	if u.Path != "/v1.0/users" || q.Get("$filter") != "accountEnabled eq true" || q.Get("$select") != "employeeId,mail,userPrincipalName,manager" || q.Get("$top") != "999" {
+		t.Fatalf("entra first page: %s", u)
+	}
+	afas, _ := url.Parse("https://12345.rest.afas.online/profitrestservices")
+	u, err = systems["afas"].first(afas, "T4E_HelloID_Users?orderbyfieldids=Medewerker", 1000, nil)
+	if err != nil || u.Path != "/profitrestservices/connectors/T4E_HelloID_Users" || u.Query().Get("orderbyfieldids") != "Medewerker" || u.Query().Get("take") != "1000" {
+		t.Fatalf("afas first page: %s %v", u, err)
+	}
+	if _, err := systems["raet"].first(base, "https://elsewhere.example/persons", 10, nil); err == nil {
+		t.Error("a resource on another host was accepted")
+	}
+	next, err := followLink(u, 0, 0, "https://elsewhere.example/connectors/x?skip=5")
+	if err == nil || next != nil {
+		t.Errorf("a next link to another host was followed: %v", next)
+	}
+}
+
+func TestKeptPullsOlderThanRetentionAndStaleLeftoversArePruned(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
+	mk := func(age time.Duration, suffix string) string {
+		name := now.Add(-age).Format(stampLayout) + suffix
+		os.Mkdir(filepath.Join(dir, name), 0o700)
+		return name
+	}
+	old := mk(31*24*time.Hour, "")
+	recent := mk(24*time.Hour, "")
+	stale := mk(2*time.Hour, ".partial")
+	running := mk(time.Minute, ".partial")
+	os.Mkdir(filepath.Join(dir, "notes"), 0o700)
+	if err := prune(dir, 30*24*time.Hour, now); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{old: false, recent: true, stale: false, running: true, "notes": true} {
+		if _, err := os.Stat(filepath.Join(dir, name)); (err == nil) != want {
+			t.Errorf("%s: kept %v, want %v", name, err == nil, want)
+		}
+	}
+}
+
+func TestRetryAfterReadsSecondsAndDates(t *testing.T) {
+	if d := parseRetryAfter("3"); d != 3*time.Second {
+		t.Errorf("seconds: %v", d)
+	}
+	if d := parseRetryAfter(time.Now().Add(10 * time.Second).UTC().Format(http.TimeFormat)); d < 8*time.Second || d > 11*time.Second {
+		t.Errorf("date: %v", d)
+	}
+	if d := parseRetryAfter("soon"); d != 0 {
+		t.Errorf("garbage: %v", d)
 	}
 }
