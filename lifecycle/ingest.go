@@ -12,6 +12,7 @@ import (
 
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/internal/fault"
+	"github.com/spendsync/spendsync/internal/phase"
 )
 
 // IngestOptions steer one ingest.
@@ -23,6 +24,7 @@ type IngestOptions struct {
 	Now        time.Time
 	Log        *slog.Logger
 	Progress   connector.Progress
+	Phases     *phase.Reporter // diff and write show they are alive
 }
 
 // IngestReport is what an ingest did (or, dry, would do).
@@ -112,6 +114,8 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 	}
 	st := state.st
 	rep := &IngestReport{}
+	diff := opts.Phases.Start("diff", int64(len(results)))
+	defer diff.Done()
 	for i, res := range results {
 		plan := st.PlanSource(res, provided)
 		plan.digest = digests[i]
@@ -123,7 +127,9 @@ func (s *Store) Ingest(ctx context.Context, runID int64, sources []*connector.So
 		}
 		st.Commit(plan)
 		rep.Plans = append(rep.Plans, plan)
+		diff.Add(1)
 	}
+	diff.Done()
 	return s.finishIngest(ctx, runID, rep, forced, opts, log)
 }
 
@@ -163,10 +169,17 @@ func (s *Store) finishIngest(ctx context.Context, runID int64, rep *IngestReport
 			return nil, err
 		}
 	}
+	var events int64
+	for _, plan := range rep.Plans {
+		events += int64(len(plan.Events))
+	}
+	write := opts.Phases.Start("write", events)
+	defer write.Done()
 	for _, plan := range rep.Plans {
 		if err := s.Apply(ctx, plan, runID); err != nil {
 			return nil, fmt.Errorf("source %s: %w", plan.Source, err)
 		}
+		write.Add(int64(len(plan.Events)))
 	}
 	if err := s.carryGenerations(ctx, rep.Plans); err != nil {
 		return nil, err

@@ -26,7 +26,7 @@ func newDiffCommand(g *globals) *cobra.Command {
 			}
 			defer st.Close()
 			// A diff is shown even when the export would hit a safety stop.
-			p, err := planExport(cmd.Context(), cfg, st, exportOptions{date: date, force: true})
+			p, err := planExport(cmd.Context(), cfg, st, exportOptions{date: date, force: true}, g.phases())
 			if err != nil {
 				return err
 			}

@@ -64,7 +64,7 @@ func ingest(cmd *cobra.Command, g *globals, cfg *config, st *lifecycle.Store, ru
 	}
 	rep, err := st.Ingest(cmd.Context(), runID, sources, lifecycle.IngestOptions{
 		Rules: cfg.connectorRules(), Thresholds: cfg.Rules.Thresholds,
-		DryRun: o.dryRun, Force: o.force, Now: time.Now(), Log: g.log, Progress: g.progress("reading"),
+		DryRun: o.dryRun, Force: o.force, Now: time.Now(), Log: g.log, Progress: g.progress("reading"), Phases: g.phases(),
 	})
 	if err != nil {
 		return err

@@ -308,3 +308,30 @@ func TestTextLogsShowEventDetailsAsKeyValue(t *testing.T) {
 		t.Fatalf("ingest -v text log: %d\n%s", code, errOut)
 	}
 }
+
+// Ingest and export report their long phases; with the log interval at 0
+// every phase logs its end, so the test sees each hook without waiting.
+func TestIngestAndExportReportTheirPhasesInJSONLogs(t *testing.T) {
+	cfg := demo(t)
+	old := phaseLogEvery
+	phaseLogEvery = 0
+	defer func() { phaseLogEvery = old }()
+	code, _, errOut := cli(t, "--config", cfg, "--log-format", "json", "run")
+	if code != 0 {
+		t.Fatalf("run: %d %s", code, errOut)
+	}
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(errOut), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "phase done" {
+			name, _ := rec["phase"].(string)
+			name, _, _ = strings.Cut(name, " (")
+			seen[name] = true
+		}
+	}
+	for _, want := range []string{"diff", "write", "export", "events"} {
+		if !seen[want] {
+			t.Errorf("no %q phase in the JSON log; phases %v\n%s", want, seen, errOut)
+		}
+	}
+}

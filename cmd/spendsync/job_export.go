@@ -9,6 +9,7 @@ import (
 	"github.com/spendsync/spendsync/export"
 	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/internal/model"
+	"github.com/spendsync/spendsync/internal/phase"
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
@@ -33,7 +34,7 @@ func (c *config) exportRules() export.Rules {
 
 // planExport computes the dump for the date and its diff against the last
 // export, and applies the safety stops.
-func planExport(ctx context.Context, cfg *config, st *lifecycle.Store, o exportOptions) (*exportPlan, error) {
+func planExport(ctx context.Context, cfg *config, st *lifecycle.Store, o exportOptions, phases *phase.Reporter) (*exportPlan, error) {
 	date := o.date
 	if date == "" {
 		date = time.Now().Format(model.DateLayout)
@@ -49,8 +50,12 @@ func planExport(ctx context.Context, cfg *config, st *lifecycle.Store, o exportO
 		return nil, err
 	}
 	p := &exportPlan{date: date, prev: prev}
+	ph := phases.Start("export", -1)
 	p.dump = export.Build(in, prev, date, &cfg.Export, cfg.exportRules())
+	ph.Done()
+	ph = phases.Start("diff", -1)
 	p.changes = export.Diff(prev, p.dump, &cfg.Export)
+	ph.Done()
 	th := cfg.Rules.Thresholds
 	if err := (export.Limits{MaxRemovals: th.MaxRemovals, MaxRemovalPercent: th.MaxRemovalPercent}).Check(prev, p.dump, p.changes); err != nil {
 		if !o.force {
@@ -72,7 +77,8 @@ func (p *exportPlan) summary() string {
 // With --out the files go to that folder only: a side copy that changes
 // neither the export folder nor the last export.
 func runExportJob(ctx context.Context, g *globals, cfg *config, st *lifecycle.Store, runID int64, o exportOptions) (*export.Manifest, error) {
-	p, err := planExport(ctx, cfg, st, o)
+	phases := g.phases()
+	p, err := planExport(ctx, cfg, st, o, phases)
 	if err != nil {
 		return nil, err
 	}
@@ -105,11 +111,18 @@ func runExportJob(ctx context.Context, g *globals, cfg *config, st *lifecycle.St
 	}
 	// Files first, then the database: a crash in between leaves the old
 	// last export, so the next export recomputes and records the same diff.
-	if err := export.Write(cfg.Export.Dir, persons, roles, m, true, cfg.Retention.Exports); err != nil {
+	ph := phases.Start("write", -1)
+	err = export.Write(cfg.Export.Dir, persons, roles, m, true, cfg.Retention.Exports)
+	ph.Done()
+	if err != nil {
 		return nil, err
 	}
-	if err := st.RecordExport(ctx, runID, p.prev, lifecycle.ExportRecord{Manifest: m, Origin: "export", Dump: p.dump,
-		Changes: p.changes, Extra: p.forced}); err != nil {
+	// RecordExport reports no progress of its own: a spinner with the count.
+	ph = phases.Start(fmt.Sprintf("events (%d)", len(p.changes)), -1)
+	err = st.RecordExport(ctx, runID, p.prev, lifecycle.ExportRecord{Manifest: m, Origin: "export", Dump: p.dump,
+		Changes: p.changes, Extra: p.forced})
+	ph.Done()
+	if err != nil {
 		return nil, err
 	}
 	if err := st.Summarize(runID, map[string]any{"export": map[string]any{"id": id, "date": p.date, "persons": len(p.dump.Persons),

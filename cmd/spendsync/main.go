@@ -23,6 +23,7 @@ import (
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/internal/atomicfile"
 	"github.com/spendsync/spendsync/internal/fault"
+	"github.com/spendsync/spendsync/internal/phase"
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
@@ -226,6 +227,24 @@ func quoteCut(s string) string {
 	}
 	return strconv.Quote(s)
 }
+
+// phases reports long phases: bars on a terminal (not with -q), else log
+// lines every 10 s, so a cron log shows a long export is alive.
+func (g *globals) phases() *phase.Reporter {
+	if f, ok := g.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		if g.quiet {
+			return nil
+		}
+		return phase.Bars(g.stderr)
+	}
+	r := phase.Logs(g.log)
+	r.Every = phaseLogEvery
+	return r
+}
+
+// phaseLogEvery is the interval of "working" log lines; a test sets 0 to
+// see every phase.
+var phaseLogEvery = 10 * time.Second
 
 // noArgs and exactArgs reject arguments with a usage error (exit 2).
 func noArgs(cmd *cobra.Command, args []string) error {
