@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"database/sql"
 	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
@@ -482,7 +483,7 @@ func (r *pullRig) state() string {
 	r.t.Helper()
 	db := filepath.Join(r.dir, "state", "spendsync.db")
 	_, events, _ := r.cli("events", "--format", "json")
-	return stateOf(r.t, db) + events
+	return dbState(r.t, db) + events
 }
 
 // afasRows renders the demo as the AFAS GetConnectors answer it: ISO
@@ -716,7 +717,7 @@ func TestAPIPullStalledPastTimeoutFails(t *testing.T) {
 	if code != exitFailed || !strings.Contains(stderr, "no answer within 300ms (api.timeout)") || !strings.Contains(stderr, "after 2 attempts") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
 	}
-	if state := stateOf(t, filepath.Join(rig.dir, "state", "spendsync.db")); state != "" {
+	if state := dbState(t, filepath.Join(rig.dir, "state", "spendsync.db")); state != "" {
 		t.Fatalf("a stalled pull stored persons:\n%s", state)
 	}
 }
@@ -1143,4 +1144,36 @@ func TestAPulledBadRowIsRejectedWithItsURLRowNumberAndJSON(t *testing.T) {
 		fmt.Sprint(r["column"]) != "Email_werk" || fmt.Sprint(rawBack) != fmt.Sprint(wantBack) {
 		t.Fatalf("reject = %v\nwant raw %s", r, raw)
 	}
+}
+
+// dbState prints the persons and contracts tables (hostile_test.go's
+// stateOf is unix-only; this suite also runs on Windows).
+func dbState(t *testing.T, db string) string {
+	t.Helper()
+	conn, err := sql.Open("sqlite", db+"?_pragma=query_only(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var b strings.Builder
+	for _, q := range []string{`SELECT * FROM persons ORDER BY employee_number`, `SELECT * FROM contracts ORDER BY employee_number, key`} {
+		rows, err := conn.Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, "%q\n", vals)
+		}
+		rows.Close()
+	}
+	return b.String()
 }
