@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/spendsync/spendsync/connector"
+	"github.com/spendsync/spendsync/internal/slowtest"
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
 func TestBackupAndReadersWhileALongIngestWrites(t *testing.T) {
+	slowtest.Require(t)
 	dir := t.TempDir()
 	src := genSource(t, dir, 20_000)
 	db := filepath.Join(dir, "state", "spendsync.db")

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spendsync/spendsync/internal/slowtest"
 	"github.com/spendsync/spendsync/internal/sshdtest"
 	"github.com/spendsync/spendsync/lifecycle"
 )
@@ -148,6 +149,7 @@ retention: {exports: 3}
 // checks the guarantees after every kill. SPENDSYNC_CRASH_KILLS sets the
 // number of kills per target (default 30 folder + 20 SFTP = 50).
 func TestCrashLoop(t *testing.T) {
+	slowtest.Require(t)
 	if testing.Short() {
 		t.Skip("crash loop skipped with -short")
 	}

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spendsync/spendsync/internal/slowtest"
 )
 
 // copyTree copies a folder (the baseline) so every case starts from it.
@@ -90,6 +92,7 @@ func bigCase(name string, baseline []byte) []byte {
 }
 
 func TestHostileInputs(t *testing.T) {
+	slowtest.Require(t)
 	bin := buildBinary(t)
 	hostile, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "hostile"))
 	manifest, err := os.ReadFile(filepath.Join(hostile, "cases.tsv"))

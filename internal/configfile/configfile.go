@@ -1,7 +1,7 @@
 // Package configfile is the only place that knows spendsync's config is
 // YAML. The packages' config structs carry plain `yaml:"key"` struct tags
 // naming their keys and nothing else: no YAML types, no unmarshal methods.
-// goccy/go-yaml was chosen over yaml.v3 on evidence (README): its parser
+// goccy/go-yaml was chosen over yaml.v3 on evidence (docs/development.md): its parser
 // gives every node its line, so a bad indent names its own line, and it
 // takes decoders for foreign types (time.Duration, export.Column) from the
 // caller.
