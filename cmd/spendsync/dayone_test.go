@@ -69,6 +69,8 @@ func TestConfigErrorsGiveKeyPathLineAndNoInternals(t *testing.T) {
 		{"not UTF-8", "database: caf\xe9\n", ":1: not valid YAML: not UTF-8 text"},
 		{"tab quoted escaped", "database: d\nrules:\n\tlead_days: 3\n", `:3: not valid YAML: found character '\t'`},
 		{"values: a mapping where a value or list goes", "database: d\nrules:\n  scope:\n    include: [{ou_code: {a: b}}]\n", ":4: rules.scope.include[0].ou_code: give a value or a list"},
+		{"secret in a validated value", src + "    encoding: ${SS_TEST_PW}\n", `:5: sources[0].encoding: unknown encoding the value of ${SS_TEST_PW}`},
+		{"numeric secret in a validated value", "database: d\ntarget:\n  sftp:\n    host: h\n    user: u\n    key_file: k\n    known_hosts: kh\n    port: ${SS_TEST_PIN}\n", "target.sftp.port: ${SS_TEST_PIN} is not a TCP port"},
 		{"validation errors carry the line", src + "    encoding: latin9\n", `:5: sources[0].encoding: unknown encoding "latin9"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -24,6 +24,7 @@ import (
 	"github.com/spendsync/spendsync/internal/atomicfile"
 	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/internal/phase"
+	"github.com/spendsync/spendsync/internal/show"
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
@@ -216,16 +217,7 @@ func flagError(err error) error {
 			why = "expects a number"
 		}
 	}
-	return fmt.Errorf("--%s %s: %s", f.Name, quoteCut(ive.GetValue()), why)
-}
-
-// quoteCut quotes a value for a message, cut to a readable length.
-func quoteCut(s string) string {
-	const max = 60
-	if r := []rune(s); len(r) > max {
-		return strconv.Quote(string(r[:max])) + fmt.Sprintf("... (%d more characters)", len(r)-max)
-	}
-	return strconv.Quote(s)
+	return fmt.Errorf("--%s %s: %s", f.Name, show.Quote(ive.GetValue()), why)
 }
 
 // phases reports long phases: bars on a terminal (not with -q), else log
