@@ -15,7 +15,8 @@ import (
 
 // Lookup joins a side file into a source's rows by key: some exports keep
 // OU names, function names, partner names or work email in separate files.
-// The side file is read with the source's encoding and delimiter options.
+// The side file is read with the source's encoding and delimiter unless
+// the lookup sets its own.
 type Lookup struct {
 	File  string            `yaml:"file"`
 	Key   map[string]string `yaml:"key"`   // one canonical field -> column in File
@@ -133,20 +134,19 @@ func (s *Source) validateLookups() error {
 
 // lookupTable is a loaded lookup file: key value -> the row that holds it.
 type lookupTable struct {
-	file  string
-	key   string   // canonical key field
-	fill  []string // canonical fields filled, sorted
-	rows  map[string]lookupRow
-	empty bool // the file had no header at all
+	file string
+	key  string   // canonical key field
+	fill []string // canonical fields filled, sorted
+	rows map[string]lookupRow
 	// unreadable lines: a key not found may stand in one of them.
 	unreadable []unreadableRow
 }
 
 // unreadableRow is a line of a lookup file the CSV reader could not read.
 type unreadableRow struct {
-	line        int
-	raw, reason string
-	fields      []string // the raw text split on the delimiter and line ends
+	line   int
+	reason string
+	fields []string // the raw text split on the delimiter and line ends
 }
 
 // rawFields splits raw text on the delimiter and line ends, quotes and
@@ -174,8 +174,7 @@ func loadLookup(r io.Reader, l *Lookup, src *Source) (*lookupTable, error) {
 	enc, delim := cmp.Or(l.Encoding, src.Encoding), cmp.Or(l.Delimiter, src.Delimiter)
 	t, err := newTable(r, l.File, enc, delim)
 	if errors.Is(err, errEmpty) {
-		lt.empty = true
-		return lt, nil
+		return lt, nil // no header at all: every key is missing
 	}
 	if err != nil {
 		return nil, err
@@ -218,7 +217,7 @@ func loadLookup(r io.Reader, l *Lookup, src *Source) (*lookupTable, error) {
 			// A stray quote (Raet's 't written as "t) must not stop the
 			// whole source: the rows whose key this text holds are
 			// rejected instead, the others go on.
-			lt.unreadable = append(lt.unreadable, unreadableRow{line: perr.Line, raw: raw,
+			lt.unreadable = append(lt.unreadable, unreadableRow{line: perr.Line,
 				reason: fmt.Sprintf("unreadable CSV (%v)", perr.Err), fields: rawFields(raw, t.csv.Comma)})
 			continue
 		}

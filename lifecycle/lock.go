@@ -29,8 +29,12 @@ func Acquire(dbPath string) (*Lock, error) {
 	// Never through a symbolic link: a run writes and truncates this file,
 	// so a link planted here would let anyone who can write to the folder
 	// empty any file the run may write.
-	if err := atomicfile.RefuseLink(path); err != nil {
-		return nil, fmt.Errorf("writer lock: %w", err)
+	// SQLite opens the database and its -wal, -shm and -journal files
+	// following links: refuse those too, before anything is opened.
+	for _, p := range []string{path, dbPath, dbPath + "-wal", dbPath + "-shm", dbPath + "-journal"} {
+		if err := atomicfile.RefuseLink(p); err != nil {
+			return nil, fmt.Errorf("writer lock: %w", err)
+		}
 	}
 	fl := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR|atomicfile.NoFollow), flock.SetPermissions(0o600))
 	ok, err := fl.TryLock()

@@ -84,3 +84,21 @@ func TestBackupRefusesASymlinkedDestination(t *testing.T) {
 	}
 	stillIntact(t, target)
 }
+
+func TestAWriterRefusesASymlinkedDatabaseOrWAL(t *testing.T) {
+	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+		t.Run("spendsync.db"+suffix, func(t *testing.T) {
+			target := important(t)
+			db := filepath.Join(t.TempDir(), "spendsync.db")
+			os.Symlink(target, db+suffix)
+			l, err := lifecycle.Acquire(db)
+			if err == nil {
+				l.Release()
+			}
+			if !errors.Is(err, atomicfile.ErrSymlink) || !strings.Contains(err.Error(), db+suffix+" is a symbolic link") {
+				t.Fatalf("err = %v", err)
+			}
+			stillIntact(t, target)
+		})
+	}
+}

@@ -9,11 +9,13 @@ import (
 	"time"
 
 	"github.com/spendsync/spendsync/connector"
+	"github.com/spendsync/spendsync/internal/slowtest"
 	"github.com/spendsync/spendsync/lifecycle"
 	"github.com/spendsync/spendsync/pipeline"
 )
 
 func TestBackupAndReadersWhileALongIngestWrites(t *testing.T) {
+	slowtest.Require(t)
 	dir := t.TempDir()
 	src := genSource(t, dir, 20_000)
 	db := filepath.Join(dir, "state", "spendsync.db")

@@ -52,8 +52,12 @@ func (p *Pipeline) PlanExport(ctx context.Context, o ExportOptions) (*ExportPlan
 	prev := &export.Previous{ID: last.ID, Persons: last.Persons, Roles: last.Roles}
 	s := p.Settings
 	plan := &ExportPlan{Date: date, Prev: prev, last: last}
+	ph := p.Phases.Start("export", -1)
 	plan.Dump = export.Build(in, prev, date, s.Export, s.ExportRules)
+	ph.Done()
+	ph = p.Phases.Start("diff", -1)
 	plan.Changes = export.Diff(prev, plan.Dump, s.Export)
+	ph.Done()
 	th := s.Thresholds
 	if err := (export.Limits{MaxRemovals: th.MaxRemovals, MaxRemovalPercent: th.MaxRemovalPercent}).Check(prev, plan.Dump, plan.Changes); err != nil {
 		if !o.Force {
@@ -110,14 +114,21 @@ func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifes
 	}
 	// Files first, then the database: a crash in between leaves the old
 	// last export, so the next export recomputes and records the same diff.
-	if err := export.Write(cfg.Dir, persons, roles, m, true, p.Settings.Retention.Exports); err != nil {
+	ph := p.Phases.Start("write", -1)
+	err = export.Write(cfg.Dir, persons, roles, m, true, p.Settings.Retention.Exports)
+	ph.Done()
+	if err != nil {
 		return nil, err
 	}
 	lastHeld, err := p.Store.LastHeld(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := p.Store.RecordExport(ctx, p.RunID, plan.last, exportRecord(m, "export", plan.Dump, plan.Changes, plan.forced, lastHeld)); err != nil {
+	// RecordExport reports no progress of its own: a spinner with the count.
+	ph = p.Phases.Start(fmt.Sprintf("events (%d)", len(plan.Changes)), -1)
+	err = p.Store.RecordExport(ctx, p.RunID, plan.last, exportRecord(m, "export", plan.Dump, plan.Changes, plan.forced, lastHeld))
+	ph.Done()
+	if err != nil {
 		return nil, err
 	}
 	if err := p.Store.Summarize(p.RunID, map[string]any{"export": map[string]any{"id": id, "date": plan.Date, "persons": len(plan.Dump.Persons),

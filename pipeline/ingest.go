@@ -33,7 +33,7 @@ func (p *Pipeline) Ingest(ctx context.Context, o IngestOptions) error {
 	}
 	rep, err := ingestSources(ctx, p.Store, p.RunID, sources, ingestConfig{
 		Rules: p.Settings.Rules, Thresholds: p.Settings.Thresholds,
-		DryRun: o.DryRun, Force: o.Force, Now: o.Now, Log: p.Log, Progress: p.progress("reading"),
+		DryRun: o.DryRun, Force: o.Force, Now: o.Now, Log: p.Log, Progress: p.progress("reading"), Phases: p.Phases,
 	})
 	if err != nil {
 		return err

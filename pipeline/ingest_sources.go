@@ -12,6 +12,7 @@ import (
 
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/internal/fault"
+	"github.com/spendsync/spendsync/internal/phase"
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
@@ -24,6 +25,7 @@ type ingestConfig struct {
 	Now        time.Time
 	Log        *slog.Logger
 	Progress   connector.Progress
+	Phases     *phase.Reporter // diff and write show they are alive
 }
 
 // IngestReport is what an ingest did (or, dry, would do).
@@ -113,6 +115,8 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 	}
 	st := state.st
 	rep := &IngestReport{}
+	diff := opts.Phases.Start("diff", int64(len(results)))
+	defer diff.Done()
 	for i, res := range results {
 		plan := st.PlanSource(res, provided)
 		plan.digest = digests[i]
@@ -124,7 +128,9 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 		}
 		st.Commit(plan)
 		rep.Plans = append(rep.Plans, plan)
+		diff.Add(1)
 	}
+	diff.Done()
 	mergeProvided(rep.Plans)
 	return finishIngest(ctx, s, runID, rep, forced, opts, log)
 }
@@ -170,10 +176,17 @@ func finishIngest(ctx context.Context, s *lifecycle.Store, runID int64, rep *Ing
 			return nil, err
 		}
 	}
+	var events int64
+	for _, plan := range rep.Plans {
+		events += int64(len(plan.Events))
+	}
+	write := opts.Phases.Start("write", events)
+	defer write.Done()
 	for _, plan := range rep.Plans {
 		if err := s.Apply(ctx, plan.changeSet(), runID); err != nil {
 			return nil, fmt.Errorf("source %s: %w", plan.Source, err)
 		}
+		write.Add(int64(len(plan.Events)))
 	}
 	if err := s.CarryGenerations(ctx, carried(rep.Plans)); err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/export"
+	"github.com/spendsync/spendsync/internal/phase"
 	"github.com/spendsync/spendsync/lifecycle"
 	"github.com/spendsync/spendsync/transport"
 )
@@ -40,6 +41,8 @@ type Pipeline struct {
 	// Progress returns a progress bar factory for a verb ("reading",
 	// "uploading"), or nil for none.
 	Progress func(verb string) func(name string, size int64) io.Writer
+	// Phases shows long phases (diff, write, events) are alive; nil: silent.
+	Phases *phase.Reporter
 }
 
 // ErrRejected ends a stage that did its work but rejected rows: exit 5.

@@ -90,10 +90,14 @@ The configuration file when \fB\-\-config\fR is not given (default \fIspendsync.
 .TP
 .B ${VAR}
 Any variable named as \fB${VAR}\fR in a configuration value is expanded; an unset one is a configuration error.
-Secrets are read from the variables that keys ending in \fB_env\fR name (\fBpassword_env\fR, \fBpassphrase_env\fR).
+Secrets are read from the variables that keys ending in \fB_env\fR name
+(\fBpassword_env\fR, \fBpassphrase_env\fR, \fBtoken_env\fR, \fBclient_secret_env\fR).
 .TP
 .B SSH_AUTH_SOCK
 The SSH agent used by \fBtarget.sftp.agent: true\fR.
+.TP
+.B HTTPS_PROXY\fR, \fBNO_PROXY
+The proxy for pulls from an HR system's API (\fBapi:\fR sources), as Go's HTTP client reads them.
 .SH FILES
 .TP
 .I spendsync.yaml
@@ -105,6 +109,9 @@ The SQLite state that \fBdatabase\fR names: persons, contracts, the event log, r
 .TP
 .I export.dir
 The latest dump (\fIpersons.csv\fR, \fIroles.csv\fR, \fIexport.json\fR) and \fIhistory/<export id>/\fR with earlier ones.
+.TP
+.I responses/
+Beside the database: the pages an \fBapi:\fR source pulled, when \fBkeep_responses\fR is on (0600; pruned with \fBretention.events\fR).
 .TP
 .I known_hosts
 The SFTP server keys to trust (\fBtarget.sftp.known_hosts\fR); \fBspendsync hostkey\fR prints the line to add.

@@ -91,6 +91,7 @@ func parseConfig(path string, data []byte) (*config, error) {
 		var ce *configError
 		if errors.As(err, &ce) {
 			ce.line = doc.LineOf(ce.key)
+			ce.err = errors.New(doc.Redact(ce.err.Error()))
 		}
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spendsync/spendsync/internal/slowtest"
 	"github.com/spendsync/spendsync/internal/sshdtest"
 	"github.com/spendsync/spendsync/lifecycle"
 )
@@ -148,6 +149,7 @@ retention: {exports: 3}
 // checks the guarantees after every kill. SPENDSYNC_CRASH_KILLS sets the
 // number of kills per target (default 30 folder + 20 SFTP = 50).
 func TestCrashLoop(t *testing.T) {
+	slowtest.Require(t)
 	if testing.Short() {
 		t.Skip("crash loop skipped with -short")
 	}
@@ -180,8 +182,14 @@ func TestCrashLoop(t *testing.T) {
 			span := time.Since(start) / 2
 			rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
 			stages := map[string]int{}
-			for k := range kills[target] {
-				variant := 1 + k%2
+			// Every attempt feeds the other variant than the state holds, so
+			// no run takes the no-change fast path; only a kill that finds
+			// the process still running counts.
+			applied, landed, attempts, finished := 2, 0, 0, 0
+			for landed < kills[target] && attempts < 4*kills[target] {
+				k := attempts
+				attempts++
+				variant := 3 - applied
 				genDataset(t, r.data, persons, variant)
 				cmd := r.run(context.Background())
 				var stderr bytes.Buffer
@@ -193,7 +201,12 @@ func TestCrashLoop(t *testing.T) {
 				time.Sleep(delay)
 				cmd.Process.Signal(syscall.SIGKILL)
 				cmd.Wait()
-				stages[stageOf(stderr.String())]++
+				if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+					landed++
+					stages[stageOf(stderr.String())]++
+				} else {
+					finished++
+				}
 
 				if err := lifecycle.IntegrityCheck(context.Background(), r.db); err != nil && !os.IsNotExist(err) {
 					t.Fatalf("kill %d after %v: %v", k, delay, err)
@@ -206,6 +219,7 @@ func TestCrashLoop(t *testing.T) {
 					}
 				}
 				r.runToEnd()
+				applied = variant
 				for _, dir := range []string{r.out, r.drop} {
 					entries, _ := os.ReadDir(dir)
 					for _, e := range entries {
@@ -218,7 +232,11 @@ func TestCrashLoop(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("%d kills over %s runs (~%v each); last stage logged before the kill: %v", kills[target], target, span, stages)
+			if landed < kills[target] {
+				t.Fatalf("only %d of %d attempts killed a live process", landed, attempts)
+			}
+			t.Logf("%s: %d kills landed on a live run, %d runs finished before their kill, %d attempts (~%v a run); last stage logged before the kill: %v",
+				target, landed, finished, attempts, span, stages)
 		})
 	}
 }

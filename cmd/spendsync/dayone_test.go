@@ -69,6 +69,8 @@ func TestConfigErrorsGiveKeyPathLineAndNoInternals(t *testing.T) {
 		{"not UTF-8", "database: caf\xe9\n", ":1: not valid YAML: not UTF-8 text"},
 		{"tab quoted escaped", "database: d\nrules:\n\tlead_days: 3\n", `:3: not valid YAML: found character '\t'`},
 		{"values: a mapping where a value or list goes", "database: d\nrules:\n  scope:\n    include: [{ou_code: {a: b}}]\n", ":4: rules.scope.include[0].ou_code: give a value or a list"},
+		{"secret in a validated value", src + "    encoding: ${SS_TEST_PW}\n", `:5: sources[0].encoding: unknown encoding the value of ${SS_TEST_PW}`},
+		{"numeric secret in a validated value", "database: d\ntarget:\n  sftp:\n    host: h\n    user: u\n    key_file: k\n    known_hosts: kh\n    port: ${SS_TEST_PIN}\n", "target.sftp.port: ${SS_TEST_PIN} is not a TCP port"},
 		{"validation errors carry the line", src + "    encoding: latin9\n", `:5: sources[0].encoding: unknown encoding "latin9"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -306,5 +308,32 @@ func TestTextLogsShowEventDetailsAsKeyValue(t *testing.T) {
 	code, _, errOut := cli(t, "--config", cfg, "--log-format", "text", "-v", "ingest")
 	if code != 0 || !strings.Contains(errOut, "details.fields.last_name.new=Janssen details.fields.last_name.old=Jansen") || strings.Contains(errOut, "map[") {
 		t.Fatalf("ingest -v text log: %d\n%s", code, errOut)
+	}
+}
+
+// Ingest and export report their long phases; with the log interval at 0
+// every phase logs its end, so the test sees each hook without waiting.
+func TestIngestAndExportReportTheirPhasesInJSONLogs(t *testing.T) {
+	cfg := demo(t)
+	old := phaseLogEvery
+	phaseLogEvery = 0
+	defer func() { phaseLogEvery = old }()
+	code, _, errOut := cli(t, "--config", cfg, "--log-format", "json", "run")
+	if code != 0 {
+		t.Fatalf("run: %d %s", code, errOut)
+	}
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(errOut), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "phase done" {
+			name, _ := rec["phase"].(string)
+			name, _, _ = strings.Cut(name, " (")
+			seen[name] = true
+		}
+	}
+	for _, want := range []string{"diff", "write", "export", "events"} {
+		if !seen[want] {
+			t.Errorf("no %q phase in the JSON log; phases %v\n%s", want, seen, errOut)
+		}
 	}
 }

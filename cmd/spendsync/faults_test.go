@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spendsync/spendsync/internal/slowtest"
 	"github.com/spendsync/spendsync/internal/sshdtest"
 )
 
@@ -77,12 +78,14 @@ func (r *faultRig) failThenRecover(want string, clear func()) {
 }
 
 func TestSFTPFaultDropFolderNotWritable(t *testing.T) {
+	slowtest.Require(t)
 	r := newFaultRig(t, "5s", nil)
 	edit(t, r.cfg, "remote_dir: "+r.s.Drop, "remote_dir: /proc")
 	r.failThenRecover("sftp: cannot create", func() { edit(t, r.cfg, "remote_dir: /proc", "remote_dir: "+r.s.Drop) })
 }
 
 func TestSFTPFaultRemoteDiskFull(t *testing.T) {
+	slowtest.Require(t)
 	var mounted bool
 	r := newFaultRig(t, "5s", func(s *sshdtest.Server) {
 		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", s.Drop).CombinedOutput(); err != nil {
@@ -112,6 +115,7 @@ func TestSFTPFaultRemoteDiskFull(t *testing.T) {
 }
 
 func TestSFTPFaultFolderSquatsOnAFinalName(t *testing.T) {
+	slowtest.Require(t)
 	r := newFaultRig(t, "5s", nil)
 	// roles.csv is renamed first; a folder named persons.csv must be found
 	// before that rename, or the drop would hold new roles with old persons.
@@ -126,6 +130,7 @@ func TestSFTPFaultFolderSquatsOnAFinalName(t *testing.T) {
 }
 
 func TestSFTPFaultServerStalledPastTimeout(t *testing.T) {
+	slowtest.Require(t)
 	r := newFaultRig(t, "2s", nil)
 	r.s.Pause()
 	start := time.Now()
@@ -138,6 +143,7 @@ func TestSFTPFaultServerStalledPastTimeout(t *testing.T) {
 }
 
 func TestSFTPFaultHostKeyChangedBetweenAttempts(t *testing.T) {
+	slowtest.Require(t)
 	r := newFaultRig(t, "5s", nil)
 	edit(t, r.cfg, "retries: 0", "retries: 3")
 	r.s.Stop()

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spendsync/spendsync/internal/slowtest"
 )
 
 // copyTree copies a folder (the baseline) so every case starts from it.
@@ -90,6 +92,7 @@ func bigCase(name string, baseline []byte) []byte {
 }
 
 func TestHostileInputs(t *testing.T) {
+	slowtest.Require(t)
 	bin := buildBinary(t)
 	hostile, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "hostile"))
 	manifest, err := os.ReadFile(filepath.Join(hostile, "cases.tsv"))
@@ -153,6 +156,19 @@ func TestHostileInputs(t *testing.T) {
 				cfg := filepath.Join(dir, "spendsync.yaml")
 				text, _ := os.ReadFile(cfg)
 				os.WriteFile(cfg, []byte(strings.Replace(string(text), "persons: hr/medewerkers.csv", "persons: hr/medewerkers.csv\n    encoding: utf-16", 1)), 0o600)
+			case "state-symlink":
+				// A link planted beside the database must not be written through.
+				victim := filepath.Join(t.TempDir(), "victim")
+				os.WriteFile(victim, []byte("keep me"), 0o600)
+				os.Remove(filepath.Join(dir, "state", name))
+				if err := os.Symlink(victim, filepath.Join(dir, "state", name)); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() {
+					if data, _ := os.ReadFile(victim); string(data) != "keep me" {
+						t.Errorf("the link's target now holds %q", data)
+					}
+				})
 			case "path":
 				os.Remove(persons)
 				if name == "persons-is-a-folder" {
@@ -178,7 +194,7 @@ func TestHostileInputs(t *testing.T) {
 			if !strings.Contains(stderr, expect) {
 				t.Fatalf("stderr lacks %q:\n%s", expect, tail(stderr))
 			}
-			if target != "config" && code != 0 && !strings.Contains(stderr, "medewerkers.csv") && !strings.Contains(stderr, "dienstverbanden.csv") {
+			if target != "config" && target != "state-symlink" && code != 0 && !strings.Contains(stderr, "medewerkers.csv") && !strings.Contains(stderr, "dienstverbanden.csv") {
 				t.Fatalf("the message does not name the file:\n%s", tail(stderr))
 			}
 			if after == "changed" {

@@ -27,7 +27,7 @@ func (c *config) settings() *pipeline.Settings {
 // pipeline is the stages on st, recorded as runID (0: dry, writes nothing).
 func (g *globals) pipeline(cfg *config, st *lifecycle.Store, runID int64) *pipeline.Pipeline {
 	return &pipeline.Pipeline{Store: st, RunID: runID, Settings: cfg.settings(), Log: g.log, Stdout: g.stdout,
-		Verbose: g.verbose, Progress: g.progress}
+		Verbose: g.verbose, Progress: g.progress, Phases: g.phases()}
 }
 
 // checkDate refuses a --date that is not YYYY-MM-DD.

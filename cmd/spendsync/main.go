@@ -23,6 +23,8 @@ import (
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/internal/atomicfile"
 	"github.com/spendsync/spendsync/internal/fault"
+	"github.com/spendsync/spendsync/internal/phase"
+	"github.com/spendsync/spendsync/internal/show"
 	"github.com/spendsync/spendsync/lifecycle"
 	"github.com/spendsync/spendsync/pipeline"
 )
@@ -213,17 +215,26 @@ func flagError(err error) error {
 			why = "expects a number"
 		}
 	}
-	return fmt.Errorf("--%s %s: %s", f.Name, quoteCut(ive.GetValue()), why)
+	return fmt.Errorf("--%s %s: %s", f.Name, show.Quote(ive.GetValue()), why)
 }
 
-// quoteCut quotes a value for a message, cut to a readable length.
-func quoteCut(s string) string {
-	const max = 60
-	if r := []rune(s); len(r) > max {
-		return strconv.Quote(string(r[:max])) + fmt.Sprintf("... (%d more characters)", len(r)-max)
+// phases reports long phases: bars on a terminal (not with -q), else log
+// lines every 10 s, so a cron log shows a long export is alive.
+func (g *globals) phases() *phase.Reporter {
+	if f, ok := g.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		if g.quiet {
+			return nil
+		}
+		return phase.Bars(g.stderr)
 	}
-	return strconv.Quote(s)
+	r := phase.Logs(g.log)
+	r.Every = phaseLogEvery
+	return r
 }
+
+// phaseLogEvery is the interval of "working" log lines; a test sets 0 to
+// see every phase.
+var phaseLogEvery = 10 * time.Second
 
 // noArgs and exactArgs reject arguments with a usage error (exit 2).
 func noArgs(cmd *cobra.Command, args []string) error {

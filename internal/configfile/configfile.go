@@ -1,7 +1,7 @@
 // Package configfile is the only place that knows spendsync's config is
 // YAML. The packages' config structs carry plain `yaml:"key"` struct tags
 // naming their keys and nothing else: no YAML types, no unmarshal methods.
-// goccy/go-yaml was chosen over yaml.v3 on evidence (README): its parser
+// goccy/go-yaml was chosen over yaml.v3 on evidence (docs/development.md): its parser
 // gives every node its line, so a bad indent names its own line, and it
 // takes decoders for foreign types (time.Duration, export.Column) from the
 // caller.
@@ -11,9 +11,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +29,7 @@ import (
 
 	"github.com/spendsync/spendsync/export"
 	"github.com/spendsync/spendsync/internal/duration"
+	"github.com/spendsync/spendsync/internal/show"
 )
 
 var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
@@ -59,6 +62,26 @@ func (e *Error) Unwrap() error { return e.Err }
 type Doc struct {
 	lines map[string]int    // key path -> line
 	vars  map[string]string // key path -> the ${VAR} its value came from
+	used  map[string]string // ${VAR} name -> its value, for Redact
+}
+
+// Redact replaces in msg every value that came from an environment
+// variable with its name, so a message from a later check (a validation of
+// the decoded value) never echoes a secret either.
+func (d *Doc) Redact(msg string) string {
+	for _, name := range slices.Sorted(maps.Keys(d.used)) {
+		v := d.used[name]
+		if v == "" {
+			continue
+		}
+		ref := "the value of ${" + name + "}"
+		msg = strings.ReplaceAll(msg, show.Quote(v), ref)
+		msg = strings.ReplaceAll(msg, strconv.Quote(v), ref)
+		if len(v) >= 4 { // shorter ones would mangle ordinary words
+			msg = strings.ReplaceAll(msg, v, "${"+name+"}")
+		}
+	}
+	return msg
 }
 
 // Decode parses data and decodes it into v, a pointer to a struct whose
@@ -80,7 +103,7 @@ func Decode(data []byte, v any) (*Doc, error) {
 	if len(f.Docs) > 1 {
 		return nil, &Error{Line: line(f.Docs[1].Body), Err: errors.New("holds more than one YAML document (---)")}
 	}
-	d := &Doc{lines: map[string]int{}, vars: map[string]string{}}
+	d := &Doc{lines: map[string]int{}, vars: map[string]string{}, used: map[string]string{}}
 	body, err := d.walk(f.Docs[0].Body, reflect.TypeOf(v).Elem(), "")
 	if err != nil {
 		return nil, err
@@ -376,6 +399,7 @@ func (d *Doc) scalarText(n ast.Node, path string) (string, error) {
 		if !ok && missing == "" {
 			missing = name
 		}
+		d.used[name] = v
 		if _, seen := d.vars[path]; !seen {
 			d.vars[path] = name
 		}
@@ -393,20 +417,11 @@ func (d *Doc) badValue(n ast.Node, path, text, why string) error {
 	if v, ok := d.vars[path]; ok {
 		return d.errAt(n, path, fmt.Sprintf("the value of ${%s}: %s", v, why))
 	}
-	return d.errAt(n, path, fmt.Sprintf("%s, got %s", why, quoteCut(text)))
+	return d.errAt(n, path, fmt.Sprintf("%s, got %s", why, show.Quote(text)))
 }
 
 func (d *Doc) errAt(n ast.Node, path, msg string) error {
 	return &Error{Key: path, Line: line(n), Err: errors.New(msg)}
-}
-
-// quoteCut quotes a value for a message, cut to a readable length.
-func quoteCut(s string) string {
-	const max = 60
-	if r := []rune(s); len(r) > max {
-		return strconv.Quote(string(r[:max])) + fmt.Sprintf("... (%d more characters)", len(r)-max)
-	}
-	return strconv.Quote(s)
 }
 
 func nodeKind(n ast.Node) string {
