@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/spendsync/spendsync/internal/atomicfile"
 )
 
 // Session is one source's pull: persons, then contracts, through one
@@ -232,7 +234,8 @@ func (r *Rows) openPage() error {
 		}
 		if r.s.keep != "" {
 			name := filepath.Join(r.s.keep, fmt.Sprintf("%s-%04d.json", r.kind, r.page))
-			if err := os.WriteFile(name, body, 0o600); err != nil {
+			// A new 0600 file, never through a link (as everywhere spendsync writes).
+			if err := atomicfile.WriteNew(name, body); err != nil {
 				return fmt.Errorf("keep responses: %w", err)
 			}
 		}
