@@ -34,13 +34,13 @@ func Digest(src *Source, rules Rules, skip []string) (string, error) {
 	}
 	for _, p := range src.Files() {
 		if fi, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("open source file: %w", err)
+			return "", src.fileError(p, err)
 		} else if fi.IsDir() {
 			return "", fmt.Errorf("source file %s is a folder, not a file", p)
 		}
 		f, err := os.Open(p)
 		if err != nil {
-			return "", fmt.Errorf("open source file: %w", err)
+			return "", src.fileError(p, err)
 		}
 		fmt.Fprintf(h, "\x00%s\x00", p)
 		_, err = io.Copy(h, f)

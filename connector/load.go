@@ -103,13 +103,13 @@ func LoadContext(ctx context.Context, src *Source, rules Rules, progress Progres
 		if err := res.pull(ctx, rules); err != nil {
 			return nil, err
 		}
-	} else if err := withFile(src.Persons, progress, func(r io.Reader) error {
+	} else if err := withFile(src, src.Persons, progress, func(r io.Reader) error {
 		return res.readPersons(r, src.Persons, rules)
 	}); err != nil {
 		return nil, err
 	}
 	if src.Contracts != "" {
-		if err := withFile(src.Contracts, progress, func(r io.Reader) error {
+		if err := withFile(src, src.Contracts, progress, func(r io.Reader) error {
 			return res.readContracts(r, src.Contracts)
 		}); err != nil {
 			return nil, err
@@ -129,7 +129,7 @@ func (s *Source) CheckAge(now time.Time) error {
 	for _, path := range s.Files() {
 		fi, err := os.Stat(path)
 		if err != nil {
-			return fmt.Errorf("open source file: %w", err)
+			return s.fileError(path, err)
 		}
 		if age := now.Sub(fi.ModTime()); age > s.MaxAge {
 			return fmt.Errorf("%w: %s was last written %s ago (%s), longer than sources.max_age %s (override with --force)",
@@ -139,17 +139,17 @@ func (s *Source) CheckAge(now time.Time) error {
 	return nil
 }
 
-func withFile(path string, progress Progress, fn func(io.Reader) error) error {
+func withFile(src *Source, path string, progress Progress, fn func(io.Reader) error) error {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return fmt.Errorf("open source file: %w", err)
+		return src.fileError(path, err)
 	}
 	if fi.IsDir() {
 		return fmt.Errorf("source file %s is a folder, not a file", path)
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("open source file: %w", err)
+		return src.fileError(path, err)
 	}
 	defer f.Close()
 	var r io.Reader = f

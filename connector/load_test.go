@@ -396,3 +396,32 @@ func TestSourceValidationNamesTheKey(t *testing.T) {
 		}
 	}
 }
+
+func TestAMissingSourceFileIsNamedByItsKey(t *testing.T) {
+	dir := t.TempDir()
+	persons := writeFile(t, dir, "persons.csv", []byte("employee_number;last_name\n001;A\n"))
+	missing := filepath.Join(dir, "gone.csv")
+	for _, tc := range []struct {
+		name string
+		src  connector.Source
+		want string
+	}{
+		{"persons", connector.Source{Persons: missing}, "persons: " + missing + " does not exist"},
+		{"contracts", connector.Source{Persons: persons, Contracts: missing}, "contracts: " + missing + " does not exist"},
+		{"lookup", connector.Source{Persons: persons, Lookups: []*connector.Lookup{
+			{File: missing, Key: map[string]string{"employee_number": "nr"}, Fill: map[string]string{"email": "mail"}}}},
+			"lookups[0].file: " + missing + " does not exist"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := tc.src
+			src.Name = "hr"
+			if err := src.Validate(); err != nil {
+				t.Fatalf("validate: %v", err)
+			}
+			_, err := connector.Load(&src, connector.Rules{}, nil)
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

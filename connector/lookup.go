@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"slices"
 	"strings"
@@ -56,6 +57,34 @@ func (s *Source) Files() []string {
 		files = append(files, l.File)
 	}
 	return files
+}
+
+// fileError says which of the source's files could not be opened, by its
+// key within the source (persons, contracts, lookups[i].file), so the user
+// knows which line of the config to fix; the OS's reason follows once.
+func (s *Source) fileError(path string, err error) error {
+	key := "file"
+	switch path {
+	case s.Persons:
+		key = "persons"
+	case s.Contracts:
+		key = "contracts"
+	default:
+		for i, l := range s.Lookups {
+			if l.File == path {
+				key = fmt.Sprintf("lookups[%d].file", i)
+			}
+		}
+	}
+	reason := err.Error()
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		reason = "does not exist"
+	case errors.As(err, &pe):
+		reason = pe.Err.Error()
+	}
+	return fmt.Errorf("%s: %s %s", key, path, reason)
 }
 
 // keyField returns the lookup's single key field.
@@ -257,16 +286,16 @@ func loadLookup(r io.Reader, l *Lookup, src *Source) (*lookupTable, error) {
 // loadLookups reads the source's lookup files.
 func (res *Result) loadLookups(progress Progress) error {
 	for _, l := range res.Source.Lookups {
-		err := withFile(l.File, progress, func(r io.Reader) error {
+		err := withFile(res.Source, l.File, progress, func(r io.Reader) error {
 			lt, err := loadLookup(r, l, res.Source)
 			if err != nil {
-				return err
+				return fmt.Errorf("lookup: %w", err)
 			}
 			res.lookups = append(res.lookups, lt)
 			return nil
 		})
 		if err != nil {
-			return fmt.Errorf("lookup: %w", err)
+			return err // an open error names lookups[i].file already
 		}
 	}
 	return nil
