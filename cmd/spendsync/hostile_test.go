@@ -41,35 +41,6 @@ func copyTree(t *testing.T, src, dst string) {
 	}
 }
 
-// stateOf renders the stored persons and contracts as text.
-func stateOf(t *testing.T, db string) string {
-	t.Helper()
-	conn, err := sql.Open("sqlite", db+"?_pragma=query_only(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	var b strings.Builder
-	for _, q := range []string{`SELECT * FROM persons ORDER BY employee_number`, `SELECT * FROM contracts ORDER BY employee_number, key`} {
-		rows, err := conn.Query(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			rows.Scan(ptrs...)
-			fmt.Fprintf(&b, "%q\n", vals)
-		}
-		rows.Close()
-	}
-	return b.String()
-}
-
 // bigCase builds the hostile inputs too large to commit.
 func bigCase(name string, baseline []byte) []byte {
 	switch name {
@@ -118,7 +89,7 @@ func TestHostileInputs(t *testing.T) {
 	}
 	spend(base, "--config", "spendsync.yaml", "export", "--date", "2026-11-23")
 	_, baseDiff, _ := spend(base, "--config", "spendsync.yaml", "diff", "--date", "2026-11-23", "--format", "json")
-	baseState := stateOf(t, filepath.Join(base, "state", "spendsync.db"))
+	baseState := dbState(t, filepath.Join(base, "state", "spendsync.db"))
 	baselinePersons, _ := os.ReadFile(filepath.Join(base, "hr", "medewerkers.csv"))
 
 	n := 0
@@ -223,7 +194,7 @@ func TestHostileInputs(t *testing.T) {
 				}
 			}
 			if after == "same" && target != "config" {
-				if got := stateOf(t, filepath.Join(dir, "state", "spendsync.db")); got != baseState {
+				if got := dbState(t, filepath.Join(dir, "state", "spendsync.db")); got != baseState {
 					t.Fatal("the stored state changed")
 				}
 				if _, diff, _ := spend(dir, "--config", "spendsync.yaml", "diff", "--date", "2026-11-23", "--format", "json"); diff != baseDiff {

@@ -27,26 +27,8 @@ func cli(t testing.TB, args ...string) (int, string, string) {
 // demo copies the bundled demo into a temp folder and returns its config.
 func demo(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
+	dir := copyTestdata(t, "demo")
 	t.Setenv("SPENDSYNC_DEMO_OUT", filepath.Join(dir, "state"))
-	src := filepath.Join("..", "..", "testdata", "demo")
-	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if fi.IsDir() {
-			return os.MkdirAll(filepath.Join(dir, rel), 0o700)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dir, rel), data, 0o600)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return filepath.Join(dir, "spendsync.yaml")
 }
 

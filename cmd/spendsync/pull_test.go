@@ -1146,8 +1146,8 @@ func TestAPulledBadRowIsRejectedWithItsURLRowNumberAndJSON(t *testing.T) {
 	}
 }
 
-// dbState prints the persons and contracts tables (hostile_test.go's
-// stateOf is unix-only; this suite also runs on Windows).
+// dbState renders the stored persons and contracts as text, to compare
+// the state before and after a failure byte for byte.
 func dbState(t *testing.T, db string) string {
 	t.Helper()
 	conn, err := sql.Open("sqlite", db+"?_pragma=query_only(1)")

@@ -16,8 +16,16 @@ import (
 // ${SPENDSYNC_FIXTURE_OUT} at a state folder beside it and returns the copy.
 func fixture(t *testing.T, name string) string {
 	t.Helper()
-	dir := t.TempDir()
+	dir := copyTestdata(t, name)
 	t.Setenv("SPENDSYNC_FIXTURE_OUT", filepath.Join(dir, "state"))
+	return dir
+}
+
+// copyTestdata copies testdata/<name> into a temp folder, files 0600 in
+// 0700 folders, and returns the copy.
+func copyTestdata(t *testing.T, name string) string {
+	t.Helper()
+	dir := t.TempDir()
 	src := filepath.Join("..", "..", "testdata", name)
 	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
 		if err != nil {
