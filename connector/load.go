@@ -15,6 +15,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/spendsync/spendsync/connector/pull"
 	"github.com/spendsync/spendsync/internal/atomicfile"
 	"github.com/spendsync/spendsync/internal/model"
 	"github.com/spendsync/spendsync/internal/show"
@@ -243,6 +244,10 @@ func (res *Result) rows(m *columnMap, count *int, fn func(rec []string, line int
 			res.Rejects = append(res.Rejects, Reject{File: m.t.name(), Line: perr.Line, Column: fmt.Sprintf("byte %d", perr.Column),
 				Reason: "unreadable CSV: " + perr.Err.Error(), Raw: raw})
 			continue
+		}
+		var pullErr *pull.Error
+		if errors.As(err, &pullErr) {
+			return err // names the request path and status already
 		}
 		if err != nil {
 			return atomicfile.Wrap("read", m.t.name(), err)

@@ -654,6 +654,9 @@ func TestAFASPullFailuresExit1NameSourcePathAndStatusAndChangeNothing(t *testing
 			if strings.Contains(stderr, "skip=") || strings.Contains(stderr, "take=") {
 				t.Errorf("the message shows the query: %s", stderr)
 			}
+			if errLine := stderr[strings.LastIndex(stderr, "spendsync: error:"):]; strings.Count(errLine, "/profitrestservices/connectors/") != 1 {
+				t.Errorf("the error names the request path once, not twice: %s", errLine)
+			}
 			if after := rig.state(); after != before {
 				t.Errorf("a failed pull changed the state:\n--- before\n%s\n--- after\n%s", before, after)
 			}
