@@ -376,7 +376,7 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 		return err
 	}
 	filled := res.lookupFields()
-	for _, f := range personColumns[1:] {
+	for _, f := range model.PersonFields {
 		if m.has(f) || slices.Contains(filled, f) {
 			res.Fields = append(res.Fields, f)
 		}
@@ -449,7 +449,7 @@ func (res *Result) readContracts(r io.Reader, file string) error {
 }
 
 func (res *Result) contracts(t rowSource, file string) error {
-	m, err := res.bind(t, append([]string{"employee_number"}, contractColumns...), true)
+	m, err := res.bind(t, append([]string{model.KeyField}, contractColumns...), true)
 	if err != nil {
 		return err
 	}
@@ -488,7 +488,7 @@ func (res *Result) contract(m *columnMap, rec []string, emp string) (model.Contr
 	for _, f := range contractColumns {
 		c.SetField(f, m.get(rec, f))
 	}
-	isContract := func(f string) bool { return f == "employee_number" || slices.Contains(contractColumns, f) }
+	isContract := func(f string) bool { return f == model.KeyField || slices.Contains(contractColumns, f) }
 	if e, ok := res.fillRow(isContract, c.Field, c.SetField); !ok {
 		return c, e, false
 	}

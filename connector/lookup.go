@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/spendsync/spendsync/internal/atomicfile"
+	"github.com/spendsync/spendsync/internal/model"
 )
 
 // Lookup joins a side file into a source's rows by key: some exports keep
@@ -143,7 +144,7 @@ func (s *Source) validateLookups() error {
 					return keyErr(fk, "a contract field needs a contract key (such as ou_code) or employee_number, not %s", key)
 				}
 			default:
-				return keyErr(fk, "unknown field (known: %s)", strings.Join(append(slices.Clone(personColumns[1:]), contractColumns...), ", "))
+				return keyErr(fk, "unknown field (known: %s)", strings.Join(append(slices.Clone(model.PersonFields), contractColumns...), ", "))
 			}
 			if strings.TrimSpace(l.Fill[f]) == "" {
 				return keyErr(fk, "empty column name")

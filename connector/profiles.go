@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/spendsync/spendsync/internal/model"
 )
 
 // profile is a built-in preset for one HR system: default columns (CSV
@@ -274,7 +276,7 @@ func WriteProfile(w io.Writer, name string) (bool, error) {
 	}
 	if cc := profileContractColumns[name]; cc != nil {
 		fmt.Fprintf(&b, "\ncontracts (%s):\n", p.contracts)
-		for _, f := range append([]string{"employee_number"}, contractColumns...) {
+		for _, f := range append([]string{model.KeyField}, contractColumns...) {
 			if c, ok := cc[f]; ok {
 				fmt.Fprintf(&b, "%-18s %s\n", f, c)
 			}

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/spendsync/spendsync/connector/pull"
+	"github.com/spendsync/spendsync/internal/model"
 )
 
 // rowSource is what the row validation reads: a CSV table, or the rows of
@@ -98,7 +99,7 @@ func (res *Result) pull(ctx context.Context, rules Rules) (err error) {
 	if src.API.Contracts == "" || src.IsProvider() {
 		return nil
 	}
-	rows, err = s.Rows("contracts", src.API.Contracts, src.columnsOf(append([]string{"employee_number"}, contractColumns...), true))
+	rows, err = s.Rows("contracts", src.API.Contracts, src.columnsOf(append([]string{model.KeyField}, contractColumns...), true))
 	if err != nil {
 		return keyErr("columns", "%v", err)
 	}

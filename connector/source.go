@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spendsync/spendsync/internal/fault"
+	"github.com/spendsync/spendsync/internal/model"
 )
 
 // Source is one configured HR export.
@@ -38,10 +39,10 @@ const (
 var keyErr = fault.Key
 
 // personColumns and contractColumns are the canonical fields a column map
-// may name; deleted is the delta sources' delete flag.
+// may name (declared in model); deleted is the delta sources' delete flag.
 var (
-	personColumns   = []string{"employee_number", "first_name", "prefix", "last_name", "partner_prefix", "partner_last_name", "naming_convention", "gender", "email", "username"}
-	contractColumns = []string{"contract_id", "start_date", "end_date", "ou_code", "ou_name", "function_code", "function_name"}
+	personColumns   = append([]string{model.KeyField}, model.PersonFields...)
+	contractColumns = model.ContractFields
 	conventions     = []string{"B", "BP", "P", "PB"}
 )
 
@@ -104,7 +105,7 @@ func (s *Source) Validate() error {
 		}
 	}
 	for i, f := range s.Provides {
-		if !slices.Contains(personColumns[1:], f) {
+		if !slices.Contains(model.PersonFields, f) {
 			return keyErr(fmt.Sprintf("provides[%d]", i), "unknown person field %q", f)
 		}
 	}
@@ -146,7 +147,7 @@ func (s *Source) columnsFor(contracts bool) (cols map[string]string, fromProfile
 		// No profile and no columns: the canonical names are the headers.
 		for _, f := range append(slices.Clone(personColumns), contractColumns...) {
 			cols[f] = f
-			fromProfile[f] = f != "employee_number"
+			fromProfile[f] = f != model.KeyField
 		}
 	}
 	return cols, fromProfile

@@ -34,14 +34,75 @@ type Contract struct {
 	FunctionName   string `json:"function_name"`
 }
 
-// PersonFields are the canonical person field names, in the order used for
-// change reports.
-var PersonFields = []string{"first_name", "prefix", "last_name", "partner_prefix",
-	"partner_last_name", "naming_convention", "gender", "email", "username"}
+// KeyField is the canonical name of the employee number, the key of a
+// person and of its contracts' owner. It is not in PersonFields: it is
+// never changed, only matched.
+const KeyField = "employee_number"
 
-// ContractFields are the canonical contract field names.
-var ContractFields = []string{"contract_id", "start_date", "end_date", "ou_code",
-	"ou_name", "function_code", "function_name"}
+// field is one canonical field: its name and where it lives in T. The
+// tables below are the one declaration of the canonical fields: the
+// connector's column maps, the store's columns, the diff and the export
+// all derive from them, so adding a field is one line here (plus the
+// struct field and its SQL migration).
+type field[T any] struct {
+	name string
+	ptr  func(*T) *string
+}
+
+var personFields = []field[Person]{
+	{"first_name", func(p *Person) *string { return &p.FirstName }},
+	{"prefix", func(p *Person) *string { return &p.Prefix }},
+	{"last_name", func(p *Person) *string { return &p.LastName }},
+	{"partner_prefix", func(p *Person) *string { return &p.PartnerPrefix }},
+	{"partner_last_name", func(p *Person) *string { return &p.PartnerLastName }},
+	{"naming_convention", func(p *Person) *string { return &p.NamingConvention }},
+	{"gender", func(p *Person) *string { return &p.Gender }},
+	{"email", func(p *Person) *string { return &p.Email }},
+	{"username", func(p *Person) *string { return &p.Username }},
+}
+
+var contractFields = []field[Contract]{
+	{"contract_id", func(c *Contract) *string { return &c.ContractID }},
+	{"start_date", func(c *Contract) *string { return &c.StartDate }},
+	{"end_date", func(c *Contract) *string { return &c.EndDate }},
+	{"ou_code", func(c *Contract) *string { return &c.OUCode }},
+	{"ou_name", func(c *Contract) *string { return &c.OUName }},
+	{"function_code", func(c *Contract) *string { return &c.FunctionCode }},
+	{"function_name", func(c *Contract) *string { return &c.FunctionName }},
+}
+
+// PersonFields are the canonical person field names without the key, in
+// the order used for change reports and storage.
+var PersonFields = names(personFields)
+
+// ContractFields are the canonical contract field names without the
+// employee number and the contract key.
+var ContractFields = names(contractFields)
+
+// PositionFields are the contract fields that say where and as what a
+// person works (not when): what a role in the export carries.
+var PositionFields = []string{"ou_code", "ou_name", "function_code", "function_name"}
+
+var (
+	personIndex   = index(personFields)
+	contractIndex = index(contractFields)
+)
+
+func names[T any](fs []field[T]) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.name
+	}
+	return out
+}
+
+func index[T any](fs []field[T]) map[string]func(*T) *string {
+	out := make(map[string]func(*T) *string, len(fs))
+	for _, f := range fs {
+		out[f.name] = f.ptr
+	}
+	return out
+}
 
 // Field returns a person field by canonical name.
 func (p *Person) Field(name string) string {
@@ -58,28 +119,22 @@ func (p *Person) SetField(name, v string) {
 	}
 }
 
+// FieldPtrs returns pointers to the person's PersonFields, in their order
+// (for scanning and writing the stored columns).
+func (p *Person) FieldPtrs() []*string {
+	out := make([]*string, len(personFields))
+	for i, f := range personFields {
+		out[i] = f.ptr(p)
+	}
+	return out
+}
+
 func (p *Person) fieldPtr(name string) *string {
-	switch name {
-	case "employee_number":
+	if name == KeyField {
 		return &p.EmployeeNumber
-	case "first_name":
-		return &p.FirstName
-	case "prefix":
-		return &p.Prefix
-	case "last_name":
-		return &p.LastName
-	case "partner_prefix":
-		return &p.PartnerPrefix
-	case "partner_last_name":
-		return &p.PartnerLastName
-	case "naming_convention":
-		return &p.NamingConvention
-	case "gender":
-		return &p.Gender
-	case "email":
-		return &p.Email
-	case "username":
-		return &p.Username
+	}
+	if f, ok := personIndex[name]; ok {
+		return f(p)
 	}
 	return nil
 }
@@ -99,24 +154,22 @@ func (c *Contract) SetField(name, v string) {
 	}
 }
 
+// FieldPtrs returns pointers to the contract's ContractFields, in their
+// order.
+func (c *Contract) FieldPtrs() []*string {
+	out := make([]*string, len(contractFields))
+	for i, f := range contractFields {
+		out[i] = f.ptr(c)
+	}
+	return out
+}
+
 func (c *Contract) fieldPtr(name string) *string {
-	switch name {
-	case "employee_number":
+	if name == KeyField {
 		return &c.EmployeeNumber
-	case "contract_id":
-		return &c.ContractID
-	case "start_date":
-		return &c.StartDate
-	case "end_date":
-		return &c.EndDate
-	case "ou_code":
-		return &c.OUCode
-	case "ou_name":
-		return &c.OUName
-	case "function_code":
-		return &c.FunctionCode
-	case "function_name":
-		return &c.FunctionName
+	}
+	if f, ok := contractIndex[name]; ok {
+		return f(c)
 	}
 	return nil
 }
