@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spendsync/spendsync/internal/model"
@@ -46,15 +47,10 @@ type Reject struct {
 func (s *Store) Apply(ctx context.Context, ch *Changes, runID int64) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		t := now()
-		if err := insertEach(tx, "persons", personWriteCols, `ON CONFLICT (employee_number) DO UPDATE SET
-				source = excluded.source, first_name = excluded.first_name, prefix = excluded.prefix,
-				last_name = excluded.last_name, partner_prefix = excluded.partner_prefix,
-				partner_last_name = excluded.partner_last_name, naming_convention = excluded.naming_convention,
-				gender = excluded.gender, email = excluded.email, username = excluded.username,
-				left_at = NULL, updated = excluded.updated`, len(ch.Persons), func(i int, args []any) ([]any, error) {
+		if err := insertEach(tx, "persons", personWriteCols, personUpsert, len(ch.Persons), func(i int, args []any) ([]any, error) {
 			p := ch.Persons[i]
-			return append(args, p.EmployeeNumber, p.Source, p.FirstName, p.Prefix, p.LastName, p.PartnerPrefix,
-				p.PartnerLastName, p.NamingConvention, p.Gender, p.Email, p.Username, p.Blocked, p.BlockReason, nil, t), nil
+			args = appendValues(append(args, p.EmployeeNumber, p.Source), p.FieldPtrs())
+			return append(args, p.Blocked, p.BlockReason, nil, t), nil
 		}); err != nil {
 			return err
 		}
@@ -71,13 +67,9 @@ func (s *Store) Apply(ctx context.Context, ch *Changes, runID int64) error {
 				return fmt.Errorf("remove contract %s of %s: %w", c.Key, c.EmployeeNumber, err)
 			}
 		}
-		if err := insertEach(tx, "contracts", strings.Split(contractCols, ", "), `ON CONFLICT (employee_number, key) DO UPDATE SET
-				contract_id = excluded.contract_id, start_date = excluded.start_date, end_date = excluded.end_date,
-				ou_code = excluded.ou_code, ou_name = excluded.ou_name, function_code = excluded.function_code,
-				function_name = excluded.function_name`, len(ch.PutContracts), func(i int, args []any) ([]any, error) {
+		if err := insertEach(tx, "contracts", contractWriteCols, contractUpsert, len(ch.PutContracts), func(i int, args []any) ([]any, error) {
 			c := &ch.PutContracts[i]
-			return append(args, c.EmployeeNumber, c.Key, c.ContractID, c.StartDate, c.EndDate, c.OUCode, c.OUName,
-				c.FunctionCode, c.FunctionName), nil
+			return appendValues(append(args, c.EmployeeNumber, c.Key), c.FieldPtrs()), nil
 		}); err != nil {
 			return err
 		}
@@ -99,8 +91,32 @@ func (s *Store) Apply(ctx context.Context, ch *Changes, runID int64) error {
 	})
 }
 
-var personWriteCols = []string{"employee_number", "source", "first_name", "prefix", "last_name", "partner_prefix",
-	"partner_last_name", "naming_convention", "gender", "email", "username", "blocked", "block_reason", "left_at", "updated"}
+// The write columns and upserts derive from the canonical fields: an
+// upsert overwrites every canonical field, and (for persons) the source,
+// and marks a returning leaver current again.
+var (
+	personWriteCols = slices.Concat([]string{model.KeyField, "source"}, model.PersonFields,
+		[]string{"blocked", "block_reason", "left_at", "updated"})
+	personUpsert = "ON CONFLICT (" + model.KeyField + ") DO UPDATE SET " +
+		setExcluded(append([]string{"source"}, model.PersonFields...)) + ", left_at = NULL, updated = excluded.updated"
+	contractWriteCols = append([]string{model.KeyField, "key"}, model.ContractFields...)
+	contractUpsert    = "ON CONFLICT (" + model.KeyField + ", key) DO UPDATE SET " + setExcluded(model.ContractFields)
+)
+
+func setExcluded(cols []string) string {
+	set := make([]string, len(cols))
+	for i, c := range cols {
+		set[i] = c + " = excluded." + c
+	}
+	return strings.Join(set, ", ")
+}
+
+func appendValues(args []any, ptrs []*string) []any {
+	for _, p := range ptrs {
+		args = append(args, *p)
+	}
+	return args
+}
 
 func insertEvents(tx *sql.Tx, events []Event, runID int64, t string) error {
 	actor := Actor()

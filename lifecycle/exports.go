@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/spendsync/spendsync/internal/model"
 )
@@ -24,11 +25,7 @@ const (
 // in employee-number order. It streams one ordered query, so only one
 // person is held at a time; contracts is reused between calls.
 func (s *Store) Current(ctx context.Context, fn func(p *model.Person, blocked bool, contracts []model.Contract) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT p.employee_number, p.first_name, p.prefix, p.last_name, p.partner_prefix,
-		p.partner_last_name, p.naming_convention, p.gender, p.email, p.username, p.blocked,
-		c.key, c.contract_id, c.start_date, c.end_date, c.ou_code, c.ou_name, c.function_code, c.function_name
-		FROM persons p LEFT JOIN contracts c ON c.employee_number = p.employee_number
-		WHERE p.left_at IS NULL ORDER BY p.employee_number, c.key`)
+	rows, err := s.db.QueryContext(ctx, currentQuery)
 	if err != nil {
 		return fmt.Errorf("read state: %w", err)
 	}
@@ -36,11 +33,16 @@ func (s *Store) Current(ctx context.Context, fn func(p *model.Person, blocked bo
 	var cur, next model.Person
 	var blocked, nextBlocked, have bool
 	var contracts []model.Contract
-	var key, id, start, end, ouCode, ouName, fnCode, fnName sql.NullString
+	// A person without contracts has NULL contract columns (LEFT JOIN).
+	var key sql.NullString
+	cfields := make([]sql.NullString, len(model.ContractFields))
+	dest := appendPtrs([]any{&next.EmployeeNumber}, next.FieldPtrs())
+	dest = append(dest, &nextBlocked, &key)
+	for i := range cfields {
+		dest = append(dest, &cfields[i])
+	}
 	for rows.Next() {
-		if err := rows.Scan(&next.EmployeeNumber, &next.FirstName, &next.Prefix, &next.LastName, &next.PartnerPrefix,
-			&next.PartnerLastName, &next.NamingConvention, &next.Gender, &next.Email, &next.Username, &nextBlocked,
-			&key, &id, &start, &end, &ouCode, &ouName, &fnCode, &fnName); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("read state: %w", err)
 		}
 		if !have || next.EmployeeNumber != cur.EmployeeNumber {
@@ -52,9 +54,11 @@ func (s *Store) Current(ctx context.Context, fn func(p *model.Person, blocked bo
 			cur, blocked, have, contracts = next, nextBlocked, true, contracts[:0]
 		}
 		if key.Valid {
-			contracts = append(contracts, model.Contract{EmployeeNumber: cur.EmployeeNumber, Key: key.String, ContractID: id.String,
-				StartDate: start.String, EndDate: end.String, OUCode: ouCode.String, OUName: ouName.String,
-				FunctionCode: fnCode.String, FunctionName: fnName.String})
+			c := model.Contract{EmployeeNumber: cur.EmployeeNumber, Key: key.String}
+			for i, f := range c.FieldPtrs() {
+				*f = cfields[i].String
+			}
+			contracts = append(contracts, c)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -64,6 +68,21 @@ func (s *Store) Current(ctx context.Context, fn func(p *model.Person, blocked bo
 		return fn(&cur, blocked, contracts)
 	}
 	return nil
+}
+
+// currentQuery reads the current persons joined with their contracts, in
+// the order Current streams them.
+var currentQuery = "SELECT " + prefixed("p.", append([]string{model.KeyField}, model.PersonFields...)) + ", p.blocked, " +
+	prefixed("c.", append([]string{"key"}, model.ContractFields...)) + `
+		FROM persons p LEFT JOIN contracts c ON c.employee_number = p.employee_number
+		WHERE p.left_at IS NULL ORDER BY p.employee_number, c.key`
+
+func prefixed(prefix string, cols []string) string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = prefix + c
+	}
+	return strings.Join(out, ", ")
 }
 
 // Exported is what the last export (or migrate) gave Spend Cloud, by

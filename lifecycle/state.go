@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/spendsync/spendsync/internal/model"
 )
@@ -17,22 +18,32 @@ type Person struct {
 	BlockReason string
 }
 
-const personCols = `employee_number, source, first_name, prefix, last_name, partner_prefix, partner_last_name,
-	naming_convention, gender, email, username, blocked, block_reason, left_at IS NOT NULL`
+// The stored columns are the canonical fields (model) between the store's
+// own: a canonical field is a column of the same name.
+var (
+	personCols   = model.KeyField + ", source, " + strings.Join(model.PersonFields, ", ") + ", blocked, block_reason, left_at IS NOT NULL"
+	contractCols = strings.Join(contractWriteCols, ", ")
+)
 
 func scanPerson(sc interface{ Scan(...any) error }) (*Person, error) {
 	p := &Person{}
-	err := sc.Scan(&p.EmployeeNumber, &p.Source, &p.FirstName, &p.Prefix, &p.LastName, &p.PartnerPrefix,
-		&p.PartnerLastName, &p.NamingConvention, &p.Gender, &p.Email, &p.Username, &p.Blocked, &p.BlockReason, &p.Left)
+	dest := []any{&p.EmployeeNumber, &p.Source}
+	dest = appendPtrs(dest, p.FieldPtrs())
+	err := sc.Scan(append(dest, &p.Blocked, &p.BlockReason, &p.Left)...)
 	return p, err
 }
 
-const contractCols = `employee_number, key, contract_id, start_date, end_date, ou_code, ou_name, function_code, function_name`
-
 func scanContract(sc interface{ Scan(...any) error }) (model.Contract, error) {
 	var c model.Contract
-	err := sc.Scan(&c.EmployeeNumber, &c.Key, &c.ContractID, &c.StartDate, &c.EndDate, &c.OUCode, &c.OUName, &c.FunctionCode, &c.FunctionName)
+	err := sc.Scan(appendPtrs([]any{&c.EmployeeNumber, &c.Key}, c.FieldPtrs())...)
 	return c, err
+}
+
+func appendPtrs(dest []any, ptrs []*string) []any {
+	for _, p := range ptrs {
+		dest = append(dest, p)
+	}
+	return dest
 }
 
 // EachPerson calls fn for every stored person, leavers included.
