@@ -112,25 +112,21 @@ func Build(in []Input, prev *Previous, date string, cfg *Config, rules Rules) *D
 		d.Roles = append(d.Roles, roles...)
 		d.Held = append(d.Held, roleless...)
 	}
-	sort.Slice(d.Persons, func(i, j int) bool { return d.Persons[i]["employee_number"] < d.Persons[j]["employee_number"] })
+	sort.Slice(d.Persons, func(i, j int) bool { return d.Persons[i][model.KeyField] < d.Persons[j][model.KeyField] })
 	sortRoles(d.Roles)
 	return d
 }
 
 func personRow(p *model.Person, rules Rules) Row {
-	last, prefix := Name(p, rules.NameStyle, rules.RemoveDiacritics)
-	return Row{
-		"employee_number":   p.EmployeeNumber,
-		"first_name":        p.FirstName,
-		"prefix":            prefix,
-		"last_name":         last,
-		"gender":            Gender(p.Gender, rules.GenderMap),
-		"email":             p.Email,
-		"username":          p.Username,
-		"partner_prefix":    p.PartnerPrefix,
-		"partner_last_name": p.PartnerLastName,
-		"naming_convention": p.NamingConvention,
+	// Every canonical field as stored, then the ones the rules shape.
+	row := make(Row, 1+len(model.PersonFields))
+	row[model.KeyField] = p.EmployeeNumber
+	for i, v := range p.FieldPtrs() {
+		row[model.PersonFields[i]] = *v
 	}
+	row["last_name"], row["prefix"] = Name(p, rules.NameStyle, rules.RemoveDiacritics)
+	row["gender"] = Gender(p.Gender, rules.GenderMap)
+	return row
 }
 
 // counting returns the person's contracts that count on date: active, and
@@ -153,8 +149,10 @@ func roleRows(person Row, p *model.Person, active []model.Contract, cfg *Config)
 	var held []Held
 	seen := map[string]Row{}
 	for _, c := range active {
-		r := Row{"employee_number": person["employee_number"], "username": person["username"], "ou_code": c.OUCode,
-			"ou_name": c.OUName, "function_code": c.FunctionCode, "function_name": c.FunctionName}
+		r := Row{model.KeyField: person[model.KeyField], "username": person["username"]}
+		for _, f := range model.PositionFields {
+			r[f] = c.Field(f)
+		}
 		if len(cfg.RoleMap) > 0 {
 			r[roleKey] = RoleOf(cfg.RoleMap, p, &c)
 			if r[roleKey] == "" {
@@ -185,7 +183,7 @@ func rowKey(r Row, cols []Column) string {
 
 // roleOrder sorts roles.csv: employee number, OU code, function code, then
 // the rest so the order is total.
-var roleOrder = []string{"employee_number", "ou_code", "function_code", "ou_name", "username", "function_name", roleKey}
+var roleOrder = []string{model.KeyField, "ou_code", "function_code", "ou_name", "username", "function_name", roleKey}
 
 func lessRole(a, b Row) bool {
 	for _, k := range roleOrder {
@@ -260,13 +258,13 @@ func Diff(prev *Previous, d *Dump, cfg *Config) []Change {
 	next := map[string]Row{}
 	nextRoles := map[string][]Row{}
 	for _, r := range d.Persons {
-		next[r["employee_number"]] = r
+		next[r[model.KeyField]] = r
 	}
 	for _, r := range d.Roles {
-		nextRoles[r["employee_number"]] = append(nextRoles[r["employee_number"]], r)
+		nextRoles[r[model.KeyField]] = append(nextRoles[r[model.KeyField]], r)
 	}
 	for _, r := range d.Persons {
-		emp := r["employee_number"]
+		emp := r[model.KeyField]
 		old, ok := prev.Persons[emp]
 		if !ok {
 			out = append(out, Change{AccountCreate, emp, map[string]any{"row": project(r, cfg.Persons.Columns)}})

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/spendsync/spendsync/internal/fault"
+	"github.com/spendsync/spendsync/internal/model"
 )
 
 // Config is the export: section.
@@ -37,11 +38,12 @@ type Column struct {
 	Field  string
 }
 
-// PersonFields and RoleFields are what export columns may name.
+// PersonFields and RoleFields are what export columns may name: a person
+// row has every canonical person field; a role row the person's key and
+// username, the contract's position fields and the export-only role.
 var (
-	PersonFields = []string{"employee_number", "first_name", "prefix", "last_name", "gender", "email", "username",
-		"partner_prefix", "partner_last_name", "naming_convention"}
-	RoleFields = []string{"employee_number", "username", "ou_code", "ou_name", "function_code", "function_name", "role"}
+	PersonFields = append([]string{model.KeyField}, model.PersonFields...)
+	RoleFields   = slices.Concat([]string{model.KeyField, "username"}, model.PositionFields, []string{roleKey})
 )
 
 // Default returns the HelloID connector's file layout plus the key.

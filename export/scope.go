@@ -22,7 +22,7 @@ type Condition map[string]Values
 
 // ConditionFields are what a condition may test: the contract's fields and
 // its person's (as read from HR, before name formatting).
-var ConditionFields = slices.Concat([]string{"employee_number"}, model.PersonFields, model.ContractFields)
+var ConditionFields = slices.Concat([]string{model.KeyField}, model.PersonFields, model.ContractFields)
 
 // matches reports whether the person's contract meets every field of cond.
 func (cond Condition) matches(p *model.Person, c *model.Contract) bool {
