@@ -302,6 +302,19 @@ func (res *Result) loadLookups(progress Progress) error {
 	return nil
 }
 
+// EmptyLookups lists the lookup files that gave no usable row (none at
+// all, or none passing where:), with the fields each would fill. An empty
+// side file looks like a broken export: every name it carries would go.
+func (res *Result) EmptyLookups() map[string][]string {
+	out := map[string][]string{}
+	for _, lt := range res.lookups {
+		if len(lt.rows) == 0 && len(lt.unreadable) == 0 {
+			out[lt.file] = lt.fill
+		}
+	}
+	return out
+}
+
 // lookupFields returns the person fields the lookups may fill.
 func (res *Result) lookupFields() []string {
 	var out []string

@@ -50,6 +50,15 @@ type Plan struct {
 	// contractsBefore is set when a snapshot's contracts file is empty
 	// while its persons had contracts: every contract would go.
 	contractsBefore int
+	// emptied is set when a lookup file gave no rows and the plan would
+	// clear a field it fills where the state holds a value.
+	emptied *emptiedLookup
+}
+
+// emptiedLookup is an empty lookup file and what its emptiness would clear.
+type emptiedLookup struct {
+	file, field string
+	count       int // persons and contracts whose field would go empty
 }
 
 // Count returns how many events of kind the plan holds.
@@ -130,6 +139,7 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string) *Plan {
 	}
 
 	st.planContracts(plan, res)
+	plan.emptied = emptiedBy(res.EmptyLookups(), plan.Events)
 
 	if src.Mode == connector.Delta {
 		for _, emp := range slices.Sorted(maps.Keys(res.Deleted)) {
@@ -162,6 +172,28 @@ func (plan *Plan) leaveUnlessHeld(st *State, res *connector.Result, emp string, 
 		return
 	}
 	plan.leaveEvent(st, emp, details)
+}
+
+// emptiedBy finds the first empty lookup file (by name) whose fields the
+// plan's changes would clear: a value in the state, nothing in the file.
+func emptiedBy(empty map[string][]string, events []lifecycle.Event) *emptiedLookup {
+	for _, file := range slices.Sorted(maps.Keys(empty)) {
+		counts := map[string]int{}
+		for _, e := range events {
+			changes, _ := e.Details["fields"].(map[string]Change)
+			for _, f := range empty[file] {
+				if ch, ok := changes[f]; ok && ch.Old != "" && ch.New == "" {
+					counts[f]++
+				}
+			}
+		}
+		for _, f := range empty[file] {
+			if counts[f] > 0 {
+				return &emptiedLookup{file: file, field: f, count: counts[f]}
+			}
+		}
+	}
+	return nil
 }
 
 func (plan *Plan) leaveEvent(st *State, emp string, details map[string]any) {

@@ -26,6 +26,9 @@ func checkThresholds(th lifecycle.Thresholds, plan *Plan) error {
 		return fmt.Errorf("%w: source %s: %s has no data rows while the source listed %d persons before (override with --force)", fault.ErrSafetyStop, plan.Source, file(0), plan.Population)
 	case plan.contractsBefore > 0:
 		return fmt.Errorf("%w: source %s: the contracts file %s has no data rows while its persons had %d contracts (override with --force)", fault.ErrSafetyStop, plan.Source, file(1), plan.contractsBefore)
+	case plan.emptied != nil:
+		return fmt.Errorf("%w: source %s: the lookup file %s has no rows to use (none, or none matching where:), and %d persons or contracts would lose their %s (override with --force)",
+			fault.ErrSafetyStop, plan.Source, plan.emptied.file, plan.emptied.count, plan.emptied.field)
 	case th.MaxRemovals > 0 && n > th.MaxRemovals:
 		return fmt.Errorf("%w: source %s would remove %d persons, more than thresholds.max_removals %d (override with --force)", fault.ErrSafetyStop, src, n, th.MaxRemovals)
 	case th.MaxRemovalPercent > 0 && plan.Population > 0 && n*100 > th.MaxRemovalPercent*plan.Population:

@@ -356,3 +356,48 @@ func TestMigratingAHelloIDCustomerWithRoleProfilesShowsNoRoleChanges(t *testing.
 		t.Fatalf("after migrate: %q, want no changes", got)
 	}
 }
+
+func TestAnEmptyLookupFileThatWouldClearNamesIsASafetyStop(t *testing.T) {
+	dir := fixture(t, "raet-hrcore")
+	cfg := filepath.Join(dir, "spendsync.yaml")
+	mustCLI(t, "--config", cfg, "ingest")
+	// Eenheid.csv arrives with its header only: every OU name would go.
+	eenheid := filepath.Join(dir, "Eenheid.csv")
+	data, err := os.ReadFile(eenheid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := data[:bytes.IndexByte(data, '\n')+1]
+	os.WriteFile(eenheid, header, 0o600)
+	code, _, stderr := cli(t, "--config", cfg, "ingest")
+	if code != exitSafety || !strings.Contains(stderr, "Eenheid.csv has no rows to use") || !strings.Contains(stderr, "ou_name") {
+		t.Fatalf("exit %d, want 3 naming the lookup file and the field: %s", code, stderr)
+	}
+	if n := len(mustEvents(t, cfg, "contract.changed")); n != 0 {
+		t.Fatalf("a safety stop changed %d contracts", n)
+	}
+	if code, _, stderr := cli(t, "--config", cfg, "ingest", "--force"); code != exitOK && code != exitRejected {
+		t.Fatalf("--force must let it through once: exit %d %s", code, stderr)
+	}
+	if n := len(mustEvents(t, cfg, "force")); n != 1 {
+		t.Fatalf("the override must be recorded: %d force events", n)
+	}
+}
+
+func TestAnEmptyLookupFileThatClearsNothingIsNoStop(t *testing.T) {
+	dir := fixture(t, "raet-hrcore")
+	cfg := filepath.Join(dir, "spendsync.yaml")
+	// A school where nobody has a partner: Echtgenoot.csv is empty from the
+	// first day, and stays so. That is no broken export.
+	echtgenoot := filepath.Join(dir, "Echtgenoot.csv")
+	data, err := os.ReadFile(echtgenoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(echtgenoot, data[:bytes.IndexByte(data, '\n')+1], 0o600)
+	for range 2 {
+		if code, _, stderr := cli(t, "--config", cfg, "ingest"); code != exitOK && code != exitRejected {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+	}
+}
