@@ -3,35 +3,46 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
 // Metrics renders the state as a Prometheus textfile (node_exporter's
-// textfile collector format), every series named spendsync_*.
+// textfile collector format), every series named spendsync_*. The text is
+// written by expfmt, so escaping and number formats are the exposition
+// format's own; a family without samples is left out.
 func Metrics(ctx context.Context, s *lifecycle.Store) (string, error) {
-	var b strings.Builder
+	var families []*dto.MetricFamily
+	byName := map[string]*dto.MetricFamily{}
 	family := func(name, typ, help string) {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
+		t := dto.MetricType_GAUGE
+		if typ == "counter" {
+			t = dto.MetricType_COUNTER
+		}
+		mf := &dto.MetricFamily{Name: proto.String(name), Help: proto.String(help), Type: t.Enum()}
+		families = append(families, mf)
+		byName[name] = mf
 	}
 	sample := func(name string, labels map[string]string, v float64) {
-		b.WriteString(name)
-		if len(labels) > 0 {
-			keys := make([]string, 0, len(labels))
-			for k := range labels {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			parts := make([]string, len(keys))
-			for i, k := range keys {
-				parts[i] = k + `="` + escapeLabel(labels[k]) + `"`
-			}
-			b.WriteString("{" + strings.Join(parts, ",") + "}")
+		mf := byName[name]
+		m := &dto.Metric{}
+		for _, k := range slices.Sorted(maps.Keys(labels)) {
+			m.Label = append(m.Label, &dto.LabelPair{Name: proto.String(k), Value: proto.String(labels[k])})
 		}
-		fmt.Fprintf(&b, " %g\n", v)
+		if mf.GetType() == dto.MetricType_COUNTER {
+			m.Counter = &dto.Counter{Value: proto.Float64(v)}
+		} else {
+			m.Gauge = &dto.Gauge{Value: proto.Float64(v)}
+		}
+		mf.Metric = append(mf.Metric, m)
 	}
 
 	runs, err := s.LastRuns(ctx)
@@ -103,6 +114,15 @@ func Metrics(ctx context.Context, s *lifecycle.Store) (string, error) {
 	for _, d := range lastOK {
 		sample("spendsync_last_delivery_success_timestamp_seconds", map[string]string{"target": d.Target}, unix(d.Time))
 	}
+	var b strings.Builder
+	for _, mf := range families {
+		if len(mf.Metric) == 0 {
+			continue
+		}
+		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
+			return "", fmt.Errorf("render metrics: %w", err)
+		}
+	}
 	return b.String(), nil
 }
 
@@ -112,8 +132,4 @@ func unix(rfc3339 string) float64 {
 		return 0
 	}
 	return float64(t.Unix())
-}
-
-func escapeLabel(v string) string {
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(v)
 }
