@@ -255,8 +255,8 @@ const (
 // by the configured columns.
 func Diff(prev *Previous, d *Dump, cfg *Config) []Change {
 	var out []Change
-	next := map[string]Row{}
-	nextRoles := map[string][]Row{}
+	next := make(map[string]Row, len(d.Persons))
+	nextRoles := make(map[string][]Row, len(d.Persons))
 	for _, r := range d.Persons {
 		next[r[model.KeyField]] = r
 	}

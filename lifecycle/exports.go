@@ -95,14 +95,18 @@ type Exported struct {
 
 // LastExport returns what the last export (or migrate) gave Spend Cloud.
 func (s *Store) LastExport(ctx context.Context) (*Exported, error) {
-	prev := &Exported{Persons: map[string]map[string]string{}, Roles: map[string][]map[string]string{}}
-	err := s.db.QueryRowContext(ctx, `SELECT id FROM exports ORDER BY time DESC, rowid DESC LIMIT 1`).Scan(&prev.ID)
+	var id string
+	var persons int
+	err := s.db.QueryRowContext(ctx, `SELECT id, persons FROM exports ORDER BY time DESC, rowid DESC LIMIT 1`).Scan(&id, &persons)
 	if err == sql.ErrNoRows {
-		return prev, nil
+		return &Exported{Persons: map[string]map[string]string{}, Roles: map[string][]map[string]string{}}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read last export: %w", err)
 	}
+	// Sized from the export's own count, so 100k entries are not rehashed
+	// as they arrive.
+	prev := &Exported{ID: id, Persons: make(map[string]map[string]string, persons), Roles: make(map[string][]map[string]string, persons)}
 	if err := s.readRows(ctx, `SELECT employee_number, row FROM exported_persons`, func(emp string, r map[string]string) {
 		prev.Persons[emp] = r
 	}); err != nil {

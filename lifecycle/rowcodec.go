@@ -37,7 +37,9 @@ func decodeRow(s string) (map[string]string, error) {
 		err := json.Unmarshal([]byte(s), &r)
 		return r, err
 	}
-	r := map[string]string{}
+	// Sized for its pairs up front: growing 250k small maps key by key was
+	// a seventh of an export's CPU. (A comma inside a value only over-counts.)
+	r := make(map[string]string, strings.Count(s, ",")+1)
 	for s != "" {
 		k, rest, ok := strings.Cut(s, ":")
 		if !ok {
