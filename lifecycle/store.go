@@ -153,6 +153,11 @@ var migrations = [][]string{
 		`DROP TABLE exported_persons`,
 		`ALTER TABLE exported_persons_v4 RENAME TO exported_persons`,
 		`CREATE TABLE export_held (employee_number TEXT NOT NULL, details TEXT NOT NULL, PRIMARY KEY (employee_number, details)) WITHOUT ROWID`},
+	// 5: a hash of each exported person's rows (person row and roles), so
+	// an export recognises an unchanged person without reading its rows
+	// back. Rows stored before have none (empty): their next export
+	// compares them field by field and stores the hash.
+	{`ALTER TABLE exported_persons ADD COLUMN hash BLOB NOT NULL DEFAULT x''`},
 }
 
 // migrate creates the schema in a new database, upgrades an older one in
