@@ -153,6 +153,12 @@ var migrations = [][]string{
 		`DROP TABLE exported_persons`,
 		`ALTER TABLE exported_persons_v4 RENAME TO exported_persons`,
 		`CREATE TABLE export_held (employee_number TEXT NOT NULL, details TEXT NOT NULL, PRIMARY KEY (employee_number, details)) WITHOUT ROWID`},
+	// 5: what each source last supplied per person, as hashes, so an
+	// ingest compares hashes and fetches only the persons that changed
+	// (see hashes.go). Empty at first: a person without a row is compared
+	// in full once.
+	{`CREATE TABLE source_hashes (source TEXT NOT NULL, employee_number TEXT NOT NULL,
+		person BLOB, contracts BLOB, PRIMARY KEY (source, employee_number)) WITHOUT ROWID`},
 }
 
 // migrate creates the schema in a new database, upgrades an older one in

@@ -107,18 +107,27 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 		results[i] = res
 	}
 	state := <-stateCh
-	if loadErr != nil {
-		return nil, loadErr
-	}
 	if state.err != nil {
 		return nil, state.err
 	}
+	if loadErr != nil {
+		state.st.Close()
+		return nil, loadErr
+	}
 	st := state.st
+	defer st.Close()
 	rep := &IngestReport{}
 	diff := opts.Phases.Start("diff", int64(len(results)))
 	defer diff.Done()
 	for i, res := range results {
-		plan := st.PlanSource(res, provided)
+		last, err := s.SourceHashes(ctx, res.Source.Name)
+		if err != nil {
+			return nil, err
+		}
+		plan := st.PlanSource(res, provided, last)
+		if st.err != nil {
+			return nil, fmt.Errorf("source %s: %w", res.Source.Name, st.err)
+		}
 		plan.digest = digests[i]
 		if err := checkThresholds(opts.Thresholds, plan); err != nil {
 			if !opts.Force {
