@@ -75,11 +75,15 @@ func (x *hasher) contracts(rows []connector.ContractRow) []byte {
 // newHashes lists the hashes of plan that differ from what the source
 // recorded: only those are written. A voided person's are all written,
 // since the void clears what was recorded.
-func newHashes(next, last map[string]lifecycle.Hashes, voided map[string]bool) map[string]lifecycle.Hashes {
+func newHashes(next, last map[string]lifecycle.Hashes, voided map[string]bool, void []string) map[string]lifecycle.Hashes {
+	own := make(map[string]bool, len(void))
+	for _, emp := range void {
+		own[emp] = true
+	}
 	out := map[string]lifecycle.Hashes{}
 	for emp, h := range next {
 		old := last[emp]
-		if voided[emp] {
+		if voided[emp] || own[emp] {
 			old = lifecycle.Hashes{}
 		}
 		if h.Person != nil && string(h.Person) == string(old.Person) {

@@ -135,7 +135,14 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 			}
 			forced = append(forced, forceEvent(res.Source.Name, err))
 		}
-		st.Commit(plan)
+		// The plan holds what it needs of the rows: let the source's rows
+		// go before the next source is diffed and the plans are written.
+		results[i] = nil
+		plan.hashes, plan.putHashes = nil, newHashes(plan.hashes, plan.last, st.voided, plan.void)
+		plan.last = nil
+		if i < len(results)-1 {
+			st.Commit(plan)
+		}
 		rep.Plans = append(rep.Plans, plan)
 		diff.Add(1)
 	}
@@ -237,13 +244,9 @@ func mergeProvided(plans []*Plan) {
 			if !ok || e.Kind != lifecycle.PersonChanged {
 				return false
 			}
-			person, _ := j.Details["person"].(map[string]string)
+			person := j.Details["person"].(joinedPerson)
 			for f, ch := range e.Details["fields"].(map[string]Change) {
-				if ch.New == "" {
-					delete(person, f)
-				} else {
-					person[f] = ch.New
-				}
+				person.p.SetField(f, ch.New)
 			}
 			j.Details["provided_by"] = appendUnique(j.Details["provided_by"], p.Source)
 			return true
