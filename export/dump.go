@@ -1,9 +1,9 @@
 package export
 
 import (
-	"strings"
 	"maps"
 	"slices"
+	"strings"
 )
 
 // Previous is a last export held in memory (a HelloID database being

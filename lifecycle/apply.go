@@ -25,6 +25,10 @@ type Changes struct {
 	Rejects      []Reject
 	Digest       string // empty: record no source state
 	Rows         int
+	// Hashes are the source's new hashes; VoidHashes the persons whose
+	// hashes every source must compute again (joined or left).
+	Hashes     map[string]Hashes
+	VoidHashes []string
 }
 
 // changed reports whether the changes alter the state.
@@ -77,6 +81,9 @@ func (s *Store) Apply(ctx context.Context, ch *Changes, runID int64) error {
 			return err
 		}
 		if err := insertRejects(tx, ch.Source, ch.Rejects, runID, t); err != nil {
+			return err
+		}
+		if err := writeHashes(tx, ch.Source, ch.VoidHashes, ch.Hashes); err != nil {
 			return err
 		}
 		if ch.changed() {

@@ -153,7 +153,13 @@ var migrations = [][]string{
 		`DROP TABLE exported_persons`,
 		`ALTER TABLE exported_persons_v4 RENAME TO exported_persons`,
 		`CREATE TABLE export_held (employee_number TEXT NOT NULL, details TEXT NOT NULL, PRIMARY KEY (employee_number, details)) WITHOUT ROWID`},
-	// 5: a hash of each exported person's rows (person row and roles), so
+	// 5: what each source last supplied per person, as hashes, so an
+	// ingest compares hashes and fetches only the persons that changed
+	// (see hashes.go). Empty at first: a person without a row is compared
+	// in full once.
+	{`CREATE TABLE source_hashes (source TEXT NOT NULL, employee_number TEXT NOT NULL,
+		person BLOB, contracts BLOB, PRIMARY KEY (source, employee_number)) WITHOUT ROWID`},
+	// 6: a hash of each exported person's rows (person row and roles), so
 	// an export recognises an unchanged person without reading its rows
 	// back. Rows stored before have none (empty): their next export
 	// compares them field by field and stores the hash.

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -53,6 +54,10 @@ type Plan struct {
 	// emptied is set when a lookup file gave no rows and the plan would
 	// clear a field it fills where the state holds a value.
 	emptied *emptiedLookup
+	// last is what the source recorded (hashes.go); hashes what it
+	// supplies now, and putHashes those of them to write.
+	last, hashes, putHashes map[string]lifecycle.Hashes
+	void                    []string // persons joined or left: every source's hashes are void
 }
 
 // emptiedLookup is an empty lookup file and what its emptiness would clear.
@@ -79,44 +84,52 @@ func (p *Plan) Removals() int { return len(p.leave) }
 func (p *Plan) Empty() bool { return p.snapshotEmpty }
 
 // PlanSource diffs res against the state. skipFields are person fields
-// another source provides, which this source must not overwrite.
-func (st *State) PlanSource(res *connector.Result, skipFields []string) *Plan {
+// another source provides, which this source must not overwrite. last is
+// what the source recorded the previous time: a person whose row hashes
+// the same is not diffed.
+func (st *State) PlanSource(res *connector.Result, skipFields []string, last map[string]lifecycle.Hashes) *Plan {
 	src := res.Source
 	plan := &Plan{Source: src.Name, Rejects: slices.Clone(res.Rejects), Rows: res.Rows(), Files: res.Files,
-		persons: map[string]*lifecycle.Person{}, joined: map[string]int{}, provides: src.Provides}
+		persons: map[string]*lifecycle.Person{}, joined: map[string]int{}, provides: src.Provides,
+		last: last, hashes: make(map[string]lifecycle.Hashes, len(res.Persons))}
+	x := newHasher()
 	if src.IsProvider() {
-		st.planProvider(plan, res)
+		st.planProvider(plan, res, x)
 		return plan
 	}
 	plan.snapshotEmpty = src.Mode == connector.Snapshot && res.PersonRows == 0
 	if src.Mode == connector.Snapshot && src.HasContracts() && res.ContractRows == 0 {
-		for emp, p := range st.persons {
-			if !p.Left && p.Source == src.Name {
-				plan.contractsBefore += len(st.contracts[emp])
-			}
+		// Counted in the store, not loaded: contracts belong to their
+		// owner, so no earlier source of this run changed these.
+		n, err := st.store.OwnedContracts(st.ctx, src.Name)
+		if err != nil && st.err == nil {
+			st.err = err
 		}
+		plan.contractsBefore = n
 	}
 	fields := slices.DeleteFunc(slices.Clone(res.Fields), func(f string) bool { return slices.Contains(skipFields, f) })
-	for _, p := range st.persons {
-		if !p.Left && p.Source == src.Name {
-			plan.Population++
-		}
-	}
+	st.owned(src.Name, func(string) { plan.Population++ })
 
 	for _, emp := range slices.Sorted(maps.Keys(res.Persons)) {
 		row := res.Persons[emp]
-		old, ok := st.persons[emp]
-		if !ok || old.Left {
+		h := x.person(fields, row.Field)
+		plan.hashes[emp] = lifecycle.Hashes{Person: h}
+		if st.index[emp].Source == src.Name && st.sameAsLast(last[emp].Person, h, emp) {
+			continue
+		}
+		old := st.person(emp)
+		if old == nil || old.Left {
 			p := &lifecycle.Person{Person: model.Person{EmployeeNumber: emp}, Source: src.Name}
-			if ok {
+			if old != nil {
 				p.Blocked, p.BlockReason = old.Blocked, old.BlockReason
 			}
 			for _, f := range fields {
 				p.SetField(f, row.Field(f))
 			}
 			plan.persons[emp] = p
+			plan.void = append(plan.void, emp)
 			plan.joined[emp] = len(plan.Events)
-			plan.event(lifecycle.PersonJoined, emp, map[string]any{"person": personDetails(&p.Person), "file": row.File, "line": row.Line})
+			plan.event(lifecycle.PersonJoined, emp, map[string]any{"person": joinedPerson{&p.Person}, "file": row.File, "line": row.Line})
 			plan.warn(row)
 			continue
 		}
@@ -138,7 +151,7 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string) *Plan {
 		}
 	}
 
-	st.planContracts(plan, res)
+	st.planContracts(plan, res, x)
 	plan.emptied = emptiedBy(res.EmptyLookups(), plan.Events)
 
 	if src.Mode == connector.Delta {
@@ -150,11 +163,11 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string) *Plan {
 		return plan
 	}
 	var gone []string
-	for emp, p := range st.persons {
-		if _, listed := res.Persons[emp]; !listed && !p.Left && p.Source == src.Name {
+	st.owned(src.Name, func(emp string) {
+		if _, listed := res.Persons[emp]; !listed {
 			gone = append(gone, emp)
 		}
-	}
+	})
 	sort.Strings(gone)
 	for _, emp := range gone {
 		plan.leaveUnlessHeld(st, res, emp, map[string]any{"reason": "not in snapshot"})
@@ -198,11 +211,12 @@ func emptiedBy(empty map[string][]string, events []lifecycle.Event) *emptiedLook
 
 func (plan *Plan) leaveEvent(st *State, emp string, details map[string]any) {
 	plan.leave = append(plan.leave, emp)
-	details["contracts"] = len(st.contracts[emp])
+	plan.void = append(plan.void, emp)
+	details["contracts"] = st.contractCount(emp)
 	plan.event(lifecycle.PersonLeft, emp, details)
 }
 
-func (st *State) planContracts(plan *Plan, res *connector.Result) {
+func (st *State) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 	byEmp := map[string][]connector.ContractRow{}
 	for _, c := range res.Contracts {
 		byEmp[c.EmployeeNumber] = append(byEmp[c.EmployeeNumber], c)
@@ -224,9 +238,15 @@ func (st *State) planContracts(plan *Plan, res *connector.Result) {
 		if res.Protected[emp] {
 			continue
 		}
-		existing := st.contracts[emp]
-		if p, ok := st.persons[emp]; ok && p.Left {
-			existing = nil
+		h := plan.hashes[emp]
+		h.Contracts = x.contracts(byEmp[emp])
+		plan.hashes[emp] = h
+		if st.index[emp].Source == res.Source.Name && st.sameAsLast(plan.last[emp].Contracts, h.Contracts, emp) {
+			continue
+		}
+		var existing map[string]model.Contract
+		if e, ok := st.index[emp]; !ok || !e.Left {
+			existing = st.contractsOf(emp)
 		}
 		seen := map[string]bool{}
 		for _, row := range byEmp[emp] {
@@ -276,8 +296,15 @@ func (st *State) planContracts(plan *Plan, res *connector.Result) {
 			if _, has := byEmp[emp]; has || res.ProtectedContracts[emp] || !st.present(emp) {
 				continue
 			}
-			for _, key := range slices.Sorted(maps.Keys(st.contracts[emp])) {
-				c := st.contracts[emp][key]
+			h := plan.hashes[emp]
+			h.Contracts = x.contracts(nil)
+			plan.hashes[emp] = h
+			if st.index[emp].Source == res.Source.Name && st.sameAsLast(plan.last[emp].Contracts, h.Contracts, emp) {
+				continue
+			}
+			existing := st.contractsOf(emp)
+			for _, key := range slices.Sorted(maps.Keys(existing)) {
+				c := existing[key]
 				plan.delContracts = append(plan.delContracts, c)
 				plan.event(lifecycle.ContractRemoved, emp, map[string]any{"contract": c})
 			}
@@ -285,14 +312,22 @@ func (st *State) planContracts(plan *Plan, res *connector.Result) {
 	}
 }
 
-func (st *State) planProvider(plan *Plan, res *connector.Result) {
+func (st *State) planProvider(plan *Plan, res *connector.Result, x *hasher) {
 	for _, emp := range slices.Sorted(maps.Keys(res.Persons)) {
-		old, ok := st.persons[emp]
-		if !ok || old.Left {
+		if !st.present(emp) {
 			plan.Unknown++
 			continue
 		}
 		row := res.Persons[emp]
+		h := x.person(res.Fields, row.Field)
+		plan.hashes[emp] = lifecycle.Hashes{Person: h}
+		if st.sameAsLast(plan.last[emp].Person, h, emp) {
+			continue
+		}
+		old := st.person(emp)
+		if old == nil {
+			continue // a failed load: st.err ends the ingest
+		}
 		p := *old
 		changes := map[string]Change{}
 		for _, f := range res.Fields {
@@ -320,32 +355,63 @@ func (plan *Plan) warn(row *connector.PersonRow) {
 }
 
 // Commit makes the plan part of the in-memory state, so later sources of
-// the same run see it.
+// the same run see it. The run's last plan needs no Commit.
 func (st *State) Commit(plan *Plan) {
 	for emp, p := range plan.persons {
 		p.Left = false
 		st.persons[emp] = p
+		e := st.index[emp]
+		e.Source, e.Left = p.Source, false
+		st.index[emp] = e
 	}
 	for _, emp := range plan.leave {
-		st.persons[emp].Left = true
-		delete(st.contracts, emp)
+		if p, ok := st.persons[emp]; ok {
+			p.Left = true
+		}
+		e := st.index[emp]
+		e.Left = true
+		st.index[emp] = e
+		st.contracts[emp] = map[string]model.Contract{}
+	}
+	for _, emp := range plan.void {
+		st.voided[emp] = true
 	}
 	for _, c := range plan.delContracts {
-		delete(st.contracts[c.EmployeeNumber], c.Key)
+		delete(st.contractsOf(c.EmployeeNumber), c.Key)
 	}
 	for _, c := range plan.putContracts {
 		st.contractsOf(c.EmployeeNumber)[c.Key] = c
 	}
 }
 
-func personDetails(p *model.Person) map[string]string {
-	d := map[string]string{}
-	for _, f := range model.PersonFields {
-		if v := p.Field(f); v != "" {
-			d[f] = v
+// joinedPerson is a joiner's non-empty fields, rendered as a JSON object
+// (keys sorted, as encoding/json orders a map) only when the event is
+// written: a map per joiner was a sixth of a first ingest's memory.
+type joinedPerson struct{ p *model.Person }
+
+var sortedPersonFields = slices.Sorted(slices.Values(model.PersonFields))
+
+func (j joinedPerson) MarshalJSON() ([]byte, error) {
+	buf := make([]byte, 0, 256)
+	buf = append(buf, '{')
+	for _, f := range sortedPersonFields {
+		v := j.p.Field(f)
+		if v == "" {
+			continue
 		}
+		if len(buf) > 1 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, '"')
+		buf = append(buf, f...)
+		buf = append(buf, '"', ':')
+		q, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		buf = append(buf, q...)
 	}
-	return d
+	return append(buf, '}'), nil
 }
 
 // changes reports whether the plan changes the state.
@@ -375,7 +441,7 @@ func (p *Plan) Summary() string {
 // changeSet is the plan as the store writes it.
 func (p *Plan) changeSet() *lifecycle.Changes {
 	ch := &lifecycle.Changes{Source: p.Source, Leave: p.leave, PutContracts: p.putContracts, DelContracts: p.delContracts,
-		Events: p.Events, Digest: p.digest, Rows: p.Rows}
+		Events: p.Events, Digest: p.digest, Rows: p.Rows, Hashes: p.putHashes, VoidHashes: p.void}
 	for _, emp := range slices.Sorted(maps.Keys(p.persons)) {
 		ch.Persons = append(ch.Persons, p.persons[emp])
 	}

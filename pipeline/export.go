@@ -119,7 +119,7 @@ func (s *planSink) Change(c export.Change) error {
 	return nil
 }
 func (s *planSink) Store(string, *export.PersonRows, []byte, bool) error { return nil }
-func (s *planSink) Drop(string) error                                     { return nil }
+func (s *planSink) Drop(string) error                                    { return nil }
 
 // exportSink writes a walk's rows into the staged files and, unless it is
 // a side copy (db nil), its changes and new last-export rows into the

@@ -107,18 +107,27 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 		results[i] = res
 	}
 	state := <-stateCh
-	if loadErr != nil {
-		return nil, loadErr
-	}
 	if state.err != nil {
 		return nil, state.err
 	}
+	if loadErr != nil {
+		state.st.Close()
+		return nil, loadErr
+	}
 	st := state.st
+	defer st.Close()
 	rep := &IngestReport{}
 	diff := opts.Phases.Start("diff", int64(len(results)))
 	defer diff.Done()
 	for i, res := range results {
-		plan := st.PlanSource(res, provided)
+		last, err := s.SourceHashes(ctx, res.Source.Name)
+		if err != nil {
+			return nil, err
+		}
+		plan := st.PlanSource(res, provided, last)
+		if st.err != nil {
+			return nil, fmt.Errorf("source %s: %w", res.Source.Name, st.err)
+		}
 		plan.digest = digests[i]
 		if err := checkThresholds(opts.Thresholds, plan); err != nil {
 			if !opts.Force {
@@ -126,7 +135,14 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 			}
 			forced = append(forced, forceEvent(res.Source.Name, err))
 		}
-		st.Commit(plan)
+		// The plan holds what it needs of the rows: let the source's rows
+		// go before the next source is diffed and the plans are written.
+		results[i] = nil
+		plan.hashes, plan.putHashes = nil, newHashes(plan.hashes, plan.last, st.voided, plan.void)
+		plan.last = nil
+		if i < len(results)-1 {
+			st.Commit(plan)
+		}
 		rep.Plans = append(rep.Plans, plan)
 		diff.Add(1)
 	}
@@ -228,13 +244,9 @@ func mergeProvided(plans []*Plan) {
 			if !ok || e.Kind != lifecycle.PersonChanged {
 				return false
 			}
-			person, _ := j.Details["person"].(map[string]string)
+			person := j.Details["person"].(joinedPerson)
 			for f, ch := range e.Details["fields"].(map[string]Change) {
-				if ch.New == "" {
-					delete(person, f)
-				} else {
-					person[f] = ch.New
-				}
+				person.p.SetField(f, ch.New)
 			}
 			j.Details["provided_by"] = appendUnique(j.Details["provided_by"], p.Source)
 			return true

@@ -7,36 +7,101 @@ import (
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
-// State is the stored persons and contracts, loaded once per run so every
-// source of the run is diffed against what the earlier sources left.
+// State is what an ingest knows of the stored persons and contracts. It
+// holds an index of every person (owner, left), loads a
+// person or its contracts only when a diff needs them, and keeps what the
+// earlier sources of the same run changed, so every source is diffed
+// against what they left. Persons whose hashes match what their source
+// supplied last time are never loaded (hashes.go).
 type State struct {
+	ctx    context.Context
+	store  *lifecycle.Store
+	loader *lifecycle.Loader
+	index  map[string]lifecycle.Indexed
+	// persons and contracts hold the persons loaded or changed this run;
+	// a contracts entry, even empty, is that person's whole set.
 	persons   map[string]*lifecycle.Person
-	contracts map[string]map[string]model.Contract // employee number -> key -> contract
+	contracts map[string]map[string]model.Contract
+	// voided are persons that joined or left this run: every source's
+	// recorded hashes for them are void.
+	voided map[string]bool
+	err    error // the first failed load; the plan is unusable then
 }
 
-// loadState reads all persons and contracts from the store.
+// loadState reads the index of the stored persons.
 func loadState(ctx context.Context, s *lifecycle.Store) (*State, error) {
-	st := &State{persons: map[string]*lifecycle.Person{}, contracts: map[string]map[string]model.Contract{}}
-	if err := s.EachPerson(ctx, func(p *lifecycle.Person) { st.persons[p.EmployeeNumber] = p }); err != nil {
+	index, err := s.Index(ctx)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.EachContract(ctx, func(c model.Contract) { st.contractsOf(c.EmployeeNumber)[c.Key] = c }); err != nil {
+	loader, err := s.NewLoader(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return st, nil
+	return &State{ctx: ctx, store: s, loader: loader, index: index, persons: map[string]*lifecycle.Person{},
+		contracts: map[string]map[string]model.Contract{}, voided: map[string]bool{}}, nil
 }
 
-func (st *State) contractsOf(emp string) map[string]model.Contract {
-	m := st.contracts[emp]
-	if m == nil {
-		m = map[string]model.Contract{}
-		st.contracts[emp] = m
+// Close releases the loader.
+func (st *State) Close() { st.loader.Close() }
+
+// person returns the stored (or this run's) person, or nil.
+func (st *State) person(emp string) *lifecycle.Person {
+	if p, ok := st.persons[emp]; ok {
+		return p
 	}
+	if _, ok := st.index[emp]; !ok || st.err != nil {
+		return nil
+	}
+	p, err := st.loader.Person(st.ctx, emp)
+	if err != nil {
+		st.err = err
+		return nil
+	}
+	st.persons[emp] = p
+	return p
+}
+
+// contractsOf returns the person's contracts by key, loading them once.
+// The map is the state's own: Commit changes it.
+func (st *State) contractsOf(emp string) map[string]model.Contract {
+	if m, ok := st.contracts[emp]; ok {
+		return m
+	}
+	m := map[string]model.Contract{}
+	if e, ok := st.index[emp]; ok && !e.Left && st.err == nil {
+		loaded, err := st.loader.Contracts(st.ctx, emp)
+		if err != nil {
+			st.err = err
+		} else {
+			m = loaded
+		}
+	}
+	st.contracts[emp] = m
 	return m
 }
 
+// contractCount is the number of contracts the person holds now.
+func (st *State) contractCount(emp string) int { return len(st.contractsOf(emp)) }
+
 // present reports whether emp is a current (not left) person.
 func (st *State) present(emp string) bool {
-	p, ok := st.persons[emp]
-	return ok && !p.Left
+	e, ok := st.index[emp]
+	return ok && !e.Left
+}
+
+// owned calls fn for every current person source owns.
+func (st *State) owned(source string, fn func(emp string)) {
+	for emp, e := range st.index {
+		if !e.Left && e.Source == source {
+			fn(emp)
+		}
+	}
+}
+
+// sameAsLast reports whether what source supplies for emp now hashes the
+// same as what it recorded last time, for a current person the source
+// may skip: then the stored fields already hold it.
+func (st *State) sameAsLast(recorded, now []byte, emp string) bool {
+	return recorded != nil && string(recorded) == string(now) && st.present(emp) && !st.voided[emp]
 }

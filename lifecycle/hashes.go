@@ -1,0 +1,183 @@
+package lifecycle
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/spendsync/spendsync/internal/model"
+)
+
+// Hashes are what one source last supplied for one person: a hash of the
+// person fields it supplied and one of its contracts. A nil hash is
+// unknown (never recorded, or voided by another source's change).
+type Hashes struct {
+	Person, Contracts []byte
+}
+
+// Indexed is what an ingest knows of a stored person without loading it.
+type Indexed struct {
+	Source string
+	Left   bool
+}
+
+// Index returns every stored person, leavers included, with its owner: a
+// few dozen bytes a person instead of the person. Sources are interned,
+// so 100k persons share a handful of strings.
+func (s *Store) Index(ctx context.Context) (map[string]Indexed, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM persons`).Scan(&n); err != nil {
+		return nil, fmt.Errorf("load persons: %w", err)
+	}
+	out := make(map[string]Indexed, n)
+	rows, err := s.db.QueryContext(ctx, `SELECT employee_number, source, left_at IS NOT NULL FROM persons`)
+	if err != nil {
+		return nil, fmt.Errorf("load persons: %w", err)
+	}
+	sources := map[string]string{}
+	var emp, src string
+	var e Indexed
+	if err := eachRow(rows, func() error {
+		if err := rows.Scan(&emp, &src, &e.Left); err != nil {
+			return err
+		}
+		if e.Source = sources[src]; e.Source == "" {
+			sources[src], e.Source = src, src
+		}
+		out[emp] = e
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("load persons: %w", err)
+	}
+	return out, nil
+}
+
+// SourceHashes returns the hashes source recorded, by employee number.
+func (s *Store) SourceHashes(ctx context.Context, source string) (map[string]Hashes, error) {
+	out := map[string]Hashes{}
+	rows, err := s.db.QueryContext(ctx, `SELECT employee_number, person, contracts FROM source_hashes WHERE source = ?`, source)
+	if err != nil {
+		return nil, fmt.Errorf("load hashes of %s: %w", source, err)
+	}
+	var emp string
+	if err := eachRow(rows, func() error {
+		var h Hashes
+		if err := rows.Scan(&emp, &h.Person, &h.Contracts); err != nil {
+			return err
+		}
+		out[emp] = h
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("load hashes of %s: %w", source, err)
+	}
+	return out, nil
+}
+
+// Loader fetches single stored persons and their contracts: the ingest
+// asks for the few whose hashes changed instead of loading every one.
+type Loader struct {
+	person, contracts *sql.Stmt
+}
+
+// NewLoader prepares the queries; Close releases them.
+func (s *Store) NewLoader(ctx context.Context) (*Loader, error) {
+	ps, err := s.db.PrepareContext(ctx, `SELECT `+personCols+` FROM persons WHERE employee_number = ?`)
+	if err != nil {
+		return nil, fmt.Errorf("load persons: %w", err)
+	}
+	cs, err := s.db.PrepareContext(ctx, `SELECT `+contractCols+` FROM contracts WHERE employee_number = ?`)
+	if err != nil {
+		ps.Close()
+		return nil, fmt.Errorf("load contracts: %w", err)
+	}
+	return &Loader{person: ps, contracts: cs}, nil
+}
+
+// Close releases the prepared queries.
+func (l *Loader) Close() {
+	l.person.Close()
+	l.contracts.Close()
+}
+
+// OwnedContracts counts the stored contracts of the current persons
+// source owns.
+func (s *Store) OwnedContracts(ctx context.Context, source string) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM contracts c JOIN persons p ON p.employee_number = c.employee_number
+		WHERE p.source = ? AND p.left_at IS NULL`, source).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count contracts of %s: %w", source, err)
+	}
+	return n, nil
+}
+
+// Person returns the stored person, or nil.
+func (l *Loader) Person(ctx context.Context, emp string) (*Person, error) {
+	p, err := scanPerson(l.person.QueryRowContext(ctx, emp))
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load person %s: %w", emp, err)
+	}
+	return p, nil
+}
+
+// Contracts returns the person's stored contracts by key.
+func (l *Loader) Contracts(ctx context.Context, emp string) (map[string]model.Contract, error) {
+	rows, err := l.contracts.QueryContext(ctx, emp)
+	if err != nil {
+		return nil, fmt.Errorf("load contracts of %s: %w", emp, err)
+	}
+	out := map[string]model.Contract{}
+	if err := eachRow(rows, func() error {
+		c, err := scanContract(rows)
+		out[c.Key] = c
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("load contracts of %s: %w", emp, err)
+	}
+	return out, nil
+}
+
+// writeHashes records a source's hashes (a nil hash keeps the recorded
+// one). void lists persons whose hashes
+// every source must compute again (they joined, left or were rewritten),
+// cleared first; then the source's own new hashes are written.
+func writeHashes(tx *sql.Tx, source string, void []string, put map[string]Hashes) error {
+	if err := voidHashes(tx, void); err != nil {
+		return err
+	}
+	emps := make([]string, 0, len(put))
+	for emp := range put {
+		emps = append(emps, emp)
+	}
+	return insertEach(tx, "source_hashes", []string{"source", "employee_number", "person", "contracts"},
+		"ON CONFLICT (source, employee_number) DO UPDATE SET person = coalesce(excluded.person, person), contracts = coalesce(excluded.contracts, contracts)",
+		len(emps), func(i int, args []any) ([]any, error) {
+			h := put[emps[i]]
+			return append(args, source, emps[i], h.Person, h.Contracts), nil
+		})
+}
+
+func voidHashes(tx *sql.Tx, emps []string) error {
+	if len(emps) == 0 {
+		return nil
+	}
+	// A first ingest joins everyone into an empty table: skip 100k deletes.
+	var any bool
+	if err := tx.QueryRow(`SELECT EXISTS (SELECT 1 FROM source_hashes)`).Scan(&any); err != nil || !any {
+		return err
+	}
+	del, err := tx.Prepare(`DELETE FROM source_hashes WHERE employee_number = ?`)
+	if err != nil {
+		return fmt.Errorf("clear hashes: %w", err)
+	}
+	defer del.Close()
+	for _, emp := range emps {
+		if _, err := del.Exec(emp); err != nil {
+			return fmt.Errorf("clear hashes of %s: %w", emp, err)
+		}
+	}
+	return nil
+}

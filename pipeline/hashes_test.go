@@ -1,0 +1,49 @@
+package pipeline_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/spendsync/spendsync/connector"
+)
+
+// A provider's recorded hash must not outlive the person: a leaver who
+// comes back is a new person whose provided fields are empty until the
+// provider fills them again, even with the very row it gave before.
+func TestProviderRefillsAReturningLeaversFields(t *testing.T) {
+	e := newEnv(t)
+	ad := &connector.Source{Name: "ad", Profile: "ad", Provides: []string{"username", "email"},
+		Persons: e.write("ad.csv", "employeeID,mail,userPrincipalName\n001,a@example.nl,a@example.nl\n")}
+	if err := ad.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	both := "employee_number;last_name\n001;A\n002;B\n"
+	eq(t, "day 1", e.mustIngest(e.source("hr", "", both, ""), ad), []string{"person.joined 001", "person.joined 002"})
+	if n := rowOf(t, e.store.Path(), `SELECT CAST(count(*) AS TEXT) FROM source_hashes`); n != `["3"]` {
+		t.Fatalf("hashes recorded: %s, want one per person and source (3)", n)
+	}
+	eq(t, "day 2", e.mustIngest(e.source("hr", "", "employee_number;last_name\n002;B\n", ""), ad), []string{"person.left 001"})
+	eq(t, "day 3", e.mustIngest(e.source("hr", "", both, ""), ad), []string{"person.joined 001"})
+	p, err := e.store.Person(context.Background(), "001")
+	if err != nil || p.Username != "a@example.nl" || p.Email != "a@example.nl" {
+		t.Fatalf("returning leaver's provided fields: %+v %v", p, err)
+	}
+}
+
+// A person another source took over is diffed in full when the first
+// source lists it again, even with the row it recorded before.
+func TestAPersonTakenOverByAnotherSourceIsDiffedInFull(t *testing.T) {
+	e := newEnv(t)
+	a1 := e.source("a", "", "employee_number;last_name\n001;Alpha\n100;Other\n", "")
+	eq(t, "a lists 001", e.mustIngest(a1), []string{"person.joined 001", "person.joined 100"})
+	b := e.source("b", "", "employee_number;last_name\n001;Beta\n", "")
+	eq(t, "b takes 001 over", e.mustIngest(b), []string{"person.changed 001"})
+	// The same row for 001 as a recorded; another row changed so the file
+	// is not skipped as a whole.
+	a2 := e.source("a", "", "employee_number;last_name\n001;Alpha\n100;Other2\n", "")
+	eq(t, "a lists 001 again", e.mustIngest(a2), []string{"person.changed 001", "person.changed 100"})
+	p, err := e.store.Person(context.Background(), "001")
+	if err != nil || p.LastName != "Alpha" || p.Source != "a" {
+		t.Fatalf("person 001 after a listed it again: %+v %v", p, err)
+	}
+}
