@@ -2,6 +2,7 @@ package export
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -164,20 +165,32 @@ func decodeRow(s string, at map[string]int, n int) (Row, error) {
 // far beyond any chance collision.
 const hashLen = 16
 
-// Hash is a digest of a person's rows as stored (person row, then its
-// roles in order): equal digests mean equal rows, so a person whose rows
-// did not change is recognised without reading its stored rows back.
+// Hash is a digest of a person's rows (person row, then its roles in
+// order): equal digests mean equal rows, so a person whose rows did not
+// change is recognised without reading its stored rows back.
 func Hash(p *PersonRows) []byte {
 	sum := sha256.Sum256(appendRows(nil, p))
 	return sum[:hashLen]
 }
 
-// appendRows appends the stored form of a person's rows, one per line.
+// appendRows appends what Hash digests: the number of fields of each kind
+// and of roles, then every field as its length and bytes, so no two
+// different sets of rows give the same bytes.
 func appendRows(b []byte, p *PersonRows) []byte {
-	b = appendRow(b, p.Person, PersonFields, personSorted)
+	b = binary.AppendUvarint(b, uint64(len(p.Person)))
+	b = binary.AppendUvarint(b, uint64(len(RoleFields)))
+	b = binary.AppendUvarint(b, uint64(len(p.Roles)))
+	b = appendFields(b, p.Person)
 	for _, r := range p.Roles {
-		b = append(b, '\n')
-		b = appendRow(b, r, RoleFields, roleSorted)
+		b = appendFields(b, r)
+	}
+	return b
+}
+
+func appendFields(b []byte, r Row) []byte {
+	for _, f := range r {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
 	}
 	return b
 }

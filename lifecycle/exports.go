@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spendsync/spendsync/internal/model"
@@ -19,22 +20,13 @@ const (
 	Migrated       = "migrate.helloid"
 )
 
-// Current calls fn for every current (not left) person with its contracts,
-// in employee-number order. It streams one ordered query, so only one
-// person is held at a time; contracts is reused between calls.
-func (s *Store) Current(ctx context.Context, fn func(p *model.Person, blocked bool, contracts []model.Contract) error) error {
-	return current(ctx, s.db, fn)
-}
-
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func current(ctx context.Context, q queryer, fn func(p *model.Person, blocked bool, contracts []model.Contract) error) error {
-	rows, err := q.QueryContext(ctx, currentQuery)
-	if err != nil {
-		return fmt.Errorf("read state: %w", err)
-	}
+// scanCurrent reads rows of currentQuery (or currentOneQuery) and calls fn
+// per person. contracts is reused between calls.
+func scanCurrent(rows *sql.Rows, fn func(p *model.Person, blocked bool, contracts []model.Contract) error) error {
 	defer rows.Close()
 	var cur, next model.Person
 	var blocked, nextBlocked, have bool
@@ -77,11 +69,122 @@ func current(ctx context.Context, q queryer, fn func(p *model.Person, blocked bo
 }
 
 // currentQuery reads the current persons joined with their contracts, in
-// the order Current streams them.
+// employee-number order, a column per field.
 var currentQuery = "SELECT " + prefixed("p.", append([]string{model.KeyField}, model.PersonFields...)) + ", p.blocked, " +
 	prefixed("c.", append([]string{"key"}, model.ContractFields...)) + `
 		FROM persons p LEFT JOIN contracts c ON c.employee_number = p.employee_number
 		WHERE p.left_at IS NULL ORDER BY p.employee_number, c.key`
+
+// currentOneQuery is currentQuery for one person.
+var currentOneQuery = strings.Replace(currentQuery, "WHERE p.left_at IS NULL", "WHERE p.left_at IS NULL AND p.employee_number = ?", 1)
+
+// Packed fields: a person's fields, or a contract's key and fields, as one
+// text joined by unitSep. Reading a person as three columns and each
+// contract as two, instead of a row of nineteen columns per contract, is
+// what makes the export's full read cheap (each column is several calls
+// into SQLite). A value holding the separator cannot be split back: the
+// separator count shows it, and that person is read column by column.
+const unitSep = "\x1f"
+
+var (
+	packedPersons = "SELECT " + model.KeyField + ", blocked, " + concatSQL(model.PersonFields) +
+		" FROM persons WHERE left_at IS NULL ORDER BY " + model.KeyField
+	packedContracts = "SELECT " + model.KeyField + ", " + concatSQL(append([]string{"key"}, model.ContractFields...)) +
+		" FROM contracts ORDER BY " + model.KeyField + ", key"
+)
+
+func concatSQL(cols []string) string { return "concat_ws(char(31), " + strings.Join(cols, ", ") + ")" }
+
+// current calls fn for every current (not left) person with its
+// contracts (by key), in employee-number order, reading q: persons and
+// contracts as two ordered scans merged here. Only one person is held at
+// a time; contracts is reused between calls. q must run a query while
+// others are open (a transaction): a person whose values hold the
+// separator is read again.
+func current(ctx context.Context, q queryer, fn func(p *model.Person, blocked bool, contracts []model.Contract) error) error {
+	persons, err := q.QueryContext(ctx, packedPersons)
+	if err != nil {
+		return fmt.Errorf("read state: %w", err)
+	}
+	defer persons.Close()
+	crows, err := q.QueryContext(ctx, packedContracts)
+	if err != nil {
+		return fmt.Errorf("read state: %w", err)
+	}
+	defer crows.Close()
+	var (
+		p          model.Person
+		blocked    bool
+		personText string
+		contracts  []model.Contract
+		personPtrs = p.FieldPtrs()
+		// the contract read ahead
+		cEmp, cText string
+		cHave       = true
+	)
+	nextContract := func() error {
+		if !crows.Next() {
+			cHave = false
+			return crows.Err()
+		}
+		return crows.Scan(&cEmp, &cText)
+	}
+	if err := nextContract(); err != nil {
+		return fmt.Errorf("read state: %w", err)
+	}
+	for persons.Next() {
+		if err := persons.Scan(&p.EmployeeNumber, &blocked, &personText); err != nil {
+			return fmt.Errorf("read state: %w", err)
+		}
+		emp := p.EmployeeNumber
+		// Contracts of persons who left come between: skip them.
+		for cHave && cEmp < emp {
+			if err := nextContract(); err != nil {
+				return fmt.Errorf("read state: %w", err)
+			}
+		}
+		ok := strings.Count(personText, unitSep) == len(personPtrs)-1
+		for _, f := range personPtrs {
+			*f, personText, _ = strings.Cut(personText, unitSep)
+		}
+		contracts = contracts[:0]
+		for cHave && cEmp == emp {
+			ok = ok && strings.Count(cText, unitSep) == len(model.ContractFields)
+			c := model.Contract{EmployeeNumber: emp}
+			rec := cText
+			c.Key, rec, _ = strings.Cut(rec, unitSep)
+			for _, f := range c.FieldPtrs() {
+				*f, rec, _ = strings.Cut(rec, unitSep)
+			}
+			contracts = append(contracts, c)
+			if err := nextContract(); err != nil {
+				return fmt.Errorf("read state: %w", err)
+			}
+		}
+		if !ok {
+			one, err := q.QueryContext(ctx, currentOneQuery, emp)
+			if err != nil {
+				return fmt.Errorf("read state: %w", err)
+			}
+			if err := scanCurrent(one, fn); err != nil {
+				return err
+			}
+			continue
+		}
+		if !slices.IsSortedFunc(contracts, byKey) {
+			slices.SortFunc(contracts, byKey)
+		}
+		if err := fn(&p, blocked, contracts); err != nil {
+			return err
+		}
+	}
+	if err := persons.Err(); err != nil {
+		return fmt.Errorf("read state: %w", err)
+	}
+	return nil
+}
+
+func byKey(a, b model.Contract) int { return strings.Compare(a.Key, b.Key) }
 
 func prefixed(prefix string, cols []string) string {
 	out := make([]string, len(cols))
@@ -209,6 +312,8 @@ func (r *ExportReader) Close() error {
 // are found, in batches, so neither is held in memory.
 type ExportWriter struct {
 	ctx       context.Context
+	db        *sql.DB
+	cacheSize int // the connection's own, restored after the export
 	tx        *sql.Tx
 	runID     int64
 	t         string
@@ -221,18 +326,40 @@ type ExportWriter struct {
 
 // BeginExport opens an ExportWriter; Commit or Rollback it.
 func (s *Store) BeginExport(ctx context.Context, runID int64) (_ *ExportWriter, err error) {
-	w := &ExportWriter{ctx: ctx, runID: runID, t: now()}
+	w := &ExportWriter{ctx: ctx, runID: runID, t: now(), db: s.db}
+	// The export writes its rows and events once, mostly appending: a
+	// small page cache costs it nothing, where the connection's large
+	// one (for ingest's lookups) would fill with written pages, about
+	// 100 MB of the first export's peak memory at 100k persons.
+	if err := s.db.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&w.cacheSize); err != nil {
+		return nil, fmt.Errorf("record export: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = %d`, exportCacheKiB)); err != nil {
+		return nil, fmt.Errorf("record export: %w", err)
+	}
 	if w.tx, err = s.db.BeginTx(ctx, nil); err != nil {
+		w.restoreCache()
 		return nil, fmt.Errorf("begin transaction: %w", err)
 	}
 	if w.delPerson, err = w.tx.PrepareContext(ctx, `DELETE FROM exported_persons WHERE employee_number = ?`); err == nil {
 		w.delRoles, err = w.tx.PrepareContext(ctx, `DELETE FROM exported_roles WHERE employee_number = ?`)
 	}
 	if err != nil {
-		w.tx.Rollback()
+		w.Rollback()
 		return nil, fmt.Errorf("record export: %w", err)
 	}
 	return w, nil
+}
+
+// exportCacheKiB is the page cache of an export's write transaction, as
+// PRAGMA cache_size takes it (negative: KiB).
+const exportCacheKiB = -8192
+
+func (w *ExportWriter) restoreCache() {
+	if w.cacheSize != 0 {
+		w.db.Exec(fmt.Sprintf(`PRAGMA cache_size = %d`, w.cacheSize))
+		w.cacheSize = 0
+	}
 }
 
 // Put stores emp's rows in the last export (encoded person row, role rows
@@ -317,7 +444,7 @@ type ExportRecord struct {
 // Commit records the export as the last export, with its events, and
 // commits the transaction.
 func (w *ExportWriter) Commit(rec ExportRecord) error {
-	defer w.tx.Rollback() // a no-op after Commit
+	defer w.Rollback() // only restores the cache after Commit
 	if err := w.flushRows(); err != nil {
 		return err
 	}
@@ -347,7 +474,12 @@ func (w *ExportWriter) Commit(rec ExportRecord) error {
 }
 
 // Rollback abandons the export: the last export stays as it was.
-func (w *ExportWriter) Rollback() { w.tx.Rollback() }
+func (w *ExportWriter) Rollback() {
+	if w.tx != nil {
+		w.tx.Rollback()
+	}
+	w.restoreCache()
+}
 
 func mustJSON(v any) string {
 	b, err := json.Marshal(v)
