@@ -1,10 +1,11 @@
 package export
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/spendsync/spendsync/internal/fault"
@@ -20,9 +21,8 @@ type Rules struct {
 	Scope               Scope
 }
 
-// Row is one exported line by canonical field name. An alias, so the
-// store keeps rows without knowing this package.
-type Row = map[string]string
+// formulaStart lists what makes a spreadsheet treat a cell as a formula.
+const formulaStart = "=+-@\t\r"
 
 // Input is a current person with its contracts.
 type Input struct {
@@ -31,208 +31,12 @@ type Input struct {
 	Contracts []model.Contract
 }
 
-// Previous is the last export: what Spend Cloud was last given.
-type Previous struct {
-	ID      string
-	Persons map[string]Row   // by employee number
-	Roles   map[string][]Row // by employee number
-}
-
 // Held is a person left out of this dump's changes.
 type Held struct {
 	EmployeeNumber string   `json:"employee_number"`
 	Reason         string   `json:"reason"`
 	Fields         []string `json:"fields"`
 	Kept           bool     `json:"kept"` // its last exported rows stay in the dump
-}
-
-// Dump is the full export for one date.
-type Dump struct {
-	Date     string
-	Persons  []Row
-	Roles    []Row
-	Held     []Held
-	Formulas []Held // formula_guard: warn findings (the rows are exported as they are)
-	// Blocked are left out on purpose (person block): removing them is a
-	// decision, not a symptom, so the safety stops do not count them.
-	Blocked map[string]bool
-}
-
-// formulaStart lists what makes a spreadsheet treat a cell as a formula.
-const formulaStart = "=+-@\t\r"
-
-// Build computes the dump for date (YYYY-MM-DD): every person not blocked
-// with a counting contract (active on date and in rules.scope), one role
-// per counting contract (with its role_map role), identical role rows
-// merged.
-func Build(in []Input, prev *Previous, date string, cfg *Config, rules Rules) *Dump {
-	d := &Dump{Date: date, Blocked: map[string]bool{}}
-	personCols, roleCols := fieldsOf(cfg.Persons.Columns), fieldsOf(cfg.Roles.Columns)
-	for i := range in {
-		p := &in[i]
-		if p.Blocked {
-			d.Blocked[p.Person.EmployeeNumber] = true
-			continue
-		}
-		active := counting(&p.Person, p.Contracts, date, rules)
-		if len(active) == 0 {
-			continue
-		}
-		row := personRow(&p.Person, rules)
-		roles, roleless := roleRows(row, &p.Person, active, cfg)
-		emp := p.Person.EmployeeNumber
-
-		var missing []string
-		for _, f := range cfg.Required {
-			if strings.TrimSpace(row[f]) == "" {
-				missing = append(missing, f)
-			}
-		}
-		held := Held{EmployeeNumber: emp}
-		if len(missing) > 0 {
-			held.Reason, held.Fields = "missing required field", missing
-		} else if bad := guard(cfg.FormulaGuard, row, personCols, roles, roleCols); len(bad) > 0 {
-			switch cfg.FormulaGuard {
-			case "reject":
-				held.Reason, held.Fields = "field starts like a spreadsheet formula", bad
-			case "warn":
-				d.Formulas = append(d.Formulas, Held{EmployeeNumber: emp, Reason: "field starts like a spreadsheet formula", Fields: bad})
-			}
-		}
-		if held.Reason != "" {
-			if prevRow, ok := prev.Persons[emp]; ok {
-				held.Kept = true
-				d.Persons = append(d.Persons, prevRow)
-				d.Roles = append(d.Roles, prev.Roles[emp]...)
-			}
-			d.Held = append(d.Held, held)
-			continue
-		}
-		d.Persons = append(d.Persons, row)
-		d.Roles = append(d.Roles, roles...)
-		d.Held = append(d.Held, roleless...)
-	}
-	sort.Slice(d.Persons, func(i, j int) bool { return d.Persons[i][model.KeyField] < d.Persons[j][model.KeyField] })
-	sortRoles(d.Roles)
-	return d
-}
-
-func personRow(p *model.Person, rules Rules) Row {
-	// Every canonical field as stored, then the ones the rules shape.
-	row := make(Row, 1+len(model.PersonFields))
-	row[model.KeyField] = p.EmployeeNumber
-	for i, v := range p.FieldPtrs() {
-		row[model.PersonFields[i]] = *v
-	}
-	row["last_name"], row["prefix"] = Name(p, rules.NameStyle, rules.RemoveDiacritics)
-	row["gender"] = Gender(p.Gender, rules.GenderMap)
-	return row
-}
-
-// counting returns the person's contracts that count on date: active, and
-// in rules.scope. A person without one has no account.
-func counting(p *model.Person, contracts []model.Contract, date string, rules Rules) []model.Contract {
-	var out []model.Contract
-	for _, c := range contracts {
-		if c.ActiveOn(date, rules.LeadDays, rules.GraceDays) && rules.Scope.Counts(p, &c) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// roleRows makes one role per counting contract, with its role_map role
-// when export.role_map is set, and merges roles that would be identical
-// rows in roles.csv. A contract that role_map gives no role is left out and
-// reported as held.
-func roleRows(person Row, p *model.Person, active []model.Contract, cfg *Config) ([]Row, []Held) {
-	var held []Held
-	seen := map[string]Row{}
-	for _, c := range active {
-		r := Row{model.KeyField: person[model.KeyField], "username": person["username"]}
-		for _, f := range model.PositionFields {
-			r[f] = c.Field(f)
-		}
-		if len(cfg.RoleMap) > 0 {
-			r[roleKey] = RoleOf(cfg.RoleMap, p, &c)
-			if r[roleKey] == "" {
-				held = append(held, Held{EmployeeNumber: p.EmployeeNumber, Fields: []string{roleKey},
-					Reason: fmt.Sprintf("export.role_map gives no role for contract %s (ou_code %q, function_code %q)", c.Key, c.OUCode, c.FunctionCode)})
-				continue
-			}
-		}
-		key := rowKey(r, cfg.Roles.Columns)
-		if old, ok := seen[key]; !ok || lessRole(r, old) {
-			seen[key] = r
-		}
-	}
-	out := slices.Collect(maps.Values(seen))
-	sortRoles(out)
-	return out, held
-}
-
-// rowKey is what Spend Cloud sees of a row: its exported columns.
-func rowKey(r Row, cols []Column) string {
-	var b strings.Builder
-	for _, c := range cols {
-		b.WriteString(r[c.Field])
-		b.WriteByte(0)
-	}
-	return b.String()
-}
-
-// roleOrder sorts roles.csv: employee number, OU code, function code, then
-// the rest so the order is total.
-var roleOrder = []string{model.KeyField, "ou_code", "function_code", "ou_name", "username", "function_name", roleKey}
-
-func lessRole(a, b Row) bool {
-	for _, k := range roleOrder {
-		if x, y := a[k], b[k]; x != y {
-			return x < y
-		}
-	}
-	return false
-}
-
-func sortRoles(roles []Row) {
-	sort.SliceStable(roles, func(i, j int) bool { return lessRole(roles[i], roles[j]) })
-}
-
-// guard applies formula_guard to the exported fields of a person and its
-// roles: escape rewrites them in place; warn and reject report them.
-func guard(mode string, person Row, personCols []string, roles []Row, roleCols []string) []string {
-	if mode == "off" {
-		return nil
-	}
-	var bad []string
-	check := func(r Row, cols []string, what string) {
-		for _, f := range cols {
-			v := r[f]
-			if v == "" || !strings.ContainsRune(formulaStart, rune(v[0])) {
-				continue
-			}
-			if mode == "escape" {
-				r[f] = "'" + v
-				continue
-			}
-			if name := what + f; !slices.Contains(bad, name) {
-				bad = append(bad, name)
-			}
-		}
-	}
-	check(person, personCols, "")
-	for _, r := range roles {
-		check(r, roleCols, "role.")
-	}
-	return bad
-}
-
-func fieldsOf(cols []Column) []string {
-	out := make([]string, len(cols))
-	for i, c := range cols {
-		out[i] = c.Field
-	}
-	return out
 }
 
 // Change is one provisioning change between two dumps.
@@ -251,91 +55,452 @@ const (
 	RoleRevoke    = "role.revoke"
 )
 
-// Diff compares the dump with the previous export as Spend Cloud sees it:
-// by the configured columns.
-func Diff(prev *Previous, d *Dump, cfg *Config) []Change {
-	var out []Change
-	next := make(map[string]Row, len(d.Persons))
-	nextRoles := make(map[string][]Row, len(d.Persons))
-	for _, r := range d.Persons {
-		next[r[model.KeyField]] = r
-	}
-	for _, r := range d.Roles {
-		nextRoles[r[model.KeyField]] = append(nextRoles[r[model.KeyField]], r)
-	}
-	for _, r := range d.Persons {
-		emp := r[model.KeyField]
-		old, ok := prev.Persons[emp]
-		if !ok {
-			out = append(out, Change{AccountCreate, emp, map[string]any{"row": project(r, cfg.Persons.Columns)}})
-			continue
-		}
-		changed := map[string]map[string]string{}
-		for _, c := range cfg.Persons.Columns {
-			if o, n := old[c.Field], r[c.Field]; o != n {
-				changed[c.Header] = map[string]string{"old": o, "new": n}
-			}
-		}
-		if len(changed) > 0 {
-			out = append(out, Change{AccountUpdate, emp, map[string]any{"columns": changed}})
-		}
-	}
-	var gone []string
-	for emp := range prev.Persons {
-		if _, ok := next[emp]; !ok {
-			gone = append(gone, emp)
-		}
-	}
-	sort.Strings(gone)
-	for _, emp := range gone {
-		out = append(out, Change{AccountRemove, emp, map[string]any{"row": project(prev.Persons[emp], cfg.Persons.Columns)}})
-	}
-	emps := map[string]bool{}
-	for emp := range prev.Roles {
-		emps[emp] = true
-	}
-	for emp := range nextRoles {
-		emps[emp] = true
-	}
-	sorted := make([]string, 0, len(emps))
-	for emp := range emps {
-		sorted = append(sorted, emp)
-	}
-	sort.Strings(sorted)
-	for _, emp := range sorted {
-		before, after := roleSet(prev.Roles[emp], cfg), roleSet(nextRoles[emp], cfg)
-		for _, k := range slices.Sorted(maps.Keys(after)) {
-			if _, ok := before[k]; !ok {
-				out = append(out, Change{RoleGrant, emp, map[string]any{"role": after[k]}})
-			}
-		}
-		for _, k := range slices.Sorted(maps.Keys(before)) {
-			if _, ok := after[k]; !ok {
-				out = append(out, Change{RoleRevoke, emp, map[string]any{"role": before[k]}})
-			}
-		}
-	}
-	return out
+// Last is the last export (what Spend Cloud was last given), read in
+// employee-number order: Next gives each exported person's key and the
+// Hash of its stored rows; Rows reads the stored rows of the person Next
+// gave last (only needed when the person changed, is held or is removed).
+type Last interface {
+	Next() (emp string, hash []byte, ok bool, err error)
+	Rows(emp string) (*PersonRows, error)
 }
 
-func project(r Row, cols []Column) map[string]string {
-	out := make(map[string]string, len(cols))
-	for _, c := range cols {
-		out[c.Header] = r[c.Field]
-	}
-	return out
+// Sink receives what a Walker finds, in employee-number order.
+type Sink interface {
+	// Rows is one person's part of the dump.
+	Rows(p *PersonRows) error
+	// Change is a provisioning change.
+	Change(c Change) error
+	// Store says the last export's rows of emp become p (hash is
+	// Hash(p)); replaced says emp had stored rows.
+	Store(emp string, p *PersonRows, hash []byte, replaced bool) error
+	// Drop says emp has no rows in the last export any more.
+	Drop(emp string) error
 }
 
-func roleSet(roles []Row, cfg *Config) map[string]map[string]string {
-	out := map[string]map[string]string{}
+// Stats are a walk's counts and findings.
+type Stats struct {
+	Persons, Roles int            // rows in the dump
+	Before         int            // persons in the last export
+	Removals       int            // account.remove of persons not blocked (the safety stops count these)
+	Changes        map[string]int // by kind
+	Held           []Held
+	Formulas       []Held // formula_guard: warn findings (the rows are exported as they are)
+}
+
+// Walker computes a dump person by person: fed the current persons in
+// employee-number order, it walks the last export beside them (a merge
+// join), builds each person's rows, compares them with the person's last
+// exported rows and hands rows, changes and what to store to its sink. It
+// holds one person at a time, so its memory does not grow with the dump.
+type Walker struct {
+	cfg   *Config
+	rules Rules
+	date  string
+	last  Last
+	sink  Sink
+	Stats Stats
+
+	pcols, rcols      []int // positions of the configured columns
+	required          []int
+	roleOrderAt       []int
+	personGuardFields []string
+	roleGuardFields   []string
+
+	// one exported person read ahead of the current one
+	next     string
+	nextHash []byte
+	have     bool
+	done     bool
+	buf      []byte
+}
+
+// NewWalker starts a walk for date (YYYY-MM-DD) against last.
+func NewWalker(last Last, sink Sink, date string, cfg *Config, rules Rules) *Walker {
+	w := &Walker{cfg: cfg, rules: rules, date: date, last: last, sink: sink,
+		pcols: columnsAt(cfg.Persons.Columns, personAt), rcols: columnsAt(cfg.Roles.Columns, roleAt),
+		personGuardFields: fieldsOf(cfg.Persons.Columns), roleGuardFields: fieldsOf(cfg.Roles.Columns)}
+	w.Stats.Changes = map[string]int{}
+	for _, f := range cfg.Required {
+		w.required = append(w.required, personAt[f])
+	}
+	for _, f := range roleOrder {
+		w.roleOrderAt = append(w.roleOrderAt, roleAt[f])
+	}
+	return w
+}
+
+// peek reads the next exported person if none is read ahead.
+func (w *Walker) peek() error {
+	if w.have || w.done {
+		return nil
+	}
+	emp, hash, ok, err := w.last.Next()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		w.done = true
+		return nil
+	}
+	w.next, w.nextHash, w.have = emp, hash, true
+	w.Stats.Before++
+	return nil
+}
+
+// Person takes the next current person (employee numbers ascending, as
+// Go and SQLite's BINARY collation compare them). Every person in the dump
+// counts: not blocked, with a counting contract (active on the date and in
+// rules.scope); one role per counting contract (with its role_map role),
+// identical role rows merged.
+func (w *Walker) Person(p *model.Person, blocked bool, contracts []model.Contract) error {
+	emp := p.EmployeeNumber
+	var prevHash []byte
+	hasPrev := false
+	for {
+		if err := w.peek(); err != nil {
+			return err
+		}
+		if !w.have || w.next > emp {
+			break
+		}
+		w.have = false
+		if w.next == emp {
+			hasPrev, prevHash = true, w.nextHash
+			break
+		}
+		if err := w.remove(w.next, false); err != nil { // in the last export, no longer current
+			return err
+		}
+	}
+	if blocked {
+		// Left out on purpose: removing it is a decision, not a symptom,
+		// so the safety stops do not count it.
+		if hasPrev {
+			return w.remove(emp, true)
+		}
+		return nil
+	}
+	active := counting(p, contracts, w.date, w.rules)
+	if len(active) == 0 {
+		if hasPrev {
+			return w.remove(emp, false)
+		}
+		return nil
+	}
+	row := personRow(p, w.rules)
+	roles, roleless := roleRows(row, p, active, w.cfg, w.rcols, w.roleOrderAt)
+	var missing []string
+	for n, i := range w.required {
+		if strings.TrimSpace(row[i]) == "" {
+			missing = append(missing, w.cfg.Required[n])
+		}
+	}
+	held := Held{EmployeeNumber: emp}
+	if len(missing) > 0 {
+		held.Reason, held.Fields = "missing required field", missing
+	} else if bad := guard(w.cfg.FormulaGuard, row, w.pcols, w.personGuardFields, roles, w.rcols, w.roleGuardFields); len(bad) > 0 {
+		switch w.cfg.FormulaGuard {
+		case "reject":
+			held.Reason, held.Fields = "field starts like a spreadsheet formula", bad
+		case "warn":
+			w.Stats.Formulas = append(w.Stats.Formulas, Held{EmployeeNumber: emp, Reason: "field starts like a spreadsheet formula", Fields: bad})
+		}
+	}
+	if held.Reason != "" {
+		if hasPrev {
+			prev, err := w.last.Rows(emp)
+			if err != nil {
+				return err
+			}
+			held.Kept = true
+			w.sortRoles(prev.Roles)
+			if err := w.emit(prev); err != nil {
+				return err
+			}
+		}
+		w.Stats.Held = append(w.Stats.Held, held)
+		return nil
+	}
+	cur := &PersonRows{Person: row, Roles: roles}
+	if err := w.emit(cur); err != nil {
+		return err
+	}
+	w.Stats.Held = append(w.Stats.Held, roleless...)
+	w.buf = appendRows(w.buf[:0], cur)
+	sum := sha256.Sum256(w.buf)
+	hash := sum[:hashLen]
+	if !hasPrev {
+		if err := w.change(AccountCreate, emp, map[string]any{"row": project(row, w.cfg.Persons.Columns, w.pcols)}); err != nil {
+			return err
+		}
+		if err := w.roleChanges(emp, nil, roles); err != nil {
+			return err
+		}
+		return w.sink.Store(emp, cur, hash, false)
+	}
+	if bytes.Equal(hash, prevHash) {
+		return nil
+	}
+	prev, err := w.last.Rows(emp)
+	if err != nil {
+		return err
+	}
+	changed := map[string]map[string]string{}
+	for n, c := range w.cfg.Persons.Columns {
+		if o, v := prev.Person[w.pcols[n]], row[w.pcols[n]]; o != v {
+			changed[c.Header] = map[string]string{"old": o, "new": v}
+		}
+	}
+	if len(changed) > 0 {
+		if err := w.change(AccountUpdate, emp, map[string]any{"columns": changed}); err != nil {
+			return err
+		}
+	}
+	if err := w.roleChanges(emp, prev.Roles, roles); err != nil {
+		return err
+	}
+	return w.sink.Store(emp, cur, hash, true)
+}
+
+// Finish removes the exported persons after the last current one.
+func (w *Walker) Finish() error {
+	for {
+		if err := w.peek(); err != nil {
+			return err
+		}
+		if !w.have {
+			return nil
+		}
+		w.have = false
+		if err := w.remove(w.next, false); err != nil {
+			return err
+		}
+	}
+}
+
+func (w *Walker) emit(p *PersonRows) error {
+	w.Stats.Persons++
+	w.Stats.Roles += len(p.Roles)
+	return w.sink.Rows(p)
+}
+
+func (w *Walker) change(kind, emp string, details map[string]any) error {
+	w.Stats.Changes[kind]++
+	return w.sink.Change(Change{Kind: kind, EmployeeNumber: emp, Details: details})
+}
+
+// remove takes an exported person out of the last export.
+func (w *Walker) remove(emp string, blocked bool) error {
+	prev, err := w.last.Rows(emp)
+	if err != nil {
+		return err
+	}
+	if !blocked {
+		w.Stats.Removals++
+	}
+	if err := w.change(AccountRemove, emp, map[string]any{"row": project(prev.Person, w.cfg.Persons.Columns, w.pcols)}); err != nil {
+		return err
+	}
+	if err := w.roleChanges(emp, prev.Roles, nil); err != nil {
+		return err
+	}
+	return w.sink.Drop(emp)
+}
+
+// roleChanges grants the roles of after not in before and revokes those of
+// before not in after, as Spend Cloud sees them: by the configured columns.
+func (w *Walker) roleChanges(emp string, before, after []Row) error {
+	b, a := w.roleSet(before), w.roleSet(after)
+	for _, k := range slices.Sorted(maps.Keys(a)) {
+		if _, ok := b[k]; !ok {
+			if err := w.change(RoleGrant, emp, map[string]any{"role": a[k]}); err != nil {
+				return err
+			}
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(b)) {
+		if _, ok := a[k]; !ok {
+			if err := w.change(RoleRevoke, emp, map[string]any{"role": b[k]}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (w *Walker) roleSet(roles []Row) map[string]map[string]string {
+	out := make(map[string]map[string]string, len(roles))
 	for _, r := range roles {
-		var key []string
-		for _, c := range cfg.Roles.Columns {
-			key = append(key, r[c.Field])
-		}
-		out[strings.Join(key, "\x00")] = project(r, cfg.Roles.Columns)
+		out[rowKey(r, w.rcols)] = project(r, w.cfg.Roles.Columns, w.rcols)
 	}
 	return out
+}
+
+func (w *Walker) sortRoles(roles []Row) {
+	slices.SortStableFunc(roles, func(a, b Row) int { return compareRole(a, b, w.roleOrderAt) })
+}
+
+func personRow(p *model.Person, rules Rules) Row {
+	// Every canonical field as stored, then the ones the rules shape.
+	row := make(Row, len(PersonFields))
+	row[keyAt] = p.EmployeeNumber
+	for i, v := range p.FieldPtrs() {
+		row[personAt[model.PersonFields[i]]] = *v
+	}
+	row[personAt["last_name"]], row[personAt["prefix"]] = Name(p, rules.NameStyle, rules.RemoveDiacritics)
+	row[personAt["gender"]] = Gender(p.Gender, rules.GenderMap)
+	return row
+}
+
+// counting returns the person's contracts that count on date: active, and
+// in rules.scope. A person without one has no account.
+func counting(p *model.Person, contracts []model.Contract, date string, rules Rules) []model.Contract {
+	var out []model.Contract
+	for _, c := range contracts {
+		if c.ActiveOn(date, rules.LeadDays, rules.GraceDays) && rules.Scope.Counts(p, &c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// roleRows makes one role per counting contract, with its role_map role
+// when export.role_map is set, and merges roles that would be identical
+// rows in roles.csv (keeping the first in roles.csv order). A contract
+// that role_map gives no role is left out and reported as held.
+func roleRows(person Row, p *model.Person, active []model.Contract, cfg *Config, cols, order []int) ([]Row, []Held) {
+	var held []Held
+	out := make([]Row, 0, len(active))
+next:
+	for _, c := range active {
+		r := make(Row, len(RoleFields))
+		r[keyAt] = person[keyAt]
+		r[roleAt["username"]] = person[personAt["username"]]
+		for _, f := range model.PositionFields {
+			r[roleAt[f]] = c.Field(f)
+		}
+		if len(cfg.RoleMap) > 0 {
+			r[roleAt[roleKey]] = RoleOf(cfg.RoleMap, p, &c)
+			if r[roleAt[roleKey]] == "" {
+				held = append(held, Held{EmployeeNumber: p.EmployeeNumber, Fields: []string{roleKey},
+					Reason: fmt.Sprintf("export.role_map gives no role for contract %s (ou_code %q, function_code %q)", c.Key, c.OUCode, c.FunctionCode)})
+				continue
+			}
+		}
+		for i, old := range out {
+			if sameAt(r, old, cols) {
+				if compareRole(r, old, order) < 0 {
+					out[i] = r
+				}
+				continue next
+			}
+		}
+		out = append(out, r)
+	}
+	slices.SortStableFunc(out, func(a, b Row) int { return compareRole(a, b, order) })
+	return out, held
+}
+
+// sameAt reports whether a and b agree at the positions: what Spend Cloud
+// sees of a row is its exported columns.
+func sameAt(a, b Row, at []int) bool {
+	for _, i := range at {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// rowKey is what Spend Cloud sees of a row: its exported columns.
+func rowKey(r Row, at []int) string {
+	var b strings.Builder
+	for _, i := range at {
+		b.WriteString(r[i])
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+// roleOrder sorts roles.csv: employee number, OU code, function code, then
+// the rest so the order is total. The employee number comes first, so a
+// dump's roles are each person's sorted roles in employee order.
+var roleOrder = []string{model.KeyField, "ou_code", "function_code", "ou_name", "username", "function_name", roleKey}
+
+func compareRole(a, b Row, order []int) int {
+	for _, i := range order {
+		if c := strings.Compare(a[i], b[i]); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// guard applies formula_guard to the exported fields of a person and its
+// roles: escape rewrites them in place; warn and reject report them.
+func guard(mode string, person Row, personCols []int, personFields []string, roles []Row, roleCols []int, roleFields []string) []string {
+	if mode == "off" {
+		return nil
+	}
+	var bad []string
+	check := func(r Row, cols []int, fields []string, what string) {
+		for n, i := range cols {
+			v := r[i]
+			if v == "" || !strings.ContainsRune(formulaStart, rune(v[0])) {
+				continue
+			}
+			if mode == "escape" {
+				r[i] = "'" + v
+				continue
+			}
+			if name := what + fields[n]; !slices.Contains(bad, name) {
+				bad = append(bad, name)
+			}
+		}
+	}
+	check(person, personCols, personFields, "")
+	for _, r := range roles {
+		check(r, roleCols, roleFields, "role.")
+	}
+	return bad
+}
+
+func fieldsOf(cols []Column) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = c.Field
+	}
+	return out
+}
+
+func project(r Row, cols []Column, at []int) map[string]string {
+	out := make(map[string]string, len(cols))
+	for n, c := range cols {
+		out[c.Header] = r[at[n]]
+	}
+	return out
+}
+
+// Limits are the export safety stops; zero disables one.
+type Limits struct {
+	MaxRemovals       int
+	MaxRemovalPercent int
+}
+
+// Check refuses a dump that removes too many accounts or is empty while the
+// previous export was not. Blocked persons do not count as removals.
+func (l Limits) Check(s *Stats) error {
+	n, before := s.Removals, s.Before
+	switch {
+	case s.Persons == 0 && before > 0:
+		return fmt.Errorf("%w: the export would be empty while the previous one had %d persons (override with --force)", fault.ErrSafetyStop, before)
+	case l.MaxRemovals > 0 && n > l.MaxRemovals:
+		return fmt.Errorf("%w: the export would remove %d accounts, more than thresholds.max_removals %d (override with --force)", fault.ErrSafetyStop, n, l.MaxRemovals)
+	case l.MaxRemovalPercent > 0 && before > 0 && n*100 > l.MaxRemovalPercent*before:
+		return fmt.Errorf("%w: the export would remove %d of %d accounts (%.1f%%), more than thresholds.max_removal_percent %d%% (override with --force)",
+			fault.ErrSafetyStop, n, before, float64(n)*100/float64(before), l.MaxRemovalPercent)
+	}
+	return nil
 }
 
 // Count returns how many changes are of kind.
@@ -347,31 +512,4 @@ func Count(changes []Change, kind string) int {
 		}
 	}
 	return n
-}
-
-// Limits are the export safety stops; zero disables one.
-type Limits struct {
-	MaxRemovals       int
-	MaxRemovalPercent int
-}
-
-// Check refuses a dump that removes too many accounts or is empty while the
-// previous export was not. Blocked persons do not count as removals.
-func (l Limits) Check(prev *Previous, d *Dump, changes []Change) error {
-	n, before := 0, len(prev.Persons)
-	for _, c := range changes {
-		if c.Kind == AccountRemove && !d.Blocked[c.EmployeeNumber] {
-			n++
-		}
-	}
-	switch {
-	case len(d.Persons) == 0 && before > 0:
-		return fmt.Errorf("%w: the export would be empty while the previous one had %d persons (override with --force)", fault.ErrSafetyStop, before)
-	case l.MaxRemovals > 0 && n > l.MaxRemovals:
-		return fmt.Errorf("%w: the export would remove %d accounts, more than thresholds.max_removals %d (override with --force)", fault.ErrSafetyStop, n, l.MaxRemovals)
-	case l.MaxRemovalPercent > 0 && before > 0 && n*100 > l.MaxRemovalPercent*before:
-		return fmt.Errorf("%w: the export would remove %d of %d accounts (%.1f%%), more than thresholds.max_removal_percent %d%% (override with --force)",
-			fault.ErrSafetyStop, n, before, float64(n)*100/float64(before), l.MaxRemovalPercent)
-	}
-	return nil
 }

@@ -34,9 +34,7 @@ func person(emp, last, user string, contracts ...model.Contract) export.Input {
 	return export.Input{Person: model.Person{EmployeeNumber: emp, FirstName: "F" + emp, LastName: last, Username: user, Gender: "M"}, Contracts: contracts}
 }
 
-func empty() *export.Previous {
-	return &export.Previous{Persons: map[string]export.Row{}, Roles: map[string][]export.Row{}}
-}
+func empty() *export.Previous { return export.NewPrevious() }
 
 func render(t *testing.T, d *export.Dump, c *export.Config) (string, string) {
 	t.Helper()
@@ -149,14 +147,14 @@ func TestFormulaGuard(t *testing.T) {
 			d := export.Build(in, empty(), "2024-01-01", c, rules)
 			var got string
 			if len(d.Persons) == 1 {
-				got = d.Persons[0]["first_name"]
+				got = d.Persons[0].Get("first_name")
 			}
 			want := map[string]string{"off": h, "warn": h, "reject": "", "escape": "'" + h}[mode]
 			if got != want {
 				t.Errorf("%s %q: exported %q, want %q", mode, h, got, want)
 			}
-			if (mode == "warn") != (len(d.Formulas) == 1) || (mode == "reject") != (len(d.Held) == 1) {
-				t.Errorf("%s %q: formulas %v held %v", mode, h, d.Formulas, d.Held)
+			if (mode == "warn") != (len(d.Stats.Formulas) == 1) || (mode == "reject") != (len(d.Stats.Held) == 1) {
+				t.Errorf("%s %q: formulas %v held %v", mode, h, d.Stats.Formulas, d.Stats.Held)
 			}
 		}
 	}
@@ -164,50 +162,42 @@ func TestFormulaGuard(t *testing.T) {
 
 func TestHeldBackPersonKeepsItsLastExportedRows(t *testing.T) {
 	c := cfg(t, nil)
-	prevRow := export.Row{"employee_number": "001", "last_name": "Old", "username": "old"}
-	prevRole := export.Row{"employee_number": "001", "username": "old", "ou_name": "OU"}
-	prev := &export.Previous{Persons: map[string]export.Row{"001": prevRow}, Roles: map[string][]export.Row{"001": {prevRole}}}
+	prevRow := export.PersonRow(map[string]string{"employee_number": "001", "last_name": "Old", "username": "old"})
+	prevRole := export.RoleRow(map[string]string{"employee_number": "001", "username": "old", "ou_name": "OU"})
+	prev := export.NewPrevious()
+	prev.Persons["001"] = &export.PersonRows{Person: prevRow, Roles: []export.Row{prevRole}}
 	in := []export.Input{person("001", "New", "", model.Contract{Key: "1"}), person("002", "", "x", model.Contract{Key: "1"})}
 	d := export.Build(in, prev, "2024-01-01", c, rules)
 	if !reflect.DeepEqual(d.Persons, []export.Row{prevRow}) || !reflect.DeepEqual(d.Roles, []export.Row{prevRole}) {
 		t.Fatalf("dump %v %v", d.Persons, d.Roles)
 	}
-	if len(d.Held) != 2 || !d.Held[0].Kept || d.Held[1].Kept || d.Held[0].Fields[0] != "username" || d.Held[1].Fields[0] != "last_name" {
-		t.Fatalf("held %+v", d.Held)
+	if held := d.Stats.Held; len(held) != 2 || !held[0].Kept || held[1].Kept || held[0].Fields[0] != "username" || held[1].Fields[0] != "last_name" {
+		t.Fatalf("held %+v", held)
 	}
-	if ch := export.Diff(prev, d, c); len(ch) != 0 {
+	if ch := d.Changes; len(ch) != 0 || len(d.Stored) != 0 || len(d.Dropped) != 0 {
 		t.Fatalf("holding back must not be a change: %+v", ch)
 	}
 }
 
 func TestDiffReportsProvisioningChanges(t *testing.T) {
 	c := cfg(t, nil)
-	build := func(in ...export.Input) *export.Dump { return export.Build(in, empty(), "2024-01-01", c, rules) }
-	toPrev := func(d *export.Dump) *export.Previous {
-		p := empty()
-		for _, r := range d.Persons {
-			p.Persons[r["employee_number"]] = r
-		}
-		for _, r := range d.Roles {
-			p.Roles[r["employee_number"]] = append(p.Roles[r["employee_number"]], r)
-		}
-		return p
-	}
-	d1 := build(person("001", "A", "a", model.Contract{Key: "1", OUName: "X", FunctionCode: "F"}),
-		person("002", "B", "b", model.Contract{Key: "1", OUName: "X"}))
-	d2 := build(person("001", "A2", "a", model.Contract{Key: "1", OUName: "Y", FunctionCode: "F"}),
-		person("003", "C", "c", model.Contract{Key: "1", OUName: "X"}))
+	d1 := export.Build([]export.Input{person("001", "A", "a", model.Contract{Key: "1", OUName: "X", FunctionCode: "F"}),
+		person("002", "B", "b", model.Contract{Key: "1", OUName: "X"})}, empty(), "2024-01-01", c, rules)
+	d2 := export.Build([]export.Input{person("001", "A2", "a", model.Contract{Key: "1", OUName: "Y", FunctionCode: "F"}),
+		person("003", "C", "c", model.Contract{Key: "1", OUName: "X"})}, d1.PersonsOf(), "2024-01-01", c, rules)
 	var got []string
-	for _, ch := range export.Diff(toPrev(d1), d2, c) {
+	for _, ch := range d2.Changes {
 		got = append(got, fmt.Sprintf("%s %s %s", ch.Kind, ch.EmployeeNumber, compact(ch.Details)))
 	}
+	// Person by person in employee order: the account change, then its
+	// grants, then its revokes.
 	want := []string{
 		"account.update 001 map[columns:map[achternaam:map[new:A2 old:A]]]",
-		"account.create 003 map[row:map[achternaam:C email: externalId:003 gebruikersnaam:c geslacht:M tussenvoegsel: voornaam:F003]]",
-		"account.remove 002 map[row:map[achternaam:B email: externalId:002 gebruikersnaam:b geslacht:M tussenvoegsel: voornaam:F002]]",
 		"role.grant 001 map[role:map[Functieprofiel Code:F Gebruikersnaam:a Organisatorische Eenheid:Y externalId:001]]",
 		"role.revoke 001 map[role:map[Functieprofiel Code:F Gebruikersnaam:a Organisatorische Eenheid:X externalId:001]]",
+		"account.remove 002 map[row:map[achternaam:B email: externalId:002 gebruikersnaam:b geslacht:M tussenvoegsel: voornaam:F002]]",
 		"role.revoke 002 map[role:map[Functieprofiel Code: Gebruikersnaam:b Organisatorische Eenheid:X externalId:002]]",
+		"account.create 003 map[row:map[achternaam:C email: externalId:003 gebruikersnaam:c geslacht:M tussenvoegsel: voornaam:F003]]",
 		"role.grant 003 map[role:map[Functieprofiel Code: Gebruikersnaam:c Organisatorische Eenheid:X externalId:003]]",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -220,7 +210,7 @@ func compact(m map[string]any) string { return fmt.Sprint(m) }
 func TestSafetyLimits(t *testing.T) {
 	prev := empty()
 	for i := range 10 {
-		prev.Persons[fmt.Sprint(i)] = export.Row{"employee_number": fmt.Sprint(i)}
+		prev.Persons[fmt.Sprint(i)] = &export.PersonRows{Person: export.PersonRow(map[string]string{"employee_number": fmt.Sprint(i)})}
 	}
 	c := cfg(t, nil)
 	cases := []struct {
@@ -239,7 +229,7 @@ func TestSafetyLimits(t *testing.T) {
 			in = append(in, person(fmt.Sprint(i), "L", "u", model.Contract{Key: "1"}))
 		}
 		d := export.Build(in, prev, "2024-01-01", c, rules)
-		err := tc.limits.Check(prev, d, export.Diff(prev, d, c))
+		err := tc.limits.Check(&d.Stats)
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("keep %d %+v: %v, want %q", tc.keep, tc.limits, err, tc.want)
 		}

@@ -45,18 +45,139 @@ type Manifest struct {
 // an importer never sees persons without their roles.
 func (m *Manifest) Files() []FileInfo { return []FileInfo{m.Roles, m.Persons} }
 
-// Render produces the two files' bytes and the manifest, without writing.
+// Writer writes one export's files as the rows come: persons.csv and
+// roles.csv go to temporary names in the folder, summed as they are
+// written; nothing is visible until Commit.
+type Writer struct {
+	dir            string
+	cfg            *Config
+	persons, roles *atomicfile.Staging
+	pw, rw         *csvWriter
+	pending        []*atomicfile.Pending
+}
+
+// NewWriter starts an export into dir (made 0700 if missing; temporary
+// files left by a killed export are removed).
+func NewWriter(dir string, cfg *Config) (_ *Writer, err error) {
+	if err := atomicfile.MkdirPrivate(dir); err != nil {
+		return nil, err
+	}
+	if _, err := atomicfile.CleanTemp(dir); err != nil {
+		return nil, fmt.Errorf("clean leftover temporary files: %w", err) // names dir
+	}
+	w := &Writer{dir: dir, cfg: cfg}
+	if w.roles, err = atomicfile.Begin(filepath.Join(dir, cfg.Roles.File)); err != nil {
+		return nil, fmt.Errorf("write export: %w", err)
+	}
+	if w.persons, err = atomicfile.Begin(filepath.Join(dir, cfg.Persons.File)); err != nil {
+		w.roles.Abort()
+		return nil, fmt.Errorf("write export: %w", err)
+	}
+	w.pw = newCSV(w.persons, cfg.Persons, columnsAt(cfg.Persons.Columns, personAt), cfg)
+	w.rw = newCSV(w.roles, cfg.Roles, columnsAt(cfg.Roles.Columns, roleAt), cfg)
+	return w, nil
+}
+
+// Rows writes one person's rows (persons in employee order, so both files
+// come out sorted).
+func (w *Writer) Rows(p *PersonRows) error {
+	w.pw.row(p.Person)
+	for _, r := range p.Roles {
+		w.rw.row(r)
+	}
+	return nil
+}
+
+// Close finishes both files (flushed and fsynced, still under temporary
+// names) and returns their manifest.
+func (w *Writer) Close(id, date string) (*Manifest, error) {
+	m := &Manifest{ExportID: id, Date: date, Created: time.Now().UTC().Format(time.RFC3339)}
+	var err error
+	if m.Roles, err = w.rw.finish(w.cfg.Roles.File); err != nil {
+		return nil, fmt.Errorf("write export: %w", err)
+	}
+	if m.Persons, err = w.pw.finish(w.cfg.Persons.File); err != nil {
+		return nil, fmt.Errorf("write export: %w", err)
+	}
+	for _, s := range []**atomicfile.Staging{&w.roles, &w.persons} {
+		p, err := (*s).Done()
+		*s = nil
+		if err != nil {
+			return nil, fmt.Errorf("write export: %w", err)
+		}
+		w.pending = append(w.pending, p)
+	}
+	return m, nil
+}
+
+// Discard removes whatever the writer staged.
+func (w *Writer) Discard() {
+	for _, s := range []*atomicfile.Staging{w.roles, w.persons} {
+		if s != nil {
+			s.Abort()
+		}
+	}
+	for _, p := range w.pending {
+		p.Discard()
+	}
+	w.roles, w.persons, w.pending = nil, nil, nil
+}
+
+// Commit makes a closed export visible: the previous export is linked into
+// history/<its id>/ (unless history is false: the --out case), then roles,
+// persons and, last, the manifest are renamed into place. keep bounds the
+// history folders (0: all).
+func (w *Writer) Commit(m *Manifest, history bool, keep int) error {
+	defer w.Discard()
+	if history {
+		if err := archive(w.dir); err != nil {
+			return err
+		}
+	}
+	manifest, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	p, err := atomicfile.Stage(filepath.Join(w.dir, ManifestName), func(f io.Writer) error {
+		_, err := f.Write(append(manifest, '\n'))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("write export: %w", err)
+	}
+	w.pending = append(w.pending, p)
+	for len(w.pending) > 0 {
+		if err := w.pending[0].Commit(); err != nil {
+			return fmt.Errorf("write export: %w", err)
+		}
+		w.pending = w.pending[1:]
+	}
+	if history && keep > 0 {
+		_, err := PruneHistory(w.dir, keep)
+		return err
+	}
+	return nil
+}
+
+// Render produces a collected dump's two files and manifest in memory
+// (tests; the export streams through a Writer).
 func Render(d *Dump, id string, cfg *Config) (persons, roles []byte, m *Manifest, err error) {
 	var pb, rb bytes.Buffer
-	if err := writeCSV(&pb, cfg.Persons, d.Persons, cfg); err != nil {
+	pw := newCSV(&pb, cfg.Persons, columnsAt(cfg.Persons.Columns, personAt), cfg)
+	rw := newCSV(&rb, cfg.Roles, columnsAt(cfg.Roles.Columns, roleAt), cfg)
+	for _, r := range d.Persons {
+		pw.row(r)
+	}
+	for _, r := range d.Roles {
+		rw.row(r)
+	}
+	m = &Manifest{ExportID: id, Date: d.Date, Created: time.Now().UTC().Format(time.RFC3339)}
+	if m.Persons, err = pw.finish(cfg.Persons.File); err != nil {
 		return nil, nil, nil, err
 	}
-	if err := writeCSV(&rb, cfg.Roles, d.Roles, cfg); err != nil {
+	if m.Roles, err = rw.finish(cfg.Roles.File); err != nil {
 		return nil, nil, nil, err
 	}
-	m = &Manifest{ExportID: id, Date: d.Date, Created: time.Now().UTC().Format(time.RFC3339),
-		Persons: info(cfg.Persons.File, len(d.Persons), pb.Bytes()),
-		Roles:   info(cfg.Roles.File, len(d.Roles), rb.Bytes())}
 	return pb.Bytes(), rb.Bytes(), m, nil
 }
 
@@ -65,10 +186,7 @@ func info(name string, rows int, data []byte) FileInfo {
 	return FileInfo{File: name, Rows: rows, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}
 }
 
-// Write puts an export into dir: both files go to temporary names first,
-// the previous export is linked into history/<its id>/, then roles, persons
-// and, last, the manifest are renamed into place. With history false (the
-// --out case) nothing is archived. keep bounds the history folders (0: all).
+// Write puts a rendered export into dir, as a Writer's Commit does.
 func Write(dir string, persons, roles []byte, m *Manifest, history bool, keep int) error {
 	if err := atomicfile.MkdirPrivate(dir); err != nil {
 		return err
@@ -76,45 +194,22 @@ func Write(dir string, persons, roles []byte, m *Manifest, history bool, keep in
 	if _, err := atomicfile.CleanTemp(dir); err != nil {
 		return fmt.Errorf("clean leftover temporary files: %w", err) // names dir
 	}
-	if history {
-		if err := archive(dir); err != nil {
-			return err
-		}
-	}
-	manifest, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	var staged []*atomicfile.Pending
-	defer func() {
-		for _, p := range staged {
-			p.Discard()
-		}
-	}()
+	w := &Writer{dir: dir}
+	defer w.Discard()
 	for _, f := range []struct {
 		name string
 		data []byte
-	}{{m.Roles.File, roles}, {m.Persons.File, persons}, {ManifestName, append(manifest, '\n')}} {
-		p, err := atomicfile.Stage(filepath.Join(dir, f.name), func(w io.Writer) error {
-			_, err := w.Write(f.data)
+	}{{m.Roles.File, roles}, {m.Persons.File, persons}} {
+		p, err := atomicfile.Stage(filepath.Join(dir, f.name), func(out io.Writer) error {
+			_, err := out.Write(f.data)
 			return err
 		})
 		if err != nil {
 			return fmt.Errorf("write export: %w", err)
 		}
-		staged = append(staged, p)
+		w.pending = append(w.pending, p)
 	}
-	for len(staged) > 0 {
-		if err := staged[0].Commit(); err != nil {
-			return fmt.Errorf("write export: %w", err)
-		}
-		staged = staged[1:]
-	}
-	if history && keep > 0 {
-		_, err := PruneHistory(dir, keep)
-		return err
-	}
-	return nil
+	return w.Commit(m, history, keep)
 }
 
 // archive links (or copies) the current export into history/<id>/.

@@ -175,12 +175,12 @@ func TestScopeAndRolesShapeTheDump(t *testing.T) {
 	}
 	var emps []string
 	for _, p := range d.Persons {
-		emps = append(emps, p["employee_number"])
+		emps = append(emps, p.Get("employee_number"))
 	}
 	if strings.Join(emps, ",") != "1,2,4" {
 		t.Errorf("persons %v: 3 has no contract in scope", emps)
 	}
-	if len(d.Held) != 1 || d.Held[0].EmployeeNumber != "4" || d.Held[0].Fields[0] != "role" || !strings.Contains(d.Held[0].Reason, "contract a") {
-		t.Errorf("held %+v: want 4's ICT contract held for lack of a role", d.Held)
+	if held := d.Stats.Held; len(held) != 1 || held[0].EmployeeNumber != "4" || held[0].Fields[0] != "role" || !strings.Contains(held[0].Reason, "contract a") {
+		t.Errorf("held %+v: want 4's ICT contract held for lack of a role", held)
 	}
 }

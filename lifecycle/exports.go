@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/spendsync/spendsync/internal/model"
@@ -25,7 +23,15 @@ const (
 // in employee-number order. It streams one ordered query, so only one
 // person is held at a time; contracts is reused between calls.
 func (s *Store) Current(ctx context.Context, fn func(p *model.Person, blocked bool, contracts []model.Contract) error) error {
-	rows, err := s.db.QueryContext(ctx, currentQuery)
+	return current(ctx, s.db, fn)
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func current(ctx context.Context, q queryer, fn func(p *model.Person, blocked bool, contracts []model.Contract) error) error {
+	rows, err := q.QueryContext(ctx, currentQuery)
 	if err != nil {
 		return fmt.Errorf("read state: %w", err)
 	}
@@ -85,156 +91,263 @@ func prefixed(prefix string, cols []string) string {
 	return strings.Join(out, ", ")
 }
 
-// Exported is what the last export (or migrate) gave Spend Cloud, by
-// canonical field.
-type Exported struct {
-	ID      string
-	Persons map[string]map[string]string   // by employee number
-	Roles   map[string][]map[string]string // by employee number
+// ExportReader reads the state and the last export side by side for an
+// export, in one read transaction on a connection of its own: a snapshot
+// that an export's own write transaction (BeginExport) does not disturb,
+// and that holds several statements open at once.
+type ExportReader struct {
+	db      *sql.DB
+	tx      *sql.Tx
+	ctx     context.Context
+	ID      string // the last export's id ("" before the first)
+	last    *sql.Rows
+	person  *sql.Stmt
+	roles   *sql.Stmt
+	started bool
 }
 
-// LastExport returns what the last export (or migrate) gave Spend Cloud.
-func (s *Store) LastExport(ctx context.Context) (*Exported, error) {
-	var id string
-	var persons int
-	err := s.db.QueryRowContext(ctx, `SELECT id, persons FROM exports ORDER BY time DESC, rowid DESC LIMIT 1`).Scan(&id, &persons)
-	if err == sql.ErrNoRows {
-		return &Exported{Persons: map[string]map[string]string{}, Roles: map[string][]map[string]string{}}, nil
-	}
+// ReadExport opens an ExportReader; Close it.
+func (s *Store) ReadExport(ctx context.Context) (_ *ExportReader, err error) {
+	db, err := sql.Open("sqlite", s.path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
 	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", s.path, err)
+	}
+	db.SetMaxOpenConns(1)
+	r := &ExportReader{db: db, ctx: ctx}
+	defer func() {
+		if err != nil {
+			r.Close()
+		}
+	}()
+	if r.tx, err = db.BeginTx(ctx, nil); err != nil {
 		return nil, fmt.Errorf("read last export: %w", err)
 	}
-	// Sized from the export's own count, so 100k entries are not rehashed
-	// as they arrive.
-	prev := &Exported{ID: id, Persons: make(map[string]map[string]string, persons), Roles: make(map[string][]map[string]string, persons)}
-	if err := s.readRows(ctx, `SELECT employee_number, row FROM exported_persons`, func(emp string, r map[string]string) {
-		prev.Persons[emp] = r
-	}); err != nil {
-		return nil, err
+	err = r.tx.QueryRowContext(ctx, `SELECT id FROM exports ORDER BY time DESC, rowid DESC LIMIT 1`).Scan(&r.ID)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("read last export: %w", err)
 	}
-	err = s.readRows(ctx, `SELECT employee_number, row FROM exported_roles ORDER BY rowid`, func(emp string, r map[string]string) {
-		prev.Roles[emp] = append(prev.Roles[emp], r)
-	})
-	return prev, err
+	if r.person, err = r.tx.PrepareContext(ctx, `SELECT row FROM exported_persons WHERE employee_number = ?`); err != nil {
+		return nil, fmt.Errorf("read last export: %w", err)
+	}
+	if r.roles, err = r.tx.PrepareContext(ctx, `SELECT row FROM exported_roles WHERE employee_number = ? ORDER BY rowid`); err != nil {
+		return nil, fmt.Errorf("read last export: %w", err)
+	}
+	return r, nil
 }
 
-func (s *Store) readRows(ctx context.Context, q string, fn func(string, map[string]string)) error {
-	rows, err := s.db.QueryContext(ctx, q)
-	if err != nil {
-		return fmt.Errorf("read last export: %w", err)
+// Current is Store.Current in the reader's snapshot.
+func (r *ExportReader) Current(fn func(p *model.Person, blocked bool, contracts []model.Contract) error) error {
+	return current(r.ctx, r.tx, fn)
+}
+
+// Next returns the next person of the last export in employee-number
+// order with the hash of its stored rows (empty when stored by a version
+// that kept none); ok is false at the end.
+func (r *ExportReader) Next() (emp string, hash []byte, ok bool, err error) {
+	if !r.started {
+		r.started = true
+		if r.last, err = r.tx.QueryContext(r.ctx, `SELECT employee_number, hash FROM exported_persons ORDER BY employee_number`); err != nil {
+			return "", nil, false, fmt.Errorf("read last export: %w", err)
+		}
 	}
-	return eachRow(rows, func() error {
-		var emp, data string
-		if err := rows.Scan(&emp, &data); err != nil {
+	if r.last == nil {
+		return "", nil, false, nil
+	}
+	if !r.last.Next() {
+		err := r.last.Err()
+		r.last.Close()
+		r.last = nil
+		if err != nil {
+			return "", nil, false, fmt.Errorf("read last export: %w", err)
+		}
+		return "", nil, false, nil
+	}
+	if err := r.last.Scan(&emp, &hash); err != nil {
+		return "", nil, false, fmt.Errorf("read last export: %w", err)
+	}
+	return emp, hash, true, nil
+}
+
+// Rows returns the stored rows of emp in the last export: its person row
+// and its role rows, as ExportWriter.Put stored them.
+func (r *ExportReader) Rows(emp string) (person string, roles []string, err error) {
+	if err := r.person.QueryRowContext(r.ctx, emp).Scan(&person); err != nil {
+		return "", nil, fmt.Errorf("read last export of %s: %w", emp, err)
+	}
+	rows, err := r.roles.QueryContext(r.ctx, emp)
+	if err != nil {
+		return "", nil, fmt.Errorf("read last export of %s: %w", emp, err)
+	}
+	err = eachRow(rows, func() error {
+		var row string
+		if err := rows.Scan(&row); err != nil {
 			return err
 		}
-		r, err := decodeRow(data)
-		if err != nil {
-			return fmt.Errorf("last export row of %s: %w", emp, err)
-		}
-		fn(emp, r)
+		roles = append(roles, row)
 		return nil
 	})
+	if err != nil {
+		return "", nil, fmt.Errorf("read last export of %s: %w", emp, err)
+	}
+	return person, roles, nil
 }
 
-// ExportRecord is one export to record as the new last export.
+// Close ends the read transaction and closes its connection.
+func (r *ExportReader) Close() error {
+	if r.last != nil {
+		r.last.Close()
+	}
+	if r.tx != nil {
+		r.tx.Rollback()
+	}
+	return r.db.Close()
+}
+
+// ExportWriter records an export as the new last export, in one write
+// transaction opened before the export is computed and committed after its
+// files are in place: the changed rows and the events are written as they
+// are found, in batches, so neither is held in memory.
+type ExportWriter struct {
+	ctx       context.Context
+	tx        *sql.Tx
+	runID     int64
+	t         string
+	persons   [][]any
+	roles     [][]any
+	events    []Event
+	delPerson *sql.Stmt
+	delRoles  *sql.Stmt
+}
+
+// BeginExport opens an ExportWriter; Commit or Rollback it.
+func (s *Store) BeginExport(ctx context.Context, runID int64) (_ *ExportWriter, err error) {
+	w := &ExportWriter{ctx: ctx, runID: runID, t: now()}
+	if w.tx, err = s.db.BeginTx(ctx, nil); err != nil {
+		return nil, fmt.Errorf("begin transaction: %w", err)
+	}
+	if w.delPerson, err = w.tx.PrepareContext(ctx, `DELETE FROM exported_persons WHERE employee_number = ?`); err == nil {
+		w.delRoles, err = w.tx.PrepareContext(ctx, `DELETE FROM exported_roles WHERE employee_number = ?`)
+	}
+	if err != nil {
+		w.tx.Rollback()
+		return nil, fmt.Errorf("record export: %w", err)
+	}
+	return w, nil
+}
+
+// Put stores emp's rows in the last export (encoded person row, role rows
+// in order, and the hash of all of them); replaced says emp had rows,
+// whose roles go first.
+func (w *ExportWriter) Put(emp, person string, roles []string, hash []byte, replaced bool) error {
+	if replaced {
+		if _, err := w.delRoles.ExecContext(w.ctx, emp); err != nil {
+			return fmt.Errorf("record export: %w", err)
+		}
+	}
+	w.persons = append(w.persons, []any{emp, person, hash})
+	for _, r := range roles {
+		w.roles = append(w.roles, []any{emp, r})
+	}
+	if len(w.persons) >= batchRows || len(w.roles) >= batchRows {
+		return w.flushRows()
+	}
+	return nil
+}
+
+// Drop removes emp from the last export.
+func (w *ExportWriter) Drop(emp string) error {
+	for _, st := range []*sql.Stmt{w.delPerson, w.delRoles} {
+		if _, err := st.ExecContext(w.ctx, emp); err != nil {
+			return fmt.Errorf("record export: %w", err)
+		}
+	}
+	return nil
+}
+
+// Clear empties the last export (migrate replaces it whole).
+func (w *ExportWriter) Clear() error {
+	for _, q := range []string{`DELETE FROM exported_persons`, `DELETE FROM exported_roles`} {
+		if _, err := w.tx.ExecContext(w.ctx, q); err != nil {
+			return fmt.Errorf("record export: %w", err)
+		}
+	}
+	return nil
+}
+
+// Event records an event of the export.
+func (w *ExportWriter) Event(e Event) error {
+	w.events = append(w.events, e)
+	if len(w.events) >= 4*batchRows {
+		return w.flushEvents()
+	}
+	return nil
+}
+
+func (w *ExportWriter) flushRows() error {
+	if err := insertBatch(w.tx, "exported_persons", []string{"employee_number", "row", "hash"},
+		"ON CONFLICT (employee_number) DO UPDATE SET row = excluded.row, hash = excluded.hash", w.persons); err != nil {
+		return err
+	}
+	if err := insertBatch(w.tx, "exported_roles", []string{"employee_number", "row"}, "", w.roles); err != nil {
+		return err
+	}
+	w.persons, w.roles = w.persons[:0], w.roles[:0]
+	return nil
+}
+
+func (w *ExportWriter) flushEvents() error {
+	if err := insertEvents(w.tx, w.events, w.runID, w.t); err != nil {
+		return err
+	}
+	clear(w.events)
+	w.events = w.events[:0]
+	return nil
+}
+
+// ExportRecord is what an export adds besides its rows.
 type ExportRecord struct {
 	ID, Date       string
 	Origin         string // export or migrate
-	Persons, Roles []map[string]string
+	Persons, Roles int
 	Held           []HeldEntry // the persons this export held back
 	Manifest       any         // stored as JSON
-	Events         []Event     // its provisioning, held-back and force events
+	Events         []Event     // recorded after those given to Event
 }
 
-// RecordExport makes the record the last export and records its events,
-// in one transaction. Only rows that differ from prev are rewritten.
-func (s *Store) RecordExport(ctx context.Context, runID int64, prev *Exported, rec ExportRecord) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		t := now()
-		next := map[string]map[string]string{}
-		nextRoles := map[string][]map[string]string{}
-		for _, r := range rec.Persons {
-			next[r["employee_number"]] = r
-		}
-		for _, r := range rec.Roles {
-			nextRoles[r["employee_number"]] = append(nextRoles[r["employee_number"]], r)
-		}
-		var personRows, roleRows [][]any
-		for _, emp := range slices.Sorted(maps.Keys(prev.Persons)) {
-			if _, ok := next[emp]; !ok {
-				if _, err := tx.Exec(`DELETE FROM exported_persons WHERE employee_number = ?`, emp); err != nil {
-					return fmt.Errorf("record export: %w", err)
-				}
-			}
-		}
-		for _, emp := range slices.Sorted(maps.Keys(next)) {
-			if old, ok := prev.Persons[emp]; !ok || !maps.Equal(old, next[emp]) {
-				personRows = append(personRows, []any{emp, encodeRow(next[emp])})
-			}
-		}
-		emps := map[string]bool{}
-		for emp := range prev.Roles {
-			emps[emp] = true
-		}
-		for emp := range nextRoles {
-			emps[emp] = true
-		}
-		for _, emp := range slices.Sorted(maps.Keys(emps)) {
-			if sameRows(prev.Roles[emp], nextRoles[emp]) {
-				continue
-			}
-			if _, err := tx.Exec(`DELETE FROM exported_roles WHERE employee_number = ?`, emp); err != nil {
-				return fmt.Errorf("record export: %w", err)
-			}
-			for _, r := range nextRoles[emp] {
-				roleRows = append(roleRows, []any{emp, encodeRow(r)})
-			}
-		}
-		if err := insertBatch(tx, "exported_persons", []string{"employee_number", "row"},
-			"ON CONFLICT (employee_number) DO UPDATE SET row = excluded.row", personRows); err != nil {
-			return err
-		}
-		if err := insertBatch(tx, "exported_roles", []string{"employee_number", "row"}, "", roleRows); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(`INSERT INTO exports (id, run_id, time, date, origin, persons, roles, held, manifest)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, rec.ID, runID, t, rec.Date, rec.Origin, len(rec.Persons), len(rec.Roles),
-			len(rec.Held), mustJSON(rec.Manifest)); err != nil {
-			return fmt.Errorf("record export: %w", err)
-		}
-		if _, err := tx.Exec(`DELETE FROM export_held`); err != nil {
-			return fmt.Errorf("record export: %w", err)
-		}
-		if err := insertEach(tx, "export_held", []string{"employee_number", "details"}, "ON CONFLICT DO NOTHING", len(rec.Held),
-			func(i int, args []any) ([]any, error) {
-				return append(args, rec.Held[i].EmployeeNumber, rec.Held[i].Details), nil
-			}); err != nil {
-			return err
-		}
-		return insertEvents(tx, rec.Events, runID, t)
-	})
+// Commit records the export as the last export, with its events, and
+// commits the transaction.
+func (w *ExportWriter) Commit(rec ExportRecord) error {
+	defer w.tx.Rollback() // a no-op after Commit
+	if err := w.flushRows(); err != nil {
+		return err
+	}
+	w.events = append(w.events, rec.Events...)
+	if err := w.flushEvents(); err != nil {
+		return err
+	}
+	tx := w.tx
+	if _, err := tx.ExecContext(w.ctx, `INSERT INTO exports (id, run_id, time, date, origin, persons, roles, held, manifest)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, rec.ID, w.runID, w.t, rec.Date, rec.Origin, rec.Persons, rec.Roles,
+		len(rec.Held), mustJSON(rec.Manifest)); err != nil {
+		return fmt.Errorf("record export: %w", err)
+	}
+	if _, err := tx.ExecContext(w.ctx, `DELETE FROM export_held`); err != nil {
+		return fmt.Errorf("record export: %w", err)
+	}
+	if err := insertEach(tx, "export_held", []string{"employee_number", "details"}, "ON CONFLICT DO NOTHING", len(rec.Held),
+		func(i int, args []any) ([]any, error) {
+			return append(args, rec.Held[i].EmployeeNumber, rec.Held[i].Details), nil
+		}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
 }
 
-// sameRows reports whether a and b hold the same rows in any order (a
-// person has a handful of roles, so pairwise search is cheapest).
-func sameRows(a, b []map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	used := make([]bool, len(b))
-next:
-	for _, r := range a {
-		for j, s := range b {
-			if !used[j] && maps.Equal(r, s) {
-				used[j] = true
-				continue next
-			}
-		}
-		return false
-	}
-	return true
-}
+// Rollback abandons the export: the last export stays as it was.
+func (w *ExportWriter) Rollback() { w.tx.Rollback() }
 
 func mustJSON(v any) string {
 	b, err := json.Marshal(v)

@@ -159,6 +159,11 @@ var migrations = [][]string{
 	// in full once.
 	{`CREATE TABLE source_hashes (source TEXT NOT NULL, employee_number TEXT NOT NULL,
 		person BLOB, contracts BLOB, PRIMARY KEY (source, employee_number)) WITHOUT ROWID`},
+	// 6: a hash of each exported person's rows (person row and roles), so
+	// an export recognises an unchanged person without reading its rows
+	// back. Rows stored before have none (empty): their next export
+	// compares them field by field and stores the hash.
+	{`ALTER TABLE exported_persons ADD COLUMN hash BLOB NOT NULL DEFAULT x''`},
 }
 
 // migrate creates the schema in a new database, upgrades an older one in

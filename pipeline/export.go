@@ -21,83 +21,173 @@ type ExportOptions struct {
 	DryRun, Force bool
 }
 
-// ExportPlan is a computed export, not yet written.
+// ExportPlan is a computed export, not written: its counts, held-back
+// persons and changes.
 type ExportPlan struct {
 	Date    string
-	Prev    *export.Previous
-	last    *lifecycle.Exported
-	Dump    *export.Dump
+	Stats   export.Stats
 	Changes []export.Change
 	forced  []lifecycle.Event
 }
 
 // PlanExport computes the dump for the date and its diff against the last
-// export, and applies the safety stops (Force records them instead).
+// export, writing nothing, and applies the safety stops (Force records
+// them instead). The changes are collected: dry runs and diff show them.
 func (p *Pipeline) PlanExport(ctx context.Context, o ExportOptions) (*ExportPlan, error) {
-	date := o.Date
-	if date == "" {
-		date = time.Now().Format(model.DateLayout)
-	}
-	// Sized once: growing a slice of 100k inputs by append copies it
-	// about twenty times.
-	current, _, _, err := p.Store.Counts(ctx)
+	plan := &ExportPlan{Date: exportDate(o)}
+	sink := &planSink{plan: plan}
+	stats, err := p.walkExport(ctx, plan.Date, sink)
 	if err != nil {
 		return nil, err
 	}
-	in := make([]export.Input, 0, current)
-	if err := p.Store.Current(ctx, func(person *model.Person, blocked bool, contracts []model.Contract) error {
-		in = append(in, export.Input{Person: *person, Blocked: blocked, Contracts: slices.Clone(contracts)})
-		return nil
-	}); err != nil {
+	plan.Stats = *stats
+	if plan.forced, err = p.exportLimits(stats, o.Force); err != nil {
 		return nil, err
-	}
-	last, err := p.Store.LastExport(ctx)
-	if err != nil {
-		return nil, err
-	}
-	prev := &export.Previous{ID: last.ID, Persons: last.Persons, Roles: last.Roles}
-	s := p.Settings
-	plan := &ExportPlan{Date: date, Prev: prev, last: last}
-	ph := p.Phases.Start("export", -1)
-	plan.Dump = export.Build(in, prev, date, s.Export, s.ExportRules)
-	ph.Done()
-	ph = p.Phases.Start("diff", -1)
-	plan.Changes = export.Diff(prev, plan.Dump, s.Export)
-	ph.Done()
-	th := s.Thresholds
-	if err := (export.Limits{MaxRemovals: th.MaxRemovals, MaxRemovalPercent: th.MaxRemovalPercent}).Check(prev, plan.Dump, plan.Changes); err != nil {
-		if !o.Force {
-			return nil, err
-		}
-		plan.forced = append(plan.forced, lifecycle.Event{Source: "export", Kind: lifecycle.Force, Details: map[string]any{"overridden": err.Error()}})
 	}
 	return plan, nil
 }
 
+func exportDate(o ExportOptions) string {
+	if o.Date != "" {
+		return o.Date
+	}
+	return time.Now().Format(model.DateLayout)
+}
+
+// walkExport streams the current persons and the last export side by side
+// through a Walker into sink.
+func (p *Pipeline) walkExport(ctx context.Context, date string, sink export.Sink) (*export.Stats, error) {
+	rd, err := p.Store.ReadExport(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	s := p.Settings
+	w := export.NewWalker(lastExport{rd}, sink, date, s.Export, s.ExportRules)
+	ph := p.Phases.Start("export", -1)
+	defer ph.Done()
+	if err := rd.Current(w.Person); err != nil {
+		return nil, err
+	}
+	if err := w.Finish(); err != nil {
+		return nil, err
+	}
+	return &w.Stats, nil
+}
+
+// exportLimits applies the safety stops to a walk; with force a stop is
+// returned as the force event to record instead.
+func (p *Pipeline) exportLimits(stats *export.Stats, force bool) ([]lifecycle.Event, error) {
+	th := p.Settings.Thresholds
+	if err := (export.Limits{MaxRemovals: th.MaxRemovals, MaxRemovalPercent: th.MaxRemovalPercent}).Check(stats); err != nil {
+		if !force {
+			return nil, err
+		}
+		return []lifecycle.Event{{Source: "export", Kind: lifecycle.Force, Details: map[string]any{"overridden": err.Error()}}}, nil
+	}
+	return nil, nil
+}
+
+// lastExport reads the store's last export for a Walker.
+type lastExport struct{ r *lifecycle.ExportReader }
+
+func (l lastExport) Next() (string, []byte, bool, error) { return l.r.Next() }
+
+func (l lastExport) Rows(emp string) (*export.PersonRows, error) {
+	person, roles, err := l.r.Rows(emp)
+	if err != nil {
+		return nil, err
+	}
+	out := &export.PersonRows{Roles: make([]export.Row, len(roles))}
+	if out.Person, err = export.DecodePerson(person); err != nil {
+		return nil, fmt.Errorf("last export row of %s: %w", emp, err)
+	}
+	for i, r := range roles {
+		if out.Roles[i], err = export.DecodeRole(r); err != nil {
+			return nil, fmt.Errorf("last export row of %s: %w", emp, err)
+		}
+	}
+	return out, nil
+}
+
+// planSink keeps a walk's changes and nothing else.
+type planSink struct{ plan *ExportPlan }
+
+func (s *planSink) Rows(*export.PersonRows) error { return nil }
+func (s *planSink) Change(c export.Change) error {
+	s.plan.Changes = append(s.plan.Changes, c)
+	return nil
+}
+func (s *planSink) Store(string, *export.PersonRows, []byte, bool) error { return nil }
+func (s *planSink) Drop(string) error                                    { return nil }
+
+// exportSink writes a walk's rows into the staged files and, unless it is
+// a side copy (db nil), its changes and new last-export rows into the
+// export's write transaction.
+type exportSink struct {
+	files  *export.Writer
+	db     *lifecycle.ExportWriter
+	id     string
+	origin string
+	roles  []string
+}
+
+func (s *exportSink) Rows(p *export.PersonRows) error { return s.files.Rows(p) }
+
+func (s *exportSink) Change(c export.Change) error {
+	if s.db == nil {
+		return nil
+	}
+	c.Details["export_id"] = s.id
+	return s.db.Event(lifecycle.Event{Source: s.origin, Kind: c.Kind, EmployeeNumber: c.EmployeeNumber, Details: c.Details})
+}
+
+func (s *exportSink) Store(emp string, p *export.PersonRows, hash []byte, replaced bool) error {
+	if s.db == nil {
+		return nil
+	}
+	s.roles = s.roles[:0]
+	for _, r := range p.Roles {
+		s.roles = append(s.roles, export.EncodeRole(r))
+	}
+	return s.db.Put(emp, export.EncodePerson(p.Person), s.roles, hash, replaced)
+}
+
+func (s *exportSink) Drop(emp string) error {
+	if s.db == nil {
+		return nil
+	}
+	return s.db.Drop(emp)
+}
+
 // Summary is a one-line account of the export.
-func (e *ExportPlan) Summary() string {
+func (e *ExportPlan) Summary() string { return summary(e.Date, &e.Stats) }
+
+func summary(date string, s *export.Stats) string {
+	c := s.Changes
 	return fmt.Sprintf("%d persons, %d roles for %s; %d create, %d update, %d remove, %d grant, %d revoke; %d held back",
-		len(e.Dump.Persons), len(e.Dump.Roles), e.Date, export.Count(e.Changes, export.AccountCreate),
-		export.Count(e.Changes, export.AccountUpdate), export.Count(e.Changes, export.AccountRemove),
-		export.Count(e.Changes, export.RoleGrant), export.Count(e.Changes, export.RoleRevoke), len(e.Dump.Held))
+		s.Persons, s.Roles, date, c[export.AccountCreate], c[export.AccountUpdate], c[export.AccountRemove],
+		c[export.RoleGrant], c[export.RoleRevoke], len(s.Held))
 }
 
 // Export plans and (unless dry) writes an export and records it. With Out
 // the files go to that folder only: a side copy that changes neither the
 // export folder nor the last export.
+//
+// It streams: the current persons and the last export are read side by
+// side in employee order; each person's rows go straight into the staged
+// files, and its changes and new stored rows into a write transaction
+// opened first. The safety stops are checked before the files are made
+// visible; files first, then the database: a crash in between leaves the
+// old last export, so the next export recomputes and records the same diff.
 func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifest, error) {
-	plan, err := p.PlanExport(ctx, o)
-	if err != nil {
-		return nil, err
-	}
 	log, out, cfg := p.log(), p.stdout(), p.Settings.Export
-	for _, h := range plan.Dump.Held {
-		log.Warn("held back", "employee", h.EmployeeNumber, "reason", h.Reason, "fields", h.Fields, "kept_last_export", h.Kept)
-	}
-	for _, h := range plan.Dump.Formulas {
-		log.Warn("field starts like a spreadsheet formula", "employee", h.EmployeeNumber, "fields", h.Fields)
-	}
 	if o.DryRun {
+		plan, err := p.PlanExport(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		logHeld(p, &plan.Stats)
 		fmt.Fprintln(out, "would export: "+plan.Summary())
 		if p.Verbose {
 			for _, c := range plan.Changes {
@@ -106,63 +196,97 @@ func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifes
 		}
 		return nil, nil
 	}
+	date := exportDate(o)
 	id := fmt.Sprintf("%s-%d", time.Now().UTC().Format("20060102T150405Z"), p.RunID)
-	persons, roles, m, err := export.Render(plan.Dump, id, cfg)
+	sink := &exportSink{id: id, origin: "export"}
+	var lastHeld map[lifecycle.HeldEntry]bool
+	dir := o.Out
+	if o.Out == "" {
+		dir = cfg.Dir
+		var err error
+		if lastHeld, err = p.Store.LastHeld(ctx); err != nil {
+			return nil, err
+		}
+		if sink.db, err = p.Store.BeginExport(ctx, p.RunID); err != nil {
+			return nil, err
+		}
+		defer sink.db.Rollback()
+	}
+	var err error
+	if sink.files, err = export.NewWriter(dir, cfg); err != nil {
+		return nil, err
+	}
+	defer sink.files.Discard()
+	stats, err := p.walkExport(ctx, date, sink)
+	if err != nil {
+		return nil, err
+	}
+	forced, err := p.exportLimits(stats, o.Force)
+	if err != nil {
+		return nil, err
+	}
+	logHeld(p, stats)
+	m, err := sink.files.Close(id, date)
 	if err != nil {
 		return nil, err
 	}
 	if o.Out != "" {
-		if err := export.Write(o.Out, persons, roles, m, false, 0); err != nil {
+		if err := sink.files.Commit(m, false, 0); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(out, "exported %s to %s: %s\n", id, o.Out, plan.Summary())
+		fmt.Fprintf(out, "exported %s to %s: %s\n", id, o.Out, summary(date, stats))
 		return m, nil
 	}
-	// Files first, then the database: a crash in between leaves the old
-	// last export, so the next export recomputes and records the same diff.
 	ph := p.Phases.Start("write", -1)
-	err = export.Write(cfg.Dir, persons, roles, m, true, p.Settings.Retention.Exports)
+	err = sink.files.Commit(m, true, p.Settings.Retention.Exports)
 	ph.Done()
 	if err != nil {
 		return nil, err
 	}
-	lastHeld, err := p.Store.LastHeld(ctx)
-	if err != nil {
-		return nil, err
+	changes := 0
+	for _, n := range stats.Changes {
+		changes += n
 	}
-	// RecordExport reports no progress of its own: a spinner with the count.
-	ph = p.Phases.Start(fmt.Sprintf("events (%d)", len(plan.Changes)), -1)
-	err = p.Store.RecordExport(ctx, p.RunID, plan.last, exportRecord(m, "export", plan.Dump, plan.Changes, plan.forced, lastHeld))
+	held, events := heldEvents(m.ExportID, "export", stats, lastHeld)
+	// The changes' events are in the transaction already; this commits
+	// them with the rest (a spinner with the count).
+	ph = p.Phases.Start(fmt.Sprintf("events (%d)", changes), -1)
+	err = sink.db.Commit(lifecycle.ExportRecord{ID: m.ExportID, Date: m.Date, Origin: "export", Persons: stats.Persons,
+		Roles: stats.Roles, Held: held, Manifest: m, Events: append(forced, events...)})
 	ph.Done()
 	if err != nil {
 		return nil, err
 	}
-	if err := p.Store.Summarize(p.RunID, map[string]any{"export": map[string]any{"id": id, "date": plan.Date, "persons": len(plan.Dump.Persons),
-		"roles": len(plan.Dump.Roles), "held": len(plan.Dump.Held), "changes": len(plan.Changes)}}); err != nil {
+	if err := p.Store.Summarize(p.RunID, map[string]any{"export": map[string]any{"id": id, "date": date, "persons": stats.Persons,
+		"roles": stats.Roles, "held": len(stats.Held), "changes": changes}}); err != nil {
 		return nil, err
 	}
-	log.Info("export", "export_id", id, "dir", cfg.Dir, "persons", len(plan.Dump.Persons), "roles", len(plan.Dump.Roles),
-		"changes", len(plan.Changes), "held", len(plan.Dump.Held))
-	fmt.Fprintf(out, "exported %s: %s\n", id, plan.Summary())
+	log.Info("export", "export_id", id, "dir", cfg.Dir, "persons", stats.Persons, "roles", stats.Roles,
+		"changes", changes, "held", len(stats.Held))
+	fmt.Fprintf(out, "exported %s: %s\n", id, summary(date, stats))
 	return m, nil
 }
 
-// exportRecord is the dump as the store keeps it, with its events: extra
-// (force events and the like), the provisioning changes, the formula
-// findings, and the held-back persons that differ from lastHeld (the last
-// export's): export.held for a new or changed hold, export.released for a
-// hold that ended. A hold that stays as it was is not recorded again.
-func exportRecord(m *export.Manifest, origin string, d *export.Dump, changes []export.Change, extra []lifecycle.Event,
-	lastHeld map[lifecycle.HeldEntry]bool) lifecycle.ExportRecord {
-	events := slices.Clone(extra)
-	for _, c := range changes {
-		det := maps.Clone(c.Details)
-		det["export_id"] = m.ExportID
-		events = append(events, lifecycle.Event{Source: origin, Kind: c.Kind, EmployeeNumber: c.EmployeeNumber, Details: det})
+func logHeld(p *Pipeline, s *export.Stats) {
+	log := p.log()
+	for _, h := range s.Held {
+		log.Warn("held back", "employee", h.EmployeeNumber, "reason", h.Reason, "fields", h.Fields, "kept_last_export", h.Kept)
 	}
+	for _, h := range s.Formulas {
+		log.Warn("field starts like a spreadsheet formula", "employee", h.EmployeeNumber, "fields", h.Fields)
+	}
+}
+
+// heldEvents are an export's held-back persons as the store keeps them,
+// with their events: export.held for a new or changed hold (one that
+// differs from lastHeld, the last export's), export.released for a hold
+// that ended, and the formula findings. A hold that stays as it was is
+// not recorded again.
+func heldEvents(id, origin string, s *export.Stats, lastHeld map[lifecycle.HeldEntry]bool) ([]lifecycle.HeldEntry, []lifecycle.Event) {
+	var events []lifecycle.Event
 	var held []lifecycle.HeldEntry
 	seen := map[lifecycle.HeldEntry]bool{}
-	for _, h := range d.Held {
+	for _, h := range s.Held {
 		det := map[string]any{"reason": h.Reason, "fields": h.Fields, "kept_last_export": h.Kept}
 		e := lifecycle.HeldEntry{EmployeeNumber: h.EmployeeNumber, Details: compactJSON(det)}
 		if seen[e] {
@@ -171,7 +295,7 @@ func exportRecord(m *export.Manifest, origin string, d *export.Dump, changes []e
 		seen[e] = true
 		held = append(held, e)
 		if !lastHeld[e] {
-			det["export_id"] = m.ExportID
+			det["export_id"] = id
 			events = append(events, lifecycle.Event{Source: origin, Kind: lifecycle.ExportHeld, EmployeeNumber: h.EmployeeNumber, Details: det})
 		}
 	}
@@ -184,14 +308,13 @@ func exportRecord(m *export.Manifest, origin string, d *export.Dump, changes []e
 			if det == nil {
 				det = map[string]any{}
 			}
-			det["export_id"] = m.ExportID
+			det["export_id"] = id
 			events = append(events, lifecycle.Event{Source: origin, Kind: lifecycle.ExportReleased, EmployeeNumber: e.EmployeeNumber, Details: det})
 		}
 	}
-	for _, h := range d.Formulas {
+	for _, h := range s.Formulas {
 		events = append(events, lifecycle.Event{Source: origin, Kind: lifecycle.ExportFormula, EmployeeNumber: h.EmployeeNumber,
-			Details: map[string]any{"reason": h.Reason, "fields": h.Fields, "export_id": m.ExportID}})
+			Details: map[string]any{"reason": h.Reason, "fields": h.Fields, "export_id": id}})
 	}
-	return lifecycle.ExportRecord{ID: m.ExportID, Date: m.Date, Origin: origin, Persons: d.Persons, Roles: d.Roles,
-		Held: held, Manifest: m, Events: events}
+	return held, events
 }

@@ -36,7 +36,7 @@ func readHelloID(ctx context.Context, path string) (prev *export.Previous, orpha
 	if err := checkHelloID(ctx, db, path); err != nil {
 		return nil, 0, err
 	}
-	prev = &export.Previous{Persons: map[string]export.Row{}, Roles: map[string][]export.Row{}}
+	prev = export.NewPrevious()
 	byUser := map[string]string{}
 	rows, err := db.QueryContext(ctx, `SELECT CAST(externalId AS TEXT), COALESCE(voornaam, ''), COALESCE(tussenvoegsel, ''),
 		COALESCE(achternaam, ''), COALESCE(geslacht, ''), COALESCE(email, ''), COALESCE(gebruikersnaam, '') FROM persons`)
@@ -48,8 +48,8 @@ func readHelloID(ctx context.Context, path string) (prev *export.Previous, orpha
 		if err := rows.Scan(&emp, &first, &prefix, &last, &gender, &email, &user); err != nil {
 			return err
 		}
-		prev.Persons[emp] = export.Row{"employee_number": emp, "first_name": first, "prefix": prefix, "last_name": last,
-			"gender": gender, "email": email, "username": user}
+		prev.Persons[emp] = &export.PersonRows{Person: export.PersonRow(map[string]string{"employee_number": emp, "first_name": first,
+			"prefix": prefix, "last_name": last, "gender": gender, "email": email, "username": user})}
 		if user != "" {
 			byUser[strings.ToLower(user)] = emp
 		}
@@ -76,8 +76,9 @@ func readHelloID(ctx context.Context, path string) (prev *export.Previous, orpha
 		// the connector filled it from the function or a business rule: it
 		// stands for both function_code and role, so a role_map that
 		// reproduces the business rule shows no change.
-		prev.Roles[emp] = append(prev.Roles[emp], export.Row{"employee_number": emp, "username": user, "ou_code": ouCode,
-			"ou_name": ou, "function_code": functionCode, "function_name": function, "role": functionCode})
+		p := prev.Persons[emp]
+		p.Roles = append(p.Roles, export.RoleRow(map[string]string{"employee_number": emp, "username": user, "ou_code": ouCode,
+			"ou_name": ou, "function_code": functionCode, "function_name": function, "role": functionCode}))
 		return nil
 	}); err != nil {
 		return nil, 0, fmt.Errorf("read roles of HelloID database %s: %w", path, err)

@@ -29,26 +29,39 @@ func (p *Pipeline) Migrate(ctx context.Context, from string, force bool) error {
 	} else if done != "" && !force {
 		return fmt.Errorf("%w (export %s); a second migrate would replace what spendsync exported since: pass --force to do it anyway", ErrMigrated, done)
 	}
-	old, err := p.Store.LastExport(ctx)
+	date := time.Now().Format("2006-01-02")
+	id := fmt.Sprintf("helloid-%s-%d", time.Now().UTC().Format("20060102T150405Z"), p.RunID)
+	w, err := p.Store.BeginExport(ctx, p.RunID)
 	if err != nil {
 		return err
 	}
-	dump := &export.Dump{Date: time.Now().Format("2006-01-02")}
-	roles := 0
-	for _, emp := range slices.Sorted(maps.Keys(prev.Persons)) {
-		dump.Persons = append(dump.Persons, prev.Persons[emp])
-		dump.Roles = append(dump.Roles, prev.Roles[emp]...)
-		roles += len(prev.Roles[emp])
+	defer w.Rollback()
+	if err := w.Clear(); err != nil {
+		return err
 	}
-	id := fmt.Sprintf("helloid-%s-%d", time.Now().UTC().Format("20060102T150405Z"), p.RunID)
-	m := &export.Manifest{ExportID: id, Date: dump.Date, Created: time.Now().UTC().Format(time.RFC3339),
-		Persons: export.FileInfo{File: "persons", Rows: len(dump.Persons)}, Roles: export.FileInfo{File: "roles", Rows: roles}}
+	roles := 0
+	var encoded []string
+	for _, emp := range slices.Sorted(maps.Keys(prev.Persons)) {
+		rows := prev.Persons[emp]
+		encoded = encoded[:0]
+		for _, r := range rows.Roles {
+			encoded = append(encoded, export.EncodeRole(r))
+		}
+		if err := w.Put(emp, export.EncodePerson(rows.Person), encoded, export.Hash(rows), false); err != nil {
+			return err
+		}
+		roles += len(rows.Roles)
+	}
+	persons := len(prev.Persons)
+	m := &export.Manifest{ExportID: id, Date: date, Created: time.Now().UTC().Format(time.RFC3339),
+		Persons: export.FileInfo{File: "persons", Rows: persons}, Roles: export.FileInfo{File: "roles", Rows: roles}}
 	ev := lifecycle.Event{Source: "migrate", Kind: lifecycle.Migrated, Details: map[string]any{
-		"file": from, "persons": len(dump.Persons), "roles": roles, "roles_without_person": orphans, "export_id": id}}
-	if err := p.Store.RecordExport(ctx, p.RunID, old, exportRecord(m, "migrate", dump, nil, []lifecycle.Event{ev}, nil)); err != nil {
+		"file": from, "persons": persons, "roles": roles, "roles_without_person": orphans, "export_id": id}}
+	if err := w.Commit(lifecycle.ExportRecord{ID: id, Date: date, Origin: "migrate", Persons: persons, Roles: roles,
+		Manifest: m, Events: []lifecycle.Event{ev}}); err != nil {
 		return err
 	}
 	fmt.Fprintf(p.stdout(), "adopted %s as the last export: %d persons, %d roles (%d roles matched no person)\n",
-		from, len(dump.Persons), roles, orphans)
+		from, persons, roles, orphans)
 	return nil
 }

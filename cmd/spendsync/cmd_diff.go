@@ -45,7 +45,7 @@ func newDiffCommand(g *globals) *cobra.Command {
 				out = append(out, change{c.Kind, c.EmployeeNumber, c.Details})
 				rows = append(rows, []string{c.Kind, c.EmployeeNumber, compactJSON(c.Details)})
 			}
-			for _, h := range p.Dump.Held {
+			for _, h := range p.Stats.Held {
 				d := map[string]any{"reason": h.Reason, "fields": h.Fields, "kept_last_export": h.Kept}
 				out = append(out, change{"export.held", h.EmployeeNumber, d})
 				rows = append(rows, []string{"export.held", h.EmployeeNumber, compactJSON(d)})
@@ -56,7 +56,7 @@ func newDiffCommand(g *globals) *cobra.Command {
 			if err := render(g.stdout, "table", []string{"change", "employee", "details"}, rows, nil); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(g.stdout, "\n%s (%s)\n", p.Summary(), countRemovals(p.Changes, len(p.Prev.Persons)))
+			_, err = fmt.Fprintf(g.stdout, "\n%s (%s)\n", p.Summary(), countRemovals(p.Changes, p.Stats.Before))
 			return err
 		},
 	}

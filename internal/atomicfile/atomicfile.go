@@ -86,7 +86,28 @@ type Pending struct{ tmp, path string }
 // Stage writes what fn writes to a temporary file next to path (0600),
 // fsyncs and closes it. A symbolic link at path is refused (ErrSymlink);
 // the temporary file is created with O_EXCL, which never follows a link.
-func Stage(path string, fn func(w io.Writer) error) (_ *Pending, err error) {
+func Stage(path string, fn func(w io.Writer) error) (*Pending, error) {
+	s, err := Begin(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := fn(s.f); err != nil {
+		s.Abort()
+		return nil, Wrap("write", s.f.Name(), err)
+	}
+	return s.Done()
+}
+
+// Staging is a temporary file being written next to path, for content
+// written piece by piece; Done makes it a Pending.
+type Staging struct {
+	f    *os.File
+	path string
+}
+
+// Begin creates the temporary file for path (0600, O_EXCL); a symbolic
+// link at path is refused.
+func Begin(path string) (_ *Staging, err error) {
 	if err := RefuseLink(path); err != nil {
 		return nil, err
 	}
@@ -98,27 +119,40 @@ func Stage(path string, fn func(w io.Writer) error) (_ *Pending, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("create temporary file for %s: %w", path, err)
 	}
-	tmp := f.Name()
+	if err = f.Chmod(0o600); err != nil && !isUnsupported(err) {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, Wrap("chmod", f.Name(), err)
+	}
+	return &Staging{f: f, path: path}, nil
+}
+
+// Write appends to the temporary file.
+func (s *Staging) Write(p []byte) (int, error) { return s.f.Write(p) }
+
+// Done fsyncs and closes the temporary file; on error it is removed.
+func (s *Staging) Done() (_ *Pending, err error) {
+	tmp := s.f.Name()
 	defer func() {
 		if err != nil {
-			f.Close()
+			s.f.Close()
 			os.Remove(tmp)
 		}
 	}()
-	if err = f.Chmod(0o600); err != nil && !isUnsupported(err) {
-		return nil, Wrap("chmod", tmp, err)
-	}
-	if err = fn(f); err != nil {
-		return nil, Wrap("write", tmp, err)
-	}
-	if err = f.Sync(); err != nil {
+	if err = s.f.Sync(); err != nil {
 		return nil, Wrap("sync", tmp, err)
 	}
 	// Close before rename: Windows cannot rename an open file.
-	if err = f.Close(); err != nil {
+	if err = s.f.Close(); err != nil {
 		return nil, Wrap("close", tmp, err)
 	}
-	return &Pending{tmp: tmp, path: path}, nil
+	return &Pending{tmp: tmp, path: s.path}, nil
+}
+
+// Abort closes and removes the temporary file.
+func (s *Staging) Abort() {
+	s.f.Close()
+	os.Remove(s.f.Name())
 }
 
 // Commit renames the file into place and fsyncs the folder. A symbolic

@@ -1,0 +1,183 @@
+package export
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Row is one exported line: a value per field of its kind's field list,
+// PersonFields for a person row and RoleFields for a role row, both
+// derived from the model's field tables. A slice indexed by position
+// instead of a map by name: a large dump holds no per-row hash tables.
+type Row []string
+
+// PersonRows is one person's part of a dump: its persons.csv row and its
+// roles.csv rows, sorted as roles.csv lists them.
+type PersonRows struct {
+	Person Row
+	Roles  []Row
+}
+
+var (
+	personAt = positions(PersonFields)
+	roleAt   = positions(RoleFields)
+	keyAt    = personAt["employee_number"] // the key is first in both lists
+)
+
+func positions(fields []string) map[string]int {
+	out := make(map[string]int, len(fields))
+	for i, f := range fields {
+		out[f] = i
+	}
+	return out
+}
+
+// PersonRow makes a person row from values by canonical field name (the
+// HelloID import and tests); unknown names are ignored, missing ones empty.
+func PersonRow(byName map[string]string) Row { return rowOf(byName, PersonFields) }
+
+// RoleRow makes a role row from values by canonical field name.
+func RoleRow(byName map[string]string) Row { return rowOf(byName, RoleFields) }
+
+func rowOf(byName map[string]string, fields []string) Row {
+	r := make(Row, len(fields))
+	for i, f := range fields {
+		r[i] = byName[f]
+	}
+	return r
+}
+
+// Get returns a person row's field by canonical name ("" if unknown).
+func (r Row) Get(field string) string {
+	if i, ok := personAt[field]; ok && i < len(r) {
+		return r[i]
+	}
+	return ""
+}
+
+// RoleGet returns a role row's field by canonical name ("" if unknown).
+func (r Row) RoleGet(field string) string {
+	if i, ok := roleAt[field]; ok && i < len(r) {
+		return r[i]
+	}
+	return ""
+}
+
+// columnsAt are the positions of the configured columns' fields in a row
+// of the given field list (the config has checked the names).
+func columnsAt(cols []Column, at map[string]int) []int {
+	out := make([]int, len(cols))
+	for i, c := range cols {
+		out[i] = at[c.Field]
+	}
+	return out
+}
+
+// Stored rows are key:"quoted value" pairs, sorted by key: several times
+// cheaper to write and read than JSON objects, and exact for any text
+// (strconv quoting). Rows stored as JSON objects by earlier versions are
+// still read. The stored text names its fields, so a field added to the
+// model reads as empty in rows stored before it.
+
+var (
+	personSorted = sortedOrder(PersonFields)
+	roleSorted   = sortedOrder(RoleFields)
+)
+
+func sortedOrder(fields []string) []int {
+	idx := make([]int, len(fields))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return strings.Compare(fields[a], fields[b]) })
+	return idx
+}
+
+// EncodePerson and EncodeRole are a row as the store keeps it.
+func EncodePerson(r Row) string { return encodeRow(r, PersonFields, personSorted) }
+
+// EncodeRole is a role row as the store keeps it.
+func EncodeRole(r Row) string { return encodeRow(r, RoleFields, roleSorted) }
+
+func encodeRow(r Row, fields []string, order []int) string {
+	return string(appendRow(nil, r, fields, order))
+}
+
+func appendRow(b []byte, r Row, fields []string, order []int) []byte {
+	for n, i := range order {
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, fields[i]...)
+		b = append(b, ':')
+		b = strconv.AppendQuote(b, r[i])
+	}
+	return b
+}
+
+// DecodePerson and DecodeRole read a stored row.
+func DecodePerson(s string) (Row, error) { return decodeRow(s, personAt, len(PersonFields)) }
+
+// DecodeRole reads a stored role row.
+func DecodeRole(s string) (Row, error) { return decodeRow(s, roleAt, len(RoleFields)) }
+
+func decodeRow(s string, at map[string]int, n int) (Row, error) {
+	r := make(Row, n)
+	if strings.HasPrefix(s, "{") {
+		var m map[string]string
+		if err := json.Unmarshal([]byte(s), &m); err != nil {
+			return nil, fmt.Errorf("stored row: %w", err)
+		}
+		for k, v := range m {
+			if i, ok := at[k]; ok {
+				r[i] = v
+			}
+		}
+		return r, nil
+	}
+	for s != "" {
+		k, rest, ok := strings.Cut(s, ":")
+		if !ok {
+			return nil, fmt.Errorf("stored row: no value for %q", k)
+		}
+		q, err := strconv.QuotedPrefix(rest)
+		if err != nil {
+			return nil, fmt.Errorf("stored row: %w", err)
+		}
+		v, err := strconv.Unquote(q)
+		if err != nil {
+			return nil, fmt.Errorf("stored row: %w", err)
+		}
+		if i, ok := at[k]; ok {
+			r[i] = v
+		}
+		s = strings.TrimPrefix(rest[len(q):], ",")
+	}
+	return r, nil
+}
+
+// hashLen is how many bytes of SHA-256 a stored hash keeps: 128 bits,
+// far beyond any chance collision.
+const hashLen = 16
+
+// Hash is a digest of a person's rows as stored (person row, then its
+// roles in order): equal digests mean equal rows, so a person whose rows
+// did not change is recognised without reading its stored rows back.
+func Hash(p *PersonRows) []byte {
+	sum := sha256.Sum256(appendRows(nil, p))
+	return sum[:hashLen]
+}
+
+// appendRows appends the stored form of a person's rows, one per line.
+func appendRows(b []byte, p *PersonRows) []byte {
+	b = appendRow(b, p.Person, PersonFields, personSorted)
+	for _, r := range p.Roles {
+		b = append(b, '\n')
+		b = appendRow(b, r, RoleFields, roleSorted)
+	}
+	return b
+}
