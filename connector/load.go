@@ -100,7 +100,11 @@ func LoadContext(ctx context.Context, src *Source, rules Rules, progress Progres
 	if err := res.loadLookups(progress); err != nil {
 		return nil, err
 	}
-	if src.API != nil {
+	if src.API == nil && src.Contracts != "" && progress == nil {
+		if err := res.readBoth(src, rules); err != nil {
+			return nil, err
+		}
+	} else if src.API != nil {
 		if err := res.pull(ctx, rules); err != nil {
 			return nil, err
 		}
@@ -109,7 +113,7 @@ func LoadContext(ctx context.Context, src *Source, rules Rules, progress Progres
 	}); err != nil {
 		return nil, err
 	}
-	if src.Contracts != "" {
+	if src.Contracts != "" && (src.API != nil || progress != nil) {
 		if err := withFile(src, src.Contracts, progress, func(r io.Reader) error {
 			return res.readContracts(r, src.Contracts)
 		}); err != nil {
@@ -120,6 +124,39 @@ func LoadContext(ctx context.Context, src *Source, rules Rules, progress Progres
 		res.Files = append(res.Files, l.File)
 	}
 	return res, nil
+}
+
+// readBoth reads the persons and the contracts file side by side, on two
+// goroutines: parsing is most of an ingest's time and neither file
+// needs the other. The contracts are read into a result of their own,
+// merged after, so rejects and files keep the order of one file after the
+// other. (With a progress bar, for a person at a terminal, the files are
+// read one at a time so the two bars do not draw over each other.)
+func (res *Result) readBoth(src *Source, rules Rules) error {
+	cres := &Result{Source: src, Protected: map[string]bool{}, ProtectedContracts: map[string]bool{},
+		personsFile: src.Persons, lookups: res.lookups}
+	done := make(chan error, 1)
+	go func() {
+		done <- withFile(src, src.Contracts, nil, func(r io.Reader) error { return cres.readContracts(r, src.Contracts) })
+	}()
+	perr := withFile(src, src.Persons, nil, func(r io.Reader) error { return res.readPersons(r, src.Persons, rules) })
+	if cerr := <-done; perr == nil && cerr != nil {
+		return cerr
+	}
+	if perr != nil {
+		return perr
+	}
+	res.Files = append(res.Files, cres.Files...)
+	res.Contracts = append(res.Contracts, cres.Contracts...)
+	res.Rejects = append(res.Rejects, cres.Rejects...)
+	res.ContractRows = cres.ContractRows
+	for emp := range cres.Protected {
+		res.Protected[emp] = true
+	}
+	for emp := range cres.ProtectedContracts {
+		res.ProtectedContracts[emp] = true
+	}
+	return nil
 }
 
 // CheckAge refuses source files older than max_age (by modification time).

@@ -2,9 +2,14 @@ package pipeline_test
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/spendsync/spendsync/connector"
+	"github.com/spendsync/spendsync/lifecycle"
 )
 
 // A provider's recorded hash must not outlive the person: a leaver who
@@ -46,4 +51,42 @@ func TestAPersonTakenOverByAnotherSourceIsDiffedInFull(t *testing.T) {
 	if err != nil || p.LastName != "Alpha" || p.Source != "a" {
 		t.Fatalf("person 001 after a listed it again: %+v %v", p, err)
 	}
+}
+
+// A database from before the hashes compares every person in full once:
+// its first ingest of the same data records nothing, and from then on a
+// change is still seen.
+func TestUpgradedDatabaseIngestsTheSameDataWithoutEvents(t *testing.T) {
+	text, err := os.ReadFile(filepath.Join("..", "testdata", "schema", "v1.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t)
+	path := filepath.Join(e.dir, "old.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(string(text)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	st, err := lifecycle.Open(path, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e.store = st
+	e.run = 20
+	person := "employee_number;first_name;prefix;last_name;partner_prefix;partner_last_name;naming_convention;gender;email;username\n" +
+		"000101;Jan;van den;%s;;;B;M;jan@example.nl;jan@example.nl\n"
+	contracts := "employee_number;contract_id;start_date;end_date;ou_code;ou_name;function_code;function_name\n" +
+		"000101;101-1;2015-01-01;;FIN;Financiën;CTRL;Controller\n"
+	same := e.source("afas", "", fmt.Sprintf(person, "Boele"), contracts)
+	eq(t, "first ingest after the upgrade", e.mustIngest(same), nil)
+	if n := rowOf(t, path, `SELECT CAST(count(*) AS TEXT) FROM source_hashes WHERE source = 'afas'`); n != `["1"]` {
+		t.Fatalf("hashes recorded after the upgrade: %s", n)
+	}
+	eq(t, "a change after that", e.mustIngest(e.source("afas", "", fmt.Sprintf(person, "Boele-Smit"), contracts)),
+		[]string{"person.changed 000101"})
 }
