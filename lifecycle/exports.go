@@ -320,6 +320,7 @@ type ExportWriter struct {
 	persons   [][]any
 	roles     [][]any
 	events    []Event
+	details   []byte // scratch for encoding an event's details
 	delPerson *sql.Stmt
 	delRoles  *sql.Stmt
 }
@@ -423,7 +424,17 @@ func (w *ExportWriter) flushRows() error {
 }
 
 func (w *ExportWriter) flushEvents() error {
-	if err := insertEvents(w.tx, w.events, w.runID, w.t); err != nil {
+	actor := Actor()
+	err := insertEach(w.tx, "events", []string{"time", "run_id", "actor", "source", "kind", "employee_number", "details"}, "",
+		len(w.events), func(i int, args []any) ([]any, error) {
+			e := &w.events[i]
+			var err error
+			if w.details, err = encodeDetails(w.details, e.Details); err != nil {
+				return nil, fmt.Errorf("encode event: %w", err)
+			}
+			return append(args, w.t, w.runID, actor, e.Source, e.Kind, e.EmployeeNumber, string(w.details)), nil
+		})
+	if err != nil {
 		return err
 	}
 	clear(w.events)
