@@ -317,9 +317,10 @@ type ExportWriter struct {
 	tx        *sql.Tx
 	runID     int64
 	t         string
-	persons   [][]any
-	roles     [][]any
-	events    []Event
+	actor     string
+	persons   *batcher
+	roles     *batcher
+	events    *batcher
 	details   []byte // scratch for encoding an event's details
 	delPerson *sql.Stmt
 	delRoles  *sql.Stmt
@@ -327,7 +328,12 @@ type ExportWriter struct {
 
 // BeginExport opens an ExportWriter; Commit or Rollback it.
 func (s *Store) BeginExport(ctx context.Context, runID int64) (_ *ExportWriter, err error) {
-	w := &ExportWriter{ctx: ctx, runID: runID, t: now(), db: s.db}
+	w := &ExportWriter{ctx: ctx, runID: runID, t: now(), db: s.db, actor: Actor(),
+		persons: &batcher{table: "exported_persons", cols: []string{"employee_number", "row", "hash"},
+			suffix: "ON CONFLICT (employee_number) DO UPDATE SET row = excluded.row, hash = excluded.hash"},
+		roles:  &batcher{table: "exported_roles", cols: []string{"employee_number", "row"}},
+		events: &batcher{table: "events", cols: []string{"time", "run_id", "actor", "source", "kind", "employee_number", "details"}},
+	}
 	// The export writes its rows and events once, mostly appending: a
 	// small page cache costs it nothing, where the connection's large
 	// one (for ingest's lookups) would fill with written pages, about
@@ -363,6 +369,58 @@ func (w *ExportWriter) restoreCache() {
 	}
 }
 
+// batcher inserts rows batchRows at a time through one statement
+// prepared once: a statement prepared on a transaction stays listed on it
+// until it ends, so preparing one per batch (insertEach) would grow with
+// the export.
+type batcher struct {
+	table, suffix string
+	cols          []string
+	full          *sql.Stmt
+	args          []any
+	n             int
+}
+
+func (b *batcher) query(rows int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(b.cols)), ", ") + ")"
+	return "INSERT INTO " + b.table + " (" + strings.Join(b.cols, ", ") + ") VALUES " +
+		strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ") + " " + b.suffix
+}
+
+// add queues one row (its values appended to b.args by the caller) and
+// writes a full batch.
+func (b *batcher) add(ctx context.Context, tx *sql.Tx) error {
+	b.n++
+	if b.n < batchRows {
+		return nil
+	}
+	if b.full == nil {
+		var err error
+		if b.full, err = tx.PrepareContext(ctx, b.query(batchRows)); err != nil {
+			return fmt.Errorf("prepare insert into %s: %w", b.table, err)
+		}
+	}
+	if _, err := b.full.ExecContext(ctx, b.args...); err != nil {
+		return fmt.Errorf("insert into %s: %w", b.table, err)
+	}
+	clear(b.args)
+	b.args, b.n = b.args[:0], 0
+	return nil
+}
+
+// flush writes the rows queued.
+func (b *batcher) flush(ctx context.Context, tx *sql.Tx) error {
+	if b.n == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, b.query(b.n), b.args...); err != nil {
+		return fmt.Errorf("insert into %s: %w", b.table, err)
+	}
+	clear(b.args)
+	b.args, b.n = b.args[:0], 0
+	return nil
+}
+
 // Put stores emp's rows in the last export (encoded person row, role rows
 // in order, and the hash of all of them); replaced says emp had rows,
 // whose roles go first.
@@ -372,12 +430,15 @@ func (w *ExportWriter) Put(emp, person string, roles []string, hash []byte, repl
 			return fmt.Errorf("record export: %w", err)
 		}
 	}
-	w.persons = append(w.persons, []any{emp, person, hash})
-	for _, r := range roles {
-		w.roles = append(w.roles, []any{emp, r})
+	w.persons.args = append(w.persons.args, emp, person, hash)
+	if err := w.persons.add(w.ctx, w.tx); err != nil {
+		return err
 	}
-	if len(w.persons) >= batchRows || len(w.roles) >= batchRows {
-		return w.flushRows()
+	for _, r := range roles {
+		w.roles.args = append(w.roles.args, emp, r)
+		if err := w.roles.add(w.ctx, w.tx); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -404,42 +465,12 @@ func (w *ExportWriter) Clear() error {
 
 // Event records an event of the export.
 func (w *ExportWriter) Event(e Event) error {
-	w.events = append(w.events, e)
-	if len(w.events) >= 4*batchRows {
-		return w.flushEvents()
+	var err error
+	if w.details, err = encodeDetails(w.details, e.Details); err != nil {
+		return fmt.Errorf("encode event: %w", err)
 	}
-	return nil
-}
-
-func (w *ExportWriter) flushRows() error {
-	if err := insertBatch(w.tx, "exported_persons", []string{"employee_number", "row", "hash"},
-		"ON CONFLICT (employee_number) DO UPDATE SET row = excluded.row, hash = excluded.hash", w.persons); err != nil {
-		return err
-	}
-	if err := insertBatch(w.tx, "exported_roles", []string{"employee_number", "row"}, "", w.roles); err != nil {
-		return err
-	}
-	w.persons, w.roles = w.persons[:0], w.roles[:0]
-	return nil
-}
-
-func (w *ExportWriter) flushEvents() error {
-	actor := Actor()
-	err := insertEach(w.tx, "events", []string{"time", "run_id", "actor", "source", "kind", "employee_number", "details"}, "",
-		len(w.events), func(i int, args []any) ([]any, error) {
-			e := &w.events[i]
-			var err error
-			if w.details, err = encodeDetails(w.details, e.Details); err != nil {
-				return nil, fmt.Errorf("encode event: %w", err)
-			}
-			return append(args, w.t, w.runID, actor, e.Source, e.Kind, e.EmployeeNumber, string(w.details)), nil
-		})
-	if err != nil {
-		return err
-	}
-	clear(w.events)
-	w.events = w.events[:0]
-	return nil
+	w.events.args = append(w.events.args, w.t, w.runID, w.actor, e.Source, e.Kind, e.EmployeeNumber, string(w.details))
+	return w.events.add(w.ctx, w.tx)
 }
 
 // ExportRecord is what an export adds besides its rows.
@@ -456,12 +487,15 @@ type ExportRecord struct {
 // commits the transaction.
 func (w *ExportWriter) Commit(rec ExportRecord) error {
 	defer w.Rollback() // only restores the cache after Commit
-	if err := w.flushRows(); err != nil {
-		return err
+	for _, e := range rec.Events {
+		if err := w.Event(e); err != nil {
+			return err
+		}
 	}
-	w.events = append(w.events, rec.Events...)
-	if err := w.flushEvents(); err != nil {
-		return err
+	for _, b := range []*batcher{w.persons, w.roles, w.events} {
+		if err := b.flush(w.ctx, w.tx); err != nil {
+			return err
+		}
 	}
 	tx := w.tx
 	if _, err := tx.ExecContext(w.ctx, `INSERT INTO exports (id, run_id, time, date, origin, persons, roles, held, manifest)
