@@ -112,6 +112,7 @@ type Walker struct {
 	have     bool
 	done     bool
 	buf      []byte
+	active   []model.Contract // scratch: the current person's counting contracts
 }
 
 // NewWalker starts a walk for date (YYYY-MM-DD) against last.
@@ -180,7 +181,8 @@ func (w *Walker) Person(p *model.Person, blocked bool, contracts []model.Contrac
 		}
 		return nil
 	}
-	active := counting(p, contracts, w.date, w.rules)
+	active := counting(w.active[:0], p, contracts, w.date, w.rules)
+	w.active = active
 	if len(active) == 0 {
 		if hasPrev {
 			return w.remove(emp, false)
@@ -352,10 +354,9 @@ func personRow(p *model.Person, rules Rules) Row {
 	return row
 }
 
-// counting returns the person's contracts that count on date: active, and
+// counting appends to out the person's contracts that count on date: active, and
 // in rules.scope. A person without one has no account.
-func counting(p *model.Person, contracts []model.Contract, date string, rules Rules) []model.Contract {
-	var out []model.Contract
+func counting(out []model.Contract, p *model.Person, contracts []model.Contract, date string, rules Rules) []model.Contract {
 	for _, c := range contracts {
 		if c.ActiveOn(date, rules.LeadDays, rules.GraceDays) && rules.Scope.Counts(p, &c) {
 			out = append(out, c)

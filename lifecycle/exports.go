@@ -113,11 +113,13 @@ func current(ctx context.Context, q queryer, fn func(p *model.Person, blocked bo
 	}
 	defer crows.Close()
 	var (
-		p          model.Person
-		blocked    bool
-		personText string
-		contracts  []model.Contract
-		personPtrs = p.FieldPtrs()
+		p            model.Person
+		blocked      bool
+		personText   string
+		contracts    []model.Contract
+		personPtrs   = p.FieldPtrs()
+		c            model.Contract // filled through contractPtrs, then copied
+		contractPtrs = c.FieldPtrs()
 		// the contract read ahead
 		cEmp, cText string
 		cHave       = true
@@ -150,10 +152,10 @@ func current(ctx context.Context, q queryer, fn func(p *model.Person, blocked bo
 		contracts = contracts[:0]
 		for cHave && cEmp == emp {
 			ok = ok && strings.Count(cText, unitSep) == len(model.ContractFields)
-			c := model.Contract{EmployeeNumber: emp}
+			c.EmployeeNumber = emp
 			rec := cText
 			c.Key, rec, _ = strings.Cut(rec, unitSep)
-			for _, f := range c.FieldPtrs() {
+			for _, f := range contractPtrs {
 				*f, rec, _ = strings.Cut(rec, unitSep)
 			}
 			contracts = append(contracts, c)
