@@ -50,6 +50,8 @@ func (m *Manifest) Files() []FileInfo { return []FileInfo{m.Roles, m.Persons} }
 // written; nothing is visible until Commit.
 type Writer struct {
 	dir            string
+	created        bool // dir did not exist: Discard removes it again if empty
+	committed      bool
 	cfg            *Config
 	persons, roles *atomicfile.Staging
 	pw, rw         *csvWriter
@@ -59,18 +61,19 @@ type Writer struct {
 // NewWriter starts an export into dir (made 0700 if missing; temporary
 // files left by a killed export are removed).
 func NewWriter(dir string, cfg *Config) (_ *Writer, err error) {
+	_, statErr := os.Lstat(dir)
 	if err := atomicfile.MkdirPrivate(dir); err != nil {
 		return nil, err
 	}
 	if _, err := atomicfile.CleanTemp(dir); err != nil {
 		return nil, fmt.Errorf("clean leftover temporary files: %w", err) // names dir
 	}
-	w := &Writer{dir: dir, cfg: cfg}
+	w := &Writer{dir: dir, cfg: cfg, created: errors.Is(statErr, os.ErrNotExist)}
 	if w.roles, err = atomicfile.Begin(filepath.Join(dir, cfg.Roles.File)); err != nil {
 		return nil, fmt.Errorf("write export: %w", err)
 	}
 	if w.persons, err = atomicfile.Begin(filepath.Join(dir, cfg.Persons.File)); err != nil {
-		w.roles.Abort()
+		w.Discard()
 		return nil, fmt.Errorf("write export: %w", err)
 	}
 	w.pw = newCSV(w.persons, cfg.Persons, columnsAt(cfg.Persons.Columns, personAt), cfg)
@@ -110,7 +113,9 @@ func (w *Writer) Close(id, date string) (*Manifest, error) {
 	return m, nil
 }
 
-// Discard removes whatever the writer staged.
+// Discard removes whatever the writer staged (and the folder, if the
+// writer made it and nothing was committed): a stopped export leaves the
+// folder as it was.
 func (w *Writer) Discard() {
 	for _, s := range []*atomicfile.Staging{w.roles, w.persons} {
 		if s != nil {
@@ -121,6 +126,10 @@ func (w *Writer) Discard() {
 		p.Discard()
 	}
 	w.roles, w.persons, w.pending = nil, nil, nil
+	if w.created && !w.committed {
+		os.Remove(w.dir) // only if empty
+		w.created = false
+	}
 }
 
 // Commit makes a closed export visible: the previous export is linked into
@@ -128,6 +137,7 @@ func (w *Writer) Discard() {
 // persons and, last, the manifest are renamed into place. keep bounds the
 // history folders (0: all).
 func (w *Writer) Commit(m *Manifest, history bool, keep int) error {
+	w.committed = true // from here on files may be in place
 	defer w.Discard()
 	if history {
 		if err := archive(w.dir); err != nil {

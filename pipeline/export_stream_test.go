@@ -3,11 +3,16 @@ package pipeline_test
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/spendsync/spendsync/export"
+	"github.com/spendsync/spendsync/internal/fault"
+	"github.com/spendsync/spendsync/lifecycle"
 	"github.com/spendsync/spendsync/pipeline"
 )
 
@@ -68,5 +73,63 @@ func TestExportReadsValuesHoldingThePackingSeparatorAndSkipsLeftPersons(t *testi
 	plan, err := p.PlanExport(context.Background(), pipeline.ExportOptions{Date: "2025-01-01"})
 	if err != nil || len(plan.Changes) != 0 {
 		t.Fatalf("second export: %v %v", plan, err)
+	}
+}
+
+// The safety stops are counted during the walk, after the files were
+// staged: a stop must leave the export folder, the database and a new
+// --out folder as they were.
+func TestExportSafetyStopAfterStagingLeavesFoldersAndDatabaseAsTheyWere(t *testing.T) {
+	e := newEnv(t)
+	h := "employee_number;first_name;last_name;username;start_date;ou_code;ou_name;function_code\n"
+	e.mustIngest(e.source("hr", "", h+"001;A;L;u1;2020-01-01;FIN;Fin;F\n002;B;L;u2;2020-01-01;FIN;Fin;F\n003;C;L;u3;2020-01-01;FIN;Fin;F\n", ""))
+	cfg := export.Default()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Dir = filepath.Join(e.dir, "out")
+	p := &pipeline.Pipeline{Store: e.store, RunID: 10, Settings: &pipeline.Settings{Export: &cfg,
+		ExportRules: export.Rules{NameStyle: export.StyleHelloID}, Thresholds: lifecycle.Thresholds{MaxRemovals: 1}}}
+	if _, err := p.Export(context.Background(), pipeline.ExportOptions{Date: "2025-01-01"}); err != nil {
+		t.Fatal(err)
+	}
+	// Every file as it was (the folder's own time may show temporary files
+	// that came and went).
+	listing := func(dir string) []string {
+		var out []string
+		filepath.Walk(dir, func(path string, fi os.FileInfo, err error) error {
+			if err == nil && !fi.IsDir() {
+				out = append(out, fmt.Sprintf("%s %d %v", path, fi.Size(), fi.ModTime()))
+			}
+			return nil
+		})
+		return out
+	}
+	before := listing(cfg.Dir)
+	events, _ := e.store.Events(context.Background(), lifecycle.EventFilter{})
+	// Two of three leave: more than max_removals.
+	e.mustIngest(e.source("hr", "", h+"001;A;L;u1;2020-01-01;FIN;Fin;F\n", ""))
+	eventsBefore, _ := e.store.Events(context.Background(), lifecycle.EventFilter{})
+	side := filepath.Join(e.dir, "side")
+	for _, out := range []string{"", side} {
+		p.RunID++
+		_, err := p.Export(context.Background(), pipeline.ExportOptions{Date: "2025-01-01", Out: out})
+		if !errors.Is(err, fault.ErrSafetyStop) {
+			t.Fatalf("out %q: %v, want a safety stop", out, err)
+		}
+	}
+	if after := listing(cfg.Dir); strings.Join(after, "\n") != strings.Join(before, "\n") {
+		t.Errorf("export folder changed:\n%s\nwas\n%s", strings.Join(after, "\n"), strings.Join(before, "\n"))
+	}
+	if _, err := os.Lstat(side); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("--out folder left behind: %v", err)
+	}
+	eventsAfter, _ := e.store.Events(context.Background(), lifecycle.EventFilter{})
+	if len(eventsAfter) != len(eventsBefore) || len(events) == 0 {
+		t.Errorf("events %d -> %d after a stop", len(eventsBefore), len(eventsAfter))
+	}
+	plan, err := p.PlanExport(context.Background(), pipeline.ExportOptions{Date: "2025-01-01", Force: true})
+	if err != nil || plan.Stats.Removals != 2 || plan.Stats.Before != 3 {
+		t.Fatalf("the last export changed: %+v %v", plan, err)
 	}
 }
