@@ -9,7 +9,6 @@ import (
 // Previous is a last export held in memory (a HelloID database being
 // adopted, tests): the store streams the real one.
 type Previous struct {
-	ID      string
 	Persons map[string]*PersonRows // by employee number
 }
 

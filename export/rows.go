@@ -60,14 +60,6 @@ func (r Row) Get(field string) string {
 	return ""
 }
 
-// RoleGet returns a role row's field by canonical name ("" if unknown).
-func (r Row) RoleGet(field string) string {
-	if i, ok := roleAt[field]; ok && i < len(r) {
-		return r[i]
-	}
-	return ""
-}
-
 // columnsAt are the positions of the configured columns' fields in a row
 // of the given field list (the config has checked the names).
 func columnsAt(cols []Column, at map[string]int) []int {

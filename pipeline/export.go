@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -41,10 +42,29 @@ func (p *Pipeline) PlanExport(ctx context.Context, o ExportOptions) (*ExportPlan
 		return nil, err
 	}
 	plan.Stats = *stats
+	// Shown as diff and dry runs always listed them: account creates and
+	// updates, then removes, then role grants and revokes, each by
+	// employee (the walk gives them person by person).
+	slices.SortStableFunc(plan.Changes, func(a, b export.Change) int {
+		if c := cmp.Compare(changeGroup(a.Kind), changeGroup(b.Kind)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.EmployeeNumber, b.EmployeeNumber)
+	})
 	if plan.forced, err = p.exportLimits(stats, o.Force); err != nil {
 		return nil, err
 	}
 	return plan, nil
+}
+
+func changeGroup(kind string) int {
+	switch kind {
+	case export.AccountCreate, export.AccountUpdate:
+		return 0
+	case export.AccountRemove:
+		return 1
+	}
+	return 2
 }
 
 func exportDate(o ExportOptions) string {

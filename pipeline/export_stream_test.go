@@ -133,3 +133,35 @@ func TestExportSafetyStopAfterStagingLeavesFoldersAndDatabaseAsTheyWere(t *testi
 		t.Fatalf("the last export changed: %+v %v", plan, err)
 	}
 }
+
+// diff and dry runs list the changes as they always did (account changes,
+// removes, then roles, each by employee), though the walk finds them
+// person by person.
+func TestPlannedChangesAreListedAccountsThenRemovesThenRoles(t *testing.T) {
+	e := newEnv(t)
+	h := "employee_number;first_name;last_name;username;start_date;ou_code;ou_name;function_code\n"
+	e.mustIngest(e.source("hr", "", h+"001;A;L;u1;2020-01-01;FIN;Fin;F\n002;B;L;u2;2020-01-01;FIN;Fin;F\n003;C;L;u3;2020-01-01;FIN;Fin;F\n", ""))
+	cfg := export.Default()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Dir = filepath.Join(e.dir, "out")
+	p := &pipeline.Pipeline{Store: e.store, RunID: 10, Settings: &pipeline.Settings{Export: &cfg,
+		ExportRules: export.Rules{NameStyle: export.StyleHelloID}}}
+	if _, err := p.Export(context.Background(), pipeline.ExportOptions{Date: "2025-01-01"}); err != nil {
+		t.Fatal(err)
+	}
+	e.mustIngest(e.source("hr", "", h+"001;A;L2;u1;2020-01-01;ICT;Ict;F\n003;C;L;u3;2020-01-01;FIN;Fin;F\n004;D;L;u4;2020-01-01;FIN;Fin;F\n", ""))
+	plan, err := p.PlanExport(context.Background(), pipeline.ExportOptions{Date: "2025-01-01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range plan.Changes {
+		got = append(got, c.Kind+" "+c.EmployeeNumber)
+	}
+	want := "account.update 001,account.create 004,account.remove 002,role.grant 001,role.revoke 001,role.revoke 002,role.grant 004"
+	if strings.Join(got, ",") != want {
+		t.Fatalf("changes\n%s\nwant\n%s", strings.Join(got, ","), want)
+	}
+}
