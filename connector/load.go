@@ -55,9 +55,13 @@ type ContractRow struct {
 
 // Result is what one source's files hold.
 type Result struct {
-	Source    *Source
-	Files     []string
-	Persons   map[string]*PersonRow // by employee number
+	Source *Source
+	Files  []string
+	// Persons are the valid persons rows the Filter kept (all of them
+	// without one), by employee number; Listed is every valid persons row,
+	// kept or not: employee number -> line.
+	Persons   map[string]*PersonRow
+	Listed    map[string]int
 	Contracts []ContractRow
 	// Fields lists the person fields this source supplies: a field whose
 	// column a file lacks is left as stored, not cleared.
@@ -74,6 +78,29 @@ type Result struct {
 	personsFile string
 	held        map[string]int // token -> index in Rejects, built on first HeldBy
 	lookups     []*lookupTable
+	filter      *Filter
+	keepEmp     func(string) bool // the second pass over a filtered contracts file
+	// rawLater lists rejects of dropped rows whose raw text is read back
+	// from the file once it has been read (duplicates of a dropped row).
+	rawLater []int
+}
+
+// Filter drops, while a source is read, the rows the caller already
+// knows it does not need: an ingest keeps only rows that differ from what
+// the source supplied last time, so its memory follows the changes, not
+// the size of the files. It applies to sources read from files.
+type Filter struct {
+	// Person sees each valid persons row with the person fields the
+	// source supplies; false drops it (it stays in Listed). Only for
+	// providers and sources with a contracts file: a persons row that
+	// also holds a contract is always kept.
+	Person func(fields []string, p *PersonRow) bool
+	// Contract sees each valid row of the contracts file in a first pass,
+	// on a goroutine of its own; KeepContracts then names, once the
+	// persons file is read, the employee numbers whose rows a second pass
+	// over the file keeps (listed: the persons file lists it).
+	Contract      func(*ContractRow)
+	KeepContracts func(listed bool, emp string) bool
 }
 
 // Rows is the number of data rows read from all files.
@@ -90,8 +117,19 @@ func Load(src *Source, rules Rules, progress Progress) (*Result, error) {
 
 // LoadContext is Load with a context, which ends an API pull early.
 func LoadContext(ctx context.Context, src *Source, rules Rules, progress Progress) (*Result, error) {
+	return LoadFiltered(ctx, src, rules, progress, nil)
+}
+
+// LoadFiltered is LoadContext keeping only the rows filter keeps (nil:
+// all). A pulled source keeps all its rows.
+func LoadFiltered(ctx context.Context, src *Source, rules Rules, progress Progress, filter *Filter) (*Result, error) {
+	if src.API != nil {
+		filter = nil
+	}
 	res := &Result{
 		Source:             src,
+		filter:             filter,
+		Listed:             map[string]int{},
 		Persons:            map[string]*PersonRow{},
 		Deleted:            map[string]int{},
 		Protected:          map[string]bool{},
@@ -119,6 +157,9 @@ func LoadContext(ctx context.Context, src *Source, rules Rules, progress Progres
 		}); err != nil {
 			return nil, err
 		}
+		if err := res.keptContracts(src.Contracts); err != nil {
+			return nil, err
+		}
 	}
 	for _, l := range src.Lookups {
 		res.Files = append(res.Files, l.File)
@@ -134,7 +175,7 @@ func LoadContext(ctx context.Context, src *Source, rules Rules, progress Progres
 // read one at a time so the two bars do not draw over each other.)
 func (res *Result) readBoth(src *Source, rules Rules) error {
 	cres := &Result{Source: src, Protected: map[string]bool{}, ProtectedContracts: map[string]bool{},
-		personsFile: src.Persons, lookups: res.lookups}
+		personsFile: src.Persons, lookups: res.lookups, filter: res.filter}
 	done := make(chan error, 1)
 	go func() {
 		done <- withFile(src, src.Contracts, nil, func(r io.Reader) error { return cres.readContracts(r, src.Contracts) })
@@ -156,7 +197,7 @@ func (res *Result) readBoth(src *Source, rules Rules) error {
 	for emp := range cres.ProtectedContracts {
 		res.ProtectedContracts[emp] = true
 	}
-	return nil
+	return res.keptContracts(src.Contracts)
 }
 
 // CheckAge refuses source files older than max_age (by modification time).
@@ -388,7 +429,10 @@ func (res *Result) readPersons(r io.Reader, file string, rules Rules) error {
 	if t == nil {
 		return err
 	}
-	return res.persons(t, file, rules)
+	if err := res.persons(t, file, rules); err != nil {
+		return err
+	}
+	return res.fillRaw(file)
 }
 
 // personFields lists the fields the persons file supplies.
@@ -420,12 +464,21 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 	}
 	firstRaw := map[string]string{}
 	dupes := map[string]bool{}
+	keep := func(*PersonRow) bool { return true }
+	if f := res.filter; f != nil && f.Person != nil && (src.IsProvider() || src.HasContracts()) {
+		keep = func(p *PersonRow) bool { return f.Person(res.Fields, p) }
+	}
 	err = res.rows(m, &res.PersonRows, func(rec []string, line int, raw, emp string) {
-		if prev, ok := res.Persons[emp]; ok || dupes[emp] {
+		if prevLine, ok := res.Listed[emp]; ok || dupes[emp] {
 			reason := "duplicate employee number in this file"
 			if ok {
-				res.reject(m, prev.Line, firstRaw[emp], emp, rowError{"employee_number", reason})
+				first, kept := firstRaw[emp]
+				if !kept {
+					res.rawLater = append(res.rawLater, len(res.Rejects))
+				}
+				res.reject(m, prevLine, first, emp, rowError{"employee_number", reason})
 				delete(res.Persons, emp)
+				delete(res.Listed, emp)
 				res.Contracts = slices.DeleteFunc(res.Contracts, func(c ContractRow) bool { return c.EmployeeNumber == emp && c.File == file })
 			}
 			dupes[emp] = true
@@ -471,30 +524,127 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 			}
 			res.Contracts = append(res.Contracts, ContractRow{Contract: c, File: file, Line: line, Raw: raw})
 		}
-		firstRaw[emp] = raw
-		res.Persons[emp] = p
+		res.Listed[emp] = line
+		if keep(p) {
+			firstRaw[emp] = raw
+			res.Persons[emp] = p
+		}
 	})
 	return err
 }
 
+// fillRaw reads back, from the file just read, the raw text of the
+// rejects whose row had been dropped before a duplicate showed it bad.
+func (res *Result) fillRaw(file string) error {
+	if len(res.rawLater) == 0 {
+		return nil
+	}
+	want := map[int][]int{} // line -> rejects
+	for _, i := range res.rawLater {
+		want[res.Rejects[i].Line] = append(want[res.Rejects[i].Line], i)
+	}
+	res.rawLater = nil
+	f, err := os.Open(file)
+	if err != nil {
+		return res.Source.fileError(file, err)
+	}
+	defer f.Close()
+	t, err := newTable(f, file, res.Source.Encoding, res.Source.Delimiter)
+	if err != nil {
+		return err
+	}
+	for len(want) > 0 {
+		_, raw, err := t.next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		var perr *csv.ParseError
+		if err != nil && !errors.As(err, &perr) {
+			return atomicfile.Wrap("read", file, err)
+		}
+		for _, i := range want[t.lineNo()] {
+			res.Rejects[i].Raw = raw
+		}
+		delete(want, t.lineNo())
+	}
+	return nil
+}
+
+// readContracts reads the contracts file. With a filter it reads the
+// file once to show the filter every valid row, keeping none, and the
+// persons file must have been read before keptContracts reads it again.
 func (res *Result) readContracts(r io.Reader, file string) error {
 	t, err := res.open(r, file)
 	if t == nil {
 		return err
 	}
-	return res.contracts(t, file)
+	if !res.filtersContracts() {
+		return res.contracts(t, file, nil)
+	}
+	if err := res.contracts(t, file, func(c ContractRow) { res.filter.Contract(&c) }); err != nil {
+		return err
+	}
+	return res.fillRaw(file)
 }
 
-func (res *Result) contracts(t rowSource, file string) error {
+// FilteredContracts reports whether the contracts file was read through
+// the filter: then Contracts holds only the rows it kept.
+func (res *Result) FilteredContracts() bool { return res.filtersContracts() }
+
+func (res *Result) filtersContracts() bool {
+	f := res.filter
+	return f != nil && f.Contract != nil && f.KeepContracts != nil && res.Source.API == nil
+}
+
+// keptContracts reads the contracts file a second time and keeps the rows
+// of the employee numbers the filter names. Its rejects were recorded by
+// the first pass.
+func (res *Result) keptContracts(file string) error {
+	if !res.filtersContracts() || !slices.Contains(res.Files, file) {
+		return nil
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return res.Source.fileError(file, err)
+	}
+	defer f.Close()
+	t, err := newTable(f, file, res.Source.Encoding, res.Source.Delimiter)
+	if errors.Is(err, errEmpty) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	listed := res.filter.KeepContracts
+	again := &Result{Source: res.Source, Protected: map[string]bool{}, ProtectedContracts: map[string]bool{},
+		personsFile: res.personsFile, lookups: res.lookups, keepEmp: func(emp string) bool {
+			_, ok := res.Listed[emp]
+			return listed(ok, emp)
+		}}
+	if err := again.contracts(t, file, nil); err != nil {
+		return err
+	}
+	res.Contracts = append(res.Contracts, again.Contracts...)
+	return nil
+}
+
+// contracts reads the contract rows of t. With see, each valid row goes
+// to see instead of being kept.
+func (res *Result) contracts(t rowSource, file string, see func(ContractRow)) error {
 	m, err := res.bind(t, append([]string{model.KeyField}, contractColumns...), true)
 	if err != nil {
 		return err
 	}
-	seen := map[string]int{} // employee number + key -> index in res.Contracts, or -1 once duplicated
+	// employee number + key -> index in res.Contracts (with see: the
+	// line), or -1 once duplicated
+	seen := map[string]int{}
 	defer func() {
 		res.Contracts = slices.DeleteFunc(res.Contracts, func(c ContractRow) bool { return c.Key == "" })
 	}()
 	return res.rows(m, &res.ContractRows, func(rec []string, line int, raw, emp string) {
+		if res.keepEmp != nil && !res.keepEmp(emp) {
+			return
+		}
 		c, e, ok := res.contract(m, rec, emp)
 		if !ok {
 			res.reject(m, line, raw, emp, e)
@@ -504,7 +654,12 @@ func (res *Result) contracts(t rowSource, file string) error {
 		id := emp + "\x00" + c.Key
 		if i, dup := seen[id]; dup {
 			reason := "duplicate contract " + show.Text(c.Key) + " for this employee number"
-			if i >= 0 {
+			switch {
+			case i >= 0 && see != nil:
+				res.rawLater = append(res.rawLater, len(res.Rejects))
+				res.reject(m, i, "", emp, rowError{"contract_id", reason})
+				seen[id] = -1
+			case i >= 0:
 				prev := res.Contracts[i]
 				res.reject(m, prev.Line, prev.Raw, emp, rowError{"contract_id", reason})
 				res.Contracts[i].Key = "" // dropped below
@@ -514,8 +669,14 @@ func (res *Result) contracts(t rowSource, file string) error {
 			res.ProtectedContracts[emp] = true
 			return
 		}
+		row := ContractRow{Contract: c, File: file, Line: line, Raw: raw}
+		if see != nil {
+			seen[id] = line
+			see(row)
+			return
+		}
 		seen[id] = len(res.Contracts)
-		res.Contracts = append(res.Contracts, ContractRow{Contract: c, File: file, Line: line, Raw: raw})
+		res.Contracts = append(res.Contracts, row)
 	})
 }
 

@@ -104,7 +104,7 @@ func (res *Result) pull(ctx context.Context, rules Rules) (err error) {
 		return keyErr("columns", "%v", err)
 	}
 	res.Files = append(res.Files, rows.Name())
-	return res.contracts(apiRows{rows}, rows.Name())
+	return res.contracts(apiRows{rows}, rows.Name(), nil)
 }
 
 // pullConfig reads the secrets and builds the pull's settings.

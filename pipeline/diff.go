@@ -58,6 +58,9 @@ type Plan struct {
 	// supplies now, and putHashes those of them to write.
 	last, hashes, putHashes map[string]lifecycle.Hashes
 	void                    []string // persons joined or left: every source's hashes are void
+	// filter dropped the rows that hashed as last time while the source
+	// was read (nil: none were dropped).
+	filter *sourceFilter
 }
 
 // emptiedLookup is an empty lookup file and what its emptiness would clear.
@@ -87,11 +90,11 @@ func (p *Plan) Empty() bool { return p.snapshotEmpty }
 // another source provides, which this source must not overwrite. last is
 // what the source recorded the previous time: a person whose row hashes
 // the same is not diffed.
-func (st *State) PlanSource(res *connector.Result, skipFields []string, last map[string]lifecycle.Hashes) *Plan {
+func (st *State) PlanSource(res *connector.Result, skipFields []string, last map[string]lifecycle.Hashes, f *sourceFilter) *Plan {
 	src := res.Source
 	plan := &Plan{Source: src.Name, Rejects: slices.Clone(res.Rejects), Rows: res.Rows(), Files: res.Files,
 		persons: map[string]*lifecycle.Person{}, joined: map[string]int{}, provides: src.Provides,
-		last: last, hashes: make(map[string]lifecycle.Hashes, len(res.Persons))}
+		last: last, hashes: make(map[string]lifecycle.Hashes, len(res.Persons)), filter: f}
 	x := newHasher()
 	if src.IsProvider() {
 		st.planProvider(plan, res, x)
@@ -164,7 +167,7 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string, last map
 	}
 	var gone []string
 	st.owned(src.Name, func(emp string) {
-		if _, listed := res.Persons[emp]; !listed {
+		if _, listed := res.Listed[emp]; !listed {
 			gone = append(gone, emp)
 		}
 	})
@@ -223,7 +226,7 @@ func (st *State) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 	}
 	// Contract rows of persons the persons file does not list: orphans.
 	for _, emp := range slices.Sorted(maps.Keys(byEmp)) {
-		_, inFile := res.Persons[emp]
+		_, inFile := res.Listed[emp]
 		if inFile || res.Protected[emp] || (res.Source.Mode == connector.Delta && st.present(emp)) {
 			continue
 		}
@@ -292,8 +295,12 @@ func (st *State) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 	}
 	// Snapshot persons listed without any contract row lose their contracts.
 	if res.Source.Mode == connector.Snapshot && res.Source.HasContracts() {
-		for _, emp := range slices.Sorted(maps.Keys(res.Persons)) {
-			if _, has := byEmp[emp]; has || res.ProtectedContracts[emp] || !st.present(emp) {
+		hasRows := func(emp string) bool { _, has := byEmp[emp]; return has }
+		if plan.filter != nil && res.FilteredContracts() {
+			hasRows = plan.filter.hasContractRows
+		}
+		for _, emp := range slices.Sorted(maps.Keys(res.Listed)) {
+			if hasRows(emp) || res.ProtectedContracts[emp] || !st.present(emp) {
 				continue
 			}
 			h := plan.hashes[emp]

@@ -3,8 +3,10 @@ package pipeline
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"slices"
 
 	"github.com/spendsync/spendsync/connector"
+	"github.com/spendsync/spendsync/internal/model"
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
@@ -55,19 +57,26 @@ func (x *hasher) person(fields []string, get func(string) string) []byte {
 func (x *hasher) contracts(rows []connector.ContractRow) []byte {
 	var a, b uint64
 	for i := range rows {
-		c := &rows[i].Contract
-		x.text(c.Key)
-		for _, v := range c.FieldPtrs() {
-			x.text(*v)
-		}
-		s := x.sum()
+		s := x.contract(&rows[i].Contract)
 		a += binary.LittleEndian.Uint64(s[:8])
 		b += binary.LittleEndian.Uint64(s[8:16])
 	}
+	return x.contractSum(a, b, uint64(len(rows)))
+}
+
+func (x *hasher) contract(c *model.Contract) [sha256.Size]byte {
+	x.text(c.Key)
+	for _, v := range c.FieldPtrs() {
+		x.text(*v)
+	}
+	return x.sum()
+}
+
+func (x *hasher) contractSum(a, b, n uint64) []byte {
 	var buf [24]byte
 	binary.LittleEndian.PutUint64(buf[:8], a)
 	binary.LittleEndian.PutUint64(buf[8:16], b)
-	binary.LittleEndian.PutUint64(buf[16:], uint64(len(rows)))
+	binary.LittleEndian.PutUint64(buf[16:], n)
 	x.buf = append(x.buf, buf[:]...)
 	return x.done()
 }
@@ -97,4 +106,75 @@ func newHashes(next, last map[string]lifecycle.Hashes, voided map[string]bool, v
 		}
 	}
 	return out
+}
+
+// sourceFilter drops, while a source is read, the rows that hash the same
+// as what the source recorded last time (connector.Filter), so an
+// ingest's memory follows the changes, not the size of the files. Rows an
+// earlier source of the same run listed are always kept: the earlier
+// source may change those persons before this one is diffed.
+type sourceFilter struct {
+	st      *State
+	src     *connector.Source
+	last    map[string]lifecycle.Hashes
+	skip    []string
+	earlier func(emp string) bool
+
+	fields    []string // the source's fields without skip, once known
+	px, cx    *hasher  // persons are read on one goroutine, contracts on another
+	contracts map[string]*[3]uint64
+}
+
+func (st *State) newFilter(src *connector.Source, last map[string]lifecycle.Hashes, skip []string, earlier func(string) bool) *sourceFilter {
+	return &sourceFilter{st: st, src: src, last: last, skip: skip, earlier: earlier, px: newHasher(), cx: newHasher(),
+		contracts: map[string]*[3]uint64{}}
+}
+
+func (f *sourceFilter) connector() *connector.Filter {
+	return &connector.Filter{Person: f.person, Contract: f.contract, KeepContracts: f.keepContracts}
+}
+
+// same reports whether a recorded hash still holds for emp and may skip
+// its diff (State.sameAsLast), for a person no earlier source listed.
+func (f *sourceFilter) same(recorded, now []byte, emp string) bool {
+	if !f.src.IsProvider() && f.st.index[emp].Source != f.src.Name {
+		return false
+	}
+	return f.st.sameAsLast(recorded, now, emp) && !f.earlier(emp)
+}
+
+func (f *sourceFilter) person(fields []string, p *connector.PersonRow) bool {
+	if f.fields == nil {
+		f.fields = slices.DeleteFunc(slices.Clone(fields), func(x string) bool { return slices.Contains(f.skip, x) })
+		if f.src.IsProvider() {
+			f.fields = fields
+		}
+	}
+	return !f.same(f.last[p.EmployeeNumber].Person, f.px.person(f.fields, p.Field), p.EmployeeNumber)
+}
+
+func (f *sourceFilter) contract(c *connector.ContractRow) {
+	a := f.contracts[c.EmployeeNumber]
+	if a == nil {
+		a = new([3]uint64)
+		f.contracts[c.EmployeeNumber] = a
+	}
+	s := f.cx.contract(&c.Contract)
+	a[0] += binary.LittleEndian.Uint64(s[:8])
+	a[1] += binary.LittleEndian.Uint64(s[8:16])
+	a[2]++
+}
+
+func (f *sourceFilter) keepContracts(listed bool, emp string) bool {
+	a := f.contracts[emp]
+	if !listed || a == nil {
+		return true
+	}
+	return !f.same(f.last[emp].Contracts, f.cx.contractSum(a[0], a[1], a[2]), emp)
+}
+
+// hasContractRows reports whether the contracts file holds a valid row
+// for emp, kept or dropped.
+func (f *sourceFilter) hasContractRows(emp string) bool {
+	return f.contracts[emp] != nil
 }

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/lifecycle"
+	"github.com/spendsync/spendsync/pipeline"
 )
 
 // A provider's recorded hash must not outlive the person: a leaver who
@@ -89,4 +91,47 @@ func TestUpgradedDatabaseIngestsTheSameDataWithoutEvents(t *testing.T) {
 	}
 	eq(t, "a change after that", e.mustIngest(e.source("afas", "", fmt.Sprintf(person, "Boele-Smit"), contracts)),
 		[]string{"person.changed 000101"})
+}
+
+// Rows that hash as last time are dropped while the file is read; when a
+// later line duplicates one of them, both lines are still rejected with
+// their raw text, and nothing about that person changes.
+func TestDuplicateOfAnUnchangedRowIsRejectedWithBothLines(t *testing.T) {
+	e := newEnv(t)
+	persons := personsHeader + "001;Jan;Boele;jan@example.nl\n002;Anna;Jansen;anna@example.nl\n"
+	contracts := contractsHeader + "001;c1;2020-01-01;;FIN;CTRL\n002;c2;2021-01-01;;HR;HRA\n"
+	eq(t, "day 1", e.mustIngest(e.source("hr", "", persons, contracts)), []string{"person.joined 001", "person.joined 002"})
+
+	day2 := e.source("hr", "", persons+"001;Jan;Dubbel;jan@example.nl\n",
+		contracts+"002;c2;2021-01-01;;ICT;HRA\n")
+	out, rep, err := e.ingest(pipeline.IngestConfig{}, day2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 001 has no good row left: its removal is held back by the rejected rows.
+	eq(t, "day 2", out, []string{"person.held 001"})
+	if rep.Rejects != 4 {
+		t.Fatalf("rejects %d, want both persons lines of 001 and both contract lines of c2", rep.Rejects)
+	}
+	rejects, err := e.store.Rejects(context.Background(), e.run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"2": "001;Jan;Boele;jan@example.nl", "4": "001;Jan;Dubbel;jan@example.nl",
+		"3": "002;c2;2021-01-01;;HR;HRA", "4c": "002;c2;2021-01-01;;ICT;HRA",
+	}
+	for _, r := range rejects {
+		key := fmt.Sprint(r.Line)
+		if strings.Contains(r.File, "contracts") && r.Line == 4 {
+			key = "4c"
+		}
+		if strings.TrimRight(r.Raw, "\r\n") != want[key] {
+			t.Errorf("reject %s line %d raw %q, want %q", r.File, r.Line, r.Raw, want[key])
+		}
+	}
+	p, err := e.store.Person(context.Background(), "001")
+	if err != nil || p.LastName != "Boele" || len(p.Contracts) != 1 {
+		t.Fatalf("person 001 after its duplicate: %+v %v", p, err)
+	}
 }

@@ -86,45 +86,53 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 	if len(unchanged) == len(ordered) {
 		return finishIngest(ctx, s, runID, &IngestReport{Plans: unchanged}, forced, opts, log)
 	}
-	// Reading the files and loading the state are independent: overlap them.
-	type loaded struct {
-		st  *State
-		err error
+	// The index of the stored persons and each source's recorded hashes
+	// come first: reading a source drops the rows that hash as last time.
+	st, err := loadState(ctx, s)
+	if err != nil {
+		return nil, err
 	}
-	stateCh := make(chan loaded, 1)
-	go func() {
-		st, err := loadState(ctx, s)
-		stateCh <- loaded{st, err}
-	}()
-	results := make([]*connector.Result, len(ordered))
-	var loadErr error
-	for i, src := range ordered {
-		res, err := connector.LoadContext(ctx, src, opts.Rules, opts.Progress)
-		if err != nil {
-			loadErr = fmt.Errorf("source %s: %w", src.Name, err)
-			break
-		}
-		results[i] = res
-	}
-	state := <-stateCh
-	if state.err != nil {
-		return nil, state.err
-	}
-	if loadErr != nil {
-		state.st.Close()
-		return nil, loadErr
-	}
-	st := state.st
 	defer st.Close()
+	results := make([]*connector.Result, len(ordered))
+	lasts := make([]map[string]lifecycle.Hashes, len(ordered))
+	filters := make([]*sourceFilter, len(ordered))
+	for i, src := range ordered {
+		last, err := s.SourceHashes(ctx, src.Name)
+		if err != nil {
+			return nil, err
+		}
+		earlier := func(emp string) bool {
+			for _, r := range results[:i] {
+				if _, ok := r.Listed[emp]; ok {
+					return true
+				}
+			}
+			return false
+		}
+		skip := provided
+		if src.IsProvider() {
+			skip = nil
+		}
+		// A source that recorded nothing (its first ingest) would keep
+		// every row: it is read without the filter's second pass.
+		var f *sourceFilter
+		var cf *connector.Filter
+		if len(last) > 0 {
+			f = st.newFilter(src, last, skip, earlier)
+			cf = f.connector()
+		}
+		res, err := connector.LoadFiltered(ctx, src, opts.Rules, opts.Progress, cf)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", src.Name, err)
+		}
+		results[i], lasts[i], filters[i] = res, last, f
+	}
 	rep := &IngestReport{}
 	diff := opts.Phases.Start("diff", int64(len(results)))
 	defer diff.Done()
 	for i, res := range results {
-		last, err := s.SourceHashes(ctx, res.Source.Name)
-		if err != nil {
-			return nil, err
-		}
-		plan := st.PlanSource(res, provided, last)
+		plan := st.PlanSource(res, provided, lasts[i], filters[i])
+		lasts[i], filters[i] = nil, nil
 		if st.err != nil {
 			return nil, fmt.Errorf("source %s: %w", res.Source.Name, st.err)
 		}
