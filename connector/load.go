@@ -336,6 +336,9 @@ func (res *Result) rows(m *columnMap, count *int, fn func(rec []string, line int
 		*count++
 		line := m.t.lineNo()
 		emp := m.get(rec, "employee_number")
+		if res.keepEmp != nil && !res.keepEmp(emp) {
+			continue // a second pass: the first one checked and counted this row
+		}
 		if len(rec) != len(m.t.head()) {
 			res.reject(m, line, raw, emp, rowError{"", fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(m.t.head()))})
 			res.protect(m, emp)
@@ -642,9 +645,6 @@ func (res *Result) contracts(t rowSource, file string, see func(ContractRow)) er
 		res.Contracts = slices.DeleteFunc(res.Contracts, func(c ContractRow) bool { return c.Key == "" })
 	}()
 	return res.rows(m, &res.ContractRows, func(rec []string, line int, raw, emp string) {
-		if res.keepEmp != nil && !res.keepEmp(emp) {
-			return
-		}
 		c, e, ok := res.contract(m, rec, emp)
 		if !ok {
 			res.reject(m, line, raw, emp, e)
