@@ -50,7 +50,7 @@ type ContractRow struct {
 	model.Contract
 	File string
 	Line int
-	Raw  string
+	Raw  string // only for a pulled source (a file's line is read back when needed)
 }
 
 // Result is what one source's files hold.
@@ -336,6 +336,9 @@ func (res *Result) rows(m *columnMap, count *int, fn func(rec []string, line int
 		*count++
 		line := m.t.lineNo()
 		emp := m.get(rec, "employee_number")
+		if res.keepEmp != nil && !res.keepEmp(emp) {
+			continue // a second pass: the first one checked and counted this row
+		}
 		if len(rec) != len(m.t.head()) {
 			res.reject(m, line, raw, emp, rowError{"", fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(m.t.head()))})
 			res.protect(m, emp)
@@ -462,6 +465,9 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 			res.Fields = append(res.Fields, f)
 		}
 	}
+	// The raw text of a row is kept only for a pulled source: a file's
+	// rows are read back (fillRaw) for the rare duplicate that needs one.
+	_, fromFile := t.(*table)
 	firstRaw := map[string]string{}
 	dupes := map[string]bool{}
 	keep := func(*PersonRow) bool { return true }
@@ -472,8 +478,8 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 		if prevLine, ok := res.Listed[emp]; ok || dupes[emp] {
 			reason := "duplicate employee number in this file"
 			if ok {
-				first, kept := firstRaw[emp]
-				if !kept {
+				first := firstRaw[emp]
+				if fromFile {
 					res.rawLater = append(res.rawLater, len(res.Rejects))
 				}
 				res.reject(m, prevLine, first, emp, rowError{"employee_number", reason})
@@ -526,7 +532,9 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 		}
 		res.Listed[emp] = line
 		if keep(p) {
-			firstRaw[emp] = raw
+			if !fromFile {
+				firstRaw[emp] = raw
+			}
 			res.Persons[emp] = p
 		}
 	})
@@ -578,10 +586,11 @@ func (res *Result) readContracts(r io.Reader, file string) error {
 	if t == nil {
 		return err
 	}
-	if !res.filtersContracts() {
-		return res.contracts(t, file, nil)
+	var see func(ContractRow)
+	if res.filtersContracts() {
+		see = func(c ContractRow) { res.filter.Contract(&c) }
 	}
-	if err := res.contracts(t, file, func(c ContractRow) { res.filter.Contract(&c) }); err != nil {
+	if err := res.contracts(t, file, see); err != nil {
 		return err
 	}
 	return res.fillRaw(file)
@@ -638,13 +647,11 @@ func (res *Result) contracts(t rowSource, file string, see func(ContractRow)) er
 	// employee number + key -> index in res.Contracts (with see: the
 	// line), or -1 once duplicated
 	seen := map[string]int{}
+	_, fromFile := t.(*table)
 	defer func() {
 		res.Contracts = slices.DeleteFunc(res.Contracts, func(c ContractRow) bool { return c.Key == "" })
 	}()
 	return res.rows(m, &res.ContractRows, func(rec []string, line int, raw, emp string) {
-		if res.keepEmp != nil && !res.keepEmp(emp) {
-			return
-		}
 		c, e, ok := res.contract(m, rec, emp)
 		if !ok {
 			res.reject(m, line, raw, emp, e)
@@ -661,6 +668,9 @@ func (res *Result) contracts(t rowSource, file string, see func(ContractRow)) er
 				seen[id] = -1
 			case i >= 0:
 				prev := res.Contracts[i]
+				if fromFile {
+					res.rawLater = append(res.rawLater, len(res.Rejects))
+				}
 				res.reject(m, prev.Line, prev.Raw, emp, rowError{"contract_id", reason})
 				res.Contracts[i].Key = "" // dropped below
 				seen[id] = -1
@@ -669,7 +679,10 @@ func (res *Result) contracts(t rowSource, file string, see func(ContractRow)) er
 			res.ProtectedContracts[emp] = true
 			return
 		}
-		row := ContractRow{Contract: c, File: file, Line: line, Raw: raw}
+		row := ContractRow{Contract: c, File: file, Line: line}
+		if !fromFile {
+			row.Raw = raw
+		}
 		if see != nil {
 			seen[id] = line
 			see(row)

@@ -250,6 +250,19 @@ func TestDuplicateEmployeeNumbersRejectEveryOccurrence(t *testing.T) {
 	if _, ok := res.Persons["001"]; ok || !res.Protected["001"] || res.Persons["002"] == nil {
 		t.Fatalf("persons %v protected %v", res.Persons, res.Protected)
 	}
+	// Both lines are evidence: the first one's text is read back from the
+	// file, since rows do not keep their raw text.
+	if res.Rejects[0].Raw != "001;A" || res.Rejects[1].Raw != "001;C" {
+		t.Fatalf("raw text of the duplicates: %q, %q", res.Rejects[0].Raw, res.Rejects[1].Raw)
+	}
+}
+
+func TestDuplicateContractsRejectBothLinesWithTheirText(t *testing.T) {
+	res := load(t, connector.Source{}, []byte("employee_number;last_name\n001;A\n"),
+		[]byte("employee_number;contract_id;ou_code\n001;c1;FIN\n001;c2;ICT\n001;c1;HR\n"))
+	if len(res.Rejects) != 2 || res.Rejects[0].Raw != "001;c1;FIN" || res.Rejects[1].Raw != "001;c1;HR" || len(res.Contracts) != 1 {
+		t.Fatalf("rejects %+v contracts %+v", res.Rejects, res.Contracts)
+	}
 }
 
 func TestRejectKeepsTheRawRow(t *testing.T) {

@@ -259,10 +259,16 @@ func (st *State) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 			if !ok {
 				plan.putContracts = append(plan.putContracts, c)
 				if i, joined := plan.joined[emp]; joined {
-					// A joiner's contracts are part of its one event.
+					// A joiner's contracts are part of its one event: they
+					// were just put, one after the other, so the event
+					// names their range instead of copying them.
 					d := plan.Events[i].Details
-					cs, _ := d["contracts"].([]model.Contract)
-					d["contracts"] = append(cs, c)
+					jc, _ := d["contracts"].(*joinedContracts)
+					if jc == nil {
+						jc = &joinedContracts{plan: plan, from: len(plan.putContracts) - 1}
+						d["contracts"] = jc
+					}
+					jc.to = len(plan.putContracts)
 					continue
 				}
 				plan.event(lifecycle.ContractAdded, emp, map[string]any{"contract": c, "file": row.File, "line": row.Line})
@@ -409,16 +415,51 @@ func (j joinedPerson) MarshalJSON() ([]byte, error) {
 		if len(buf) > 1 {
 			buf = append(buf, ',')
 		}
-		buf = append(buf, '"')
-		buf = append(buf, f...)
-		buf = append(buf, '"', ':')
-		q, err := json.Marshal(v)
-		if err != nil {
-			return nil, err
-		}
-		buf = append(buf, q...)
+		buf = appendJSONString(append(appendJSONString(buf, f), ':'), v)
 	}
 	return append(buf, '}'), nil
+}
+
+// joinedContracts is a joiner's contracts in its event: a range of the
+// plan's put contracts, rendered as encoding/json renders []model.Contract.
+type joinedContracts struct {
+	plan     *Plan
+	from, to int
+}
+
+var contractJSONKeys = append([]string{model.KeyField, "key"}, model.ContractFields...)
+
+func (j *joinedContracts) MarshalJSON() ([]byte, error) {
+	buf := make([]byte, 0, 256*(j.to-j.from))
+	buf = append(buf, '[')
+	for i := j.from; i < j.to; i++ {
+		c := &j.plan.putContracts[i]
+		if i > j.from {
+			buf = append(buf, ',')
+		}
+		vals := append([]*string{&c.EmployeeNumber, &c.Key}, c.FieldPtrs()...)
+		for k, v := range vals {
+			buf = append(buf, ",{"[boolInt(k == 0)])
+			buf = appendJSONString(append(appendJSONString(buf, contractJSONKeys[k]), ':'), *v)
+		}
+		buf = append(buf, '}')
+	}
+	return append(buf, ']'), nil
+}
+
+// appendJSONString appends s as encoding/json writes a string: plain
+// ASCII directly, anything else through encoding/json itself (HTML
+// characters, invalid UTF-8 and U+2028 are escaped there).
+func appendJSONString(buf []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(buf, q...)
+		}
+	}
+	buf = append(buf, '"')
+	buf = append(buf, s...)
+	return append(buf, '"')
 }
 
 // changes reports whether the plan changes the state.

@@ -123,6 +123,7 @@ type sourceFilter struct {
 	fields    []string // the source's fields without skip, once known
 	px, cx    *hasher  // persons are read on one goroutine, contracts on another
 	contracts map[string]*[3]uint64
+	changed   map[string]bool // persons whose contracts hash otherwise than recorded
 }
 
 func (st *State) newFilter(src *connector.Source, last map[string]lifecycle.Hashes, skip []string, earlier func(string) bool) *sourceFilter {
@@ -165,12 +166,19 @@ func (f *sourceFilter) contract(c *connector.ContractRow) {
 	a[2]++
 }
 
+// keepContracts is asked for every row of the second pass: the answer is
+// worked out once per person, on the first call, when the first pass and
+// the persons file are done.
 func (f *sourceFilter) keepContracts(listed bool, emp string) bool {
-	a := f.contracts[emp]
-	if !listed || a == nil {
-		return true
+	if f.changed == nil {
+		f.changed = map[string]bool{}
+		for e, a := range f.contracts {
+			if !f.same(f.last[e].Contracts, f.cx.contractSum(a[0], a[1], a[2]), e) {
+				f.changed[e] = true
+			}
+		}
 	}
-	return !f.same(f.last[emp].Contracts, f.cx.contractSum(a[0], a[1], a[2]), emp)
+	return !listed || f.changed[emp]
 }
 
 // hasContractRows reports whether the contracts file holds a valid row

@@ -29,3 +29,21 @@ func TestJoinedPersonRendersLikeAMapOfItsNonEmptyFields(t *testing.T) {
 		}
 	}
 }
+
+// A joiner's contracts are stored exactly as encoding/json renders the
+// contracts: same keys, same order, same escaping.
+func TestJoinedContractsRenderLikeTheContracts(t *testing.T) {
+	plan := &Plan{putContracts: []model.Contract{
+		{EmployeeNumber: "9", Key: "x"},
+		{EmployeeNumber: "1", Key: "c1", ContractID: "c1", StartDate: "2020-01-01", OUCode: "FIN", OUName: "Financiën & <Control>", FunctionCode: "CTRL"},
+		{EmployeeNumber: "1", Key: "2020|A|B", StartDate: "2020-01-01", EndDate: "2024-12-31", OUName: `"quoted" \ back`, FunctionName: "tab\there"},
+		{EmployeeNumber: "2", Key: "y"},
+	}}
+	for _, r := range [][2]int{{1, 2}, {1, 3}, {0, 4}} {
+		want, _ := json.Marshal(plan.putContracts[r[0]:r[1]])
+		got, err := json.Marshal(&joinedContracts{plan: plan, from: r[0], to: r[1]})
+		if err != nil || string(got) != string(want) {
+			t.Errorf("contracts %v:\n got %s %v\nwant %s", r, got, err, want)
+		}
+	}
+}
