@@ -121,8 +121,8 @@ func appendJSONString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// encodeDetails is an event's details as stored.
-func encodeDetails(buf []byte, details map[string]any) ([]byte, error) {
+// EncodeDetails appends an event's details as stored (JSON) to buf[:0].
+func EncodeDetails(buf []byte, details map[string]any) ([]byte, error) {
 	if out, ok := appendDetails(buf[:0], details); ok {
 		return out, nil
 	}

@@ -22,13 +22,13 @@ func TestEventDetailsEncodeAsEncodingJSONDoes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := encodeDetails(nil, v)
+		got, err := EncodeDetails(nil, v)
 		if err != nil || string(got) != string(want) {
 			t.Errorf("%#v:\n got %s\nwant %s", v, got, want)
 		}
 	}
 	// Other shapes go through encoding/json.
-	got, err := encodeDetails(nil, map[string]any{"n": 3, "f": 1.5})
+	got, err := EncodeDetails(nil, map[string]any{"n": 3, "f": 1.5})
 	if err != nil || string(got) != `{"f":1.5,"n":3}` {
 		t.Errorf("fallback: %s %v", got, err)
 	}

@@ -468,10 +468,16 @@ func (w *ExportWriter) Clear() error {
 // Event records an event of the export.
 func (w *ExportWriter) Event(e Event) error {
 	var err error
-	if w.details, err = encodeDetails(w.details, e.Details); err != nil {
+	if w.details, err = EncodeDetails(w.details, e.Details); err != nil {
 		return fmt.Errorf("encode event: %w", err)
 	}
-	w.events.args = append(w.events.args, w.t, w.runID, w.actor, e.Source, e.Kind, e.EmployeeNumber, string(w.details))
+	return w.EncodedEvent(e.Source, e.Kind, e.EmployeeNumber, string(w.details))
+}
+
+// EncodedEvent records an event whose details EncodeDetails encoded (the
+// export encodes them while another goroutine writes).
+func (w *ExportWriter) EncodedEvent(source, kind, emp, details string) error {
+	w.events.args = append(w.events.args, w.t, w.runID, w.actor, source, kind, emp, details)
 	return w.events.add(w.ctx, w.tx)
 }
 

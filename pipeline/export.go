@@ -8,6 +8,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spendsync/spendsync/export"
@@ -142,14 +144,14 @@ func (s *planSink) Store(string, *export.PersonRows, []byte, bool) error { retur
 func (s *planSink) Drop(string) error                                    { return nil }
 
 // exportSink writes a walk's rows into the staged files and, unless it is
-// a side copy (db nil), its changes and new last-export rows into the
-// export's write transaction.
+// a side copy (db nil), hands its changes and new last-export rows to the
+// queue that writes them into the export's transaction.
 type exportSink struct {
-	files  *export.Writer
-	db     *lifecycle.ExportWriter
-	id     string
-	origin string
-	roles  []string
+	files   *export.Writer
+	db      *dbQueue
+	id      string
+	origin  string
+	details []byte
 }
 
 func (s *exportSink) Rows(p *export.PersonRows) error { return s.files.Rows(p) }
@@ -159,25 +161,99 @@ func (s *exportSink) Change(c export.Change) error {
 		return nil
 	}
 	c.Details["export_id"] = s.id
-	return s.db.Event(lifecycle.Event{Source: s.origin, Kind: c.Kind, EmployeeNumber: c.EmployeeNumber, Details: c.Details})
+	var err error
+	if s.details, err = lifecycle.EncodeDetails(s.details, c.Details); err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	return s.db.send(dbOp{event: true, kind: c.Kind, emp: c.EmployeeNumber, details: string(s.details)})
 }
 
 func (s *exportSink) Store(emp string, p *export.PersonRows, hash []byte, replaced bool) error {
 	if s.db == nil {
 		return nil
 	}
-	s.roles = s.roles[:0]
-	for _, r := range p.Roles {
-		s.roles = append(s.roles, export.EncodeRole(r))
+	op := dbOp{emp: emp, person: export.EncodePerson(p.Person), hash: hash, replaced: replaced,
+		roles: make([]string, len(p.Roles))}
+	for i, r := range p.Roles {
+		op.roles[i] = export.EncodeRole(r)
 	}
-	return s.db.Put(emp, export.EncodePerson(p.Person), s.roles, hash, replaced)
+	return s.db.send(op)
 }
 
 func (s *exportSink) Drop(emp string) error {
 	if s.db == nil {
 		return nil
 	}
-	return s.db.Drop(emp)
+	return s.db.send(dbOp{emp: emp, drop: true})
+}
+
+// dbQueue applies an export's writes (events, stored rows) on a goroutine
+// of its own, so SQLite inserting them overlaps with the walk reading the
+// state: a first export writes a quarter of a million events at 100k
+// persons. The walk encodes what it hands over; the queue is bounded, so
+// memory stays flat.
+type dbQueue struct {
+	db     *lifecycle.ExportWriter
+	origin string
+	ops    chan dbOp
+	done   chan struct{}
+	err    error       // the first write error, set before failed
+	failed atomic.Bool // err is set
+	once   sync.Once
+}
+
+// dbOp is one write: an event (details encoded), a person's stored rows
+// (encoded), or a person leaving the last export.
+type dbOp struct {
+	event, drop, replaced bool
+	kind, emp, details    string
+	person                string
+	roles                 []string
+	hash                  []byte
+}
+
+func startDBQueue(db *lifecycle.ExportWriter, origin string) *dbQueue {
+	q := &dbQueue{db: db, origin: origin, ops: make(chan dbOp, 256), done: make(chan struct{})}
+	go q.run()
+	return q
+}
+
+func (q *dbQueue) run() {
+	defer close(q.done)
+	for op := range q.ops {
+		if q.err != nil {
+			continue // drain: the export fails with q.err
+		}
+		switch {
+		case op.event:
+			q.err = q.db.EncodedEvent(q.origin, op.kind, op.emp, op.details)
+		case op.drop:
+			q.err = q.db.Drop(op.emp)
+		default:
+			q.err = q.db.Put(op.emp, op.person, op.roles, op.hash, op.replaced)
+		}
+		if q.err != nil {
+			q.failed.Store(true)
+		}
+	}
+}
+
+func (q *dbQueue) send(op dbOp) error {
+	if q.failed.Load() {
+		return q.err
+	}
+	q.ops <- op
+	return nil
+}
+
+// wait lets the queue finish and returns its first error; the writer is
+// the caller's again after it. Safe to call more than once.
+func (q *dbQueue) wait() error {
+	q.once.Do(func() {
+		close(q.ops)
+		<-q.done
+	})
+	return q.err
 }
 
 // Summary is a one-line account of the export.
@@ -220,6 +296,7 @@ func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifes
 	id := fmt.Sprintf("%s-%d", time.Now().UTC().Format("20060102T150405Z"), p.RunID)
 	sink := &exportSink{id: id, origin: "export"}
 	var lastHeld map[lifecycle.HeldEntry]bool
+	var db *lifecycle.ExportWriter
 	dir := o.Out
 	if o.Out == "" {
 		dir = cfg.Dir
@@ -227,10 +304,12 @@ func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifes
 		if lastHeld, err = p.Store.LastHeld(ctx); err != nil {
 			return nil, err
 		}
-		if sink.db, err = p.Store.BeginExport(ctx, p.RunID); err != nil {
+		if db, err = p.Store.BeginExport(ctx, p.RunID); err != nil {
 			return nil, err
 		}
-		defer sink.db.Rollback()
+		defer db.Rollback()
+		sink.db = startDBQueue(db, sink.origin)
+		defer sink.db.wait() // before the rollback: the queue's goroutine uses the writer
 	}
 	var err error
 	if sink.files, err = export.NewWriter(dir, cfg); err != nil {
@@ -240,6 +319,11 @@ func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifes
 	stats, err := p.walkExport(ctx, date, sink)
 	if err != nil {
 		return nil, err
+	}
+	if sink.db != nil {
+		if err := sink.db.wait(); err != nil {
+			return nil, err
+		}
 	}
 	forced, err := p.exportLimits(stats, o.Force)
 	if err != nil {
@@ -271,7 +355,7 @@ func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifes
 	// The changes' events are in the transaction already; this commits
 	// them with the rest (a spinner with the count).
 	ph = p.Phases.Start(fmt.Sprintf("events (%d)", changes), -1)
-	err = sink.db.Commit(lifecycle.ExportRecord{ID: m.ExportID, Date: m.Date, Origin: "export", Persons: stats.Persons,
+	err = db.Commit(lifecycle.ExportRecord{ID: m.ExportID, Date: m.Date, Origin: "export", Persons: stats.Persons,
 		Roles: stats.Roles, Held: held, Manifest: m, Events: append(forced, events...)})
 	ph.Done()
 	if err != nil {
