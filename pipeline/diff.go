@@ -86,7 +86,7 @@ func (p *Plan) Removals() int { return len(p.leave) }
 // Empty reports a snapshot source with no data rows.
 func (p *Plan) Empty() bool { return p.snapshotEmpty }
 
-// PlanSource diffs res against the state. skipFields are person fields
+// PlanSource diffs res against the state, consuming res.Persons. skipFields are person fields
 // another source provides, which this source must not overwrite. last is
 // what the source recorded the previous time: a person whose row hashes
 // the same is not diffed.
@@ -114,7 +114,10 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string, last map
 	st.owned(src.Name, func(string) { plan.Population++ })
 
 	for _, emp := range slices.Sorted(maps.Keys(res.Persons)) {
+		// The plan consumes the rows: each is garbage once planned, so a
+		// first ingest does not hold every row and its planned copy at once.
 		row := res.Persons[emp]
+		delete(res.Persons, emp)
 		h := x.person(fields, row.Field)
 		plan.hashes[emp] = lifecycle.Hashes{Person: h}
 		if st.index[emp].Source == src.Name && st.sameAsLast(last[emp].Person, h, emp) {
