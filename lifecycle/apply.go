@@ -130,7 +130,13 @@ func insertEvents(tx *sql.Tx, events []Event, runID int64, t string) error {
 	return insertEach(tx, "events", []string{"time", "run_id", "actor", "source", "kind", "employee_number", "details"}, "",
 		len(events), func(i int, args []any) ([]any, error) {
 			e := events[i]
-			details, err := json.Marshal(e.Details)
+			var details []byte
+			var err error
+			if e.Lazy != nil {
+				details, err = e.Lazy.MarshalJSON()
+			} else {
+				details, err = json.Marshal(e.Details)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("encode event: %w", err)
 			}

@@ -1,11 +1,11 @@
 package pipeline
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/internal/model"
@@ -132,7 +132,8 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string, last map
 			plan.persons[emp] = p
 			plan.void = append(plan.void, emp)
 			plan.joined[emp] = len(plan.Events)
-			plan.event(lifecycle.PersonJoined, emp, map[string]any{"person": joinedPerson{&p.Person}, "file": row.File, "line": row.Line})
+			plan.Events = append(plan.Events, lifecycle.Event{Source: plan.Source, Kind: lifecycle.PersonJoined, EmployeeNumber: emp,
+				Lazy: &joinedEvent{person: joinedPerson{&p.Person}, file: row.File, line: row.Line}})
 			plan.warn(row)
 			continue
 		}
@@ -220,9 +221,19 @@ func (plan *Plan) leaveEvent(st *State, emp string, details map[string]any) {
 }
 
 func (st *State) planContracts(plan *Plan, res *connector.Result, x *hasher) {
+	// Grouped in place: a stable sort by employee number keeps each
+	// person's rows in file order, and each person's rows are a window of
+	// the result's, not a copy of them.
+	rows := res.Contracts
+	slices.SortStableFunc(rows, func(a, b connector.ContractRow) int { return strings.Compare(a.EmployeeNumber, b.EmployeeNumber) })
 	byEmp := map[string][]connector.ContractRow{}
-	for _, c := range res.Contracts {
-		byEmp[c.EmployeeNumber] = append(byEmp[c.EmployeeNumber], c)
+	for i := 0; i < len(rows); {
+		j := i + 1
+		for j < len(rows) && rows[j].EmployeeNumber == rows[i].EmployeeNumber {
+			j++
+		}
+		byEmp[rows[i].EmployeeNumber] = rows[i:j:j]
+		i = j
 	}
 	// Contract rows of persons the persons file does not list: orphans.
 	for _, emp := range slices.Sorted(maps.Keys(byEmp)) {
@@ -262,13 +273,11 @@ func (st *State) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 					// A joiner's contracts are part of its one event: they
 					// were just put, one after the other, so the event
 					// names their range instead of copying them.
-					d := plan.Events[i].Details
-					jc, _ := d["contracts"].(*joinedContracts)
-					if jc == nil {
-						jc = &joinedContracts{plan: plan, from: len(plan.putContracts) - 1}
-						d["contracts"] = jc
+					je := plan.Events[i].Lazy.(*joinedEvent)
+					if je.contracts == nil {
+						je.contracts = &joinedContracts{plan: plan, from: len(plan.putContracts) - 1}
 					}
-					jc.to = len(plan.putContracts)
+					je.contracts.to = len(plan.putContracts)
 					continue
 				}
 				plan.event(lifecycle.ContractAdded, emp, map[string]any{"contract": c, "file": row.File, "line": row.Line})
@@ -395,71 +404,6 @@ func (st *State) Commit(plan *Plan) {
 	for _, c := range plan.putContracts {
 		st.contractsOf(c.EmployeeNumber)[c.Key] = c
 	}
-}
-
-// joinedPerson is a joiner's non-empty fields, rendered as a JSON object
-// (keys sorted, as encoding/json orders a map) only when the event is
-// written: a map per joiner was a sixth of a first ingest's memory.
-type joinedPerson struct{ p *model.Person }
-
-var sortedPersonFields = slices.Sorted(slices.Values(model.PersonFields))
-
-func (j joinedPerson) MarshalJSON() ([]byte, error) {
-	buf := make([]byte, 0, 256)
-	buf = append(buf, '{')
-	for _, f := range sortedPersonFields {
-		v := j.p.Field(f)
-		if v == "" {
-			continue
-		}
-		if len(buf) > 1 {
-			buf = append(buf, ',')
-		}
-		buf = appendJSONString(append(appendJSONString(buf, f), ':'), v)
-	}
-	return append(buf, '}'), nil
-}
-
-// joinedContracts is a joiner's contracts in its event: a range of the
-// plan's put contracts, rendered as encoding/json renders []model.Contract.
-type joinedContracts struct {
-	plan     *Plan
-	from, to int
-}
-
-var contractJSONKeys = append([]string{model.KeyField, "key"}, model.ContractFields...)
-
-func (j *joinedContracts) MarshalJSON() ([]byte, error) {
-	buf := make([]byte, 0, 256*(j.to-j.from))
-	buf = append(buf, '[')
-	for i := j.from; i < j.to; i++ {
-		c := &j.plan.putContracts[i]
-		if i > j.from {
-			buf = append(buf, ',')
-		}
-		vals := append([]*string{&c.EmployeeNumber, &c.Key}, c.FieldPtrs()...)
-		for k, v := range vals {
-			buf = append(buf, ",{"[boolInt(k == 0)])
-			buf = appendJSONString(append(appendJSONString(buf, contractJSONKeys[k]), ':'), *v)
-		}
-		buf = append(buf, '}')
-	}
-	return append(buf, ']'), nil
-}
-
-// appendJSONString appends s as encoding/json writes a string: plain
-// ASCII directly, anything else through encoding/json itself (HTML
-// characters, invalid UTF-8 and U+2028 are escaped there).
-func appendJSONString(buf []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(buf, q...)
-		}
-	}
-	buf = append(buf, '"')
-	buf = append(buf, s...)
-	return append(buf, '"')
 }
 
 // changes reports whether the plan changes the state.

@@ -58,6 +58,7 @@ func (p *Pipeline) Ingest(ctx context.Context, o IngestOptions) error {
 		if o.DryRun && p.Verbose {
 			enc := json.NewEncoder(out)
 			for _, e := range pl.Events {
+				e.Details = eventDetails(e)
 				enc.Encode(e)
 			}
 		}

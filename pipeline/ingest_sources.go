@@ -185,7 +185,7 @@ func finishIngest(ctx context.Context, s *lifecycle.Store, runID int64, rep *Ing
 			// The details are rendered only when debug logging is on: for
 			// 100k joiners that rendering was a sixth of a first ingest.
 			if debug {
-				log.Debug("event", "kind", e.Kind, "employee", e.EmployeeNumber, "source", e.Source, detailsAttr(e.Details))
+				log.Debug("event", "kind", e.Kind, "employee", e.EmployeeNumber, "source", e.Source, detailsAttr(eventDetails(e)))
 			}
 		}
 		for _, r := range plan.Rejects {
@@ -252,22 +252,16 @@ func mergeProvided(plans []*Plan) {
 			if !ok || e.Kind != lifecycle.PersonChanged {
 				return false
 			}
-			person := j.Details["person"].(joinedPerson)
+			je := j.Lazy.(*joinedEvent)
 			for f, ch := range e.Details["fields"].(map[string]Change) {
-				person.p.SetField(f, ch.New)
+				je.person.p.SetField(f, ch.New)
 			}
-			j.Details["provided_by"] = appendUnique(j.Details["provided_by"], p.Source)
+			if !slices.Contains(je.providedBy, p.Source) {
+				je.providedBy = append(je.providedBy, p.Source)
+			}
 			return true
 		})
 	}
-}
-
-func appendUnique(v any, s string) []string {
-	list, _ := v.([]string)
-	if slices.Contains(list, s) {
-		return list
-	}
-	return append(list, s)
 }
 
 // unchangedPlan returns a plan that changes nothing and repeats the

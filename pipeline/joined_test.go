@@ -47,3 +47,29 @@ func TestJoinedContractsRenderLikeTheContracts(t *testing.T) {
 		}
 	}
 }
+
+// A person.joined event is stored as the map of its details was: the
+// person's non-empty fields, its contracts when it has any, the file and
+// line, and the providers folded in when there are any.
+func TestJoinedEventRendersLikeItsDetailsMap(t *testing.T) {
+	p := model.Person{EmployeeNumber: "7", FirstName: "Zoë", LastName: "<Jansen>", Username: "z@example.nl"}
+	plan := &Plan{putContracts: []model.Contract{{EmployeeNumber: "7", Key: "c1", ContractID: "c1", OUCode: "FIN"}}}
+	for _, tc := range []struct {
+		event *joinedEvent
+		want  map[string]any
+	}{
+		{&joinedEvent{person: joinedPerson{&p}, file: `C:\hr\"persons".csv`, line: 12},
+			map[string]any{"person": map[string]string{"first_name": "Zoë", "last_name": "<Jansen>", "username": "z@example.nl"},
+				"file": `C:\hr\"persons".csv`, "line": 12}},
+		{&joinedEvent{person: joinedPerson{&p}, file: "p.csv", line: 2, contracts: &joinedContracts{plan: plan, from: 0, to: 1},
+			providedBy: []string{"ad", "entra"}},
+			map[string]any{"person": map[string]string{"first_name": "Zoë", "last_name": "<Jansen>", "username": "z@example.nl"},
+				"file": "p.csv", "line": 2, "contracts": plan.putContracts, "provided_by": []string{"ad", "entra"}}},
+	} {
+		want, _ := json.Marshal(tc.want)
+		got, err := json.Marshal(tc.event)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("\n got %s %v\nwant %s", got, err, want)
+		}
+	}
+}
