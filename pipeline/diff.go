@@ -261,8 +261,10 @@ func (st *State) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 		if st.index[emp].Source == res.Source.Name && st.sameAsLast(plan.last[emp].Contracts, h.Contracts, emp) {
 			continue
 		}
+		// A person the index does not hold (a joiner) has no contracts:
+		// no empty map is made and kept for each of 100k joiners.
 		var existing map[string]model.Contract
-		if e, ok := st.index[emp]; !ok || !e.Left {
+		if e, ok := st.index[emp]; ok && !e.Left {
 			existing = st.contractsOf(emp)
 		}
 		seen := map[string]bool{}
