@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/spendsync/spendsync/internal/model"
 )
@@ -148,10 +150,9 @@ func writeHashes(tx *sql.Tx, source string, void []string, put map[string]Hashes
 	if err := voidHashes(tx, void); err != nil {
 		return err
 	}
-	emps := make([]string, 0, len(put))
-	for emp := range put {
-		emps = append(emps, emp)
-	}
+	// In key order: 100k inserts at random places in the B-tree cost
+	// twice as much as appending.
+	emps := slices.Sorted(maps.Keys(put))
 	return insertEach(tx, "source_hashes", []string{"source", "employee_number", "person", "contracts"},
 		"ON CONFLICT (source, employee_number) DO UPDATE SET person = coalesce(excluded.person, person), contracts = coalesce(excluded.contracts, contracts)",
 		len(emps), func(i int, args []any) ([]any, error) {
