@@ -530,13 +530,17 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 			}
 			res.Contracts = append(res.Contracts, ContractRow{Contract: c, File: file, Line: line, Raw: raw})
 		}
-		res.Listed[emp] = line
-		if keep(p) {
-			if !fromFile {
-				firstRaw[emp] = raw
-			}
-			res.Persons[emp] = p
+		if !keep(p) {
+			// A copy: the number is a slice of the row's text, which a
+			// dropped row would otherwise keep alive.
+			res.Listed[strings.Clone(emp)] = line
+			return
 		}
+		res.Listed[emp] = line
+		if !fromFile {
+			firstRaw[emp] = raw
+		}
+		res.Persons[emp] = p
 	})
 	return err
 }

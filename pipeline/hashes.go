@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"slices"
+	"strings"
 
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/internal/model"
@@ -158,7 +159,9 @@ func (f *sourceFilter) contract(c *connector.ContractRow) {
 	a := f.contracts[c.EmployeeNumber]
 	if a == nil {
 		a = new([3]uint64)
-		f.contracts[c.EmployeeNumber] = a
+		// A copy: the number is a slice of the row's text, which the
+		// first pass does not keep.
+		f.contracts[strings.Clone(c.EmployeeNumber)] = a
 	}
 	s := f.cx.contract(&c.Contract)
 	a[0] += binary.LittleEndian.Uint64(s[:8])
