@@ -10,11 +10,26 @@ import (
 	"github.com/spendsync/spendsync/internal/model"
 )
 
+// Hash is a 128-bit hash of what a source supplied; the zero Hash is
+// unknown (never recorded, or voided). Fixed size, so a map of a million
+// persons' hashes holds no slice per hash.
+type Hash [16]byte
+
+// Known reports whether h was recorded.
+func (h Hash) Known() bool { return h != Hash{} }
+
+// blob is h as stored: NULL when unknown.
+func (h Hash) blob() any {
+	if !h.Known() {
+		return nil
+	}
+	return h[:]
+}
+
 // Hashes are what one source last supplied for one person: a hash of the
-// person fields it supplied and one of its contracts. A nil hash is
-// unknown (never recorded, or voided by another source's change).
+// person fields it supplied and one of its contracts.
 type Hashes struct {
-	Person, Contracts []byte
+	Person, Contracts Hash
 }
 
 // Indexed is what an ingest knows of a stored person without loading it.
@@ -62,11 +77,14 @@ func (s *Store) SourceHashes(ctx context.Context, source string) (map[string]Has
 		return nil, fmt.Errorf("load hashes of %s: %w", source, err)
 	}
 	var emp string
+	var person, contracts sql.RawBytes
 	if err := eachRow(rows, func() error {
-		var h Hashes
-		if err := rows.Scan(&emp, &h.Person, &h.Contracts); err != nil {
+		if err := rows.Scan(&emp, &person, &contracts); err != nil {
 			return err
 		}
+		var h Hashes
+		copy(h.Person[:], person)
+		copy(h.Contracts[:], contracts)
 		out[emp] = h
 		return nil
 	}); err != nil {
@@ -142,8 +160,8 @@ func (l *Loader) Contracts(ctx context.Context, emp string) (map[string]model.Co
 	return out, nil
 }
 
-// writeHashes records a source's hashes (a nil hash keeps the recorded
-// one). void lists persons whose hashes
+// writeHashes records a source's hashes (an unknown hash keeps the
+// recorded one). void lists persons whose hashes
 // every source must compute again (they joined, left or were rewritten),
 // cleared first; then the source's own new hashes are written.
 func writeHashes(tx *sql.Tx, source string, void []string, put map[string]Hashes) error {
@@ -157,7 +175,7 @@ func writeHashes(tx *sql.Tx, source string, void []string, put map[string]Hashes
 		"ON CONFLICT (source, employee_number) DO UPDATE SET person = coalesce(excluded.person, person), contracts = coalesce(excluded.contracts, contracts)",
 		len(emps), func(i int, args []any) ([]any, error) {
 			h := put[emps[i]]
-			return append(args, source, emps[i], h.Person, h.Contracts), nil
+			return append(args, source, emps[i], h.Person.blob(), h.Contracts.blob()), nil
 		})
 }
 

@@ -38,14 +38,14 @@ func (x *hasher) sum() [sha256.Size]byte {
 	return s
 }
 
-func (x *hasher) done() []byte {
+func (x *hasher) done() lifecycle.Hash {
 	s := x.sum()
-	return append([]byte(nil), s[:hashSize]...)
+	return lifecycle.Hash(s[:hashSize])
 }
 
 // person hashes the named fields of a row, names included: a source
 // that starts or stops supplying a field hashes differently.
-func (x *hasher) person(fields []string, get func(string) string) []byte {
+func (x *hasher) person(fields []string, get func(string) string) lifecycle.Hash {
 	for _, f := range fields {
 		x.text(f)
 		x.text(get(f))
@@ -55,7 +55,7 @@ func (x *hasher) person(fields []string, get func(string) string) []byte {
 
 // contracts hashes a person's contract rows whatever their order in the
 // file: each contract's hash is summed in, with the count.
-func (x *hasher) contracts(rows []connector.ContractRow) []byte {
+func (x *hasher) contracts(rows []connector.ContractRow) lifecycle.Hash {
 	var a, b uint64
 	for i := range rows {
 		s := x.contract(&rows[i].Contract)
@@ -73,7 +73,7 @@ func (x *hasher) contract(c *model.Contract) [sha256.Size]byte {
 	return x.sum()
 }
 
-func (x *hasher) contractSum(a, b, n uint64) []byte {
+func (x *hasher) contractSum(a, b, n uint64) lifecycle.Hash {
 	var buf [24]byte
 	binary.LittleEndian.PutUint64(buf[:8], a)
 	binary.LittleEndian.PutUint64(buf[8:16], b)
@@ -96,13 +96,13 @@ func newHashes(next, last map[string]lifecycle.Hashes, voided map[string]bool, v
 		if voided[emp] || own[emp] {
 			old = lifecycle.Hashes{}
 		}
-		if h.Person != nil && string(h.Person) == string(old.Person) {
-			h.Person = nil // unchanged: kept as recorded
+		if h.Person == old.Person {
+			h.Person = lifecycle.Hash{} // unchanged: kept as recorded
 		}
-		if h.Contracts != nil && string(h.Contracts) == string(old.Contracts) {
-			h.Contracts = nil
+		if h.Contracts == old.Contracts {
+			h.Contracts = lifecycle.Hash{}
 		}
-		if h.Person != nil || h.Contracts != nil {
+		if h.Person.Known() || h.Contracts.Known() {
 			out[emp] = h
 		}
 	}
@@ -138,7 +138,7 @@ func (f *sourceFilter) connector() *connector.Filter {
 
 // same reports whether a recorded hash still holds for emp and may skip
 // its diff (State.sameAsLast), for a person no earlier source listed.
-func (f *sourceFilter) same(recorded, now []byte, emp string) bool {
+func (f *sourceFilter) same(recorded, now lifecycle.Hash, emp string) bool {
 	if !f.src.IsProvider() && f.st.index[emp].Source != f.src.Name {
 		return false
 	}

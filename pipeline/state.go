@@ -102,6 +102,6 @@ func (st *State) owned(source string, fn func(emp string)) {
 // sameAsLast reports whether what source supplies for emp now hashes the
 // same as what it recorded last time, for a current person the source
 // may skip: then the stored fields already hold it.
-func (st *State) sameAsLast(recorded, now []byte, emp string) bool {
-	return recorded != nil && string(recorded) == string(now) && st.present(emp) && !st.voided[emp]
+func (st *State) sameAsLast(recorded, now lifecycle.Hash, emp string) bool {
+	return recorded.Known() && recorded == now && st.present(emp) && !st.voided[emp]
 }
