@@ -337,9 +337,9 @@ func (s *Store) BeginExport(ctx context.Context, runID int64) (_ *ExportWriter, 
 		events: &batcher{table: "events", cols: []string{"time", "run_id", "actor", "source", "kind", "employee_number", "details"}},
 	}
 	// The export writes its rows and events once, mostly appending: a
-	// small page cache costs it nothing, where the connection's large
-	// one (for ingest's lookups) would fill with written pages, about
-	// 100 MB of the first export's peak memory at 100k persons.
+	// small page cache costs it nothing, where the connection's larger
+	// one would fill with written pages (at 64 MB, about 100 MB of the
+	// first export's peak memory at 100k persons).
 	if err := s.db.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&w.cacheSize); err != nil {
 		return nil, fmt.Errorf("record export: %w", err)
 	}

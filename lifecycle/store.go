@@ -54,7 +54,11 @@ func Open(path string, create, readOnly bool) (*Store, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_txlock=immediate"
+	// A 16 MB page cache: an ingest's reads are single scans and keyed
+	// lookups, and its writes append in key order; the 64 MB cache it had
+	// filled with written pages, a fifth of a 100k first ingest's peak
+	// memory, for no measurable time.
+	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=cache_size(-16384)&_txlock=immediate"
 	if readOnly {
 		dsn = path + "?_pragma=busy_timeout(10000)&_pragma=query_only(1)"
 	}
