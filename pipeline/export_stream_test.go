@@ -80,16 +80,8 @@ func TestExportReadsValuesHoldingThePackingSeparatorAndSkipsLeftPersons(t *testi
 // staged: a stop must leave the export folder, the database and a new
 // --out folder as they were.
 func TestExportSafetyStopAfterStagingLeavesFoldersAndDatabaseAsTheyWere(t *testing.T) {
-	e := newEnv(t)
-	h := "employee_number;first_name;last_name;username;start_date;ou_code;ou_name;function_code\n"
-	e.mustIngest(e.source("hr", "", h+"001;A;L;u1;2020-01-01;FIN;Fin;F\n002;B;L;u2;2020-01-01;FIN;Fin;F\n003;C;L;u3;2020-01-01;FIN;Fin;F\n", ""))
-	cfg := export.Default()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	cfg.Dir = filepath.Join(e.dir, "out")
-	p := &pipeline.Pipeline{Store: e.store, RunID: 10, Settings: &pipeline.Settings{Export: &cfg,
-		ExportRules: export.Rules{NameStyle: export.StyleHelloID}, Thresholds: lifecycle.Thresholds{MaxRemovals: 1}}}
+	e, p := threePersons(t, lifecycle.Thresholds{MaxRemovals: 1})
+	cfg := p.Settings.Export
 	if _, err := p.Export(context.Background(), pipeline.ExportOptions{Date: "2025-01-01"}); err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +100,7 @@ func TestExportSafetyStopAfterStagingLeavesFoldersAndDatabaseAsTheyWere(t *testi
 	before := listing(cfg.Dir)
 	events, _ := e.store.Events(context.Background(), lifecycle.EventFilter{})
 	// Two of three leave: more than max_removals.
-	e.mustIngest(e.source("hr", "", h+"001;A;L;u1;2020-01-01;FIN;Fin;F\n", ""))
+	e.mustIngest(e.source("hr", "", hrWithContract+"001;A;L;u1;2020-01-01;FIN;Fin;F\n", ""))
 	eventsBefore, _ := e.store.Events(context.Background(), lifecycle.EventFilter{})
 	side := filepath.Join(e.dir, "side")
 	for _, out := range []string{"", side} {
@@ -138,20 +130,11 @@ func TestExportSafetyStopAfterStagingLeavesFoldersAndDatabaseAsTheyWere(t *testi
 // removes, then roles, each by employee), though the walk finds them
 // person by person.
 func TestPlannedChangesAreListedAccountsThenRemovesThenRoles(t *testing.T) {
-	e := newEnv(t)
-	h := "employee_number;first_name;last_name;username;start_date;ou_code;ou_name;function_code\n"
-	e.mustIngest(e.source("hr", "", h+"001;A;L;u1;2020-01-01;FIN;Fin;F\n002;B;L;u2;2020-01-01;FIN;Fin;F\n003;C;L;u3;2020-01-01;FIN;Fin;F\n", ""))
-	cfg := export.Default()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	cfg.Dir = filepath.Join(e.dir, "out")
-	p := &pipeline.Pipeline{Store: e.store, RunID: 10, Settings: &pipeline.Settings{Export: &cfg,
-		ExportRules: export.Rules{NameStyle: export.StyleHelloID}}}
+	e, p := threePersons(t, lifecycle.Thresholds{})
 	if _, err := p.Export(context.Background(), pipeline.ExportOptions{Date: "2025-01-01"}); err != nil {
 		t.Fatal(err)
 	}
-	e.mustIngest(e.source("hr", "", h+"001;A;L2;u1;2020-01-01;ICT;Ict;F\n003;C;L;u3;2020-01-01;FIN;Fin;F\n004;D;L;u4;2020-01-01;FIN;Fin;F\n", ""))
+	e.mustIngest(e.source("hr", "", hrWithContract+"001;A;L2;u1;2020-01-01;ICT;Ict;F\n003;C;L;u3;2020-01-01;FIN;Fin;F\n004;D;L;u4;2020-01-01;FIN;Fin;F\n", ""))
 	plan, err := p.PlanExport(context.Background(), pipeline.ExportOptions{Date: "2025-01-01"})
 	if err != nil {
 		t.Fatal(err)
@@ -164,4 +147,22 @@ func TestPlannedChangesAreListedAccountsThenRemovesThenRoles(t *testing.T) {
 	if strings.Join(got, ",") != want {
 		t.Fatalf("changes\n%s\nwant\n%s", strings.Join(got, ","), want)
 	}
+}
+
+// hrWithContract is a persons file header whose rows are also contracts.
+const hrWithContract = "employee_number;first_name;last_name;username;start_date;ou_code;ou_name;function_code\n"
+
+// threePersons ingests three persons with a contract each and returns a
+// pipeline that exports them (HelloID names) into out/ with thresholds.
+func threePersons(t *testing.T, th lifecycle.Thresholds) (*env, *pipeline.Pipeline) {
+	t.Helper()
+	e := newEnv(t)
+	e.mustIngest(e.source("hr", "", hrWithContract+"001;A;L;u1;2020-01-01;FIN;Fin;F\n002;B;L;u2;2020-01-01;FIN;Fin;F\n003;C;L;u3;2020-01-01;FIN;Fin;F\n", ""))
+	cfg := export.Default()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Dir = filepath.Join(e.dir, "out")
+	return e, &pipeline.Pipeline{Store: e.store, RunID: 10, Settings: &pipeline.Settings{Export: &cfg,
+		ExportRules: export.Rules{NameStyle: export.StyleHelloID}, Thresholds: th}}
 }

@@ -2,15 +2,12 @@ package pipeline_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/spendsync/spendsync/connector"
-	"github.com/spendsync/spendsync/lifecycle"
 	"github.com/spendsync/spendsync/pipeline"
 )
 
@@ -59,24 +56,9 @@ func TestAPersonTakenOverByAnotherSourceIsDiffedInFull(t *testing.T) {
 // its first ingest of the same data records nothing, and from then on a
 // change is still seen.
 func TestUpgradedDatabaseIngestsTheSameDataWithoutEvents(t *testing.T) {
-	text, err := os.ReadFile(filepath.Join("..", "testdata", "schema", "v1.sql"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	e := newEnv(t)
 	path := filepath.Join(e.dir, "old.db")
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(string(text)); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	st, err := lifecycle.Open(path, false, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openV1(t, path)
 	defer st.Close()
 	e.store = st
 	e.run = 20

@@ -17,25 +17,9 @@ import (
 // contracts and exported rows become WITHOUT ROWID tables), and exporting
 // it twice records its provisioning once: nothing spurious on the second.
 func TestV1DatabaseUpgradesAndExportsWithoutSpuriousEvents(t *testing.T) {
-	text, err := os.ReadFile(filepath.Join("..", "testdata", "schema", "v1.sql"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "old.db")
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(string(text)); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-
-	st, err := lifecycle.Open(path, false, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openV1(t, path)
 	defer st.Close()
 	cfg := export.Default()
 	if err := cfg.Validate(); err != nil {
@@ -72,11 +56,34 @@ func TestV1DatabaseUpgradesAndExportsWithoutSpuriousEvents(t *testing.T) {
 	}
 	var withoutRowid int
 	st.Close()
-	db, _ = sql.Open("sqlite", path)
+	db, _ := sql.Open("sqlite", path)
 	defer db.Close()
 	db.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE name IN ('persons', 'contracts', 'exported_persons', 'export_held')
 		AND sql LIKE '%WITHOUT ROWID'`).Scan(&withoutRowid)
 	if withoutRowid != 4 {
 		t.Fatalf("%d of 4 key-addressed tables are WITHOUT ROWID after the upgrade", withoutRowid)
 	}
+}
+
+// openV1 writes a database as schema version 1 left it (the fixture in
+// testdata/schema) at path and opens it, which upgrades it.
+func openV1(t *testing.T, path string) *lifecycle.Store {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join("..", "testdata", "schema", "v1.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(string(text)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	st, err := lifecycle.Open(path, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
