@@ -2,6 +2,7 @@ package connector
 
 import (
 	"fmt"
+	"github.com/spendsync/spendsync/internal/show"
 	"net"
 	"net/url"
 	"os"
@@ -74,7 +75,7 @@ func (s *Source) validateInput() error {
 		if a.System == "" {
 			return keyErr("api.system", "required: one of %s (or a profile that sets it)", strings.Join(apiSystems, ", "))
 		}
-		return keyErr("api.system", "unknown system %q (known: %s)", a.System, strings.Join(apiSystems, ", "))
+		return keyErr("api.system", "unknown system %s (known: %s)", show.Quote(a.System), strings.Join(apiSystems, ", "))
 	}
 	if a.System == p.system {
 		if a.Persons == "" {
@@ -162,7 +163,7 @@ func checkURL(raw string) error {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute URL", raw)
+		return fmt.Errorf("%s is not an absolute URL", show.Quote(raw))
 	}
 	if u.User != nil {
 		return fmt.Errorf("must not carry credentials; use the *_env or *_file keys")

@@ -410,6 +410,24 @@ func TestSourceValidationNamesTheKey(t *testing.T) {
 	}
 }
 
+// A config value quoted back in a message is bounded and escaped: a
+// pasted blob in a key gives one readable line, not the blob.
+func TestSourceValidationQuotesLongValuesBounded(t *testing.T) {
+	long := strings.Repeat("x", 5000) + "\x1b[2J"
+	for _, src := range []connector.Source{
+		{Name: "a", Persons: "p", Mode: long},
+		{Name: "a", Persons: "p", Profile: long},
+		{Name: "a", Persons: "p", DateFormat: long},
+		{Name: "a", Persons: "p", NamingMap: map[string]string{"1": long}},
+		{Name: "a", Persons: "p", Provides: []string{long}},
+	} {
+		msg := src.Validate().Error()
+		if len(msg) > 600 || !strings.Contains(msg, "more characters") || strings.Contains(msg, "\x1b") {
+			t.Errorf("message of %d bytes: %.120s", len(msg), msg)
+		}
+	}
+}
+
 func TestAMissingSourceFileIsNamedByItsKey(t *testing.T) {
 	dir := t.TempDir()
 	persons := writeFile(t, dir, "persons.csv", []byte("employee_number;last_name\n001;A\n"))

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"github.com/spendsync/spendsync/internal/show"
 	"io"
 	"io/fs"
 	"maps"
@@ -35,11 +36,11 @@ type Lookup struct {
 func checkFormat(at, delimiter, encoding string) error {
 	if delimiter != "" {
 		if d := []rune(delimiter); len(d) != 1 || d[0] == '"' || d[0] == '\n' || d[0] == '\r' {
-			return keyErr(at+"delimiter", "must be one character other than a quote or newline, not %q", delimiter)
+			return keyErr(at+"delimiter", "must be one character other than a quote or newline, not %s", show.Quote(delimiter))
 		}
 	}
 	if _, ok := encodings[strings.ToLower(encoding)]; !ok && encoding != "" {
-		return keyErr(at+"encoding", "unknown encoding %q (known: utf-8, windows-1252, iso-8859-1, utf-16)", encoding)
+		return keyErr(at+"encoding", "unknown encoding %s (known: utf-8, windows-1252, iso-8859-1, utf-16)", show.Quote(encoding))
 	}
 	return nil
 }
@@ -217,7 +218,7 @@ func loadLookup(r io.Reader, l *Lookup, src *Source) (*lookupTable, error) {
 			return -1, err
 		}
 		if i < 0 {
-			return -1, fmt.Errorf("%s line 1: no column %q for %s; the header has: %s", t.file, name, what, strings.Join(t.header, ", "))
+			return -1, fmt.Errorf("%s line 1: no column %s for %s; the header has: %s", t.file, show.Quote(name), what, show.List(t.header))
 		}
 		return i, nil
 	}
@@ -278,7 +279,7 @@ func loadLookup(r io.Reader, l *Lookup, src *Source) (*lookupTable, error) {
 			row.values[f] = m.get(rec, f)
 		}
 		if prev, dup := lt.rows[key]; dup {
-			return nil, fmt.Errorf("%s: duplicate key %q for %s on lines %d and %d", t.file, key, lt.key, prev.line, line)
+			return nil, fmt.Errorf("%s: duplicate key %s for %s on lines %d and %d", t.file, show.Quote(key), lt.key, prev.line, line)
 		}
 		lt.rows[key] = row
 	}

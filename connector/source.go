@@ -3,6 +3,7 @@ package connector
 import (
 	"errors"
 	"fmt"
+	"github.com/spendsync/spendsync/internal/show"
 	"maps"
 	"slices"
 	"strings"
@@ -54,7 +55,7 @@ func (s *Source) Validate() error {
 	}
 	if s.Profile != "" {
 		if _, ok := profiles[s.Profile]; !ok {
-			return keyErr("profile", "unknown profile %q (known: %s)", s.Profile, strings.Join(ProfileNames(), ", "))
+			return keyErr("profile", "unknown profile %s (known: %s)", show.Quote(s.Profile), strings.Join(ProfileNames(), ", "))
 		}
 	}
 	if err := s.validateInput(); err != nil {
@@ -65,7 +66,7 @@ func (s *Source) Validate() error {
 		s.Mode = Snapshot
 	case Snapshot, Delta:
 	default:
-		return keyErr("mode", "must be snapshot or delta, not %q", s.Mode)
+		return keyErr("mode", "must be snapshot or delta, not %s", show.Quote(s.Mode))
 	}
 	if s.Delimiter == "" {
 		s.Delimiter = profiles[s.Profile].delimiter
@@ -82,7 +83,7 @@ func (s *Source) Validate() error {
 	if s.DateFormat == "" {
 		s.DateFormat = "2006-01-02"
 	} else if !validLayout(s.DateFormat) {
-		return keyErr("date_format", "%q is not a Go date layout (write 2 January 2006 as you would, e.g. 02-01-2006)", s.DateFormat)
+		return keyErr("date_format", "%s is not a Go date layout (write 2 January 2006 as you would, e.g. 02-01-2006)", show.Quote(s.DateFormat))
 	}
 	if s.MaxAge < 0 {
 		return keyErr("max_age", "must not be negative")
@@ -101,12 +102,12 @@ func (s *Source) Validate() error {
 	}
 	for _, code := range slices.Sorted(maps.Keys(s.NamingMap)) {
 		if !slices.Contains(conventions, strings.ToUpper(s.NamingMap[code])) {
-			return keyErr("naming_map."+code, "must be one of B, BP, P, PB, not %q", s.NamingMap[code])
+			return keyErr("naming_map."+code, "must be one of B, BP, P, PB, not %s", show.Quote(s.NamingMap[code]))
 		}
 	}
 	for i, f := range s.Provides {
 		if !slices.Contains(model.PersonFields, f) {
-			return keyErr(fmt.Sprintf("provides[%d]", i), "unknown person field %q", f)
+			return keyErr(fmt.Sprintf("provides[%d]", i), "unknown person field %s", show.Quote(f))
 		}
 	}
 	if len(s.Provides) > 0 {
