@@ -1,8 +1,10 @@
 package connector_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -49,7 +51,48 @@ func FuzzLoad(f *testing.F) {
 				t.Fatalf("reject without a place: %+v", r)
 			}
 		}
+		if withContracts {
+			sameThroughAFilter(t, src, res)
+		}
 	})
+}
+
+// sameThroughAFilter loads src again through a filter that drops some
+// rows (those of employee numbers of odd length) and checks that dropping
+// changes nothing else: the same rejects with the same text, the same
+// listed numbers and protections, and exactly the kept rows of the
+// unfiltered result, in the same order.
+func sameThroughAFilter(t *testing.T, src *connector.Source, all *connector.Result) {
+	keep := func(emp string) bool { return len(emp)%2 == 0 }
+	got, err := connector.LoadFiltered(context.Background(), src, connector.Rules{VerifiedDomains: []string{"example.nl"}}, nil, &connector.Filter{
+		Person:        func(_ []string, p *connector.PersonRow) bool { return keep(p.EmployeeNumber) },
+		Contract:      func(*connector.ContractRow) {},
+		KeepContracts: func(listed bool, emp string) bool { return !listed || keep(emp) },
+	})
+	if err != nil {
+		t.Fatalf("filtered load failed where the whole one did not: %v", err)
+	}
+	if !reflect.DeepEqual(got.Rejects, all.Rejects) {
+		t.Fatalf("rejects differ through a filter:\n%+v\n%+v", got.Rejects, all.Rejects)
+	}
+	if !reflect.DeepEqual(got.Listed, all.Listed) || !reflect.DeepEqual(got.Protected, all.Protected) ||
+		!reflect.DeepEqual(got.ProtectedContracts, all.ProtectedContracts) || got.Rows() != all.Rows() {
+		t.Fatalf("listed, protected or counts differ through a filter")
+	}
+	for emp, p := range all.Persons {
+		if q, ok := got.Persons[emp]; ok != keep(emp) || ok && !reflect.DeepEqual(q, p) {
+			t.Fatalf("person %q kept %v, want %v", emp, ok, keep(emp))
+		}
+	}
+	var want []connector.ContractRow
+	for _, c := range all.Contracts {
+		if _, listed := all.Listed[c.EmployeeNumber]; !listed || keep(c.EmployeeNumber) {
+			want = append(want, c)
+		}
+	}
+	if len(want) != len(got.Contracts) || len(want) > 0 && !reflect.DeepEqual(want, got.Contracts) {
+		t.Fatalf("contracts through a filter:\n%+v\nwant\n%+v", got.Contracts, want)
+	}
 }
 
 // FuzzParseDate: any layout and value either fail or give a valid ISO date.
