@@ -189,7 +189,11 @@ func (res *Result) readBoth(src *Source, rules Rules) error {
 		return perr
 	}
 	res.Files = append(res.Files, cres.Files...)
-	res.Contracts = append(res.Contracts, cres.Contracts...)
+	if len(res.Contracts) == 0 {
+		res.Contracts = cres.Contracts // not a copy of 150k rows
+	} else {
+		res.Contracts = append(res.Contracts, cres.Contracts...)
+	}
 	res.Rejects = append(res.Rejects, cres.Rejects...)
 	res.ContractRows = cres.ContractRows
 	for emp := range cres.Protected {
