@@ -19,7 +19,7 @@ type Changes struct {
 	Source       string
 	Persons      []*Person // sorted by employee number
 	Leave        []string
-	PutContracts []model.Contract
+	PutContracts []*model.Contract
 	DelContracts []model.Contract
 	Events       []Event
 	Rejects      []Reject
@@ -72,7 +72,7 @@ func (s *Store) Apply(ctx context.Context, ch *Changes, runID int64) error {
 			}
 		}
 		if err := insertEach(tx, "contracts", contractWriteCols, contractUpsert, len(ch.PutContracts), func(i int, args []any) ([]any, error) {
-			c := &ch.PutContracts[i]
+			c := ch.PutContracts[i]
 			return appendValues(append(args, c.EmployeeNumber, c.Key), c.FieldPtrs()), nil
 		}); err != nil {
 			return err

@@ -45,7 +45,9 @@ type Plan struct {
 	persons       map[string]*lifecycle.Person
 	joined        map[string]int // employee number -> index of its person.joined event
 	leave         []string
-	putContracts  []model.Contract
+	// putContracts point into the source's rows, not copies of them: a
+	// first ingest puts every contract.
+	putContracts []*model.Contract
 	delContracts  []model.Contract
 	snapshotEmpty bool
 	// contractsBefore is set when a snapshot's contracts file is empty
@@ -268,8 +270,9 @@ func (st *State) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 			existing = st.contractsOf(emp)
 		}
 		seen := map[string]bool{}
-		for _, row := range byEmp[emp] {
-			c := row.Contract
+		for k := range byEmp[emp] {
+			row := &byEmp[emp][k]
+			c := &row.Contract
 			seen[c.Key] = true
 			old, ok := existing[c.Key]
 			if !ok {
@@ -285,7 +288,7 @@ func (st *State) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 					je.contracts.to = len(plan.putContracts)
 					continue
 				}
-				plan.event(lifecycle.ContractAdded, emp, map[string]any{"contract": c, "file": row.File, "line": row.Line})
+				plan.event(lifecycle.ContractAdded, emp, map[string]any{"contract": *c, "file": row.File, "line": row.Line})
 				continue
 			}
 			changes := map[string]Change{}
@@ -407,7 +410,7 @@ func (st *State) Commit(plan *Plan) {
 		delete(st.contractsOf(c.EmployeeNumber), c.Key)
 	}
 	for _, c := range plan.putContracts {
-		st.contractsOf(c.EmployeeNumber)[c.Key] = c
+		st.contractsOf(c.EmployeeNumber)[c.Key] = *c
 	}
 }
 

@@ -100,7 +100,7 @@ func (j *joinedContracts) MarshalJSON() ([]byte, error) {
 	buf := make([]byte, 0, 256*(j.to-j.from))
 	buf = append(buf, '[')
 	for i := j.from; i < j.to; i++ {
-		c := &j.plan.putContracts[i]
+		c := j.plan.putContracts[i]
 		if i > j.from {
 			buf = append(buf, ',')
 		}

@@ -33,7 +33,7 @@ func TestJoinedPersonRendersLikeAMapOfItsNonEmptyFields(t *testing.T) {
 // A joiner's contracts are stored exactly as encoding/json renders the
 // contracts: same keys, same order, same escaping.
 func TestJoinedContractsRenderLikeTheContracts(t *testing.T) {
-	plan := &Plan{putContracts: []model.Contract{
+	plan := &Plan{putContracts: []*model.Contract{
 		{EmployeeNumber: "9", Key: "x"},
 		{EmployeeNumber: "1", Key: "c1", ContractID: "c1", StartDate: "2020-01-01", OUCode: "FIN", OUName: "Financiën & <Control>", FunctionCode: "CTRL"},
 		{EmployeeNumber: "1", Key: "2020|A|B", StartDate: "2020-01-01", EndDate: "2024-12-31", OUName: `"quoted" \ back`, FunctionName: "tab\there"},
@@ -53,7 +53,7 @@ func TestJoinedContractsRenderLikeTheContracts(t *testing.T) {
 // line, and the providers folded in when there are any.
 func TestJoinedEventRendersLikeItsDetailsMap(t *testing.T) {
 	p := model.Person{EmployeeNumber: "7", FirstName: "Zoë", LastName: "<Jansen>", Username: "z@example.nl"}
-	plan := &Plan{putContracts: []model.Contract{{EmployeeNumber: "7", Key: "c1", ContractID: "c1", OUCode: "FIN"}}}
+	plan := &Plan{putContracts: []*model.Contract{{EmployeeNumber: "7", Key: "c1", ContractID: "c1", OUCode: "FIN"}}}
 	for _, tc := range []struct {
 		event *joinedEvent
 		want  map[string]any
