@@ -42,12 +42,12 @@ type Plan struct {
 	// decides whose recorded generation a later change may carry forward.
 	provides []string
 
-	persons       map[string]*lifecycle.Person
-	joined        map[string]int // employee number -> index of its person.joined event
-	leave         []string
+	persons map[string]*lifecycle.Person
+	joined  map[string]int // employee number -> index of its person.joined event
+	leave   []string
 	// putContracts point into the source's rows, not copies of them: a
 	// first ingest puts every contract.
-	putContracts []*model.Contract
+	putContracts  []*model.Contract
 	delContracts  []model.Contract
 	snapshotEmpty bool
 	// contractsBefore is set when a snapshot's contracts file is empty
