@@ -282,8 +282,8 @@ func (st *State) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 					// were just put, one after the other, so the event
 					// names their range instead of copying them.
 					je := plan.Events[i].Lazy.(*joinedEvent)
-					if je.contracts == nil {
-						je.contracts = &joinedContracts{plan: plan, from: len(plan.putContracts) - 1}
+					if je.contracts.plan == nil {
+						je.contracts = joinedContracts{plan: plan, from: len(plan.putContracts) - 1}
 					}
 					je.contracts.to = len(plan.putContracts)
 					continue

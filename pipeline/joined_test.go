@@ -61,7 +61,7 @@ func TestJoinedEventRendersLikeItsDetailsMap(t *testing.T) {
 		{&joinedEvent{person: joinedPerson{&p}, file: `C:\hr\"persons".csv`, line: 12},
 			map[string]any{"person": map[string]string{"first_name": "Zoë", "last_name": "<Jansen>", "username": "z@example.nl"},
 				"file": `C:\hr\"persons".csv`, "line": 12}},
-		{&joinedEvent{person: joinedPerson{&p}, file: "p.csv", line: 2, contracts: &joinedContracts{plan: plan, from: 0, to: 1},
+		{&joinedEvent{person: joinedPerson{&p}, file: "p.csv", line: 2, contracts: joinedContracts{plan: plan, from: 0, to: 1},
 			providedBy: []string{"ad", "entra"}},
 			map[string]any{"person": map[string]string{"first_name": "Zoë", "last_name": "<Jansen>", "username": "z@example.nl"},
 				"file": "p.csv", "line": 2, "contracts": plan.putContracts, "provided_by": []string{"ad", "entra"}}},
