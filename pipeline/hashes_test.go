@@ -143,3 +143,29 @@ func TestTheLaterOfTwoSourcesListingAPersonWinsEvenWhenUnchanged(t *testing.T) {
 		t.Fatalf("person 001 after both sources listed it: %+v %v", p, err)
 	}
 }
+
+// A dry run reads through the same filter as a real ingest: it plans the
+// same changes and records nothing, hashes included.
+func TestDryRunThroughTheFilterPlansTheSameAndRecordsNoHashes(t *testing.T) {
+	e := newEnv(t)
+	persons := personsHeader + "001;Jan;Boele;jan@example.nl\n002;Anna;Jansen;anna@example.nl\n"
+	contracts := contractsHeader + "001;c1;2020-01-01;;FIN;CTRL\n002;c2;2021-01-01;;HR;HRA\n"
+	e.mustIngest(e.source("hr", "", persons, contracts))
+	hashes := func() string {
+		return rowOf(t, e.store.Path(), `SELECT source, employee_number, hex(person), hex(contracts) FROM source_hashes ORDER BY 1, 2`)
+	}
+	before := hashes()
+	day2 := e.source("hr", "", strings.Replace(persons, "Boele", "Boele-Smit", 1),
+		strings.Replace(contracts, "HR;HRA", "ICT;HRA", 1))
+	_, rep, err := e.ingest(pipeline.IngestConfig{DryRun: true}, day2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Plans[0].Summary(); !strings.Contains(got, "0 joined, 1 changed, 0 left, 0 contracts added, 1 changed") {
+		t.Fatalf("dry run: %s", got)
+	}
+	if after := hashes(); after != before {
+		t.Fatalf("a dry run recorded hashes:\n%s\n%s", before, after)
+	}
+	eq(t, "the real run", e.mustIngest(day2), []string{"person.changed 001", "contract.changed 002"})
+}
