@@ -36,6 +36,7 @@ type Hashes struct {
 type Indexed struct {
 	Source string
 	Left   bool
+	Hashes Hashes // filled by the caller, for one source at a time (EachHashes)
 }
 
 // Index returns every stored person, leavers included, with its owner: a
@@ -69,12 +70,11 @@ func (s *Store) Index(ctx context.Context) (map[string]Indexed, error) {
 	return out, nil
 }
 
-// SourceHashes returns the hashes source recorded, by employee number.
-func (s *Store) SourceHashes(ctx context.Context, source string) (map[string]Hashes, error) {
-	out := map[string]Hashes{}
+// EachHashes calls fn with each person's hashes source recorded.
+func (s *Store) EachHashes(ctx context.Context, source string, fn func(emp string, h Hashes)) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT employee_number, person, contracts FROM source_hashes WHERE source = ?`, source)
 	if err != nil {
-		return nil, fmt.Errorf("load hashes of %s: %w", source, err)
+		return fmt.Errorf("load hashes of %s: %w", source, err)
 	}
 	var emp string
 	var person, contracts sql.RawBytes
@@ -85,12 +85,12 @@ func (s *Store) SourceHashes(ctx context.Context, source string) (map[string]Has
 		var h Hashes
 		copy(h.Person[:], person)
 		copy(h.Contracts[:], contracts)
-		out[emp] = h
+		fn(emp, h)
 		return nil
 	}); err != nil {
-		return nil, fmt.Errorf("load hashes of %s: %w", source, err)
+		return fmt.Errorf("load hashes of %s: %w", source, err)
 	}
-	return out, nil
+	return nil
 }
 
 // Loader fetches single stored persons and their contracts: the ingest

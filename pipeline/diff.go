@@ -58,8 +58,8 @@ type Plan struct {
 	emptied *emptiedLookup
 	// last is what the source recorded (hashes.go); hashes what it
 	// supplies now, and putHashes those of them to write.
-	last, hashes, putHashes map[string]lifecycle.Hashes
-	void                    []string // persons joined or left: every source's hashes are void
+	hashes, putHashes map[string]lifecycle.Hashes
+	void              []string // persons joined or left: every source's hashes are void
 	// filter dropped the rows that hashed as last time while the source
 	// was read (nil: none were dropped).
 	filter *sourceFilter
@@ -92,11 +92,11 @@ func (p *Plan) Empty() bool { return p.snapshotEmpty }
 // another source provides, which this source must not overwrite. last is
 // what the source recorded the previous time: a person whose row hashes
 // the same is not diffed.
-func (st *State) PlanSource(res *connector.Result, skipFields []string, last map[string]lifecycle.Hashes, f *sourceFilter) *Plan {
+func (st *State) PlanSource(res *connector.Result, skipFields []string, f *sourceFilter) *Plan {
 	src := res.Source
 	plan := &Plan{Source: src.Name, Rejects: slices.Clone(res.Rejects), Rows: res.Rows(), Files: res.Files,
 		persons: map[string]*lifecycle.Person{}, joined: map[string]int{}, provides: src.Provides,
-		last: last, hashes: make(map[string]lifecycle.Hashes, len(res.Persons)), filter: f}
+		hashes: make(map[string]lifecycle.Hashes, len(res.Persons)), filter: f}
 	x := newHasher()
 	if src.IsProvider() {
 		st.planProvider(plan, res, x)
@@ -122,7 +122,7 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string, last map
 		delete(res.Persons, emp)
 		h := x.person(fields, row.Field)
 		plan.hashes[emp] = lifecycle.Hashes{Person: h}
-		if st.index[emp].Source == src.Name && st.sameAsLast(last[emp].Person, h, emp) {
+		if st.index[emp].Source == src.Name && st.sameAsLast(st.recorded(emp).Person, h, emp) {
 			continue
 		}
 		old := st.person(emp)
@@ -260,7 +260,7 @@ func (st *State) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 		h := plan.hashes[emp]
 		h.Contracts = x.contracts(byEmp[emp])
 		plan.hashes[emp] = h
-		if st.index[emp].Source == res.Source.Name && st.sameAsLast(plan.last[emp].Contracts, h.Contracts, emp) {
+		if st.index[emp].Source == res.Source.Name && st.sameAsLast(st.recorded(emp).Contracts, h.Contracts, emp) {
 			continue
 		}
 		// A person the index does not hold (a joiner) has no contracts:
@@ -329,7 +329,7 @@ func (st *State) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 			h := plan.hashes[emp]
 			h.Contracts = x.contracts(nil)
 			plan.hashes[emp] = h
-			if st.index[emp].Source == res.Source.Name && st.sameAsLast(plan.last[emp].Contracts, h.Contracts, emp) {
+			if st.index[emp].Source == res.Source.Name && st.sameAsLast(st.recorded(emp).Contracts, h.Contracts, emp) {
 				continue
 			}
 			existing := st.contractsOf(emp)
@@ -351,7 +351,7 @@ func (st *State) planProvider(plan *Plan, res *connector.Result, x *hasher) {
 		row := res.Persons[emp]
 		h := x.person(res.Fields, row.Field)
 		plan.hashes[emp] = lifecycle.Hashes{Person: h}
-		if st.sameAsLast(plan.last[emp].Person, h, emp) {
+		if st.sameAsLast(st.recorded(emp).Person, h, emp) {
 			continue
 		}
 		old := st.person(emp)

@@ -85,15 +85,15 @@ func (x *hasher) contractSum(a, b, n uint64) lifecycle.Hash {
 // newHashes lists the hashes of plan that differ from what the source
 // recorded: only those are written. A voided person's are all written,
 // since the void clears what was recorded.
-func newHashes(next, last map[string]lifecycle.Hashes, voided map[string]bool, void []string) map[string]lifecycle.Hashes {
+func (st *State) newHashes(next map[string]lifecycle.Hashes, void []string) map[string]lifecycle.Hashes {
 	own := make(map[string]bool, len(void))
 	for _, emp := range void {
 		own[emp] = true
 	}
 	out := map[string]lifecycle.Hashes{}
 	for emp, h := range next {
-		old := last[emp]
-		if voided[emp] || own[emp] {
+		old := st.recorded(emp)
+		if st.voided[emp] || own[emp] {
 			old = lifecycle.Hashes{}
 		}
 		if h.Person == old.Person {
@@ -111,15 +111,14 @@ func newHashes(next, last map[string]lifecycle.Hashes, voided map[string]bool, v
 
 // sourceFilter drops, while a source is read, the rows that hash the same
 // as what the source recorded last time (connector.Filter), so an
-// ingest's memory follows the changes, not the size of the files. Rows an
-// earlier source of the same run listed are always kept: the earlier
-// source may change those persons before this one is diffed.
+// ingest's memory follows the changes, not the size of the files. A
+// source is read after the earlier sources of the run were diffed and
+// committed to the state, so what they changed (a person taken over,
+// joined or left) is seen and keeps the row.
 type sourceFilter struct {
-	st      *State
-	src     *connector.Source
-	last    map[string]lifecycle.Hashes
-	skip    []string
-	earlier func(emp string) bool
+	st   *State
+	src  *connector.Source
+	skip []string
 
 	fields    []string // the source's fields without skip, once known
 	px, cx    *hasher  // persons are read on one goroutine, contracts on another
@@ -127,8 +126,8 @@ type sourceFilter struct {
 	changed   map[string]bool // persons whose contracts hash otherwise than recorded
 }
 
-func (st *State) newFilter(src *connector.Source, last map[string]lifecycle.Hashes, skip []string, earlier func(string) bool) *sourceFilter {
-	return &sourceFilter{st: st, src: src, last: last, skip: skip, earlier: earlier, px: newHasher(), cx: newHasher(),
+func (st *State) newFilter(src *connector.Source, skip []string) *sourceFilter {
+	return &sourceFilter{st: st, src: src, skip: skip, px: newHasher(), cx: newHasher(),
 		contracts: map[string]*[3]uint64{}}
 }
 
@@ -137,12 +136,13 @@ func (f *sourceFilter) connector() *connector.Filter {
 }
 
 // same reports whether a recorded hash still holds for emp and may skip
-// its diff (State.sameAsLast), for a person no earlier source listed.
+// its diff (State.sameAsLast): for a primary source only while it owns
+// the person.
 func (f *sourceFilter) same(recorded, now lifecycle.Hash, emp string) bool {
 	if !f.src.IsProvider() && f.st.index[emp].Source != f.src.Name {
 		return false
 	}
-	return f.st.sameAsLast(recorded, now, emp) && !f.earlier(emp)
+	return f.st.sameAsLast(recorded, now, emp)
 }
 
 func (f *sourceFilter) person(fields []string, p *connector.PersonRow) bool {
@@ -152,7 +152,7 @@ func (f *sourceFilter) person(fields []string, p *connector.PersonRow) bool {
 			f.fields = fields
 		}
 	}
-	return !f.same(f.last[p.EmployeeNumber].Person, f.px.person(f.fields, p.Field), p.EmployeeNumber)
+	return !f.same(f.st.recorded(p.EmployeeNumber).Person, f.px.person(f.fields, p.Field), p.EmployeeNumber)
 }
 
 func (f *sourceFilter) contract(c *connector.ContractRow) {
@@ -176,7 +176,7 @@ func (f *sourceFilter) keepContracts(listed bool, emp string) bool {
 	if f.changed == nil {
 		f.changed = map[string]bool{}
 		for e, a := range f.contracts {
-			if !f.same(f.last[e].Contracts, f.cx.contractSum(a[0], a[1], a[2]), e) {
+			if !f.same(f.st.recorded(e).Contracts, f.cx.contractSum(a[0], a[1], a[2]), e) {
 				f.changed[e] = true
 			}
 		}

@@ -35,10 +35,12 @@ type IngestReport struct {
 }
 
 // Ingest reads every source, diffs each against the state and, unless dry,
-// applies each in its own transaction. All sources are read and checked
-// against the safety stops before anything is written, so a stop or a bad
-// file leaves the state exactly as it was. Primary sources go before
-// providers, so a provider fills persons that joined in the same run.
+// applies each in its own transaction. Each source is read and diffed in
+// turn, against the state as the earlier sources of the run left it (in
+// memory), and all are read and checked against the safety stops before
+// anything is written, so a stop or a bad file leaves the state exactly
+// as it was. Primary sources go before providers, so a provider fills
+// persons that joined in the same run.
 func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources []*connector.Source, opts ingestConfig) (*IngestReport, error) {
 	log := opts.Log
 	if log == nil {
@@ -86,28 +88,22 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 	if len(unchanged) == len(ordered) {
 		return finishIngest(ctx, s, runID, &IngestReport{Plans: unchanged}, forced, opts, log)
 	}
-	// The index of the stored persons and each source's recorded hashes
-	// come first: reading a source drops the rows that hash as last time.
+	// The index of the stored persons comes first. Then each source in
+	// turn is read (dropping the rows that hash as it recorded last time),
+	// diffed and committed to the in-memory state, so the next source is
+	// read against what the earlier ones changed; only then is anything
+	// written. One source's rows are held at a time.
 	st, err := loadState(ctx, s)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	results := make([]*connector.Result, len(ordered))
-	lasts := make([]map[string]lifecycle.Hashes, len(ordered))
-	filters := make([]*sourceFilter, len(ordered))
+	rep := &IngestReport{}
+	diff := opts.Phases.Start("diff", int64(len(ordered)))
+	defer diff.Done()
 	for i, src := range ordered {
-		last, err := s.SourceHashes(ctx, src.Name)
-		if err != nil {
+		if err := st.useHashesOf(src.Name); err != nil {
 			return nil, err
-		}
-		earlier := func(emp string) bool {
-			for _, r := range results[:i] {
-				if _, ok := r.Listed[emp]; ok {
-					return true
-				}
-			}
-			return false
 		}
 		skip := provided
 		if src.IsProvider() {
@@ -117,38 +113,27 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 		// every row: it is read without the filter's second pass.
 		var f *sourceFilter
 		var cf *connector.Filter
-		if len(last) > 0 {
-			f = st.newFilter(src, last, skip, earlier)
+		if st.hashes > 0 {
+			f = st.newFilter(src, skip)
 			cf = f.connector()
 		}
 		res, err := connector.LoadFiltered(ctx, src, opts.Rules, opts.Progress, cf)
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", src.Name, err)
 		}
-		results[i], lasts[i], filters[i] = res, last, f
-	}
-	rep := &IngestReport{}
-	diff := opts.Phases.Start("diff", int64(len(results)))
-	defer diff.Done()
-	for i, res := range results {
-		plan := st.PlanSource(res, provided, lasts[i], filters[i])
-		lasts[i], filters[i] = nil, nil
+		plan := st.PlanSource(res, provided, f)
 		if st.err != nil {
-			return nil, fmt.Errorf("source %s: %w", res.Source.Name, st.err)
+			return nil, fmt.Errorf("source %s: %w", src.Name, st.err)
 		}
 		plan.digest = digests[i]
 		if err := checkThresholds(opts.Thresholds, plan); err != nil {
 			if !opts.Force {
 				return nil, err
 			}
-			forced = append(forced, forceEvent(res.Source.Name, err))
+			forced = append(forced, forceEvent(src.Name, err))
 		}
-		// The plan holds what it needs of the rows: let the source's rows
-		// go before the next source is diffed and the plans are written.
-		results[i] = nil
-		plan.hashes, plan.putHashes = nil, newHashes(plan.hashes, plan.last, st.voided, plan.void)
-		plan.last = nil
-		if i < len(results)-1 {
+		plan.hashes, plan.putHashes = nil, st.newHashes(plan.hashes, plan.void)
+		if i < len(ordered)-1 {
 			st.Commit(plan)
 		}
 		rep.Plans = append(rep.Plans, plan)

@@ -26,6 +26,10 @@ type State struct {
 	// recorded hashes for them are void.
 	voided map[string]bool
 	err    error // the first failed load; the plan is unusable then
+	// hashesOf is the source whose recorded hashes sit in the index
+	// entries (useHashesOf), and hashes how many it recorded.
+	hashesOf string
+	hashes   int
 }
 
 // loadState reads the index of the stored persons.
@@ -83,6 +87,34 @@ func (st *State) contractsOf(emp string) map[string]model.Contract {
 
 // contractCount is the number of contracts the person holds now.
 func (st *State) contractCount(emp string) int { return len(st.contractsOf(emp)) }
+
+// useHashesOf puts what source recorded into the index entries, in place
+// of the previous source's: one map for the persons and their hashes, not
+// one each (a million entries each at 1M persons).
+func (st *State) useHashesOf(source string) error {
+	if st.hashesOf == source {
+		return nil
+	}
+	for emp, e := range st.index {
+		if e.Hashes != (lifecycle.Hashes{}) {
+			e.Hashes = lifecycle.Hashes{}
+			st.index[emp] = e
+		}
+	}
+	st.hashes = 0
+	err := st.store.EachHashes(st.ctx, source, func(emp string, h lifecycle.Hashes) {
+		if e, ok := st.index[emp]; ok {
+			e.Hashes = h
+			st.index[emp] = e
+			st.hashes++
+		}
+	})
+	st.hashesOf = source
+	return err
+}
+
+// recorded is what the source of useHashesOf recorded for emp.
+func (st *State) recorded(emp string) lifecycle.Hashes { return st.index[emp].Hashes }
 
 // present reports whether emp is a current (not left) person.
 func (st *State) present(emp string) bool {
