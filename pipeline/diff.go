@@ -56,8 +56,8 @@ type Plan struct {
 	// emptied is set when a lookup file gave no rows and the plan would
 	// clear a field it fills where the state holds a value.
 	emptied *emptiedLookup
-	// last is what the source recorded (hashes.go); hashes what it
-	// supplies now, and putHashes those of them to write.
+	// hashes are what the source supplies now (hashes.go), putHashes
+	// those of them that differ from what it recorded and are written.
 	hashes, putHashes map[string]lifecycle.Hashes
 	void              []string // persons joined or left: every source's hashes are void
 	// filter dropped the rows that hashed as last time while the source
@@ -88,10 +88,11 @@ func (p *Plan) Removals() int { return len(p.leave) }
 // Empty reports a snapshot source with no data rows.
 func (p *Plan) Empty() bool { return p.snapshotEmpty }
 
-// PlanSource diffs res against the state, consuming res.Persons. skipFields are person fields
-// another source provides, which this source must not overwrite. last is
-// what the source recorded the previous time: a person whose row hashes
-// the same is not diffed.
+// PlanSource diffs res against the state, consuming res.Persons.
+// skipFields are person fields another source provides, which this source
+// must not overwrite. A person whose row hashes as the source recorded
+// last time (State.useHashesOf) is not diffed; f is the filter the source
+// was read through, or nil.
 func (st *State) PlanSource(res *connector.Result, skipFields []string, f *sourceFilter) *Plan {
 	src := res.Source
 	plan := &Plan{Source: src.Name, Rejects: slices.Clone(res.Rejects), Rows: res.Rows(), Files: res.Files,
@@ -112,7 +113,7 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string, f *sourc
 		}
 		plan.contractsBefore = n
 	}
-	fields := slices.DeleteFunc(slices.Clone(res.Fields), func(f string) bool { return slices.Contains(skipFields, f) })
+	fields := diffedFields(src, res.Fields, skipFields)
 	st.owned(src.Name, func(string) { plan.Population++ })
 
 	for _, emp := range slices.Sorted(maps.Keys(res.Persons)) {
@@ -122,7 +123,7 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string, f *sourc
 		delete(res.Persons, emp)
 		h := x.person(fields, row.Field)
 		plan.hashes[emp] = lifecycle.Hashes{Person: h}
-		if st.index[emp].Source == src.Name && st.sameAsLast(st.recorded(emp).Person, h, emp) {
+		if st.unchanged(src, st.recorded(emp).Person, h, emp) {
 			continue
 		}
 		old := st.person(emp)
@@ -182,6 +183,16 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string, f *sourc
 		plan.leaveUnlessHeld(st, res, emp, map[string]any{"reason": "not in snapshot"})
 	}
 	return plan
+}
+
+// diffedFields are the person fields a source's rows are compared (and
+// hashed) on: a provider's are all it supplies; a primary source leaves
+// out those a provider fills.
+func diffedFields(src *connector.Source, fields, provided []string) []string {
+	if src.IsProvider() {
+		return fields
+	}
+	return slices.DeleteFunc(slices.Clone(fields), func(f string) bool { return slices.Contains(provided, f) })
 }
 
 // leaveUnlessHeld removes emp, unless a rejected row of this source names
@@ -260,7 +271,7 @@ func (st *State) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 		h := plan.hashes[emp]
 		h.Contracts = x.contracts(byEmp[emp])
 		plan.hashes[emp] = h
-		if st.index[emp].Source == res.Source.Name && st.sameAsLast(st.recorded(emp).Contracts, h.Contracts, emp) {
+		if st.unchanged(res.Source, st.recorded(emp).Contracts, h.Contracts, emp) {
 			continue
 		}
 		// A person the index does not hold (a joiner) has no contracts:
@@ -322,14 +333,19 @@ func (st *State) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 		if plan.filter != nil && res.FilteredContracts() {
 			hasRows = plan.filter.hasContractRows
 		}
-		for _, emp := range slices.Sorted(maps.Keys(res.Listed)) {
-			if hasRows(emp) || res.ProtectedContracts[emp] || !st.present(emp) {
-				continue
+		// Only the few persons without a row are sorted, not every listed one.
+		var without []string
+		for emp := range res.Listed {
+			if !hasRows(emp) && !res.ProtectedContracts[emp] && st.present(emp) {
+				without = append(without, emp)
 			}
+		}
+		none := x.contracts(nil)
+		for _, emp := range slices.Sorted(slices.Values(without)) {
 			h := plan.hashes[emp]
-			h.Contracts = x.contracts(nil)
+			h.Contracts = none
 			plan.hashes[emp] = h
-			if st.index[emp].Source == res.Source.Name && st.sameAsLast(st.recorded(emp).Contracts, h.Contracts, emp) {
+			if st.unchanged(res.Source, st.recorded(emp).Contracts, h.Contracts, emp) {
 				continue
 			}
 			existing := st.contractsOf(emp)
@@ -351,7 +367,7 @@ func (st *State) planProvider(plan *Plan, res *connector.Result, x *hasher) {
 		row := res.Persons[emp]
 		h := x.person(res.Fields, row.Field)
 		plan.hashes[emp] = lifecycle.Hashes{Person: h}
-		if st.sameAsLast(st.recorded(emp).Person, h, emp) {
+		if st.unchanged(res.Source, st.recorded(emp).Person, h, emp) {
 			continue
 		}
 		old := st.person(emp)

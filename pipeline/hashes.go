@@ -3,7 +3,6 @@ package pipeline
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"slices"
 	"strings"
 
 	"github.com/spendsync/spendsync/connector"
@@ -53,33 +52,38 @@ func (x *hasher) person(fields []string, get func(string) string) lifecycle.Hash
 	return x.done()
 }
 
-// contracts hashes a person's contract rows whatever their order in the
-// file: each contract's hash is summed in, with the count.
-func (x *hasher) contracts(rows []connector.ContractRow) lifecycle.Hash {
-	var a, b uint64
-	for i := range rows {
-		s := x.contract(&rows[i].Contract)
-		a += binary.LittleEndian.Uint64(s[:8])
-		b += binary.LittleEndian.Uint64(s[8:16])
-	}
-	return x.contractSum(a, b, uint64(len(rows)))
-}
+// contractSum hashes a person's contracts whatever their order in the
+// file: each contract's hash is summed in, with the count, so the rows can
+// be added one by one as they are read.
+type contractSum struct{ a, b, n uint64 }
 
-func (x *hasher) contract(c *model.Contract) [sha256.Size]byte {
+// add sums in c's hash.
+func (s *contractSum) add(x *hasher, c *model.Contract) {
 	x.text(c.Key)
 	for _, v := range c.FieldPtrs() {
 		x.text(*v)
 	}
-	return x.sum()
+	h := x.sum()
+	s.a += binary.LittleEndian.Uint64(h[:8])
+	s.b += binary.LittleEndian.Uint64(h[8:16])
+	s.n++
 }
 
-func (x *hasher) contractSum(a, b, n uint64) lifecycle.Hash {
-	var buf [24]byte
-	binary.LittleEndian.PutUint64(buf[:8], a)
-	binary.LittleEndian.PutUint64(buf[8:16], b)
-	binary.LittleEndian.PutUint64(buf[16:], n)
-	x.buf = append(x.buf, buf[:]...)
+// hash is the sum's hash.
+func (s *contractSum) hash(x *hasher) lifecycle.Hash {
+	for _, v := range []uint64{s.a, s.b, s.n} {
+		x.buf = binary.LittleEndian.AppendUint64(x.buf, v)
+	}
 	return x.done()
+}
+
+// contracts hashes a person's contract rows (contractSum).
+func (x *hasher) contracts(rows []connector.ContractRow) lifecycle.Hash {
+	var s contractSum
+	for i := range rows {
+		s.add(x, &rows[i].Contract)
+	}
+	return s.hash(x)
 }
 
 // newHashes lists the hashes of plan that differ from what the source
@@ -122,51 +126,35 @@ type sourceFilter struct {
 
 	fields    []string // the source's fields without skip, once known
 	px, cx    *hasher  // persons are read on one goroutine, contracts on another
-	contracts map[string]*[3]uint64
+	contracts map[string]*contractSum
 	changed   map[string]bool // persons whose contracts hash otherwise than recorded
 }
 
 func (st *State) newFilter(src *connector.Source, skip []string) *sourceFilter {
 	return &sourceFilter{st: st, src: src, skip: skip, px: newHasher(), cx: newHasher(),
-		contracts: map[string]*[3]uint64{}}
+		contracts: map[string]*contractSum{}}
 }
 
 func (f *sourceFilter) connector() *connector.Filter {
 	return &connector.Filter{Person: f.person, Contract: f.contract, KeepContracts: f.keepContracts}
 }
 
-// same reports whether a recorded hash still holds for emp and may skip
-// its diff (State.sameAsLast): for a primary source only while it owns
-// the person.
-func (f *sourceFilter) same(recorded, now lifecycle.Hash, emp string) bool {
-	if !f.src.IsProvider() && f.st.index[emp].Source != f.src.Name {
-		return false
-	}
-	return f.st.sameAsLast(recorded, now, emp)
-}
-
 func (f *sourceFilter) person(fields []string, p *connector.PersonRow) bool {
 	if f.fields == nil {
-		f.fields = slices.DeleteFunc(slices.Clone(fields), func(x string) bool { return slices.Contains(f.skip, x) })
-		if f.src.IsProvider() {
-			f.fields = fields
-		}
+		f.fields = diffedFields(f.src, fields, f.skip)
 	}
-	return !f.same(f.st.recorded(p.EmployeeNumber).Person, f.px.person(f.fields, p.Field), p.EmployeeNumber)
+	return !f.st.unchanged(f.src, f.st.recorded(p.EmployeeNumber).Person, f.px.person(f.fields, p.Field), p.EmployeeNumber)
 }
 
 func (f *sourceFilter) contract(c *connector.ContractRow) {
-	a := f.contracts[c.EmployeeNumber]
-	if a == nil {
-		a = new([3]uint64)
+	s := f.contracts[c.EmployeeNumber]
+	if s == nil {
+		s = new(contractSum)
 		// A copy: the number is a slice of the row's text, which the
 		// first pass does not keep.
-		f.contracts[strings.Clone(c.EmployeeNumber)] = a
+		f.contracts[strings.Clone(c.EmployeeNumber)] = s
 	}
-	s := f.cx.contract(&c.Contract)
-	a[0] += binary.LittleEndian.Uint64(s[:8])
-	a[1] += binary.LittleEndian.Uint64(s[8:16])
-	a[2]++
+	s.add(f.cx, &c.Contract)
 }
 
 // keepContracts is asked for every row of the second pass: the answer is
@@ -175,8 +163,8 @@ func (f *sourceFilter) contract(c *connector.ContractRow) {
 func (f *sourceFilter) keepContracts(listed bool, emp string) bool {
 	if f.changed == nil {
 		f.changed = map[string]bool{}
-		for e, a := range f.contracts {
-			if !f.same(f.st.recorded(e).Contracts, f.cx.contractSum(a[0], a[1], a[2]), e) {
+		for e, s := range f.contracts {
+			if !f.st.unchanged(f.src, f.st.recorded(e).Contracts, s.hash(f.cx), e) {
 				f.changed[e] = true
 			}
 		}

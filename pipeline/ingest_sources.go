@@ -105,16 +105,12 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 		if err := st.useHashesOf(src.Name); err != nil {
 			return nil, err
 		}
-		skip := provided
-		if src.IsProvider() {
-			skip = nil
-		}
 		// A source that recorded nothing (its first ingest) would keep
 		// every row: it is read without the filter's second pass.
 		var f *sourceFilter
 		var cf *connector.Filter
 		if st.hashes > 0 {
-			f = st.newFilter(src, skip)
+			f = st.newFilter(src, provided)
 			cf = f.connector()
 		}
 		res, err := connector.LoadFiltered(ctx, src, opts.Rules, opts.Progress, cf)

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 
+	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/internal/model"
 	"github.com/spendsync/spendsync/lifecycle"
 )
@@ -26,10 +27,7 @@ type State struct {
 	// recorded hashes for them are void.
 	voided map[string]bool
 	err    error // the first failed load; the plan is unusable then
-	// hashesOf is the source whose recorded hashes sit in the index
-	// entries (useHashesOf), and hashes how many it recorded.
-	hashesOf string
-	hashes   int
+	hashes int   // how many hashes the source of useHashesOf recorded
 }
 
 // loadState reads the index of the stored persons.
@@ -92,9 +90,6 @@ func (st *State) contractCount(emp string) int { return len(st.contractsOf(emp))
 // of the previous source's: one map for the persons and their hashes, not
 // one each (a million entries each at 1M persons).
 func (st *State) useHashesOf(source string) error {
-	if st.hashesOf == source {
-		return nil
-	}
 	for emp, e := range st.index {
 		if e.Hashes != (lifecycle.Hashes{}) {
 			e.Hashes = lifecycle.Hashes{}
@@ -109,7 +104,6 @@ func (st *State) useHashesOf(source string) error {
 			st.hashes++
 		}
 	})
-	st.hashesOf = source
 	return err
 }
 
@@ -131,9 +125,14 @@ func (st *State) owned(source string, fn func(emp string)) {
 	}
 }
 
-// sameAsLast reports whether what source supplies for emp now hashes the
-// same as what it recorded last time, for a current person the source
-// may skip: then the stored fields already hold it.
-func (st *State) sameAsLast(recorded, now lifecycle.Hash, emp string) bool {
+// unchanged reports whether what src supplies for emp now hashes as what
+// it recorded last time, for a current person src may skip: then the
+// stored fields already hold it. A primary source skips only a person it
+// owns (one another source took over is diffed in full); a provider owns
+// no one.
+func (st *State) unchanged(src *connector.Source, recorded, now lifecycle.Hash, emp string) bool {
+	if !src.IsProvider() && st.index[emp].Source != src.Name {
+		return false
+	}
 	return recorded.Known() && recorded == now && st.present(emp) && !st.voided[emp]
 }
