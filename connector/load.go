@@ -175,8 +175,8 @@ func LoadFiltered(ctx context.Context, src *Source, rules Rules, progress Progre
 // other. (With a progress bar, for a person at a terminal, the files are
 // read one at a time so the two bars do not draw over each other.)
 func (res *Result) readBoth(src *Source, rules Rules) error {
-	cres := &Result{Source: src, Protected: map[string]bool{}, ProtectedContracts: map[string]bool{},
-		personsFile: src.Persons, lookups: res.lookups, filter: res.filter}
+	cres := res.sub()
+	cres.personsFile, cres.filter = src.Persons, res.filter
 	done := make(chan error, 1)
 	go func() {
 		done <- withFile(src, src.Contracts, nil, func(r io.Reader) error { return cres.readContracts(r, src.Contracts) })
@@ -189,11 +189,7 @@ func (res *Result) readBoth(src *Source, rules Rules) error {
 		return perr
 	}
 	res.Files = append(res.Files, cres.Files...)
-	if len(res.Contracts) == 0 {
-		res.Contracts = cres.Contracts // not a copy of 150k rows
-	} else {
-		res.Contracts = append(res.Contracts, cres.Contracts...)
-	}
+	res.addContracts(cres.Contracts)
 	res.Rejects = append(res.Rejects, cres.Rejects...)
 	res.ContractRows = cres.ContractRows
 	for emp := range cres.Protected {
@@ -203,6 +199,38 @@ func (res *Result) readBoth(src *Source, rules Rules) error {
 		res.ProtectedContracts[emp] = true
 	}
 	return res.keptContracts(src.Contracts)
+}
+
+// sub is an empty result for reading a file of res's source apart from
+// res (a goroutine's file, a second pass), merged by the caller.
+func (res *Result) sub() *Result {
+	return &Result{Source: res.Source, Protected: map[string]bool{}, ProtectedContracts: map[string]bool{},
+		personsFile: res.personsFile, lookups: res.lookups}
+}
+
+// addContracts appends rows read apart; into an empty result they are
+// taken over, not copied (150k rows on a first ingest).
+func (res *Result) addContracts(rows []ContractRow) {
+	if len(res.Contracts) == 0 {
+		res.Contracts = rows
+		return
+	}
+	res.Contracts = append(res.Contracts, rows...)
+}
+
+// reread reads file of res's source again as a table, after a first
+// read found what to look for in it; an empty file has nothing to give.
+func (res *Result) reread(file string, fn func(*table) error) error {
+	return withFile(res.Source, file, nil, func(r io.Reader) error {
+		t, err := newTable(r, file, res.Source.Encoding, res.Source.Delimiter)
+		if errors.Is(err, errEmpty) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return fn(t)
+	})
 }
 
 // CheckAge refuses source files older than max_age (by modification time).
@@ -561,30 +589,23 @@ func (res *Result) fillRaw(file string) error {
 		want[res.Rejects[i].Line] = append(want[res.Rejects[i].Line], i)
 	}
 	res.rawLater = nil
-	f, err := os.Open(file)
-	if err != nil {
-		return res.Source.fileError(file, err)
-	}
-	defer f.Close()
-	t, err := newTable(f, file, res.Source.Encoding, res.Source.Delimiter)
-	if err != nil {
-		return err
-	}
-	for len(want) > 0 {
-		_, raw, err := t.next()
-		if errors.Is(err, io.EOF) {
-			return nil
+	return res.reread(file, func(t *table) error {
+		for len(want) > 0 {
+			_, raw, err := t.next()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			var perr *csv.ParseError
+			if err != nil && !errors.As(err, &perr) {
+				return atomicfile.Wrap("read", file, err)
+			}
+			for _, i := range want[t.lineNo()] {
+				res.Rejects[i].Raw = raw
+			}
+			delete(want, t.lineNo())
 		}
-		var perr *csv.ParseError
-		if err != nil && !errors.As(err, &perr) {
-			return atomicfile.Wrap("read", file, err)
-		}
-		for _, i := range want[t.lineNo()] {
-			res.Rejects[i].Raw = raw
-		}
-		delete(want, t.lineNo())
-	}
-	return nil
+		return nil
+	})
 }
 
 // readContracts reads the contracts file. With a filter it reads the
@@ -621,29 +642,19 @@ func (res *Result) keptContracts(file string) error {
 	if !res.filtersContracts() || !slices.Contains(res.Files, file) {
 		return nil
 	}
-	f, err := os.Open(file)
-	if err != nil {
-		return res.Source.fileError(file, err)
+	keep := res.filter.KeepContracts
+	again := res.sub()
+	again.keepEmp = func(emp string) bool {
+		_, listed := res.Listed[emp]
+		return keep(listed, emp)
 	}
-	defer f.Close()
-	t, err := newTable(f, file, res.Source.Encoding, res.Source.Delimiter)
-	if errors.Is(err, errEmpty) {
+	return res.reread(file, func(t *table) error {
+		if err := again.contracts(t, file, nil); err != nil {
+			return err
+		}
+		res.addContracts(again.Contracts)
 		return nil
-	}
-	if err != nil {
-		return err
-	}
-	listed := res.filter.KeepContracts
-	again := &Result{Source: res.Source, Protected: map[string]bool{}, ProtectedContracts: map[string]bool{},
-		personsFile: res.personsFile, lookups: res.lookups, keepEmp: func(emp string) bool {
-			_, ok := res.Listed[emp]
-			return listed(ok, emp)
-		}}
-	if err := again.contracts(t, file, nil); err != nil {
-		return err
-	}
-	res.Contracts = append(res.Contracts, again.Contracts...)
-	return nil
+	})
 }
 
 // contracts reads the contract rows of t. With see, each valid row goes
