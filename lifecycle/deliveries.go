@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"github.com/spendsync/spendsync/internal/sqlrows"
 )
 
 // Delivery event kinds and manual actions.
@@ -59,7 +60,7 @@ func (s *Store) LastDeliveries(ctx context.Context) (last, lastOK []Delivery, er
 			return nil, fmt.Errorf("read deliveries: %w", err)
 		}
 		var out []Delivery
-		err = eachRow(rows, func() error {
+		err = sqlrows.Each(rows, func() error {
 			var d Delivery
 			var details string
 			if err := rows.Scan(&d.Time, &d.ExportID, &d.Target, &d.OK, &details); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/spendsync/spendsync/internal/sqlrows"
 	"slices"
 	"strings"
 
@@ -283,7 +284,7 @@ func (r *ExportReader) Rows(emp string) (person string, roles []string, err erro
 	if err != nil {
 		return "", nil, fmt.Errorf("read last export of %s: %w", emp, err)
 	}
-	err = eachRow(rows, func() error {
+	err = sqlrows.Each(rows, func() error {
 		var row string
 		if err := rows.Scan(&row); err != nil {
 			return err
@@ -556,7 +557,7 @@ func (s *Store) EmailDomains(ctx context.Context) ([]DomainCount, error) {
 		return nil, fmt.Errorf("count domains: %w", err)
 	}
 	var out []DomainCount
-	err = eachRow(rows, func() error {
+	err = sqlrows.Each(rows, func() error {
 		var d DomainCount
 		if err := rows.Scan(&d.Domain, &d.Persons); err != nil {
 			return err
@@ -591,7 +592,7 @@ func (s *Store) LastHeld(ctx context.Context) (map[HeldEntry]bool, error) {
 		return nil, fmt.Errorf("read held persons: %w", err)
 	}
 	out := map[HeldEntry]bool{}
-	err = eachRow(rows, func() error {
+	err = sqlrows.Each(rows, func() error {
 		var h HeldEntry
 		if err := rows.Scan(&h.EmployeeNumber, &h.Details); err != nil {
 			return err

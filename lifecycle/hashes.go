@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/spendsync/spendsync/internal/sqlrows"
 	"maps"
 	"slices"
 
@@ -55,7 +56,7 @@ func (s *Store) Index(ctx context.Context) (map[string]Indexed, error) {
 	sources := map[string]string{}
 	var emp, src string
 	var e Indexed
-	if err := eachRow(rows, func() error {
+	if err := sqlrows.Each(rows, func() error {
 		if err := rows.Scan(&emp, &src, &e.Left); err != nil {
 			return err
 		}
@@ -78,7 +79,7 @@ func (s *Store) EachHashes(ctx context.Context, source string, fn func(emp strin
 	}
 	var emp string
 	var person, contracts sql.RawBytes
-	if err := eachRow(rows, func() error {
+	if err := sqlrows.Each(rows, func() error {
 		if err := rows.Scan(&emp, &person, &contracts); err != nil {
 			return err
 		}
@@ -150,7 +151,7 @@ func (l *Loader) Contracts(ctx context.Context, emp string) (map[string]model.Co
 		return nil, fmt.Errorf("load contracts of %s: %w", emp, err)
 	}
 	out := map[string]model.Contract{}
-	if err := eachRow(rows, func() error {
+	if err := sqlrows.Each(rows, func() error {
 		c, err := scanContract(rows)
 		out[c.Key] = c
 		return err

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/spendsync/spendsync/internal/sqlrows"
 	"strings"
 
 	"github.com/spendsync/spendsync/internal/model"
@@ -57,7 +58,7 @@ func (s *Store) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 		return nil, fmt.Errorf("query events: %w", err)
 	}
 	var out []Event
-	err = eachRow(rows, func() error {
+	err = sqlrows.Each(rows, func() error {
 		var e Event
 		var runID sql.NullInt64
 		var details string
@@ -106,7 +107,7 @@ func (s *Store) Rejects(ctx context.Context, runID int64) ([]RejectRow, error) {
 		return nil, fmt.Errorf("query rejects: %w", err)
 	}
 	var out []RejectRow
-	err = eachRow(rows, func() error {
+	err = sqlrows.Each(rows, func() error {
 		var r RejectRow
 		out = append(out, r)
 		p := &out[len(out)-1]
@@ -145,7 +146,7 @@ func (s *Store) Person(ctx context.Context, emp string) (*PersonRecord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read contracts of %s: %w", emp, err)
 	}
-	err = eachRow(rows, func() error {
+	err = sqlrows.Each(rows, func() error {
 		c, err := scanContract(rows)
 		rec.Contracts = append(rec.Contracts, c)
 		return err
@@ -172,7 +173,7 @@ func (s *Store) LastRuns(ctx context.Context) ([]Run, error) {
 		return nil, fmt.Errorf("query runs: %w", err)
 	}
 	var out []Run
-	err = eachRow(rows, func() error {
+	err = sqlrows.Each(rows, func() error {
 		var r Run
 		var code sql.NullInt64
 		var summary string
@@ -230,7 +231,7 @@ func (s *Store) strings(ctx context.Context, query string, args ...any) ([]strin
 		return nil, fmt.Errorf("list for completion: %w", err)
 	}
 	var out []string
-	err = eachRow(rows, func() error {
+	err = sqlrows.Each(rows, func() error {
 		var v string
 		if err := rows.Scan(&v); err != nil {
 			return err

@@ -2,8 +2,8 @@ package lifecycle
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
+	"github.com/spendsync/spendsync/internal/sqlrows"
 	"strings"
 
 	"github.com/spendsync/spendsync/internal/model"
@@ -52,7 +52,7 @@ func (s *Store) EachPerson(ctx context.Context, fn func(*Person)) error {
 	if err != nil {
 		return fmt.Errorf("load persons: %w", err)
 	}
-	if err := eachRow(rows, func() error {
+	if err := sqlrows.Each(rows, func() error {
 		p, err := scanPerson(rows)
 		if err == nil {
 			fn(p)
@@ -70,7 +70,7 @@ func (s *Store) EachContract(ctx context.Context, fn func(model.Contract)) error
 	if err != nil {
 		return fmt.Errorf("load contracts: %w", err)
 	}
-	if err := eachRow(rows, func() error {
+	if err := sqlrows.Each(rows, func() error {
 		c, err := scanContract(rows)
 		if err == nil {
 			fn(c)
@@ -80,14 +80,4 @@ func (s *Store) EachContract(ctx context.Context, fn func(model.Contract)) error
 		return fmt.Errorf("load contracts: %w", err)
 	}
 	return nil
-}
-
-func eachRow(rows *sql.Rows, fn func() error) error {
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }

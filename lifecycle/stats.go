@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"fmt"
+	"github.com/spendsync/spendsync/internal/sqlrows"
 )
 
 // Stats are the figures the metrics textfile reports besides runs,
@@ -36,7 +37,7 @@ func (s *Store) Stats(ctx context.Context) (*Stats, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	if err := eachRow(rows, func() error {
+	if err := sqlrows.Each(rows, func() error {
 		var c CommandTime
 		if err := rows.Scan(&c.Command, &c.Time); err != nil {
 			return err
@@ -56,7 +57,7 @@ func (s *Store) Stats(ctx context.Context) (*Stats, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	if err := eachRow(rows, func() error {
+	if err := sqlrows.Each(rows, func() error {
 		var d DeliveryCount
 		if err := rows.Scan(&d.Target, &d.OK, &d.N); err != nil {
 			return err

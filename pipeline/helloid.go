@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/spendsync/spendsync/internal/sqlrows"
 	"maps"
 	"net/url"
 	"os"
@@ -43,7 +44,7 @@ func readHelloID(ctx context.Context, path string) (prev *export.Previous, orpha
 	if err != nil {
 		return nil, 0, fmt.Errorf("read persons of HelloID database %s: %w", path, err)
 	}
-	if err := eachRow(rows, func() error {
+	if err := sqlrows.Each(rows, func() error {
 		var emp, first, prefix, last, gender, email, user string
 		if err := rows.Scan(&emp, &first, &prefix, &last, &gender, &email, &user); err != nil {
 			return err
@@ -62,7 +63,7 @@ func readHelloID(ctx context.Context, path string) (prev *export.Previous, orpha
 	if err != nil {
 		return nil, 0, fmt.Errorf("read roles of HelloID database %s: %w", path, err)
 	}
-	if err := eachRow(rows, func() error {
+	if err := sqlrows.Each(rows, func() error {
 		var user, ou, function, ouCode, functionCode string
 		if err := rows.Scan(&user, &ou, &function, &ouCode, &functionCode); err != nil {
 			return err
@@ -98,16 +99,6 @@ func readOnlyURI(abs string) string {
 	return u.String()
 }
 
-func eachRow(rows *sql.Rows, fn func() error) error {
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
 // helloIDColumns are the columns migrate reads, per table.
 var helloIDColumns = map[string][]string{
 	"persons": {"externalId", "voornaam", "tussenvoegsel", "achternaam", "geslacht", "email", "gebruikersnaam"},
@@ -127,7 +118,7 @@ func checkHelloID(ctx context.Context, db *sql.DB, path string) error {
 			return fmt.Errorf("open HelloID database %s: %w", path, err)
 		}
 		have := map[string]bool{}
-		err = eachRow(rows, func() error {
+		err = sqlrows.Each(rows, func() error {
 			var name string
 			if err := rows.Scan(&name); err != nil {
 				return err
