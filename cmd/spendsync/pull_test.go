@@ -183,6 +183,16 @@ func (a *hrAPI) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		return rows[skip:min(skip+take, len(rows))]
 	}
+	// nextLink is this request's URL, absolute, with param set to the
+	// next page's offset.
+	nextLink := func(param string, offset int) string {
+		next := *r.URL
+		next.Scheme, next.Host = "https", r.Host
+		v := next.Query()
+		v.Set(param, strconv.Itoa(offset))
+		next.RawQuery = v.Encode()
+		return next.String()
+	}
 	switch a.system {
 	case "afas":
 		if q.Get("orderbyfieldids") == "" {
@@ -197,12 +207,7 @@ func (a *hrAPI) serve(w http.ResponseWriter, r *http.Request) {
 		skip, top := num("$skiptoken", 0), num("$top", 100)
 		body := map[string]any{"@odata.context": a.srv.URL + "/v1.0/$metadata#users", "value": slice(skip, top)}
 		if skip+top < len(rows) {
-			next := *r.URL
-			next.Scheme, next.Host = "https", r.Host
-			v := next.Query()
-			v.Set("$skiptoken", strconv.Itoa(skip+top))
-			next.RawQuery = v.Encode()
-			body["@odata.nextLink"] = next.String()
+			body["@odata.nextLink"] = nextLink("$skiptoken", skip+top)
 		}
 		writeJSON(w, 200, body)
 	case "raet":
@@ -229,12 +234,7 @@ func (a *hrAPI) serve(w http.ResponseWriter, r *http.Request) {
 		d := map[string]any{"results": slice(skip, top)}
 		if resource == "PerPerson" && skip+top < len(rows) {
 			// Server-side paging: PerPerson hands out __next links.
-			next := *r.URL
-			next.Scheme, next.Host = "https", r.Host
-			v := next.Query()
-			v.Set("$skip", strconv.Itoa(skip+top))
-			next.RawQuery = v.Encode()
-			d["__next"] = next.String()
+			d["__next"] = nextLink("$skip", skip+top)
 		}
 		writeJSON(w, 200, map[string]any{"d": d})
 	}
