@@ -281,6 +281,7 @@ func (st *State) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 			existing = st.contractsOf(emp)
 		}
 		seen := map[string]bool{}
+		from := -1 // a joiner's first put contract
 		for k := range byEmp[emp] {
 			row := &byEmp[emp][k]
 			c := &row.Contract
@@ -290,13 +291,13 @@ func (st *State) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 				plan.putContracts = append(plan.putContracts, c)
 				if i, joined := plan.joined[emp]; joined {
 					// A joiner's contracts are part of its one event: they
-					// were just put, one after the other, so the event
-					// names their range instead of copying them.
-					je := plan.Events[i].Lazy.(*joinedEvent)
-					if je.contracts.plan == nil {
-						je.contracts = joinedContracts{plan: plan, from: len(plan.putContracts) - 1}
+					// are put one after the other, so the event holds a
+					// window of the put contracts instead of copies.
+					if from < 0 {
+						from = len(plan.putContracts) - 1
 					}
-					je.contracts.to = len(plan.putContracts)
+					n := len(plan.putContracts)
+					plan.Events[i].Lazy.(*joinedEvent).contracts = plan.putContracts[from:n:n]
 					continue
 				}
 				plan.event(lifecycle.ContractAdded, emp, map[string]any{"contract": *c, "file": row.File, "line": row.Line})

@@ -17,7 +17,7 @@ import (
 // larger part of a first ingest's memory.
 type joinedEvent struct {
 	person     joinedPerson
-	contracts  joinedContracts // plan nil: no contracts (in place, not one more allocation a joiner)
+	contracts  joinedContracts // a window of the put contracts, not a copy
 	file       string
 	line       int
 	providedBy []string // providers folded into the event (mergeProvided)
@@ -26,7 +26,7 @@ type joinedEvent struct {
 func (j *joinedEvent) MarshalJSON() ([]byte, error) {
 	buf := make([]byte, 0, 512)
 	buf = append(buf, '{')
-	if j.contracts.plan != nil {
+	if len(j.contracts) > 0 {
 		c, err := j.contracts.MarshalJSON()
 		if err != nil {
 			return nil, err
@@ -87,21 +87,17 @@ func (j joinedPerson) MarshalJSON() ([]byte, error) {
 	return append(buf, '}'), nil
 }
 
-// joinedContracts is a joiner's contracts in its event: a range of the
-// plan's put contracts, rendered as encoding/json renders []model.Contract.
-type joinedContracts struct {
-	plan     *Plan
-	from, to int
-}
+// joinedContracts is a joiner's contracts in its event, rendered as
+// encoding/json renders []model.Contract.
+type joinedContracts []*model.Contract
 
 var contractJSONKeys = append([]string{model.KeyField, "key"}, model.ContractFields...)
 
-func (j *joinedContracts) MarshalJSON() ([]byte, error) {
-	buf := make([]byte, 0, 256*(j.to-j.from))
+func (j joinedContracts) MarshalJSON() ([]byte, error) {
+	buf := make([]byte, 0, 256*len(j))
 	buf = append(buf, '[')
-	for i := j.from; i < j.to; i++ {
-		c := j.plan.putContracts[i]
-		if i > j.from {
+	for i, c := range j {
+		if i > 0 {
 			buf = append(buf, ',')
 		}
 		vals := append([]*string{&c.EmployeeNumber, &c.Key}, c.FieldPtrs()...)

@@ -41,7 +41,7 @@ func TestJoinedContractsRenderLikeTheContracts(t *testing.T) {
 	}}
 	for _, r := range [][2]int{{1, 2}, {1, 3}, {0, 4}} {
 		want, _ := json.Marshal(plan.putContracts[r[0]:r[1]])
-		got, err := json.Marshal(&joinedContracts{plan: plan, from: r[0], to: r[1]})
+		got, err := json.Marshal(joinedContracts(plan.putContracts[r[0]:r[1]]))
 		if err != nil || string(got) != string(want) {
 			t.Errorf("contracts %v:\n got %s %v\nwant %s", r, got, err, want)
 		}
@@ -61,7 +61,7 @@ func TestJoinedEventRendersLikeItsDetailsMap(t *testing.T) {
 		{&joinedEvent{person: joinedPerson{&p}, file: `C:\hr\"persons".csv`, line: 12},
 			map[string]any{"person": map[string]string{"first_name": "Zoë", "last_name": "<Jansen>", "username": "z@example.nl"},
 				"file": `C:\hr\"persons".csv`, "line": 12}},
-		{&joinedEvent{person: joinedPerson{&p}, file: "p.csv", line: 2, contracts: joinedContracts{plan: plan, from: 0, to: 1},
+		{&joinedEvent{person: joinedPerson{&p}, file: "p.csv", line: 2, contracts: plan.putContracts[0:1],
 			providedBy: []string{"ad", "entra"}},
 			map[string]any{"person": map[string]string{"first_name": "Zoë", "last_name": "<Jansen>", "username": "z@example.nl"},
 				"file": "p.csv", "line": 2, "contracts": plan.putContracts, "provided_by": []string{"ad", "entra"}}},
