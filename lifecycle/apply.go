@@ -29,11 +29,16 @@ type Changes struct {
 	// hashes every source must compute again (joined or left).
 	Hashes     map[string]Hashes
 	VoidHashes []string
+	// Stream, when set, writes more of the changes in the same
+	// transaction, from a Stage rather than from memory; Streamed is how
+	// many persons it joins.
+	Stream   func(*Writer) error
+	Streamed int
 }
 
 // changed reports whether the changes alter the state.
 func (c *Changes) changed() bool {
-	return len(c.Persons) > 0 || len(c.Leave) > 0 || len(c.PutContracts) > 0 || len(c.DelContracts) > 0
+	return len(c.Persons) > 0 || len(c.Leave) > 0 || len(c.PutContracts) > 0 || len(c.DelContracts) > 0 || c.Streamed > 0
 }
 
 // Reject is a row a source could not use, with the reason.
@@ -86,6 +91,11 @@ func (s *Store) Apply(ctx context.Context, ch *Changes, runID int64) error {
 		if err := writeHashes(tx, ch.Source, ch.VoidHashes, ch.Hashes); err != nil {
 			return err
 		}
+		if ch.Stream != nil {
+			if err := stream(ctx, tx, ch.Stream, runID, t); err != nil {
+				return err
+			}
+		}
 		if ch.changed() {
 			if err := bumpGeneration(tx); err != nil {
 				return err
@@ -129,19 +139,111 @@ func insertEvents(tx *sql.Tx, events []Event, runID int64, t string) error {
 	actor := Actor()
 	return insertEach(tx, "events", []string{"time", "run_id", "actor", "source", "kind", "employee_number", "details"}, "",
 		len(events), func(i int, args []any) ([]any, error) {
-			e := events[i]
-			var details []byte
-			var err error
-			if e.Lazy != nil {
-				details, err = e.Lazy.MarshalJSON()
-			} else {
-				details, err = json.Marshal(e.Details)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("encode event: %w", err)
-			}
-			return append(args, t, runID, actor, e.Source, e.Kind, e.EmployeeNumber, string(details)), nil
+			return appendEvent(args, &events[i], runID, actor, t)
 		})
+}
+
+var eventCols = []string{"time", "run_id", "actor", "source", "kind", "employee_number", "details"}
+
+// appendEvent appends an event's column values, its details rendered.
+func appendEvent(args []any, e *Event, runID int64, actor, t string) ([]any, error) {
+	var details []byte
+	var err error
+	if e.Lazy != nil {
+		details, err = e.Lazy.MarshalJSON()
+	} else {
+		details, err = json.Marshal(e.Details)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("encode event: %w", err)
+	}
+	return append(args, t, runID, actor, e.Source, e.Kind, e.EmployeeNumber, string(details)), nil
+}
+
+// Writer adds persons, contracts, events and hashes to an Apply's
+// transaction as they come (Changes.Stream), in batches.
+type Writer struct {
+	ctx                                context.Context
+	tx                                 *sql.Tx
+	runID                              int64
+	t, actor                           string
+	persons, contracts, events, hashes *batcher
+	void                               *sql.Stmt // nil: no source recorded any hash yet
+}
+
+func stream(ctx context.Context, tx *sql.Tx, fn func(*Writer) error, runID int64, t string) error {
+	w := &Writer{ctx: ctx, tx: tx, runID: runID, t: t, actor: Actor(),
+		persons:   &batcher{table: "persons", cols: personWriteCols, suffix: personUpsert},
+		contracts: &batcher{table: "contracts", cols: contractWriteCols, suffix: contractUpsert},
+		events:    &batcher{table: "events", cols: eventCols},
+		hashes:    &batcher{table: "source_hashes", cols: hashCols, suffix: hashUpsert},
+	}
+	all := []*batcher{w.persons, w.contracts, w.events, w.hashes}
+	defer func() {
+		for _, b := range all {
+			if b.full != nil {
+				b.full.Close()
+			}
+		}
+		if w.void != nil {
+			w.void.Close()
+		}
+	}()
+	var any bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM source_hashes)`).Scan(&any); err != nil {
+		return fmt.Errorf("clear hashes: %w", err)
+	}
+	if any {
+		var err error
+		if w.void, err = tx.PrepareContext(ctx, `DELETE FROM source_hashes WHERE employee_number = ?`); err != nil {
+			return fmt.Errorf("clear hashes: %w", err)
+		}
+	}
+	if err := fn(w); err != nil {
+		return err
+	}
+	for _, b := range all {
+		if err := b.flush(ctx, tx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Person puts a person, as Changes.Persons does; its earlier hashes, if
+// any, are void.
+func (w *Writer) Person(p *Person) error {
+	if w.void != nil {
+		if _, err := w.void.ExecContext(w.ctx, p.EmployeeNumber); err != nil {
+			return fmt.Errorf("clear hashes of %s: %w", p.EmployeeNumber, err)
+		}
+	}
+	b := w.persons
+	b.args = appendValues(append(b.args, p.EmployeeNumber, p.Source), p.FieldPtrs())
+	b.args = append(b.args, p.Blocked, p.BlockReason, nil, w.t)
+	return b.add(w.ctx, w.tx)
+}
+
+// Contract puts a contract.
+func (w *Writer) Contract(c *model.Contract) error {
+	b := w.contracts
+	b.args = appendValues(append(b.args, c.EmployeeNumber, c.Key), c.FieldPtrs())
+	return b.add(w.ctx, w.tx)
+}
+
+// Event records an event.
+func (w *Writer) Event(e *Event) error {
+	var err error
+	if w.events.args, err = appendEvent(w.events.args, e, w.runID, w.actor, w.t); err != nil {
+		return err
+	}
+	return w.events.add(w.ctx, w.tx)
+}
+
+// Hashes records what source supplied for emp.
+func (w *Writer) Hashes(source, emp string, h Hashes) error {
+	w.hashes.args = append(w.hashes.args, source, emp, h.Person.blob(), h.Contracts.blob())
+	return w.hashes.add(w.ctx, w.tx)
 }
 
 func insertRejects(tx *sql.Tx, source string, rejects []Reject, runID int64, t string) error {

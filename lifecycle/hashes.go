@@ -172,13 +172,16 @@ func writeHashes(tx *sql.Tx, source string, void []string, put map[string]Hashes
 	// In key order: 100k inserts at random places in the B-tree cost
 	// twice as much as appending.
 	emps := slices.Sorted(maps.Keys(put))
-	return insertEach(tx, "source_hashes", []string{"source", "employee_number", "person", "contracts"},
-		"ON CONFLICT (source, employee_number) DO UPDATE SET person = coalesce(excluded.person, person), contracts = coalesce(excluded.contracts, contracts)",
-		len(emps), func(i int, args []any) ([]any, error) {
-			h := put[emps[i]]
-			return append(args, source, emps[i], h.Person.blob(), h.Contracts.blob()), nil
-		})
+	return insertEach(tx, "source_hashes", hashCols, hashUpsert, len(emps), func(i int, args []any) ([]any, error) {
+		h := put[emps[i]]
+		return append(args, source, emps[i], h.Person.blob(), h.Contracts.blob()), nil
+	})
 }
+
+var (
+	hashCols   = []string{"source", "employee_number", "person", "contracts"}
+	hashUpsert = "ON CONFLICT (source, employee_number) DO UPDATE SET person = coalesce(excluded.person, person), contracts = coalesce(excluded.contracts, contracts)"
+)
 
 func voidHashes(tx *sql.Tx, emps []string) error {
 	if len(emps) == 0 {

@@ -63,6 +63,14 @@ type Plan struct {
 	// filter dropped the rows that hashed as last time while the source
 	// was read (nil: none were dropped).
 	filter *sourceFilter
+	// Joiners staged on disk (staged.go): how many, their persons file,
+	// the writer of their changes, and their numbers when later sources
+	// of the run must see them. stagedProvided counts a provider's rows
+	// for such joiners.
+	stagedJoined, stagedProvided int
+	stagedFile                   string
+	stagedEmps                   []string
+	stream                       func(*lifecycle.Writer) error
 }
 
 // emptiedLookup is an empty lookup file and what its emptiness would clear.
@@ -74,6 +82,9 @@ type emptiedLookup struct {
 // Count returns how many events of kind the plan holds.
 func (p *Plan) Count(kind string) int {
 	n := 0
+	if kind == lifecycle.PersonJoined {
+		n = p.stagedJoined
+	}
 	for _, e := range p.Events {
 		if e.Kind == kind {
 			n++
@@ -162,6 +173,11 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string, f *sourc
 	}
 
 	st.planContracts(plan, res, x)
+	if st.stg.stages(src) {
+		if err := st.planStaged(plan, res); err != nil && st.err == nil {
+			st.err = err
+		}
+	}
 	plan.emptied = emptiedBy(res.EmptyLookups(), plan.Events)
 
 	if src.Mode == connector.Delta {
@@ -277,7 +293,7 @@ func (st *State) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 		// A person the index does not hold (a joiner) has no contracts:
 		// no empty map is made and kept for each of 100k joiners.
 		var existing map[string]model.Contract
-		if e, ok := st.index[emp]; ok && !e.Left {
+		if st.present(emp) {
 			existing = st.contractsOf(emp)
 		}
 		seen := map[string]bool{}
@@ -360,7 +376,24 @@ func (st *State) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 }
 
 func (st *State) planProvider(plan *Plan, res *connector.Result, x *hasher) {
+	if plan.filter != nil {
+		plan.stagedProvided = plan.filter.provided
+	}
 	for _, emp := range slices.Sorted(maps.Keys(res.Persons)) {
+		// A row for a staged joiner goes into its person.joined event;
+		// a file's was staged as it was read, a pulled one is here. When
+		// a later source took the joiner over, the row is also diffed
+		// against that source's version, to be written after it, but its
+		// change is the joined event's.
+		staged := st.stg.stagedBy(emp) != ""
+		if staged && plan.filter == nil {
+			row := res.Persons[emp]
+			st.provide(res.Source, res.Fields, row, x.person(res.Fields, row.Field))
+			plan.stagedProvided++
+		}
+		if staged && !st.known(emp) {
+			continue
+		}
 		if !st.present(emp) {
 			plan.Unknown++
 			continue
@@ -385,8 +418,10 @@ func (st *State) planProvider(plan *Plan, res *connector.Result, x *hasher) {
 		}
 		if len(changes) > 0 {
 			plan.persons[emp] = &p
-			plan.event(lifecycle.PersonChanged, emp, map[string]any{"fields": changes, "file": row.File, "line": row.Line})
-			plan.warn(row)
+			if !staged {
+				plan.event(lifecycle.PersonChanged, emp, map[string]any{"fields": changes, "file": row.File, "line": row.Line})
+				plan.warn(row)
+			}
 		}
 	}
 }
@@ -423,6 +458,9 @@ func (st *State) Commit(plan *Plan) {
 	for _, emp := range plan.void {
 		st.voided[emp] = true
 	}
+	if plan.stagedEmps != nil {
+		st.stg.joined[plan.Source] = plan.stagedEmps
+	}
 	for _, c := range plan.delContracts {
 		delete(st.contractsOf(c.EmployeeNumber), c.Key)
 	}
@@ -433,7 +471,8 @@ func (st *State) Commit(plan *Plan) {
 
 // changes reports whether the plan changes the state.
 func (p *Plan) changes() bool {
-	return len(p.persons) > 0 || len(p.leave) > 0 || len(p.putContracts) > 0 || len(p.delContracts) > 0
+	return len(p.persons) > 0 || len(p.leave) > 0 || len(p.putContracts) > 0 || len(p.delContracts) > 0 ||
+		p.stagedJoined > 0 || p.stagedProvided > 0
 }
 
 // Summary is a one-line account of the plan.
@@ -458,7 +497,8 @@ func (p *Plan) Summary() string {
 // changeSet is the plan as the store writes it.
 func (p *Plan) changeSet() *lifecycle.Changes {
 	ch := &lifecycle.Changes{Source: p.Source, Leave: p.leave, PutContracts: p.putContracts, DelContracts: p.delContracts,
-		Events: p.Events, Digest: p.digest, Rows: p.Rows, Hashes: p.putHashes, VoidHashes: p.void}
+		Events: p.Events, Digest: p.digest, Rows: p.Rows, Hashes: p.putHashes, VoidHashes: p.void,
+		Stream: p.stream, Streamed: p.stagedJoined}
 	for _, emp := range slices.Sorted(maps.Keys(p.persons)) {
 		ch.Persons = append(ch.Persons, p.persons[emp])
 	}

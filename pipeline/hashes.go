@@ -128,11 +128,22 @@ type sourceFilter struct {
 	px, cx    *hasher  // persons are read on one goroutine, contracts on another
 	contracts map[string]*contractSum
 	changed   map[string]bool // persons whose contracts hash otherwise than recorded
+	stages    bool            // joiners' rows go to the stage
+	provided  int             // provider rows for staged joiners, staged
 }
 
+// newFilter returns the filter src is read through, or nil when it would
+// keep every row: nothing recorded and nothing to stage.
 func (st *State) newFilter(src *connector.Source, skip []string) *sourceFilter {
+	stages := st.stg.stages(src)
+	if src.API != nil {
+		return nil // a pulled source's pages are read once, whole
+	}
+	if st.hashes == 0 && !stages && !(src.IsProvider() && st.stg != nil && len(st.stg.joined) > 0) {
+		return nil
+	}
 	return &sourceFilter{st: st, src: src, skip: skip, px: newHasher(), cx: newHasher(),
-		contracts: map[string]*contractSum{}}
+		contracts: map[string]*contractSum{}, stages: stages}
 }
 
 func (f *sourceFilter) connector() *connector.Filter {
@@ -143,10 +154,25 @@ func (f *sourceFilter) person(fields []string, p *connector.PersonRow) bool {
 	if f.fields == nil {
 		f.fields = diffedFields(f.src, fields, f.skip)
 	}
-	return !f.st.unchanged(f.src, f.st.recorded(p.EmployeeNumber).Person, f.px.person(f.fields, p.Field), p.EmployeeNumber)
+	emp := p.EmployeeNumber
+	switch {
+	case f.stages && f.st.newJoiner(emp):
+		// A joiner's row goes to the stage (staged.go), not into memory.
+		return !f.st.stagePerson(f.src, f.fields, p, f.px.person(f.fields, p.Field))
+	case f.src.IsProvider() && f.st.stg.stagedBy(emp) != "":
+		f.st.provide(f.src, f.fields, p, f.px.person(f.fields, p.Field))
+		f.provided++
+		return f.st.known(emp) // taken over by a later source: diffed too (planProvider)
+	case f.st.hashes == 0:
+		return true // nothing recorded to compare with
+	}
+	return !f.st.unchanged(f.src, f.st.recorded(emp).Person, f.px.person(f.fields, p.Field), emp)
 }
 
 func (f *sourceFilter) contract(c *connector.ContractRow) {
+	if f.stages && f.st.newJoiner(c.EmployeeNumber) && f.st.stageContract(f.src, c) {
+		return
+	}
 	s := f.contracts[c.EmployeeNumber]
 	if s == nil {
 		s = new(contractSum)
@@ -161,6 +187,12 @@ func (f *sourceFilter) contract(c *connector.ContractRow) {
 // worked out once per person, on the first call, when the first pass and
 // the persons file are done.
 func (f *sourceFilter) keepContracts(listed bool, emp string) bool {
+	if f.stages && f.st.newJoiner(emp) && f.st.stg.stage != nil {
+		return false // staged in the first pass
+	}
+	if f.st.hashes == 0 {
+		return true
+	}
 	if f.changed == nil {
 		f.changed = map[string]bool{}
 		for e, s := range f.contracts {

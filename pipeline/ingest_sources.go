@@ -98,6 +98,9 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 		return nil, err
 	}
 	defer st.Close()
+	if !opts.DryRun && stageJoiners {
+		st.stg = newStaging(s, ordered)
+	}
 	rep := &IngestReport{}
 	diff := opts.Phases.Start("diff", int64(len(ordered)))
 	defer diff.Done()
@@ -105,12 +108,13 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 		if err := st.useHashesOf(src.Name); err != nil {
 			return nil, err
 		}
-		// A source that recorded nothing (its first ingest) would keep
-		// every row: it is read without the filter's second pass.
-		var f *sourceFilter
+		// A source that recorded nothing (its first ingest) and stages
+		// nothing would keep every row: it is read without a filter.
+		st.later = i < len(ordered)-1
+		st.stg.begin(src)
+		f := st.newFilter(src, provided)
 		var cf *connector.Filter
-		if st.hashes > 0 {
-			f = st.newFilter(src, provided)
+		if f != nil {
 			cf = f.connector()
 		}
 		res, err := connector.LoadFiltered(ctx, src, opts.Rules, opts.Progress, cf)

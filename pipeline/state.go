@@ -28,6 +28,8 @@ type State struct {
 	voided map[string]bool
 	err    error // the first failed load; the plan is unusable then
 	hashes int   // how many hashes the source of useHashesOf recorded
+	stg    *staging
+	later  bool // more sources follow the one being planned
 }
 
 // loadState reads the index of the stored persons.
@@ -44,16 +46,31 @@ func loadState(ctx context.Context, s *lifecycle.Store) (*State, error) {
 		contracts: map[string]map[string]model.Contract{}, voided: map[string]bool{}}, nil
 }
 
-// Close releases the loader.
-func (st *State) Close() { st.loader.Close() }
+// Close releases the loader and removes the stage.
+func (st *State) Close() {
+	st.loader.Close()
+	st.stg.close()
+}
 
 // person returns the stored (or this run's) person, or nil.
 func (st *State) person(emp string) *lifecycle.Person {
 	if p, ok := st.persons[emp]; ok {
 		return p
 	}
-	if _, ok := st.index[emp]; !ok || st.err != nil {
+	if st.err != nil {
 		return nil
+	}
+	if _, ok := st.index[emp]; !ok {
+		if st.stg.stagedBy(emp) == "" {
+			return nil
+		}
+		p, cs, err := st.loadStaged(emp)
+		if err != nil {
+			st.err = err
+			return nil
+		}
+		st.persons[emp], st.contracts[emp] = p, cs
+		return p
 	}
 	p, err := st.loader.Person(st.ctx, emp)
 	if err != nil {
@@ -69,6 +86,9 @@ func (st *State) person(emp string) *lifecycle.Person {
 func (st *State) contractsOf(emp string) map[string]model.Contract {
 	if m, ok := st.contracts[emp]; ok {
 		return m
+	}
+	if st.stg.stagedBy(emp) != "" && st.person(emp) != nil {
+		return st.contracts[emp]
 	}
 	m := map[string]model.Contract{}
 	if e, ok := st.index[emp]; ok && !e.Left && st.err == nil {
@@ -110,10 +130,17 @@ func (st *State) useHashesOf(source string) error {
 // recorded is what the source of useHashesOf recorded for emp.
 func (st *State) recorded(emp string) lifecycle.Hashes { return st.index[emp].Hashes }
 
+// known reports whether the index holds emp: stored, or planned by a
+// source of this run in memory.
+func (st *State) known(emp string) bool {
+	_, ok := st.index[emp]
+	return ok
+}
+
 // present reports whether emp is a current (not left) person.
 func (st *State) present(emp string) bool {
 	e, ok := st.index[emp]
-	return ok && !e.Left
+	return ok && !e.Left || !ok && st.stg.stagedBy(emp) != ""
 }
 
 // owned calls fn for every current person source owns.

@@ -1,0 +1,428 @@
+package lifecycle
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spendsync/spendsync/internal/model"
+)
+
+// Stage keeps the rows of the persons who join in an ingest on disk
+// instead of in memory: a first ingest of 1M persons held every row and
+// its planned copy at once (2.8 GB). The rows go into a private SQLite
+// file beside the database while the source files are read, and come
+// back in employee order when they are written, one person at a time.
+// The file is removed when the stage is closed; one left by a killed run
+// is removed by the next ingest.
+type Stage struct {
+	db   *sql.DB
+	path string
+	rows chan stageRow
+	done chan error
+	err  error
+}
+
+// stageRow is one row on its way to the stage's writer goroutine.
+type stageRow struct {
+	table string
+	src   int
+	emp   string
+	line  int
+	data  []byte
+	hash  []byte
+}
+
+const stagePattern = ".stage-*"
+
+var stageSchema = []string{
+	`CREATE TABLE persons (src INTEGER, emp TEXT, line INTEGER, data BLOB, hash BLOB, PRIMARY KEY (src, emp, line)) WITHOUT ROWID`,
+	`CREATE TABLE contracts (src INTEGER, emp TEXT, line INTEGER, data BLOB, PRIMARY KEY (src, emp, line)) WITHOUT ROWID`,
+	`CREATE TABLE provided (emp TEXT, src INTEGER, line INTEGER, data BLOB, hash BLOB, PRIMARY KEY (emp, src)) WITHOUT ROWID`,
+}
+
+// NewStage creates an empty stage beside the database, removing any a
+// killed run left. The caller must hold the database's lock.
+func (s *Store) NewStage() (*Stage, error) {
+	old, _ := filepath.Glob(s.path + stagePattern)
+	for _, p := range old {
+		os.Remove(p)
+	}
+	// CreateTemp makes the file 0600; the database's folder is 0700.
+	f, err := os.CreateTemp(filepath.Dir(s.path), filepath.Base(s.path)+stagePattern)
+	if err != nil {
+		return nil, fmt.Errorf("create staging file: %w", err)
+	}
+	path := f.Name()
+	f.Close()
+	// No journal and no syncs: the file is scratch, thrown away after
+	// the run or after a crash.
+	db, err := sql.Open("sqlite", path+"?_pragma=journal_mode(OFF)&_pragma=synchronous(OFF)&_pragma=cache_size(-8192)")
+	if err != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("open staging file: %w", err)
+	}
+	st := &Stage{db: db, path: path}
+	for _, q := range stageSchema {
+		if _, err := db.Exec(q); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("create staging file: %w", err)
+		}
+	}
+	return st, nil
+}
+
+// Begin starts taking rows (Person, Contract, Provide) until Flush.
+func (st *Stage) Begin() {
+	if st.rows != nil {
+		return
+	}
+	st.rows, st.done = make(chan stageRow, 4096), make(chan error, 1)
+	go func(rows <-chan stageRow, done chan<- error) { done <- st.write(rows) }(st.rows, st.done)
+}
+
+// write inserts the rows sent to the stage, in one transaction, on its
+// own goroutine: the files are parsed on the others meanwhile.
+func (st *Stage) write(rows <-chan stageRow) (err error) {
+	ctx := context.Background()
+	tx, err := st.db.BeginTx(ctx, nil)
+	if err != nil {
+		for range rows {
+		}
+		return fmt.Errorf("write staging file: %w", err)
+	}
+	tables := map[string]*batcher{
+		"persons":   {table: "persons", cols: []string{"src", "emp", "line", "data", "hash"}},
+		"contracts": {table: "contracts", cols: []string{"src", "emp", "line", "data"}},
+		// A provider's row for a joiner: the last one a source gives wins.
+		"provided": {table: "provided", cols: []string{"src", "emp", "line", "data", "hash"}, suffix: "ON CONFLICT DO NOTHING"},
+	}
+	defer func() {
+		for _, b := range tables {
+			if b.full != nil {
+				b.full.Close()
+			}
+		}
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	for r := range rows {
+		if err != nil {
+			continue // drain, so no sender blocks
+		}
+		b := tables[r.table]
+		b.args = append(b.args, r.src, r.emp, r.line, r.data)
+		if r.table != "contracts" {
+			b.args = append(b.args, r.hash)
+		}
+		err = b.add(ctx, tx)
+	}
+	if err != nil {
+		return fmt.Errorf("write staging file: %w", err)
+	}
+	for _, b := range tables {
+		if err = b.flush(ctx, tx); err != nil {
+			return fmt.Errorf("write staging file: %w", err)
+		}
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("write staging file: %w", err)
+	}
+	return nil
+}
+
+// Person stages a joiner's person row (its fields as the source set
+// them), with the row's warnings and the source's hash of it. Safe to
+// call from several goroutines between Begin and Flush.
+func (st *Stage) Person(src int, p *model.Person, line int, warnings []string, hash Hash) {
+	data := appendStrings(nil, personValues(p))
+	data = appendStrings(data, warnings)
+	st.rows <- stageRow{table: "persons", src: src, emp: strings.Clone(p.EmployeeNumber), line: line, data: data, hash: hash[:]}
+}
+
+// Contract stages a contract row of a joiner.
+func (st *Stage) Contract(src int, c *model.Contract, line int) {
+	data := appendStrings(nil, contractValues(c))
+	st.rows <- stageRow{table: "contracts", src: src, emp: strings.Clone(c.EmployeeNumber), line: line, data: data}
+}
+
+// Provide stages what a provider supplies for a joiner: the values of its
+// fields in order, the row's warnings and its hash.
+func (st *Stage) Provide(src int, emp string, line int, values, warnings []string, hash Hash) {
+	data := appendStrings(appendStrings(nil, values), warnings)
+	st.rows <- stageRow{table: "provided", src: src, emp: strings.Clone(emp), line: line, data: data, hash: hash[:]}
+}
+
+// Flush waits until every row sent since Begin is written; the stage
+// takes no more rows until Begin is called again.
+func (st *Stage) Flush() error {
+	if st.rows == nil {
+		return st.err
+	}
+	close(st.rows)
+	st.rows = nil
+	if err := <-st.done; st.err == nil {
+		st.err = err
+	}
+	return st.err
+}
+
+// Close removes the stage.
+func (st *Stage) Close() error {
+	if st.rows != nil {
+		st.Flush()
+	}
+	err := st.db.Close()
+	if rerr := os.Remove(st.path); err == nil && rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+		err = rerr
+	}
+	return err
+}
+
+// StagedPerson is a staged persons row.
+type StagedPerson struct {
+	model.Person
+	Line     int
+	Warnings []string
+	Hash     Hash
+}
+
+// StagedContract is a staged contract row.
+type StagedContract struct {
+	model.Contract
+	Line int
+}
+
+// StagedProvided is what one provider staged for a joiner.
+type StagedProvided struct {
+	Src      int
+	Line     int
+	Values   []string
+	Warnings []string
+	Hash     Hash
+}
+
+// StagedGroup is everything staged for one employee number.
+type StagedGroup struct {
+	Emp       string
+	Person    *StagedPerson // nil: only contract rows (orphans)
+	Contracts []StagedContract
+	Provided  []StagedProvided
+}
+
+// Each calls fn for every employee number src staged a person or a
+// contract row for, in employee order, with the providers' rows when
+// provided is set. The group and its slices are reused between calls.
+func (st *Stage) Each(ctx context.Context, src int, provided bool, fn func(*StagedGroup) error) error {
+	return st.each(ctx, src, "", provided, fn)
+}
+
+// Load returns the person src staged for emp, or nil, and its contract
+// rows.
+func (st *Stage) Load(ctx context.Context, src int, emp string) (*StagedPerson, []StagedContract, error) {
+	var p *StagedPerson
+	var cs []StagedContract
+	err := st.each(ctx, src, emp, false, func(g *StagedGroup) error {
+		if g.Person != nil {
+			c := *g.Person
+			p = &c
+		}
+		cs = append(cs, g.Contracts...)
+		return nil
+	})
+	return p, cs, err
+}
+
+// each is Each, for one employee number when emp is set.
+func (st *Stage) each(ctx context.Context, src int, emp string, provided bool, fn func(*StagedGroup) error) error {
+	if err := st.Flush(); err != nil {
+		return err
+	}
+	where, args := "src = ?", []any{src}
+	if emp != "" {
+		where, args = where+" AND emp = ?", append(args, emp)
+	}
+	ps, err := newCursor(ctx, st.db, `SELECT emp, line, data, hash FROM persons WHERE `+where+` ORDER BY emp, line`, args...)
+	if err != nil {
+		return err
+	}
+	defer ps.close()
+	cs, err := newCursor(ctx, st.db, `SELECT emp, line, data FROM contracts WHERE `+where+` ORDER BY emp, line`, args...)
+	if err != nil {
+		return err
+	}
+	defer cs.close()
+	pv := &cursor{}
+	if provided {
+		if pv, err = newCursor(ctx, st.db, `SELECT emp, line, data, hash, src FROM provided ORDER BY emp, src`); err != nil {
+			return err
+		}
+		defer pv.close()
+	}
+	var g StagedGroup
+	var person StagedPerson
+	for ps.ok || cs.ok {
+		g.Emp = cs.emp
+		if !cs.ok || (ps.ok && ps.emp <= cs.emp) {
+			g.Emp = ps.emp
+		}
+		g.Person, g.Contracts, g.Provided = nil, g.Contracts[:0], g.Provided[:0]
+		for ps.ok && ps.emp == g.Emp {
+			// One number has one staged row: a duplicate is rejected
+			// before it is staged.
+			person = StagedPerson{Line: ps.line, Hash: ps.hash}
+			person.EmployeeNumber = g.Emp
+			vals, rest := readStrings(ps.data)
+			setValues(person.FieldPtrs(), vals)
+			person.Warnings, _ = readStrings(rest)
+			g.Person = &person
+			if err := ps.next(); err != nil {
+				return err
+			}
+		}
+		for cs.ok && cs.emp == g.Emp {
+			c := StagedContract{Line: cs.line}
+			c.EmployeeNumber = g.Emp
+			vals, _ := readStrings(cs.data)
+			if len(vals) > 0 {
+				c.Key = vals[0]
+				setValues(c.FieldPtrs(), vals[1:])
+			}
+			g.Contracts = append(g.Contracts, c)
+			if err := cs.next(); err != nil {
+				return err
+			}
+		}
+		for pv.ok && pv.emp <= g.Emp {
+			if pv.emp == g.Emp {
+				vals, rest := readStrings(pv.data)
+				p := StagedProvided{Src: pv.src, Line: pv.line, Values: vals, Hash: pv.hash}
+				p.Warnings, _ = readStrings(rest)
+				g.Provided = append(g.Provided, p)
+			}
+			if err := pv.next(); err != nil {
+				return err
+			}
+		}
+		if err := fn(&g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cursor is one ordered scan of a staged table: employee number, line,
+// data, and (when selected) hash and source.
+type cursor struct {
+	rows *sql.Rows
+	dest []any
+	ok   bool
+	emp  string
+	src  int
+	line int
+	data []byte
+	hash Hash
+	raw  []byte
+}
+
+func newCursor(ctx context.Context, db *sql.DB, query string, args ...any) (*cursor, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read staging file: %w", err)
+	}
+	c := &cursor{rows: rows}
+	c.dest = []any{&c.emp, &c.line, &c.data, &c.raw, &c.src}
+	cols, err := rows.Columns()
+	if err != nil {
+		rows.Close()
+		return nil, fmt.Errorf("read staging file: %w", err)
+	}
+	c.dest = c.dest[:len(cols)]
+	return c, c.next()
+}
+
+func (c *cursor) next() error {
+	if c.ok = c.rows.Next(); !c.ok {
+		if err := c.rows.Err(); err != nil {
+			return fmt.Errorf("read staging file: %w", err)
+		}
+		return nil
+	}
+	if err := c.rows.Scan(c.dest...); err != nil {
+		return fmt.Errorf("read staging file: %w", err)
+	}
+	c.hash = Hash{}
+	copy(c.hash[:], c.raw)
+	return nil
+}
+
+func (c *cursor) close() {
+	if c.rows != nil {
+		c.rows.Close()
+	}
+}
+
+func personValues(p *model.Person) []string {
+	ptrs := p.FieldPtrs()
+	out := make([]string, len(ptrs))
+	for i, v := range ptrs {
+		out[i] = *v
+	}
+	return out
+}
+
+func contractValues(c *model.Contract) []string {
+	ptrs := c.FieldPtrs()
+	out := make([]string, 0, 1+len(ptrs))
+	out = append(out, c.Key)
+	for _, v := range ptrs {
+		out = append(out, *v)
+	}
+	return out
+}
+
+func setValues(ptrs []*string, vals []string) {
+	for i, p := range ptrs {
+		if i < len(vals) {
+			*p = vals[i]
+		}
+	}
+}
+
+// appendStrings encodes a list as its length, then each value with its
+// length.
+func appendStrings(buf []byte, vals []string) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(vals)))
+	for _, v := range vals {
+		buf = binary.AppendUvarint(buf, uint64(len(v)))
+		buf = append(buf, v...)
+	}
+	return buf
+}
+
+// readStrings decodes a list appendStrings wrote and returns the rest.
+// The stage is written by this process only, so a short buffer means a
+// bug; it reads as fewer values rather than a panic.
+func readStrings(buf []byte) ([]string, []byte) {
+	n, k := binary.Uvarint(buf)
+	if k <= 0 {
+		return nil, nil
+	}
+	buf = buf[k:]
+	out := make([]string, 0, n)
+	for range n {
+		l, k := binary.Uvarint(buf)
+		if k <= 0 || uint64(len(buf)-k) < l {
+			return out, nil
+		}
+		out = append(out, string(buf[k:k+int(l)]))
+		buf = buf[k+int(l):]
+	}
+	return out, buf
+}

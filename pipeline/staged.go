@@ -1,0 +1,325 @@
+package pipeline
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/spendsync/spendsync/connector"
+	"github.com/spendsync/spendsync/internal/model"
+	"github.com/spendsync/spendsync/lifecycle"
+)
+
+// stageJoiners turns staging on; a test turns it off to compare with the
+// plan held in memory.
+var stageJoiners = true
+
+// A person new to the store (a joiner the index does not know) is not
+// planned in memory: its persons row, its contract rows and what the
+// providers supply for it go to a stage on disk as the files are read
+// (lifecycle.Stage), and come back in employee order when its source's
+// changes are written, one person at a time. A first ingest of 1M persons
+// held every row and its planned copy at once. Only counts, and the few
+// staged rows a rejected row makes void, stay in memory.
+//
+// Staged are the rows of primary sources read from files with a contracts
+// file (their filter can drop rows: connector.Filter) and, for those
+// joiners, the rows of providers. A dry run plans in memory, as it writes
+// nothing anywhere.
+type staging struct {
+	store *lifecycle.Store
+	names []string            // the run's sources, in order
+	index map[string]int      // source name -> position
+	field map[string][]string // a provider's fields, as its staged values list them
+	files map[string]string   // a provider's persons file
+	stage *lifecycle.Stage
+	err   error
+	// joined are, per source read so far, the joiners it staged (sorted):
+	// later sources see them as current persons.
+	joined map[string][]string
+	skip   map[string]*stagedSkip
+}
+
+// stagedSkip are the staged rows a source's later rows or rejects made
+// void: few, so they are kept in memory.
+type stagedSkip struct {
+	persons   map[string]bool // a duplicate number rejected the staged row
+	contracts map[int]bool    // lines of the contracts file rejected (duplicate contracts)
+	none      map[string]bool // joiners whose contracts are all held back (a rejected persons row)
+}
+
+func newStaging(s *lifecycle.Store, sources []*connector.Source) *staging {
+	g := &staging{store: s, index: map[string]int{}, field: map[string][]string{}, files: map[string]string{}, joined: map[string][]string{}, skip: map[string]*stagedSkip{}}
+	for i, src := range sources {
+		g.names = append(g.names, src.Name)
+		g.index[src.Name] = i
+	}
+	return g
+}
+
+// get returns the stage, or nil if it could not be made (then the rows
+// stay in memory).
+func (g *staging) get() *lifecycle.Stage { return g.stage }
+
+// begin readies the stage for the rows of src, before it is read: made
+// for the first source that stages, and only then.
+func (g *staging) begin(src *connector.Source) {
+	if g == nil || !(g.stages(src) || src.IsProvider() && len(g.joined) > 0) {
+		return
+	}
+	if g.stage == nil && g.err == nil {
+		g.stage, g.err = g.store.NewStage()
+	}
+	if g.stage != nil {
+		g.stage.Begin()
+	}
+}
+
+func (g *staging) close() {
+	if g != nil && g.stage != nil {
+		g.stage.Close()
+	}
+}
+
+// stages reports whether src's joiners are staged.
+func (g *staging) stages(src *connector.Source) bool {
+	return g != nil && !src.IsProvider() && src.HasContracts() && src.API == nil
+}
+
+// stagedBy returns the source that staged emp as a joiner earlier in the
+// run, or "".
+func (g *staging) stagedBy(emp string) string {
+	if g == nil {
+		return ""
+	}
+	for src, emps := range g.joined {
+		if _, ok := slices.BinarySearch(emps, emp); ok {
+			return src
+		}
+	}
+	return ""
+}
+
+// newJoiner reports whether emp would join: the store does not know it and
+// no earlier source of the run staged it.
+func (st *State) newJoiner(emp string) bool {
+	_, known := st.index[emp]
+	return !known && st.stg.stagedBy(emp) == ""
+}
+
+// stagePerson stages a primary source's row for a joiner: the fields the
+// source sets, its warnings and its hash.
+func (st *State) stagePerson(src *connector.Source, fields []string, row *connector.PersonRow, h lifecycle.Hash) bool {
+	stage := st.stg.get()
+	if stage == nil {
+		return false // the error ends the ingest after reading
+	}
+	p := model.Person{EmployeeNumber: row.EmployeeNumber}
+	for _, f := range fields {
+		p.SetField(f, row.Field(f))
+	}
+	stage.Person(st.stg.index[src.Name], &p, row.Line, row.Warnings, h)
+	return true
+}
+
+func (st *State) stageContract(src *connector.Source, c *connector.ContractRow) bool {
+	stage := st.stg.get()
+	if stage == nil {
+		return false
+	}
+	stage.Contract(st.stg.index[src.Name], &c.Contract, c.Line)
+	return true
+}
+
+// provide stages a provider's row for a person an earlier source of the
+// run staged as a joiner: its fields go into that person.joined event.
+func (st *State) provide(src *connector.Source, fields []string, row *connector.PersonRow, h lifecycle.Hash) {
+	g := st.stg
+	g.field[src.Name], g.files[src.Name] = fields, row.File
+	vals := make([]string, len(fields))
+	for i, f := range fields {
+		vals[i] = row.Field(f)
+	}
+	if stage := g.get(); stage != nil {
+		stage.Provide(g.index[src.Name], row.EmployeeNumber, row.Line, vals, row.Warnings, h)
+	}
+}
+
+// planStaged counts what src staged: its joiners, and the orphans among
+// its staged contract rows; it notes the staged rows rejects made void.
+func (st *State) planStaged(plan *Plan, res *connector.Result) error {
+	g := st.stg
+	if g == nil || g.stage == nil {
+		return g.errOrNil()
+	}
+	skip := &stagedSkip{persons: map[string]bool{}, contracts: map[int]bool{}, none: map[string]bool{}}
+	for _, r := range res.Rejects {
+		if r.File == res.Source.Contracts {
+			skip.contracts[r.Line] = true
+		}
+	}
+	g.skip[plan.Source] = skip
+	var joined []string
+	orphanEmp := ""
+	if plan.Orphans > 0 {
+		orphanEmp, _, _ = strings.Cut(plan.OrphanExample, " ")
+	}
+	err := g.stage.Each(st.ctx, g.index[plan.Source], false, func(sg *lifecycle.StagedGroup) error {
+		if p := sg.Person; p != nil {
+			if line, ok := res.Listed[sg.Emp]; !ok || line != p.Line {
+				skip.persons[sg.Emp] = true
+			} else {
+				plan.stagedJoined++
+				if res.Protected[sg.Emp] {
+					skip.none[sg.Emp] = true
+				}
+				if st.later {
+					joined = append(joined, strings.Clone(sg.Emp))
+				}
+				return nil
+			}
+		}
+		if _, listed := res.Listed[sg.Emp]; listed || res.Protected[sg.Emp] {
+			return nil
+		}
+		for _, c := range sg.Contracts {
+			if skip.contracts[c.Line] {
+				continue
+			}
+			if plan.Orphans == 0 || sg.Emp < orphanEmp {
+				orphanEmp = sg.Emp
+				plan.OrphanExample = fmt.Sprintf("%s (%s line %d)", sg.Emp, res.Source.Contracts, c.Line)
+			}
+			plan.Orphans++
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if plan.stagedJoined > 0 {
+		plan.stagedFile = res.Source.Persons
+		plan.stream = st.streamStaged(plan.Source, plan.stagedFile)
+	}
+	plan.stagedEmps = joined
+	return nil
+}
+
+func (g *staging) errOrNil() error {
+	if g == nil {
+		return nil
+	}
+	return g.err
+}
+
+// streamStaged writes source's staged joiners: each person with what the
+// providers supplied for it, its contracts, one person.joined event with
+// them (and the providers named), its warnings and every source's hashes.
+func (st *State) streamStaged(source, file string) func(*lifecycle.Writer) error {
+	g := st.stg
+	ctx := st.ctx
+	skip := g.skip[source]
+	return func(w *lifecycle.Writer) error {
+		x := newHasher()
+		var contracts []*model.Contract
+		var changedBy []bool
+		return g.stage.Each(ctx, g.index[source], true, func(sg *lifecycle.StagedGroup) error {
+			sp := sg.Person
+			if sp == nil || skip.persons[sg.Emp] {
+				return nil
+			}
+			p := &lifecycle.Person{Person: sp.Person, Source: source}
+			je := &joinedEvent{person: joinedPerson{&p.Person}, file: file, line: sp.Line}
+			changedBy = changedBy[:0]
+			for _, pv := range sg.Provided {
+				name := g.names[pv.Src]
+				changed := false
+				for i, f := range g.field[name] {
+					if i < len(pv.Values) && p.Field(f) != pv.Values[i] {
+						p.SetField(f, pv.Values[i])
+						changed = true
+					}
+				}
+				if changed {
+					je.providedBy = append(je.providedBy, name)
+				}
+				changedBy = append(changedBy, changed)
+			}
+			if err := w.Person(p); err != nil {
+				return err
+			}
+			h := lifecycle.Hashes{Person: sp.Hash}
+			contracts = contracts[:0]
+			if !skip.none[sg.Emp] {
+				var sum contractSum
+				for i := range sg.Contracts {
+					c := &sg.Contracts[i]
+					if skip.contracts[c.Line] {
+						continue
+					}
+					contracts = append(contracts, &c.Contract)
+					sum.add(x, &c.Contract)
+					if err := w.Contract(&c.Contract); err != nil {
+						return err
+					}
+				}
+				if len(contracts) > 0 {
+					h.Contracts = sum.hash(x)
+				}
+			}
+			je.contracts = contracts
+			if err := w.Event(&lifecycle.Event{Source: source, Kind: lifecycle.PersonJoined, EmployeeNumber: sg.Emp, Lazy: je}); err != nil {
+				return err
+			}
+			if err := writeWarnings(w, source, sg.Emp, sp.Warnings, file, sp.Line); err != nil {
+				return err
+			}
+			if err := w.Hashes(source, sg.Emp, h); err != nil {
+				return err
+			}
+			for i, pv := range sg.Provided {
+				name := g.names[pv.Src]
+				if err := w.Hashes(name, sg.Emp, lifecycle.Hashes{Person: pv.Hash}); err != nil {
+					return err
+				}
+				if changedBy[i] {
+					if err := writeWarnings(w, name, sg.Emp, pv.Warnings, g.files[name], pv.Line); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+	}
+}
+
+func writeWarnings(w *lifecycle.Writer, source, emp string, warnings []string, file string, line int) error {
+	for _, warn := range warnings {
+		if err := w.Event(&lifecycle.Event{Source: source, Kind: lifecycle.RowWarning, EmployeeNumber: emp,
+			Details: map[string]any{"warning": warn, "file": file, "line": line}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadStaged returns a joiner an earlier source of the run staged, as that
+// source's plan left it, with its contracts, for a later source's diff.
+func (st *State) loadStaged(emp string) (*lifecycle.Person, map[string]model.Contract, error) {
+	owner := st.stg.stagedBy(emp)
+	sp, cs, err := st.stg.stage.Load(st.ctx, st.stg.index[owner], emp)
+	if err != nil || sp == nil {
+		return nil, nil, err
+	}
+	skip := st.stg.skip[owner]
+	p := &lifecycle.Person{Person: sp.Person, Source: owner}
+	m := map[string]model.Contract{}
+	if !skip.none[emp] {
+		for _, c := range cs {
+			if !skip.contracts[c.Line] {
+				m[c.Key] = c.Contract
+			}
+		}
+	}
+	return p, m, nil
+}
