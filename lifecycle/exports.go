@@ -332,11 +332,12 @@ type ExportWriter struct {
 // BeginExport opens an ExportWriter; Commit or Rollback it.
 func (s *Store) BeginExport(ctx context.Context, runID int64) (_ *ExportWriter, err error) {
 	w := &ExportWriter{ctx: ctx, runID: runID, t: now(), db: s.db, actor: Actor(),
-		persons: &batcher{table: "exported_persons", cols: []string{"employee_number", "row", "hash"},
-			suffix: "ON CONFLICT (employee_number) DO UPDATE SET row = excluded.row, hash = excluded.hash"},
-		roles:  &batcher{table: "exported_roles", cols: []string{"employee_number", "row"}},
-		events: &batcher{table: "events", cols: []string{"time", "run_id", "actor", "source", "kind", "employee_number", "details"}},
+		persons: newBatcher("exported_persons", []string{"employee_number", "row", "hash"}, nil,
+			"ON CONFLICT (employee_number) DO UPDATE SET row = excluded.row, hash = excluded.hash"),
+		roles: newBatcher("exported_roles", []string{"employee_number", "row"}, nil, ""),
 	}
+	w.events = newBatcher("events", []string{"time", "run_id", "actor", "source", "kind", "employee_number", "details"},
+		[]any{w.t, w.runID, w.actor}, "")
 	// The export writes its rows and events once, mostly appending: a
 	// small page cache costs it nothing, where the connection's larger
 	// one would fill with written pages (at 64 MB, about 100 MB of the
@@ -375,17 +376,32 @@ func (w *ExportWriter) restoreCache() {
 // batcher inserts rows batchRows at a time through one statement
 // prepared once: a statement prepared on a transaction stays listed on it
 // until it ends, so preparing one per batch (insertEach) would grow with
-// the export.
+// the export. The first len(fixed) columns take the same values in every
+// row (an event's time, run and actor): they are bound once per statement
+// as ?1, ?2, ..., so a row binds only its own values (each bound value
+// costs the driver a C allocation and a copy).
 type batcher struct {
 	table, suffix string
 	cols          []string
+	fixed         []any
 	full          *sql.Stmt
-	args          []any
+	args          []any // fixed, then each queued row's values
 	n             int
 }
 
+func newBatcher(table string, cols []string, fixed []any, suffix string) *batcher {
+	return &batcher{table: table, cols: cols, fixed: fixed, suffix: suffix, args: slices.Clone(fixed)}
+}
+
 func (b *batcher) query(rows int) string {
-	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(b.cols)), ", ") + ")"
+	vals := make([]string, len(b.cols))
+	for i := range vals {
+		vals[i] = "?"
+		if i < len(b.fixed) {
+			vals[i] = fmt.Sprintf("?%d", i+1)
+		}
+	}
+	one := "(" + strings.Join(vals, ", ") + ")"
 	return "INSERT INTO " + b.table + " (" + strings.Join(b.cols, ", ") + ") VALUES " +
 		strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ") + " " + b.suffix
 }
@@ -406,8 +422,7 @@ func (b *batcher) add(ctx context.Context, tx *sql.Tx) error {
 	if _, err := b.full.ExecContext(ctx, b.args...); err != nil {
 		return fmt.Errorf("insert into %s: %w", b.table, err)
 	}
-	clear(b.args)
-	b.args, b.n = b.args[:0], 0
+	b.reset()
 	return nil
 }
 
@@ -419,9 +434,13 @@ func (b *batcher) flush(ctx context.Context, tx *sql.Tx) error {
 	if _, err := tx.ExecContext(ctx, b.query(b.n), b.args...); err != nil {
 		return fmt.Errorf("insert into %s: %w", b.table, err)
 	}
-	clear(b.args)
-	b.args, b.n = b.args[:0], 0
+	b.reset()
 	return nil
+}
+
+func (b *batcher) reset() {
+	clear(b.args[len(b.fixed):])
+	b.args, b.n = b.args[:len(b.fixed)], 0
 }
 
 // Put stores emp's rows in the last export (encoded person row, role rows
@@ -478,7 +497,7 @@ func (w *ExportWriter) Event(e Event) error {
 // EncodedEvent records an event whose details EncodeDetails encoded (the
 // export encodes them while another goroutine writes).
 func (w *ExportWriter) EncodedEvent(source, kind, emp, details string) error {
-	w.events.args = append(w.events.args, w.t, w.runID, w.actor, source, kind, emp, details)
+	w.events.args = append(w.events.args, source, kind, emp, details)
 	return w.events.add(w.ctx, w.tx)
 }
 
