@@ -168,6 +168,17 @@ func (s *exportSink) Change(c export.Change) error {
 	return s.db.send(dbOp{event: true, kind: c.Kind, emp: c.EmployeeNumber, details: string(s.details)})
 }
 
+// DetailExtra and EncodedChange make exportSink an export.EncodingSink:
+// the walk encodes most changes' details itself, export_id included.
+func (s *exportSink) DetailExtra() (key, value string) { return "export_id", s.id }
+
+func (s *exportSink) EncodedChange(kind, emp string, details []byte) error {
+	if s.db == nil {
+		return nil
+	}
+	return s.db.send(dbOp{event: true, kind: kind, emp: emp, details: string(details)})
+}
+
 func (s *exportSink) Store(emp string, p *export.PersonRows, hash []byte, replaced bool) error {
 	if s.db == nil {
 		return nil
