@@ -474,9 +474,9 @@ func personRow(p *model.Person, rules Rules) Row {
 // counting appends to out the person's contracts that count on date: active, and
 // in rules.scope. A person without one has no account.
 func counting(out []model.Contract, p *model.Person, contracts []model.Contract, date string, rules Rules) []model.Contract {
-	for _, c := range contracts {
-		if c.ActiveOn(date, rules.LeadDays, rules.GraceDays) && rules.Scope.Counts(p, &c) {
-			out = append(out, c)
+	for i := range contracts {
+		if c := &contracts[i]; c.ActiveOn(date, rules.LeadDays, rules.GraceDays) && rules.Scope.Counts(p, c) {
+			out = append(out, *c)
 		}
 	}
 	return out
@@ -489,16 +489,20 @@ func counting(out []model.Contract, p *model.Person, contracts []model.Contract,
 func roleRows(person Row, p *model.Person, active []model.Contract, cfg *Config, cols, order []int) ([]Row, []Held) {
 	var held []Held
 	out := make([]Row, 0, len(active))
+	// One backing array for the person's role rows.
+	fields := make([]string, len(active)*len(RoleFields))
 next:
-	for _, c := range active {
-		r := make(Row, len(RoleFields))
+	for i := range active {
+		c := &active[i]
+		r := Row(fields[:len(RoleFields):len(RoleFields)])
+		fields = fields[len(RoleFields):]
 		r[keyAt] = person[keyAt]
 		r[roleAt["username"]] = person[personAt["username"]]
 		for _, f := range model.PositionFields {
 			r[roleAt[f]] = c.Field(f)
 		}
 		if len(cfg.RoleMap) > 0 {
-			r[roleAt[roleKey]] = RoleOf(cfg.RoleMap, p, &c)
+			r[roleAt[roleKey]] = RoleOf(cfg.RoleMap, p, c)
 			if r[roleAt[roleKey]] == "" {
 				held = append(held, Held{EmployeeNumber: p.EmployeeNumber, Fields: []string{roleKey},
 					Reason: fmt.Sprintf("export.role_map gives no role for contract %s (ou_code %q, function_code %q)", c.Key, c.OUCode, c.FunctionCode)})

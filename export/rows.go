@@ -92,14 +92,16 @@ func sortedOrder(fields []string) []int {
 }
 
 // EncodePerson and EncodeRole are a row as the store keeps it.
-func EncodePerson(r Row) string { return encodeRow(r, PersonFields, personSorted) }
+func EncodePerson(r Row) string { return string(AppendPerson(nil, r)) }
 
 // EncodeRole is a role row as the store keeps it.
-func EncodeRole(r Row) string { return encodeRow(r, RoleFields, roleSorted) }
+func EncodeRole(r Row) string { return string(AppendRole(nil, r)) }
 
-func encodeRow(r Row, fields []string, order []int) string {
-	return string(appendRow(nil, r, fields, order))
-}
+// AppendPerson appends EncodePerson(r) to b.
+func AppendPerson(b []byte, r Row) []byte { return appendRow(b, r, PersonFields, personSorted) }
+
+// AppendRole appends EncodeRole(r) to b.
+func AppendRole(b []byte, r Row) []byte { return appendRow(b, r, RoleFields, roleSorted) }
 
 func appendRow(b []byte, r Row, fields []string, order []int) []byte {
 	for n, i := range order {

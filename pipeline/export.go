@@ -152,6 +152,8 @@ type exportSink struct {
 	id      string
 	origin  string
 	details []byte
+	rows    []byte // scratch: a person's encoded rows
+	ends    []int
 }
 
 func (s *exportSink) Rows(p *export.PersonRows) error { return s.files.Rows(p) }
@@ -183,10 +185,18 @@ func (s *exportSink) Store(emp string, p *export.PersonRows, hash []byte, replac
 	if s.db == nil {
 		return nil
 	}
-	op := dbOp{emp: emp, person: export.EncodePerson(p.Person), hash: hash, replaced: replaced,
-		roles: make([]string, len(p.Roles))}
-	for i, r := range p.Roles {
-		op.roles[i] = export.EncodeRole(r)
+	// All of a person's encoded rows in one string, sliced.
+	ends := s.ends[:0]
+	s.rows = export.AppendPerson(s.rows[:0], p.Person)
+	for _, r := range p.Roles {
+		ends = append(ends, len(s.rows))
+		s.rows = export.AppendRole(s.rows, r)
+	}
+	s.ends = append(ends, len(s.rows))
+	all := string(s.rows)
+	op := dbOp{emp: emp, person: all[:s.ends[0]], hash: hash, replaced: replaced, roles: make([]string, len(p.Roles))}
+	for i := range op.roles {
+		op.roles[i] = all[s.ends[i]:s.ends[i+1]]
 	}
 	return s.db.send(op)
 }
