@@ -208,7 +208,6 @@ type ExportReader struct {
 	ID      string // the last export's id ("" before the first)
 	last    *sql.Rows
 	person  *sql.Stmt
-	roles   *sql.Stmt
 	started bool
 }
 
@@ -232,10 +231,7 @@ func (s *Store) ReadExport(ctx context.Context) (_ *ExportReader, err error) {
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("read last export: %w", err)
 	}
-	if r.person, err = r.tx.PrepareContext(ctx, `SELECT row FROM exported_persons WHERE employee_number = ?`); err != nil {
-		return nil, fmt.Errorf("read last export: %w", err)
-	}
-	if r.roles, err = r.tx.PrepareContext(ctx, `SELECT row FROM exported_roles WHERE employee_number = ? ORDER BY rowid`); err != nil {
+	if r.person, err = r.tx.PrepareContext(ctx, `SELECT row, roles FROM exported_persons WHERE employee_number = ?`); err != nil {
 		return nil, fmt.Errorf("read last export: %w", err)
 	}
 	return r, nil
@@ -277,23 +273,12 @@ func (r *ExportReader) Next() (emp string, hash []byte, ok bool, err error) {
 // Rows returns the stored rows of emp in the last export: its person row
 // and its role rows, as ExportWriter.Put stored them.
 func (r *ExportReader) Rows(emp string) (person string, roles []string, err error) {
-	if err := r.person.QueryRowContext(r.ctx, emp).Scan(&person); err != nil {
+	var joined string
+	if err := r.person.QueryRowContext(r.ctx, emp).Scan(&person, &joined); err != nil {
 		return "", nil, fmt.Errorf("read last export of %s: %w", emp, err)
 	}
-	rows, err := r.roles.QueryContext(r.ctx, emp)
-	if err != nil {
-		return "", nil, fmt.Errorf("read last export of %s: %w", emp, err)
-	}
-	err = sqlrows.Each(rows, func() error {
-		var row string
-		if err := rows.Scan(&row); err != nil {
-			return err
-		}
-		roles = append(roles, row)
-		return nil
-	})
-	if err != nil {
-		return "", nil, fmt.Errorf("read last export of %s: %w", emp, err)
+	if joined != "" {
+		roles = strings.Split(joined, RoleSep)
 	}
 	return person, roles, nil
 }
@@ -322,19 +307,16 @@ type ExportWriter struct {
 	t         string
 	actor     string
 	persons   *batcher
-	roles     *batcher
 	events    *batcher
 	details   []byte // scratch for encoding an event's details
 	delPerson *sql.Stmt
-	delRoles  *sql.Stmt
 }
 
 // BeginExport opens an ExportWriter; Commit or Rollback it.
 func (s *Store) BeginExport(ctx context.Context, runID int64) (_ *ExportWriter, err error) {
 	w := &ExportWriter{ctx: ctx, runID: runID, t: now(), db: s.db, actor: Actor(),
-		persons: newBatcher("exported_persons", []string{"employee_number", "row", "hash"}, nil,
-			"ON CONFLICT (employee_number) DO UPDATE SET row = excluded.row, hash = excluded.hash"),
-		roles: newBatcher("exported_roles", []string{"employee_number", "row"}, nil, ""),
+		persons: newBatcher("exported_persons", []string{"employee_number", "row", "roles", "hash"}, nil,
+			"ON CONFLICT (employee_number) DO UPDATE SET row = excluded.row, roles = excluded.roles, hash = excluded.hash"),
 	}
 	w.events = newBatcher("events", []string{"time", "run_id", "actor", "source", "kind", "employee_number", "details"},
 		[]any{w.t, w.runID, w.actor}, "")
@@ -352,10 +334,7 @@ func (s *Store) BeginExport(ctx context.Context, runID int64) (_ *ExportWriter, 
 		w.restoreCache()
 		return nil, fmt.Errorf("begin transaction: %w", err)
 	}
-	if w.delPerson, err = w.tx.PrepareContext(ctx, `DELETE FROM exported_persons WHERE employee_number = ?`); err == nil {
-		w.delRoles, err = w.tx.PrepareContext(ctx, `DELETE FROM exported_roles WHERE employee_number = ?`)
-	}
-	if err != nil {
+	if w.delPerson, err = w.tx.PrepareContext(ctx, `DELETE FROM exported_persons WHERE employee_number = ?`); err != nil {
 		w.Rollback()
 		return nil, fmt.Errorf("record export: %w", err)
 	}
@@ -449,44 +428,34 @@ func (b *batcher) reset() {
 	b.args, b.n = b.args[:len(b.fixed)], 0
 }
 
-// Put stores emp's rows in the last export (encoded person row, role rows
-// in order, and the hash of all of them); replaced says emp had rows,
-// whose roles go first.
-func (w *ExportWriter) Put(emp, person string, roles []string, hash []byte, replaced bool) error {
-	if replaced {
-		if _, err := w.delRoles.ExecContext(w.ctx, emp); err != nil {
-			return fmt.Errorf("record export: %w", err)
-		}
-	}
-	w.persons.args = append(w.persons.args, emp, person, hash)
-	if err := w.persons.add(w.ctx, w.tx); err != nil {
-		return err
-	}
-	for _, r := range roles {
-		w.roles.args = append(w.roles.args, emp, r)
-		if err := w.roles.add(w.ctx, w.tx); err != nil {
-			return err
-		}
-	}
-	return nil
+// RoleSep joins a person's encoded role rows in the store: a control
+// character that neither encoding of a row (quoted values, or the JSON
+// objects of earlier versions) leaves unescaped.
+const RoleSep = "\x1e"
+
+// JoinRoles joins encoded role rows as Put takes them.
+func JoinRoles(roles []string) string { return strings.Join(roles, RoleSep) }
+
+// Put stores emp's rows in the last export, replacing any it had: its
+// encoded person row, its encoded role rows in order joined by RoleSep
+// (JoinRoles), and the hash of all of them.
+func (w *ExportWriter) Put(emp, person, roles string, hash []byte) error {
+	w.persons.args = append(w.persons.args, emp, person, roles, hash)
+	return w.persons.add(w.ctx, w.tx)
 }
 
 // Drop removes emp from the last export.
 func (w *ExportWriter) Drop(emp string) error {
-	for _, st := range []*sql.Stmt{w.delPerson, w.delRoles} {
-		if _, err := st.ExecContext(w.ctx, emp); err != nil {
-			return fmt.Errorf("record export: %w", err)
-		}
+	if _, err := w.delPerson.ExecContext(w.ctx, emp); err != nil {
+		return fmt.Errorf("record export: %w", err)
 	}
 	return nil
 }
 
 // Clear empties the last export (migrate replaces it whole).
 func (w *ExportWriter) Clear() error {
-	for _, q := range []string{`DELETE FROM exported_persons`, `DELETE FROM exported_roles`} {
-		if _, err := w.tx.ExecContext(w.ctx, q); err != nil {
-			return fmt.Errorf("record export: %w", err)
-		}
+	if _, err := w.tx.ExecContext(w.ctx, `DELETE FROM exported_persons`); err != nil {
+		return fmt.Errorf("record export: %w", err)
 	}
 	return nil
 }
@@ -526,7 +495,7 @@ func (w *ExportWriter) Commit(rec ExportRecord) error {
 			return err
 		}
 	}
-	for _, b := range []*batcher{w.persons, w.roles, w.events} {
+	for _, b := range []*batcher{w.persons, w.events} {
 		if err := b.flush(w.ctx, w.tx); err != nil {
 			return err
 		}

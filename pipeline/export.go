@@ -153,7 +153,6 @@ type exportSink struct {
 	origin  string
 	details []byte
 	rows    []byte // scratch: a person's encoded rows
-	ends    []int
 }
 
 func (s *exportSink) Rows(p *export.PersonRows) error { return s.files.Rows(p) }
@@ -181,23 +180,22 @@ func (s *exportSink) EncodedChange(kind, emp string, details []byte) error {
 	return s.db.send(dbOp{event: true, kind: kind, emp: emp, details: string(details)})
 }
 
-func (s *exportSink) Store(emp string, p *export.PersonRows, hash []byte, replaced bool) error {
+func (s *exportSink) Store(emp string, p *export.PersonRows, hash []byte, _ bool) error {
 	if s.db == nil {
 		return nil
 	}
-	// All of a person's encoded rows in one string, sliced.
-	ends := s.ends[:0]
+	// The person's encoded rows in one string: its person row, then its
+	// role rows joined as the store keeps them.
 	s.rows = export.AppendPerson(s.rows[:0], p.Person)
-	for _, r := range p.Roles {
-		ends = append(ends, len(s.rows))
+	n := len(s.rows)
+	for i, r := range p.Roles {
+		if i > 0 {
+			s.rows = append(s.rows, lifecycle.RoleSep...)
+		}
 		s.rows = export.AppendRole(s.rows, r)
 	}
-	s.ends = append(ends, len(s.rows))
 	all := string(s.rows)
-	op := dbOp{emp: emp, person: all[:s.ends[0]], hash: hash, replaced: replaced, roles: make([]string, len(p.Roles))}
-	for i := range op.roles {
-		op.roles[i] = all[s.ends[i]:s.ends[i+1]]
-	}
+	op := dbOp{emp: emp, person: all[:n], roles: all[n:], hash: hash}
 	return s.db.send(op)
 }
 
@@ -226,11 +224,10 @@ type dbQueue struct {
 // dbOp is one write: an event (details encoded), a person's stored rows
 // (encoded), or a person leaving the last export.
 type dbOp struct {
-	event, drop, replaced bool
-	kind, emp, details    string
-	person                string
-	roles                 []string
-	hash                  []byte
+	event, drop        bool
+	kind, emp, details string
+	person, roles      string
+	hash               []byte
 }
 
 func startDBQueue(db *lifecycle.ExportWriter, origin string) *dbQueue {
@@ -251,7 +248,7 @@ func (q *dbQueue) run() {
 		case op.drop:
 			q.err = q.db.Drop(op.emp)
 		default:
-			q.err = q.db.Put(op.emp, op.person, op.roles, op.hash, op.replaced)
+			q.err = q.db.Put(op.emp, op.person, op.roles, op.hash)
 		}
 		if q.err != nil {
 			q.failed.Store(true)
