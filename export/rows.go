@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Row is one exported line: a value per field of its kind's field list,
@@ -91,14 +92,16 @@ func sortedOrder(fields []string) []int {
 }
 
 // EncodePerson and EncodeRole are a row as the store keeps it.
-func EncodePerson(r Row) string { return encodeRow(r, PersonFields, personSorted) }
+func EncodePerson(r Row) string { return string(AppendPerson(nil, r)) }
 
 // EncodeRole is a role row as the store keeps it.
-func EncodeRole(r Row) string { return encodeRow(r, RoleFields, roleSorted) }
+func EncodeRole(r Row) string { return string(AppendRole(nil, r)) }
 
-func encodeRow(r Row, fields []string, order []int) string {
-	return string(appendRow(nil, r, fields, order))
-}
+// AppendPerson appends EncodePerson(r) to b.
+func AppendPerson(b []byte, r Row) []byte { return appendRow(b, r, PersonFields, personSorted) }
+
+// AppendRole appends EncodeRole(r) to b.
+func AppendRole(b []byte, r Row) []byte { return appendRow(b, r, RoleFields, roleSorted) }
 
 func appendRow(b []byte, r Row, fields []string, order []int) []byte {
 	for n, i := range order {
@@ -107,9 +110,45 @@ func appendRow(b []byte, r Row, fields []string, order []int) []byte {
 		}
 		b = append(b, fields[i]...)
 		b = append(b, ':')
-		b = strconv.AppendQuote(b, r[i])
+		b = appendQuoted(b, r[i])
 	}
 	return b
+}
+
+// appendQuoted is strconv.AppendQuote, without its rune-by-rune walk for
+// the common value: printable ASCII without a quote or backslash, which
+// quotes as itself (most of an export's stored rows).
+func appendQuoted(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c > '~' || c == '"' || c == '\\' {
+			return strconv.AppendQuote(b, s)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// unquotePrefix reads the quoted value at the start of s, as
+// strconv.QuotedPrefix and strconv.Unquote do, and returns it and the rest
+// of s. A value without escapes is a substring of s, not a copy.
+func unquotePrefix(s string) (v, rest string, err error) {
+	if len(s) > 0 && s[0] == '"' {
+		if j := strings.IndexByte(s[1:], '"'); j >= 0 {
+			v := s[1 : 1+j]
+			if strings.IndexByte(v, '\\') < 0 && strings.IndexByte(v, '\n') < 0 && utf8.ValidString(v) {
+				return v, s[2+j:], nil
+			}
+		}
+	}
+	q, err := strconv.QuotedPrefix(s)
+	if err != nil {
+		return "", "", err
+	}
+	if v, err = strconv.Unquote(q); err != nil {
+		return "", "", err
+	}
+	return v, s[len(q):], nil
 }
 
 // DecodePerson and DecodeRole read a stored row.
@@ -137,18 +176,14 @@ func decodeRow(s string, at map[string]int, n int) (Row, error) {
 		if !ok {
 			return nil, fmt.Errorf("stored row: no value for %q", k)
 		}
-		q, err := strconv.QuotedPrefix(rest)
-		if err != nil {
-			return nil, fmt.Errorf("stored row: %w", err)
-		}
-		v, err := strconv.Unquote(q)
+		v, rest, err := unquotePrefix(rest)
 		if err != nil {
 			return nil, fmt.Errorf("stored row: %w", err)
 		}
 		if i, ok := at[k]; ok {
 			r[i] = v
 		}
-		s = strings.TrimPrefix(rest[len(q):], ",")
+		s = strings.TrimPrefix(rest, ",")
 	}
 	return r, nil
 }

@@ -3,7 +3,8 @@ package lifecycle
 import (
 	"encoding/json"
 	"slices"
-	"unicode/utf8"
+
+	"github.com/spendsync/spendsync/internal/jsonenc"
 )
 
 // appendDetails appends v as encoding/json would marshal it, for the
@@ -14,7 +15,7 @@ import (
 func appendDetails(dst []byte, v any) (_ []byte, ok bool) {
 	switch v := v.(type) {
 	case string:
-		return appendJSONString(dst, v), true
+		return jsonenc.AppendString(dst, v), true
 	case bool:
 		if v {
 			return append(dst, "true"...), true
@@ -29,7 +30,7 @@ func appendDetails(dst []byte, v any) (_ []byte, ok bool) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, s)
+			dst = jsonenc.AppendString(dst, s)
 		}
 		return append(dst, ']'), true
 	case map[string]string:
@@ -56,7 +57,7 @@ func appendMap[V any](dst []byte, m map[string]V) ([]byte, bool) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, k)
+		dst = jsonenc.AppendString(dst, k)
 		dst = append(dst, ':')
 		var ok bool
 		if dst, ok = appendDetails(dst, any(m[k])); !ok {
@@ -64,61 +65,6 @@ func appendMap[V any](dst []byte, m map[string]V) ([]byte, bool) {
 		}
 	}
 	return append(dst, '}'), true
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString is encoding/json's string encoding (HTML characters,
-// U+2028 and U+2029 escaped; invalid UTF-8 as U+FFFD).
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		if c == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if c == '\u2028' || c == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // EncodeDetails appends an event's details as stored (JSON) to buf[:0].

@@ -208,7 +208,6 @@ type ExportReader struct {
 	ID      string // the last export's id ("" before the first)
 	last    *sql.Rows
 	person  *sql.Stmt
-	roles   *sql.Stmt
 	started bool
 }
 
@@ -232,10 +231,7 @@ func (s *Store) ReadExport(ctx context.Context) (_ *ExportReader, err error) {
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("read last export: %w", err)
 	}
-	if r.person, err = r.tx.PrepareContext(ctx, `SELECT row FROM exported_persons WHERE employee_number = ?`); err != nil {
-		return nil, fmt.Errorf("read last export: %w", err)
-	}
-	if r.roles, err = r.tx.PrepareContext(ctx, `SELECT row FROM exported_roles WHERE employee_number = ? ORDER BY rowid`); err != nil {
+	if r.person, err = r.tx.PrepareContext(ctx, `SELECT row, roles FROM exported_persons WHERE employee_number = ?`); err != nil {
 		return nil, fmt.Errorf("read last export: %w", err)
 	}
 	return r, nil
@@ -277,23 +273,12 @@ func (r *ExportReader) Next() (emp string, hash []byte, ok bool, err error) {
 // Rows returns the stored rows of emp in the last export: its person row
 // and its role rows, as ExportWriter.Put stored them.
 func (r *ExportReader) Rows(emp string) (person string, roles []string, err error) {
-	if err := r.person.QueryRowContext(r.ctx, emp).Scan(&person); err != nil {
+	var joined string
+	if err := r.person.QueryRowContext(r.ctx, emp).Scan(&person, &joined); err != nil {
 		return "", nil, fmt.Errorf("read last export of %s: %w", emp, err)
 	}
-	rows, err := r.roles.QueryContext(r.ctx, emp)
-	if err != nil {
-		return "", nil, fmt.Errorf("read last export of %s: %w", emp, err)
-	}
-	err = sqlrows.Each(rows, func() error {
-		var row string
-		if err := rows.Scan(&row); err != nil {
-			return err
-		}
-		roles = append(roles, row)
-		return nil
-	})
-	if err != nil {
-		return "", nil, fmt.Errorf("read last export of %s: %w", emp, err)
+	if joined != "" {
+		roles = strings.Split(joined, RoleSep)
 	}
 	return person, roles, nil
 }
@@ -322,21 +307,19 @@ type ExportWriter struct {
 	t         string
 	actor     string
 	persons   *batcher
-	roles     *batcher
 	events    *batcher
 	details   []byte // scratch for encoding an event's details
 	delPerson *sql.Stmt
-	delRoles  *sql.Stmt
 }
 
 // BeginExport opens an ExportWriter; Commit or Rollback it.
 func (s *Store) BeginExport(ctx context.Context, runID int64) (_ *ExportWriter, err error) {
 	w := &ExportWriter{ctx: ctx, runID: runID, t: now(), db: s.db, actor: Actor(),
-		persons: &batcher{table: "exported_persons", cols: []string{"employee_number", "row", "hash"},
-			suffix: "ON CONFLICT (employee_number) DO UPDATE SET row = excluded.row, hash = excluded.hash"},
-		roles:  &batcher{table: "exported_roles", cols: []string{"employee_number", "row"}},
-		events: &batcher{table: "events", cols: []string{"time", "run_id", "actor", "source", "kind", "employee_number", "details"}},
+		persons: newBatcher("exported_persons", []string{"employee_number", "row", "roles", "hash"}, nil,
+			"ON CONFLICT (employee_number) DO UPDATE SET row = excluded.row, roles = excluded.roles, hash = excluded.hash"),
 	}
+	w.events = newBatcher("events", []string{"time", "run_id", "actor", "source", "kind", "employee_number", "details"},
+		[]any{w.t, w.runID, w.actor}, "")
 	// The export writes its rows and events once, mostly appending: a
 	// small page cache costs it nothing, where the connection's larger
 	// one would fill with written pages (at 64 MB, about 100 MB of the
@@ -351,10 +334,7 @@ func (s *Store) BeginExport(ctx context.Context, runID int64) (_ *ExportWriter, 
 		w.restoreCache()
 		return nil, fmt.Errorf("begin transaction: %w", err)
 	}
-	if w.delPerson, err = w.tx.PrepareContext(ctx, `DELETE FROM exported_persons WHERE employee_number = ?`); err == nil {
-		w.delRoles, err = w.tx.PrepareContext(ctx, `DELETE FROM exported_roles WHERE employee_number = ?`)
-	}
-	if err != nil {
+	if w.delPerson, err = w.tx.PrepareContext(ctx, `DELETE FROM exported_persons WHERE employee_number = ?`); err != nil {
 		w.Rollback()
 		return nil, fmt.Errorf("record export: %w", err)
 	}
@@ -375,18 +355,39 @@ func (w *ExportWriter) restoreCache() {
 // batcher inserts rows batchRows at a time through one statement
 // prepared once: a statement prepared on a transaction stays listed on it
 // until it ends, so preparing one per batch (insertEach) would grow with
-// the export.
+// the export. The first len(fixed) columns take the same values in every
+// row (an event's time, run and actor): they are bound once per statement
+// as ?1, ?2, ..., so a row binds only its own values (each bound value
+// costs the driver a C allocation and a copy).
 type batcher struct {
 	table, suffix string
 	cols          []string
+	fixed         []any
 	full          *sql.Stmt
-	args          []any
+	args          []any // fixed, then each queued row's values
 	n             int
 }
 
+func newBatcher(table string, cols []string, fixed []any, suffix string) *batcher {
+	return &batcher{table: table, cols: cols, fixed: fixed, suffix: suffix, args: slices.Clone(fixed)}
+}
+
 func (b *batcher) query(rows int) string {
-	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(b.cols)), ", ") + ")"
-	return "INSERT INTO " + b.table + " (" + strings.Join(b.cols, ", ") + ") VALUES " +
+	vals := make([]string, len(b.cols))
+	for i := range vals {
+		vals[i] = "?"
+		if i < len(b.fixed) {
+			vals[i] = fmt.Sprintf("?%d", i+1)
+		}
+	}
+	one := "(" + strings.Join(vals, ", ") + ")"
+	// OR FAIL: a multi-row INSERT that may abort part-way keeps a
+	// statement journal, a copy of every existing page it changes, so it
+	// can undo its own rows; at 100k persons a first export wrote 250 MB
+	// of them to a temporary file. Undoing one statement buys nothing
+	// here: any failed write fails the export, which rolls back the whole
+	// transaction.
+	return "INSERT OR FAIL INTO " + b.table + " (" + strings.Join(b.cols, ", ") + ") VALUES " +
 		strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ") + " " + b.suffix
 }
 
@@ -406,8 +407,7 @@ func (b *batcher) add(ctx context.Context, tx *sql.Tx) error {
 	if _, err := b.full.ExecContext(ctx, b.args...); err != nil {
 		return fmt.Errorf("insert into %s: %w", b.table, err)
 	}
-	clear(b.args)
-	b.args, b.n = b.args[:0], 0
+	b.reset()
 	return nil
 }
 
@@ -419,49 +419,43 @@ func (b *batcher) flush(ctx context.Context, tx *sql.Tx) error {
 	if _, err := tx.ExecContext(ctx, b.query(b.n), b.args...); err != nil {
 		return fmt.Errorf("insert into %s: %w", b.table, err)
 	}
-	clear(b.args)
-	b.args, b.n = b.args[:0], 0
+	b.reset()
 	return nil
 }
 
-// Put stores emp's rows in the last export (encoded person row, role rows
-// in order, and the hash of all of them); replaced says emp had rows,
-// whose roles go first.
-func (w *ExportWriter) Put(emp, person string, roles []string, hash []byte, replaced bool) error {
-	if replaced {
-		if _, err := w.delRoles.ExecContext(w.ctx, emp); err != nil {
-			return fmt.Errorf("record export: %w", err)
-		}
-	}
-	w.persons.args = append(w.persons.args, emp, person, hash)
-	if err := w.persons.add(w.ctx, w.tx); err != nil {
-		return err
-	}
-	for _, r := range roles {
-		w.roles.args = append(w.roles.args, emp, r)
-		if err := w.roles.add(w.ctx, w.tx); err != nil {
-			return err
-		}
-	}
-	return nil
+func (b *batcher) reset() {
+	clear(b.args[len(b.fixed):])
+	b.args, b.n = b.args[:len(b.fixed)], 0
+}
+
+// RoleSep joins a person's encoded role rows in the store: a control
+// character that neither encoding of a row (quoted values, or the JSON
+// objects of earlier versions) leaves unescaped.
+const RoleSep = "\x1e"
+
+// JoinRoles joins encoded role rows as Put takes them.
+func JoinRoles(roles []string) string { return strings.Join(roles, RoleSep) }
+
+// Put stores emp's rows in the last export, replacing any it had: its
+// encoded person row, its encoded role rows in order joined by RoleSep
+// (JoinRoles), and the hash of all of them.
+func (w *ExportWriter) Put(emp, person, roles string, hash []byte) error {
+	w.persons.args = append(w.persons.args, emp, person, roles, hash)
+	return w.persons.add(w.ctx, w.tx)
 }
 
 // Drop removes emp from the last export.
 func (w *ExportWriter) Drop(emp string) error {
-	for _, st := range []*sql.Stmt{w.delPerson, w.delRoles} {
-		if _, err := st.ExecContext(w.ctx, emp); err != nil {
-			return fmt.Errorf("record export: %w", err)
-		}
+	if _, err := w.delPerson.ExecContext(w.ctx, emp); err != nil {
+		return fmt.Errorf("record export: %w", err)
 	}
 	return nil
 }
 
 // Clear empties the last export (migrate replaces it whole).
 func (w *ExportWriter) Clear() error {
-	for _, q := range []string{`DELETE FROM exported_persons`, `DELETE FROM exported_roles`} {
-		if _, err := w.tx.ExecContext(w.ctx, q); err != nil {
-			return fmt.Errorf("record export: %w", err)
-		}
+	if _, err := w.tx.ExecContext(w.ctx, `DELETE FROM exported_persons`); err != nil {
+		return fmt.Errorf("record export: %w", err)
 	}
 	return nil
 }
@@ -478,7 +472,7 @@ func (w *ExportWriter) Event(e Event) error {
 // EncodedEvent records an event whose details EncodeDetails encoded (the
 // export encodes them while another goroutine writes).
 func (w *ExportWriter) EncodedEvent(source, kind, emp, details string) error {
-	w.events.args = append(w.events.args, w.t, w.runID, w.actor, source, kind, emp, details)
+	w.events.args = append(w.events.args, source, kind, emp, details)
 	return w.events.add(w.ctx, w.tx)
 }
 
@@ -501,7 +495,7 @@ func (w *ExportWriter) Commit(rec ExportRecord) error {
 			return err
 		}
 	}
-	for _, b := range []*batcher{w.persons, w.roles, w.events} {
+	for _, b := range []*batcher{w.persons, w.events} {
 		if err := b.flush(w.ctx, w.tx); err != nil {
 			return err
 		}

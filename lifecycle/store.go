@@ -168,6 +168,15 @@ var migrations = [][]string{
 	// back. Rows stored before have none (empty): their next export
 	// compares them field by field and stores the hash.
 	{`ALTER TABLE exported_persons ADD COLUMN hash BLOB NOT NULL DEFAULT x''`},
+	// 7: a person's exported role rows sit in its exported_persons row
+	// (roles: the encoded rows in order, joined by RoleSep), so an export
+	// writes and reads one row per person instead of one per role plus an
+	// index entry. The rows and their hashes stay as they were: the next
+	// export finds them unchanged.
+	{`ALTER TABLE exported_persons ADD COLUMN roles TEXT NOT NULL DEFAULT ''`,
+		`UPDATE exported_persons SET roles = coalesce((SELECT group_concat(r.row, char(30) ORDER BY r.rowid)
+			FROM exported_roles r WHERE r.employee_number = exported_persons.employee_number), '')`,
+		`DROP TABLE exported_roles`},
 }
 
 // migrate creates the schema in a new database, upgrades an older one in

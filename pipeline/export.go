@@ -152,6 +152,7 @@ type exportSink struct {
 	id      string
 	origin  string
 	details []byte
+	rows    []byte // scratch: a person's encoded rows
 }
 
 func (s *exportSink) Rows(p *export.PersonRows) error { return s.files.Rows(p) }
@@ -168,15 +169,33 @@ func (s *exportSink) Change(c export.Change) error {
 	return s.db.send(dbOp{event: true, kind: c.Kind, emp: c.EmployeeNumber, details: string(s.details)})
 }
 
-func (s *exportSink) Store(emp string, p *export.PersonRows, hash []byte, replaced bool) error {
+// DetailExtra and EncodedChange make exportSink an export.EncodingSink:
+// the walk encodes most changes' details itself, export_id included.
+func (s *exportSink) DetailExtra() (key, value string) { return "export_id", s.id }
+
+func (s *exportSink) EncodedChange(kind, emp string, details []byte) error {
 	if s.db == nil {
 		return nil
 	}
-	op := dbOp{emp: emp, person: export.EncodePerson(p.Person), hash: hash, replaced: replaced,
-		roles: make([]string, len(p.Roles))}
-	for i, r := range p.Roles {
-		op.roles[i] = export.EncodeRole(r)
+	return s.db.send(dbOp{event: true, kind: kind, emp: emp, details: string(details)})
+}
+
+func (s *exportSink) Store(emp string, p *export.PersonRows, hash []byte, _ bool) error {
+	if s.db == nil {
+		return nil
 	}
+	// The person's encoded rows in one string: its person row, then its
+	// role rows joined as the store keeps them.
+	s.rows = export.AppendPerson(s.rows[:0], p.Person)
+	n := len(s.rows)
+	for i, r := range p.Roles {
+		if i > 0 {
+			s.rows = append(s.rows, lifecycle.RoleSep...)
+		}
+		s.rows = export.AppendRole(s.rows, r)
+	}
+	all := string(s.rows)
+	op := dbOp{emp: emp, person: all[:n], roles: all[n:], hash: hash}
 	return s.db.send(op)
 }
 
@@ -190,50 +209,65 @@ func (s *exportSink) Drop(emp string) error {
 // dbQueue applies an export's writes (events, stored rows) on a goroutine
 // of its own, so SQLite inserting them overlaps with the walk reading the
 // state: a first export writes a quarter of a million events at 100k
-// persons. The walk encodes what it hands over; the queue is bounded, so
-// memory stays flat.
+// persons. The walk encodes what it hands over, in batches of dbBatch
+// writes (one channel hand-over per write cost the two goroutines a wake-up
+// each); the queue is bounded, so memory stays flat.
 type dbQueue struct {
-	db     *lifecycle.ExportWriter
-	origin string
-	ops    chan dbOp
-	done   chan struct{}
-	err    error       // the first write error, set before failed
-	failed atomic.Bool // err is set
-	once   sync.Once
+	db      *lifecycle.ExportWriter
+	origin  string
+	pending []dbOp      // the walk's batch being filled
+	ops     chan []dbOp // full batches
+	free    chan []dbOp // written batches, for reuse
+	done    chan struct{}
+	err     error       // the first write error, set before failed
+	failed  atomic.Bool // err is set
+	once    sync.Once
 }
+
+// dbBatch is how many writes the walk hands over at once; at most
+// dbBatches batches wait.
+const dbBatch, dbBatches = 64, 4
 
 // dbOp is one write: an event (details encoded), a person's stored rows
 // (encoded), or a person leaving the last export.
 type dbOp struct {
-	event, drop, replaced bool
-	kind, emp, details    string
-	person                string
-	roles                 []string
-	hash                  []byte
+	event, drop        bool
+	kind, emp, details string
+	person, roles      string
+	hash               []byte
 }
 
 func startDBQueue(db *lifecycle.ExportWriter, origin string) *dbQueue {
-	q := &dbQueue{db: db, origin: origin, ops: make(chan dbOp, 256), done: make(chan struct{})}
+	q := &dbQueue{db: db, origin: origin, pending: make([]dbOp, 0, dbBatch), ops: make(chan []dbOp, dbBatches),
+		free: make(chan []dbOp, dbBatches+1), done: make(chan struct{})}
 	go q.run()
 	return q
 }
 
 func (q *dbQueue) run() {
 	defer close(q.done)
-	for op := range q.ops {
-		if q.err != nil {
-			continue // drain: the export fails with q.err
+	for batch := range q.ops {
+		for i := range batch {
+			if q.err != nil {
+				break // drain: the export fails with q.err
+			}
+			op := &batch[i]
+			switch {
+			case op.event:
+				q.err = q.db.EncodedEvent(q.origin, op.kind, op.emp, op.details)
+			case op.drop:
+				q.err = q.db.Drop(op.emp)
+			default:
+				q.err = q.db.Put(op.emp, op.person, op.roles, op.hash)
+			}
+			if q.err != nil {
+				q.failed.Store(true)
+			}
 		}
-		switch {
-		case op.event:
-			q.err = q.db.EncodedEvent(q.origin, op.kind, op.emp, op.details)
-		case op.drop:
-			q.err = q.db.Drop(op.emp)
+		clear(batch)
+		select {
+		case q.free <- batch[:0]:
 		default:
-			q.err = q.db.Put(op.emp, op.person, op.roles, op.hash, op.replaced)
-		}
-		if q.err != nil {
-			q.failed.Store(true)
 		}
 	}
 }
@@ -242,14 +276,32 @@ func (q *dbQueue) send(op dbOp) error {
 	if q.failed.Load() {
 		return q.err
 	}
-	q.ops <- op
+	q.pending = append(q.pending, op)
+	if len(q.pending) == dbBatch {
+		q.flush()
+	}
 	return nil
 }
 
-// wait lets the queue finish and returns its first error; the writer is
-// the caller's again after it. Safe to call more than once.
+// flush hands the pending writes over.
+func (q *dbQueue) flush() {
+	if len(q.pending) == 0 {
+		return
+	}
+	q.ops <- q.pending
+	select {
+	case q.pending = <-q.free:
+	default:
+		q.pending = make([]dbOp, 0, dbBatch)
+	}
+}
+
+// wait hands over what is pending, lets the queue finish and returns its
+// first error; the writer is the caller's again after it. Safe to call
+// more than once.
 func (q *dbQueue) wait() error {
 	q.once.Do(func() {
+		q.flush()
 		close(q.ops)
 		<-q.done
 	})

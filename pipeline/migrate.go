@@ -47,7 +47,7 @@ func (p *Pipeline) Migrate(ctx context.Context, from string, force bool) error {
 		for _, r := range rows.Roles {
 			encoded = append(encoded, export.EncodeRole(r))
 		}
-		if err := w.Put(emp, export.EncodePerson(rows.Person), encoded, export.Hash(rows), false); err != nil {
+		if err := w.Put(emp, export.EncodePerson(rows.Person), lifecycle.JoinRoles(encoded), export.Hash(rows)); err != nil {
 			return err
 		}
 		roles += len(rows.Roles)
