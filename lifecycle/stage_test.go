@@ -1,0 +1,108 @@
+package lifecycle_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"testing"
+
+	"github.com/spendsync/spendsync/internal/model"
+	"github.com/spendsync/spendsync/lifecycle"
+)
+
+// The stage holds personal data: it is a private file beside the
+// database, gone when closed, and one a killed run left is removed by the
+// next run's stage.
+func TestStageIsPrivateAndRemoved(t *testing.T) {
+	dir := t.TempDir()
+	s, err := lifecycle.Open(filepath.Join(dir, "db", "spendsync.db"), true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	left := s.Path() + ".stage-killed"
+	if err := os.WriteFile(left, []byte("rows of a killed run"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.NewStage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(left); !os.IsNotExist(err) {
+		t.Errorf("a killed run's stage is still there: %v", err)
+	}
+	files, _ := filepath.Glob(s.Path() + ".stage-*")
+	if len(files) != 1 {
+		t.Fatalf("stage files %v, want one", files)
+	}
+	if fi, err := os.Stat(files[0]); err != nil || runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+		t.Errorf("stage file mode %v %v, want 0600", fi.Mode(), err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if files, _ := filepath.Glob(s.Path() + ".stage-*"); len(files) != 0 {
+		t.Errorf("stage files after Close: %v", files)
+	}
+}
+
+// Staged rows come back grouped by employee number in order, whatever
+// order they were staged in: the person, its contract rows in line order,
+// and the providers' rows; contract rows without a person come alone.
+func TestStageGivesRowsBackByEmployeeNumber(t *testing.T) {
+	s, err := lifecycle.Open(filepath.Join(t.TempDir(), "spendsync.db"), true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	st, err := s.NewStage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	st.Begin()
+	st.Contract(0, &model.Contract{EmployeeNumber: "002", Key: "k2", OUCode: "HR"}, 5)
+	st.Person(0, &model.Person{EmployeeNumber: "002", LastName: "Jansen"}, 3, []string{"a warning"}, lifecycle.Hash{1})
+	st.Contract(0, &model.Contract{EmployeeNumber: "002", Key: "k1", OUCode: "FIN"}, 4)
+	st.Contract(0, &model.Contract{EmployeeNumber: "001", Key: "k0"}, 2)
+	st.Person(1, &model.Person{EmployeeNumber: "002", LastName: "Other source"}, 2, nil, lifecycle.Hash{})
+	st.Provide(2, "002", 7, []string{"jan", ""}, nil, lifecycle.Hash{2})
+	if err := st.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	st.Begin() // a later source's rows
+	st.Person(0, &model.Person{EmployeeNumber: "003", LastName: "Late 'quote\n"}, 9, nil, lifecycle.Hash{3})
+	var got []string
+	err = st.Each(context.Background(), 0, true, func(g *lifecycle.StagedGroup) error {
+		line := g.Emp + ":"
+		if p := g.Person; p != nil {
+			line += fmt.Sprintf(" person %q line %d %q %x", p.LastName, p.Line, p.Warnings, p.Hash[:1])
+		}
+		for _, c := range g.Contracts {
+			line += fmt.Sprintf(" contract %s %s line %d", c.Key, c.OUCode, c.Line)
+		}
+		for _, p := range g.Provided {
+			line += fmt.Sprintf(" provided by %d %q line %d %x", p.Src, p.Values, p.Line, p.Hash[:1])
+		}
+		got = append(got, line)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"001: contract k0  line 2",
+		`002: person "Jansen" line 3 ["a warning"] 01 contract k1 FIN line 4 contract k2 HR line 5 provided by 2 ["jan" ""] line 7 02`,
+		`003: person "Late 'quote\n" line 9 [] 03`,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("groups:\n got %q\nwant %q", got, want)
+	}
+	p, cs, err := st.Load(context.Background(), 1, "002")
+	if err != nil || p == nil || p.LastName != "Other source" || len(cs) != 0 {
+		t.Fatalf("Load: %+v %v %v", p, cs, err)
+	}
+}
