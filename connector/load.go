@@ -102,6 +102,9 @@ type Filter struct {
 	// over the file keeps (listed: the persons file lists it).
 	Contract      func(*ContractRow)
 	KeepContracts func(listed bool, emp string) bool
+	// Reread, when set, is asked before the second pass: false skips it
+	// (the caller knows it would keep no row).
+	Reread func() bool
 }
 
 // Rows is the number of data rows read from all files.
@@ -640,6 +643,9 @@ func (res *Result) filtersContracts() bool {
 // the first pass.
 func (res *Result) keptContracts(file string) error {
 	if !res.filtersContracts() || !slices.Contains(res.Files, file) {
+		return nil
+	}
+	if res.filter.Reread != nil && !res.filter.Reread() {
 		return nil
 	}
 	keep := res.filter.KeepContracts

@@ -147,7 +147,10 @@ func (st *State) newFilter(src *connector.Source, skip []string) *sourceFilter {
 }
 
 func (f *sourceFilter) connector() *connector.Filter {
-	return &connector.Filter{Person: f.person, Contract: f.contract, KeepContracts: f.keepContracts}
+	// When every contract row went to the stage (a first ingest), a second
+	// pass would keep none.
+	reread := func() bool { return len(f.contracts) > 0 }
+	return &connector.Filter{Person: f.person, Contract: f.contract, KeepContracts: f.keepContracts, Reread: reread}
 }
 
 func (f *sourceFilter) person(fields []string, p *connector.PersonRow) bool {
