@@ -46,13 +46,19 @@ var stageSchema = []string{
 	`CREATE TABLE provided (emp TEXT, src INTEGER, line INTEGER, data BLOB, hash BLOB, PRIMARY KEY (emp, src)) WITHOUT ROWID`,
 }
 
-// NewStage creates an empty stage beside the database, removing any a
-// killed run left. The caller must hold the database's lock.
-func (s *Store) NewStage() (*Stage, error) {
+// RemoveStages removes the stages killed runs left. The caller must hold
+// the database's lock: a running ingest's stage would go too.
+func (s *Store) RemoveStages() {
 	old, _ := filepath.Glob(s.path + stagePattern)
 	for _, p := range old {
 		os.Remove(p)
 	}
+}
+
+// NewStage creates an empty stage beside the database, removing any a
+// killed run left. The caller must hold the database's lock.
+func (s *Store) NewStage() (*Stage, error) {
+	s.RemoveStages()
 	// CreateTemp makes the file 0600; the database's folder is 0700.
 	f, err := os.CreateTemp(filepath.Dir(s.path), filepath.Base(s.path)+stagePattern)
 	if err != nil {

@@ -46,6 +46,10 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if !opts.DryRun {
+		// Whether or not this run stages, a killed one's stage goes.
+		s.RemoveStages()
+	}
 	ordered := slices.Clone(sources)
 	slices.SortStableFunc(ordered, func(a, b *connector.Source) int {
 		return boolInt(a.IsProvider()) - boolInt(b.IsProvider())

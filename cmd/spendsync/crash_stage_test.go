@@ -1,0 +1,104 @@
+//go:build unix
+
+package main
+
+import (
+	"context"
+	"database/sql"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/spendsync/spendsync/internal/slowtest"
+	"github.com/spendsync/spendsync/lifecycle"
+)
+
+// A first ingest stages its new persons on disk before it writes them.
+// Killed at any moment, it leaves either nothing or everything in the
+// database, never part of the persons or their events, and the next
+// ingest removes the stage file and writes exactly what an uninterrupted
+// one does.
+func TestKilledFirstIngestLeavesNothingHalfWritten(t *testing.T) {
+	slowtest.Require(t)
+	if testing.Short() {
+		t.Skip("kill loop skipped with -short")
+	}
+	bin := buildBinary(t)
+	r := newCrashRig(t, bin, "folder")
+	genDataset(t, r.data, 20000, 1)
+	state := filepath.Dir(r.db)
+	ingest := func(ctx context.Context) *exec.Cmd {
+		cmd := exec.CommandContext(ctx, r.bin, "--config", r.cfg, "-q", "ingest")
+		cmd.Env = append(os.Environ(), "SPENDSYNC_CONFIG=")
+		return cmd
+	}
+	counts := func() [3]int {
+		var n [3]int
+		if _, err := os.Stat(r.db); os.IsNotExist(err) {
+			return n
+		}
+		db, err := sql.Open("sqlite", r.db+"?_pragma=busy_timeout(10000)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		for i, q := range []string{`SELECT count(*) FROM persons`, `SELECT count(*) FROM contracts`,
+			`SELECT count(*) FROM events WHERE kind = 'person.joined'`} {
+			if err := db.QueryRow(q).Scan(&n[i]); err != nil {
+				return [3]int{} // killed before the schema was created
+			}
+		}
+		return n
+	}
+	start := time.Now()
+	if out, err := ingest(context.Background()).CombinedOutput(); err != nil {
+		t.Fatalf("ingest: %v\n%s", err, out)
+	}
+	span := time.Since(start)
+	want := counts()
+	if want[0] == 0 || want[0] != want[2] {
+		t.Fatalf("uninterrupted first ingest wrote %v", want)
+	}
+	rng := rand.New(rand.NewPCG(2, uint64(time.Now().UnixNano())))
+	landed := 0
+	for k := 0; k < 60 && landed < 5; k++ {
+		os.RemoveAll(state)
+		cmd := ingest(context.Background())
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		delay := time.Duration(rng.Int64N(int64(span)))
+		time.Sleep(delay)
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+			continue // finished before the kill
+		}
+		// Only kills that find rows on the stage count.
+		if staged, _ := filepath.Glob(r.db + ".stage-*"); len(staged) > 0 {
+			landed++
+		}
+		if err := lifecycle.IntegrityCheck(context.Background(), r.db); err != nil && !os.IsNotExist(err) {
+			t.Fatalf("kill after %v: %v", delay, err)
+		}
+		if got := counts(); got != want && got != [3]int{} {
+			t.Fatalf("kill after %v left persons, contracts, joined events %v; want none or %v", delay, got, want)
+		}
+		if out, err := ingest(context.Background()).CombinedOutput(); err != nil {
+			t.Fatalf("ingest after a kill: %v\n%s", err, out)
+		}
+		if got := counts(); got != want {
+			t.Fatalf("ingest after a kill after %v wrote %v, want %v", delay, got, want)
+		}
+		if left, _ := filepath.Glob(r.db + ".stage-*"); len(left) > 0 {
+			t.Fatalf("stage files after the next ingest: %v", left)
+		}
+	}
+	if landed == 0 {
+		t.Fatal("no kill landed while the ingest had rows on its stage")
+	}
+}
