@@ -69,15 +69,21 @@ func (e *env) ingest(opts pipeline.IngestConfig, sources ...*connector.Source) (
 	if err != nil {
 		return nil, rep, err
 	}
-	evs, qerr := e.store.Events(context.Background(), lifecycle.EventFilter{RunID: e.run})
-	if qerr != nil {
-		e.t.Fatal(qerr)
+	return eventLines(e.t, e.store, e.run), rep, nil
+}
+
+// eventLines returns a run's events as "kind emp" lines, in order.
+func eventLines(t *testing.T, st *lifecycle.Store, run int64) []string {
+	t.Helper()
+	evs, err := st.Events(context.Background(), lifecycle.EventFilter{RunID: run})
+	if err != nil {
+		t.Fatal(err)
 	}
 	var out []string
 	for _, ev := range evs {
 		out = append(out, ev.Kind+" "+ev.EmployeeNumber)
 	}
-	return out, rep, nil
+	return out
 }
 
 func (e *env) mustIngest(sources ...*connector.Source) []string {

@@ -28,18 +28,7 @@ func TestV1DatabaseUpgradesAndExportsWithoutSpuriousEvents(t *testing.T) {
 	cfg.Dir = filepath.Join(dir, "out")
 	p := &pipeline.Pipeline{Store: st, Settings: &pipeline.Settings{Export: &cfg,
 		ExportRules: export.Rules{NameStyle: "helloid", GenderMap: map[string]string{"M": "M", "V": "V"}}}}
-	kinds := func(run int64) []string {
-		t.Helper()
-		evs, err := st.Events(context.Background(), lifecycle.EventFilter{RunID: run})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, e := range evs {
-			out = append(out, e.Kind+" "+e.EmployeeNumber)
-		}
-		return out
-	}
+	kinds := func(run int64) []string { return eventLines(t, st, run) }
 	p.RunID = 10
 	if _, err := p.Export(context.Background(), pipeline.ExportOptions{Date: "2025-01-03"}); err != nil {
 		t.Fatal(err)
@@ -133,15 +122,7 @@ func TestV6LastExportUpgradesWithoutSpuriousEvents(t *testing.T) {
 		if _, err := p.Export(ctx, pipeline.ExportOptions{Date: "2025-01-03"}); err != nil {
 			t.Fatal(err)
 		}
-		evs, err := st.Events(ctx, lifecycle.EventFilter{RunID: run})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, e := range evs {
-			out = append(out, e.Kind+" "+e.EmployeeNumber)
-		}
-		return out
+		return eventLines(t, st, run)
 	}
 	if got := export1(10); len(got) != 6 {
 		t.Fatalf("first export: %v", got)
