@@ -161,7 +161,8 @@ func (f *sourceFilter) person(fields []string, p *connector.PersonRow) bool {
 	switch {
 	case f.stages && f.st.newJoiner(emp):
 		// A joiner's row goes to the stage (staged.go), not into memory.
-		return !f.st.stagePerson(f.src, f.fields, p, f.px.person(f.fields, p.Field))
+		f.st.stagePerson(f.src, f.fields, p, f.px.person(f.fields, p.Field))
+		return false
 	case f.src.IsProvider() && f.st.stg.stagedBy(emp) != "":
 		f.st.provide(f.src, f.fields, p, f.px.person(f.fields, p.Field))
 		f.provided++
@@ -173,7 +174,8 @@ func (f *sourceFilter) person(fields []string, p *connector.PersonRow) bool {
 }
 
 func (f *sourceFilter) contract(c *connector.ContractRow) {
-	if f.stages && f.st.newJoiner(c.EmployeeNumber) && f.st.stageContract(f.src, c) {
+	if f.stages && f.st.newJoiner(c.EmployeeNumber) {
+		f.st.stageContract(f.src, c)
 		return
 	}
 	s := f.contracts[c.EmployeeNumber]
@@ -190,7 +192,7 @@ func (f *sourceFilter) contract(c *connector.ContractRow) {
 // worked out once per person, on the first call, when the first pass and
 // the persons file are done.
 func (f *sourceFilter) keepContracts(listed bool, emp string) bool {
-	if f.stages && f.st.newJoiner(emp) && f.st.stg.stage != nil {
+	if f.stages && f.st.newJoiner(emp) {
 		return false // staged in the first pass
 	}
 	if f.st.hashes == 0 {

@@ -115,7 +115,9 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 		// A source that recorded nothing (its first ingest) and stages
 		// nothing would keep every row: it is read without a filter.
 		st.later = i < len(ordered)-1
-		st.stg.begin(src)
+		if err := st.stg.begin(src); err != nil {
+			return nil, fmt.Errorf("source %s: %w", src.Name, err)
+		}
 		f := st.newFilter(src, provided)
 		var cf *connector.Filter
 		if f != nil {

@@ -33,7 +33,6 @@ type staging struct {
 	field map[string][]string // a provider's fields, as its staged values list them
 	files map[string]string   // a provider's persons file
 	stage *lifecycle.Stage
-	err   error
 	// joined are, per source read so far, the joiners it staged (sorted):
 	// later sources see them as current persons.
 	joined map[string][]string
@@ -57,22 +56,20 @@ func newStaging(s *lifecycle.Store, sources []*connector.Source) *staging {
 	return g
 }
 
-// get returns the stage, or nil if it could not be made (then the rows
-// stay in memory).
-func (g *staging) get() *lifecycle.Stage { return g.stage }
-
 // begin readies the stage for the rows of src, before it is read: made
 // for the first source that stages, and only then.
-func (g *staging) begin(src *connector.Source) {
+func (g *staging) begin(src *connector.Source) error {
 	if g == nil || !(g.stages(src) || src.IsProvider() && len(g.joined) > 0) {
-		return
+		return nil
 	}
-	if g.stage == nil && g.err == nil {
-		g.stage, g.err = g.store.NewStage()
+	if g.stage == nil {
+		var err error
+		if g.stage, err = g.store.NewStage(); err != nil {
+			return err
+		}
 	}
-	if g.stage != nil {
-		g.stage.Begin()
-	}
+	g.stage.Begin()
+	return nil
 }
 
 func (g *staging) close() {
@@ -109,26 +106,16 @@ func (st *State) newJoiner(emp string) bool {
 
 // stagePerson stages a primary source's row for a joiner: the fields the
 // source sets, its warnings and its hash.
-func (st *State) stagePerson(src *connector.Source, fields []string, row *connector.PersonRow, h lifecycle.Hash) bool {
-	stage := st.stg.get()
-	if stage == nil {
-		return false // the error ends the ingest after reading
-	}
+func (st *State) stagePerson(src *connector.Source, fields []string, row *connector.PersonRow, h lifecycle.Hash) {
 	p := model.Person{EmployeeNumber: row.EmployeeNumber}
 	for _, f := range fields {
 		p.SetField(f, row.Field(f))
 	}
-	stage.Person(st.stg.index[src.Name], &p, row.Line, row.Warnings, h)
-	return true
+	st.stg.stage.Person(st.stg.index[src.Name], &p, row.Line, row.Warnings, h)
 }
 
-func (st *State) stageContract(src *connector.Source, c *connector.ContractRow) bool {
-	stage := st.stg.get()
-	if stage == nil {
-		return false
-	}
-	stage.Contract(st.stg.index[src.Name], &c.Contract, c.Line)
-	return true
+func (st *State) stageContract(src *connector.Source, c *connector.ContractRow) {
+	st.stg.stage.Contract(st.stg.index[src.Name], &c.Contract, c.Line)
 }
 
 // provide stages a provider's row for a person an earlier source of the
@@ -140,17 +127,15 @@ func (st *State) provide(src *connector.Source, fields []string, row *connector.
 	for i, f := range fields {
 		vals[i] = row.Field(f)
 	}
-	if stage := g.get(); stage != nil {
-		stage.Provide(g.index[src.Name], row.EmployeeNumber, row.Line, vals, row.Warnings, h)
-	}
+	g.stage.Provide(g.index[src.Name], row.EmployeeNumber, row.Line, vals, row.Warnings, h)
 }
 
 // planStaged counts what src staged: its joiners, and the orphans among
 // its staged contract rows; it notes the staged rows rejects made void.
 func (st *State) planStaged(plan *Plan, res *connector.Result) error {
 	g := st.stg
-	if g == nil || g.stage == nil {
-		return g.errOrNil()
+	if g.stage == nil {
+		return nil // nothing staged yet
 	}
 	skip := &stagedSkip{persons: map[string]bool{}, contracts: map[int]bool{}, none: map[string]bool{}}
 	for _, r := range res.Rejects {
@@ -203,13 +188,6 @@ func (st *State) planStaged(plan *Plan, res *connector.Result) error {
 	}
 	plan.stagedEmps = joined
 	return nil
-}
-
-func (g *staging) errOrNil() error {
-	if g == nil {
-		return nil
-	}
-	return g.err
 }
 
 // streamStaged writes source's staged joiners: each person with what the
