@@ -193,7 +193,7 @@ func finishIngest(ctx context.Context, s *lifecycle.Store, runID int64, rep *Ing
 	}
 	var events int64
 	for _, plan := range rep.Plans {
-		events += int64(len(plan.Events))
+		events += int64(len(plan.Events) + plan.stagedJoined)
 	}
 	write := opts.Phases.Start("write", events)
 	defer write.Done()
@@ -201,7 +201,7 @@ func finishIngest(ctx context.Context, s *lifecycle.Store, runID int64, rep *Ing
 		if err := s.Apply(ctx, plan.changeSet(), runID); err != nil {
 			return nil, fmt.Errorf("source %s: %w", plan.Source, err)
 		}
-		write.Add(int64(len(plan.Events)))
+		write.Add(int64(len(plan.Events) + plan.stagedJoined))
 	}
 	if err := s.CarryGenerations(ctx, carried(rep.Plans)); err != nil {
 		return nil, err
