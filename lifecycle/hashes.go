@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/spendsync/spendsync/internal/sqlrows"
 	"maps"
+	"math"
 	"slices"
 
 	"github.com/spendsync/spendsync/internal/model"
@@ -34,41 +35,49 @@ type Hashes struct {
 }
 
 // Indexed is what an ingest knows of a stored person without loading it.
+// At 1M persons the index is the largest thing an ingest holds, so an
+// entry is 36 bytes: the owner is a number, not a string.
 type Indexed struct {
-	Source string
+	Owner  uint16 // the owning source's position in Index's names; 0: none
 	Left   bool
 	Hashes Hashes // filled by the caller, for one source at a time (EachHashes)
 }
 
-// Index returns every stored person, leavers included, with its owner: a
-// few dozen bytes a person instead of the person. Sources are interned,
-// so 100k persons share a handful of strings.
-func (s *Store) Index(ctx context.Context) (map[string]Indexed, error) {
+// Index returns every stored person, leavers included, with its owner,
+// and the names the owners number (names[0] is "", no owner).
+func (s *Store) Index(ctx context.Context) (map[string]Indexed, []string, error) {
 	var n int
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM persons`).Scan(&n); err != nil {
-		return nil, fmt.Errorf("load persons: %w", err)
+		return nil, nil, fmt.Errorf("load persons: %w", err)
 	}
 	out := make(map[string]Indexed, n)
 	rows, err := s.db.QueryContext(ctx, `SELECT employee_number, source, left_at IS NOT NULL FROM persons`)
 	if err != nil {
-		return nil, fmt.Errorf("load persons: %w", err)
+		return nil, nil, fmt.Errorf("load persons: %w", err)
 	}
-	sources := map[string]string{}
+	names := []string{""}
+	ids := map[string]uint16{}
 	var emp, src string
 	var e Indexed
 	if err := sqlrows.Each(rows, func() error {
 		if err := rows.Scan(&emp, &src, &e.Left); err != nil {
 			return err
 		}
-		if e.Source = sources[src]; e.Source == "" {
-			sources[src], e.Source = src, src
+		id, ok := ids[src]
+		if !ok {
+			if len(names) > math.MaxUint16 {
+				return fmt.Errorf("more than %d sources own persons", math.MaxUint16)
+			}
+			id = uint16(len(names))
+			ids[src], names = id, append(names, src)
 		}
+		e.Owner = id
 		out[emp] = e
 		return nil
 	}); err != nil {
-		return nil, fmt.Errorf("load persons: %w", err)
+		return nil, nil, fmt.Errorf("load persons: %w", err)
 	}
-	return out, nil
+	return out, names, nil
 }
 
 // EachHashes calls fn with each person's hashes source recorded.

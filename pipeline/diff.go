@@ -443,7 +443,7 @@ func (st *State) Commit(plan *Plan) {
 		p.Left = false
 		st.persons[emp] = p
 		e := st.index[emp]
-		e.Source, e.Left = p.Source, false
+		e.Owner, e.Left = st.owner(p.Source), false
 		st.index[emp] = e
 	}
 	for _, emp := range plan.leave {

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"slices"
 
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/internal/model"
@@ -19,6 +20,7 @@ type State struct {
 	store  *lifecycle.Store
 	loader *lifecycle.Loader
 	index  map[string]lifecycle.Indexed
+	owners []string // the index entries' owners by number (Indexed.Owner)
 	// persons and contracts hold the persons loaded or changed this run;
 	// a contracts entry, even empty, is that person's whole set.
 	persons   map[string]*lifecycle.Person
@@ -34,7 +36,7 @@ type State struct {
 
 // loadState reads the index of the stored persons.
 func loadState(ctx context.Context, s *lifecycle.Store) (*State, error) {
-	index, err := s.Index(ctx)
+	index, owners, err := s.Index(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +44,7 @@ func loadState(ctx context.Context, s *lifecycle.Store) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &State{ctx: ctx, store: s, loader: loader, index: index, persons: map[string]*lifecycle.Person{},
+	return &State{ctx: ctx, store: s, loader: loader, index: index, owners: owners, persons: map[string]*lifecycle.Person{},
 		contracts: map[string]map[string]model.Contract{}, voided: map[string]bool{}}, nil
 }
 
@@ -130,6 +132,15 @@ func (st *State) useHashesOf(source string) error {
 // recorded is what the source of useHashesOf recorded for emp.
 func (st *State) recorded(emp string) lifecycle.Hashes { return st.index[emp].Hashes }
 
+// owner returns the number the index gives source, adding it if new.
+func (st *State) owner(source string) uint16 {
+	if i := slices.Index(st.owners, source); i >= 0 {
+		return uint16(i)
+	}
+	st.owners = append(st.owners, source)
+	return uint16(len(st.owners) - 1)
+}
+
 // known reports whether the index holds emp: stored, or planned by a
 // source of this run in memory.
 func (st *State) known(emp string) bool {
@@ -146,7 +157,7 @@ func (st *State) present(emp string) bool {
 // owned calls fn for every current person source owns.
 func (st *State) owned(source string, fn func(emp string)) {
 	for emp, e := range st.index {
-		if !e.Left && e.Source == source {
+		if !e.Left && st.owners[e.Owner] == source {
 			fn(emp)
 		}
 	}
@@ -158,7 +169,7 @@ func (st *State) owned(source string, fn func(emp string)) {
 // owns (one another source took over is diffed in full); a provider owns
 // no one.
 func (st *State) unchanged(src *connector.Source, recorded, now lifecycle.Hash, emp string) bool {
-	if !src.IsProvider() && st.index[emp].Source != src.Name {
+	if !src.IsProvider() && st.owners[st.index[emp].Owner] != src.Name {
 		return false
 	}
 	return recorded.Known() && recorded == now && st.present(emp) && !st.voided[emp]
