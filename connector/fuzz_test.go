@@ -66,7 +66,7 @@ func sameThroughAFilter(t *testing.T, src *connector.Source, all *connector.Resu
 	keep := func(emp string) bool { return len(emp)%2 == 0 }
 	got, err := connector.LoadFiltered(context.Background(), src, connector.Rules{VerifiedDomains: []string{"example.nl"}}, nil, &connector.Filter{
 		Person:        func(_ []string, p *connector.PersonRow) bool { return keep(p.EmployeeNumber) },
-		Contract:      func(*connector.ContractRow) {},
+		Contract:      func(*connector.ContractRow) bool { return false },
 		KeepContracts: func(listed bool, emp string) bool { return !listed || keep(emp) },
 	})
 	if err != nil {

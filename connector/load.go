@@ -81,6 +81,9 @@ type Result struct {
 	lookups     []*lookupTable
 	filter      *Filter
 	keepEmp     func(string) bool // the second pass over a filtered contracts file
+	// contractIDColumn is the contracts file's header for contract_id,
+	// for duplicates reported after the file was read.
+	contractIDColumn string
 	// rawLater lists rejects of dropped rows whose raw text is read back
 	// from the file once it has been read (duplicates of a dropped row).
 	rawLater []int
@@ -99,8 +102,12 @@ type Filter struct {
 	// Contract sees each valid row of the contracts file in a first pass,
 	// on a goroutine of its own; KeepContracts then names, once the
 	// persons file is read, the employee numbers whose rows a second pass
-	// over the file keeps (listed: the persons file lists it).
-	Contract      func(*ContractRow)
+	// over the file keeps (listed: the persons file lists it). Contract
+	// returns true when it takes the row away (to disk): the caller then
+	// checks that employee number's rows for duplicate contracts itself
+	// and reports them with RejectDuplicateContracts. It must take all or
+	// none of one employee number's rows.
+	Contract      func(*ContractRow) bool
 	KeepContracts func(listed bool, emp string) bool
 	// Reread, when set, is asked before the second pass: false skips it
 	// (the caller knows it would keep no row).
@@ -195,6 +202,7 @@ func (res *Result) readBoth(src *Source, rules Rules) error {
 	res.addContracts(cres.Contracts)
 	res.Rejects = append(res.Rejects, cres.Rejects...)
 	res.ContractRows = cres.ContractRows
+	res.contractIDColumn = cres.contractIDColumn
 	for emp := range cres.Protected {
 		res.Protected[emp] = true
 	}
@@ -619,9 +627,9 @@ func (res *Result) readContracts(r io.Reader, file string) error {
 	if t == nil {
 		return err
 	}
-	var see func(ContractRow)
+	var see func(ContractRow) bool
 	if res.filtersContracts() {
-		see = func(c ContractRow) { res.filter.Contract(&c) }
+		see = func(c ContractRow) bool { return res.filter.Contract(&c) }
 	}
 	if err := res.contracts(t, file, see); err != nil {
 		return err
@@ -665,11 +673,12 @@ func (res *Result) keptContracts(file string) error {
 
 // contracts reads the contract rows of t. With see, each valid row goes
 // to see instead of being kept.
-func (res *Result) contracts(t rowSource, file string, see func(ContractRow)) error {
+func (res *Result) contracts(t rowSource, file string, see func(ContractRow) bool) error {
 	m, err := res.bind(t, append([]string{model.KeyField}, contractColumns...), true)
 	if err != nil {
 		return err
 	}
+	res.contractIDColumn = m.header("contract_id")
 	// employee number + key -> index in res.Contracts (with see: the
 	// line), or -1 once duplicated. Keyed by a 128-bit hash of the pair,
 	// not the text: 1.5M contracts' keys as strings were ~150 MB.
@@ -712,13 +721,48 @@ func (res *Result) contracts(t rowSource, file string, see func(ContractRow)) er
 			row.Raw = raw
 		}
 		if see != nil {
-			seen[id] = line
-			see(row)
+			// A row see takes is not remembered here: its duplicates are
+			// the taker's to find (a map entry per contract was a fifth
+			// of a 1M first ingest's memory).
+			if !see(row) {
+				seen[id] = line
+			}
 			return
 		}
 		seen[id] = len(res.Contracts)
 		res.Contracts = append(res.Contracts, row)
 	})
+}
+
+// DuplicateContract is one contract key an employee number has on more
+// than one line of the contracts file, found by the taker of the rows.
+type DuplicateContract struct {
+	EmployeeNumber, Key string
+	Lines               []int
+}
+
+// RejectDuplicateContracts rejects every line of each duplicate, as a
+// duplicate found while reading is (the raw text read back from the
+// file), and returns the new rejects.
+func (res *Result) RejectDuplicateContracts(dups []DuplicateContract) ([]Reject, error) {
+	if len(dups) == 0 {
+		return nil, nil
+	}
+	first := len(res.Rejects)
+	file := res.Source.Contracts
+	for _, d := range dups {
+		reason := "duplicate contract " + show.Text(d.Key) + " for this employee number"
+		for _, line := range d.Lines {
+			res.rawLater = append(res.rawLater, len(res.Rejects))
+			res.Rejects = append(res.Rejects, Reject{File: file, Line: line, Column: res.contractIDColumn, Reason: reason, EmployeeNumber: d.EmployeeNumber})
+		}
+		res.ProtectedContracts[d.EmployeeNumber] = true
+	}
+	res.held = nil // HeldBy sees the new rejects
+	if err := res.fillRaw(file); err != nil {
+		return nil, err
+	}
+	return res.Rejects[first:], nil
 }
 
 // pairKey hashes an employee number and a contract key with two random

@@ -173,10 +173,11 @@ func (f *sourceFilter) person(fields []string, p *connector.PersonRow) bool {
 	return !f.st.unchanged(f.src, f.st.recorded(emp).Person, f.px.person(f.fields, p.Field), emp)
 }
 
-func (f *sourceFilter) contract(c *connector.ContractRow) {
+func (f *sourceFilter) contract(c *connector.ContractRow) bool {
 	if f.stages && f.st.newJoiner(c.EmployeeNumber) {
+		// Staged, and checked for duplicates there (planStaged).
 		f.st.stageContract(f.src, c)
-		return
+		return true
 	}
 	s := f.contracts[c.EmployeeNumber]
 	if s == nil {
@@ -186,6 +187,7 @@ func (f *sourceFilter) contract(c *connector.ContractRow) {
 		f.contracts[strings.Clone(c.EmployeeNumber)] = s
 	}
 	s.add(f.cx, &c.Contract)
+	return false
 }
 
 // keepContracts is asked for every row of the second pass: the answer is

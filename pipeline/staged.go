@@ -149,7 +149,9 @@ func (st *State) planStaged(plan *Plan, res *connector.Result) error {
 	if plan.Orphans > 0 {
 		orphanEmp, _, _ = strings.Cut(plan.OrphanExample, " ")
 	}
+	var dups []connector.DuplicateContract
 	err := g.stage.Each(st.ctx, g.index[plan.Source], false, func(sg *lifecycle.StagedGroup) error {
+		dups = duplicates(dups, sg, skip.contracts)
 		if p := sg.Person; p != nil {
 			if line, ok := res.Listed[sg.Emp]; !ok || line != p.Line {
 				skip.persons[sg.Emp] = true
@@ -182,6 +184,12 @@ func (st *State) planStaged(plan *Plan, res *connector.Result) error {
 	if err != nil {
 		return err
 	}
+	// The connector left the staged rows' duplicates to the stage.
+	rejects, err := res.RejectDuplicateContracts(dups)
+	if err != nil {
+		return err
+	}
+	plan.Rejects = append(plan.Rejects, rejects...)
 	if plan.stagedJoined > 0 {
 		plan.stagedFile = res.Source.Persons
 		plan.stream = st.streamStaged(plan.Source, plan.stagedFile)
@@ -269,6 +277,34 @@ func (st *State) streamStaged(source, file string) func(*lifecycle.Writer) error
 			return nil
 		})
 	}
+}
+
+// duplicates appends the contract keys g has on more than one line, and
+// marks those lines void in skip.
+func duplicates(dups []connector.DuplicateContract, g *lifecycle.StagedGroup, skip map[int]bool) []connector.DuplicateContract {
+	cs := g.Contracts
+	if len(cs) < 2 {
+		return dups
+	}
+	// By key, in line order: a person has a handful of contracts, but a
+	// hostile file may give one person thousands.
+	byKey := map[string][]int{}
+	var keys []string
+	for _, c := range cs {
+		if len(byKey[c.Key]) == 0 {
+			keys = append(keys, c.Key)
+		}
+		byKey[c.Key] = append(byKey[c.Key], c.Line)
+	}
+	for _, k := range keys {
+		if lines := byKey[k]; len(lines) > 1 {
+			for _, l := range lines {
+				skip[l] = true
+			}
+			dups = append(dups, connector.DuplicateContract{EmployeeNumber: strings.Clone(g.Emp), Key: k, Lines: lines})
+		}
+	}
+	return dups
 }
 
 func writeWarnings(w *lifecycle.Writer, source, emp string, warnings []string, file string, line int) error {
