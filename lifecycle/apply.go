@@ -137,7 +137,7 @@ func appendValues(args []any, ptrs []*string) []any {
 
 func insertEvents(tx *sql.Tx, events []Event, runID int64, t string) error {
 	actor := Actor()
-	return insertEach(tx, "events", []string{"time", "run_id", "actor", "source", "kind", "employee_number", "details"}, "",
+	return insertEach(tx, "events", eventCols, "",
 		len(events), func(i int, args []any) ([]any, error) {
 			return appendEvent(args, &events[i], runID, actor, t)
 		})
@@ -168,36 +168,24 @@ type Writer struct {
 	runID                              int64
 	t, actor                           string
 	persons, contracts, events, hashes *batcher
-	void                               *sql.Stmt // nil: no source recorded any hash yet
+	voider                             *voider
 }
 
 func stream(ctx context.Context, tx *sql.Tx, fn func(*Writer) error, runID int64, t string) error {
-	w := &Writer{ctx: ctx, tx: tx, runID: runID, t: t, actor: Actor(),
+	v, err := newVoider(tx)
+	if err != nil {
+		return err
+	}
+	defer v.close()
+	w := &Writer{ctx: ctx, tx: tx, runID: runID, t: t, actor: Actor(), voider: v,
 		persons:   &batcher{table: "persons", cols: personWriteCols, suffix: personUpsert},
 		contracts: &batcher{table: "contracts", cols: contractWriteCols, suffix: contractUpsert},
 		events:    &batcher{table: "events", cols: eventCols},
 		hashes:    &batcher{table: "source_hashes", cols: hashCols, suffix: hashUpsert},
 	}
 	all := []*batcher{w.persons, w.contracts, w.events, w.hashes}
-	defer func() {
-		for _, b := range all {
-			if b.full != nil {
-				b.full.Close()
-			}
-		}
-		if w.void != nil {
-			w.void.Close()
-		}
-	}()
-	var any bool
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM source_hashes)`).Scan(&any); err != nil {
-		return fmt.Errorf("clear hashes: %w", err)
-	}
-	if any {
-		var err error
-		if w.void, err = tx.PrepareContext(ctx, `DELETE FROM source_hashes WHERE employee_number = ?`); err != nil {
-			return fmt.Errorf("clear hashes: %w", err)
-		}
+	for _, b := range all {
+		defer b.close()
 	}
 	if err := fn(w); err != nil {
 		return err
@@ -213,10 +201,8 @@ func stream(ctx context.Context, tx *sql.Tx, fn func(*Writer) error, runID int64
 // Person puts a person, as Changes.Persons does; its earlier hashes, if
 // any, are void.
 func (w *Writer) Person(p *Person) error {
-	if w.void != nil {
-		if _, err := w.void.ExecContext(w.ctx, p.EmployeeNumber); err != nil {
-			return fmt.Errorf("clear hashes of %s: %w", p.EmployeeNumber, err)
-		}
+	if err := w.voider.void(p.EmployeeNumber); err != nil {
+		return err
 	}
 	b := w.persons
 	b.args = appendValues(append(b.args, p.EmployeeNumber, p.Source), p.FieldPtrs())

@@ -423,6 +423,14 @@ func (b *batcher) flush(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
+// close releases the prepared statement (a transaction's statements
+// also go when it ends).
+func (b *batcher) close() {
+	if b.full != nil {
+		b.full.Close()
+	}
+}
+
 func (b *batcher) reset() {
 	clear(b.args[len(b.fixed):])
 	b.args, b.n = b.args[:len(b.fixed)], 0

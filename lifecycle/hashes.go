@@ -196,20 +196,50 @@ func voidHashes(tx *sql.Tx, emps []string) error {
 	if len(emps) == 0 {
 		return nil
 	}
-	// A first ingest joins everyone into an empty table: skip 100k deletes.
-	var any bool
-	if err := tx.QueryRow(`SELECT EXISTS (SELECT 1 FROM source_hashes)`).Scan(&any); err != nil || !any {
+	v, err := newVoider(tx)
+	if err != nil {
 		return err
 	}
-	del, err := tx.Prepare(`DELETE FROM source_hashes WHERE employee_number = ?`)
-	if err != nil {
-		return fmt.Errorf("clear hashes: %w", err)
-	}
-	defer del.Close()
+	defer v.close()
 	for _, emp := range emps {
-		if _, err := del.Exec(emp); err != nil {
-			return fmt.Errorf("clear hashes of %s: %w", emp, err)
+		if err := v.void(emp); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// voider clears every source's hashes of one person at a time.
+type voider struct {
+	del *sql.Stmt // nil: no hash is recorded, nothing to clear
+}
+
+// newVoider prepares the delete, unless the table is empty: a first
+// ingest joins everyone into an empty table, and skips 100k deletes.
+func newVoider(tx *sql.Tx) (*voider, error) {
+	var any bool
+	if err := tx.QueryRow(`SELECT EXISTS (SELECT 1 FROM source_hashes)`).Scan(&any); err != nil || !any {
+		return &voider{}, err
+	}
+	del, err := tx.Prepare(`DELETE FROM source_hashes WHERE employee_number = ?`)
+	if err != nil {
+		return nil, fmt.Errorf("clear hashes: %w", err)
+	}
+	return &voider{del: del}, nil
+}
+
+func (v *voider) void(emp string) error {
+	if v.del == nil {
+		return nil
+	}
+	if _, err := v.del.Exec(emp); err != nil {
+		return fmt.Errorf("clear hashes of %s: %w", emp, err)
+	}
+	return nil
+}
+
+func (v *voider) close() {
+	if v.del != nil {
+		v.del.Close()
+	}
 }

@@ -110,9 +110,7 @@ func (st *Stage) write(rows <-chan stageRow) (err error) {
 	}
 	defer func() {
 		for _, b := range tables {
-			if b.full != nil {
-				b.full.Close()
-			}
+			b.close()
 		}
 		if err != nil {
 			tx.Rollback()
