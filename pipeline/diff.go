@@ -33,6 +33,7 @@ type Plan struct {
 	// who left, so they are counted, not rejected, and create nobody.
 	Orphans       int
 	OrphanExample string // the first orphan, as "employee number (file line N)"
+	orphanEmp     string // its employee number
 	Files         []string
 	// Unchanged is the run whose result this one repeats: nothing about the
 	// source or the state changed since (0: the source was diffed).
@@ -63,12 +64,10 @@ type Plan struct {
 	// filter dropped the rows that hashed as last time while the source
 	// was read (nil: none were dropped).
 	filter *sourceFilter
-	// Joiners staged on disk (staged.go): how many, their persons file,
-	// the writer of their changes, and their numbers when later sources
-	// of the run must see them. stagedProvided counts a provider's rows
-	// for such joiners.
+	// Joiners staged on disk (staged.go): how many, the writer of their
+	// changes, and their numbers when later sources of the run must see
+	// them. stagedProvided counts a provider's rows for such joiners.
 	stagedJoined, stagedProvided int
-	stagedFile                   string
 	stagedEmps                   []string
 	stream                       func(*lifecycle.Writer) error
 }
@@ -201,6 +200,17 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string, f *sourc
 	return plan
 }
 
+// orphans counts n orphan contract rows of emp, the first on line of
+// file; the example is the lowest employee number's first row, whichever
+// of the rows in memory and on the stage is counted first.
+func (plan *Plan) orphans(emp string, n int, file string, line int) {
+	if plan.Orphans == 0 || emp < plan.orphanEmp {
+		plan.orphanEmp = emp
+		plan.OrphanExample = fmt.Sprintf("%s (%s line %d)", emp, file, line)
+	}
+	plan.Orphans += n
+}
+
 // diffedFields are the person fields a source's rows are compared (and
 // hashed) on: a provider's are all it supplies; a primary source leaves
 // out those a provider fills.
@@ -273,11 +283,7 @@ func (st *State) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 		if inFile || res.Protected[emp] || (res.Source.Mode == connector.Delta && st.present(emp)) {
 			continue
 		}
-		if plan.Orphans == 0 {
-			c := byEmp[emp][0]
-			plan.OrphanExample = fmt.Sprintf("%s (%s line %d)", emp, c.File, c.Line)
-		}
-		plan.Orphans += len(byEmp[emp])
+		plan.orphans(emp, len(byEmp[emp]), byEmp[emp][0].File, byEmp[emp][0].Line)
 		delete(byEmp, emp)
 	}
 	for _, emp := range slices.Sorted(maps.Keys(byEmp)) {
@@ -432,8 +438,15 @@ func (plan *Plan) event(kind, emp string, details map[string]any) {
 
 func (plan *Plan) warn(row *connector.PersonRow) {
 	for _, w := range row.Warnings {
-		plan.event(lifecycle.RowWarning, row.EmployeeNumber, map[string]any{"warning": w, "file": row.File, "line": row.Line})
+		plan.Events = append(plan.Events, warningEvent(plan.Source, row.EmployeeNumber, w, row.File, row.Line))
 	}
+}
+
+// warningEvent is a row's warning (an unverified email domain, an unknown
+// naming convention) as an event.
+func warningEvent(source, emp, warning, file string, line int) lifecycle.Event {
+	return lifecycle.Event{Source: source, Kind: lifecycle.RowWarning, EmployeeNumber: emp,
+		Details: map[string]any{"warning": warning, "file": file, "line": line}}
 }
 
 // Commit makes the plan part of the in-memory state, so later sources of

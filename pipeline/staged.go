@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -145,10 +144,6 @@ func (st *State) planStaged(plan *Plan, res *connector.Result) error {
 	}
 	g.skip[plan.Source] = skip
 	var joined []string
-	orphanEmp := ""
-	if plan.Orphans > 0 {
-		orphanEmp, _, _ = strings.Cut(plan.OrphanExample, " ")
-	}
 	var dups []connector.DuplicateContract
 	err := g.stage.Each(st.ctx, g.index[plan.Source], false, func(sg *lifecycle.StagedGroup) error {
 		dups = duplicates(dups, sg, skip.contracts)
@@ -170,14 +165,9 @@ func (st *State) planStaged(plan *Plan, res *connector.Result) error {
 			return nil
 		}
 		for _, c := range sg.Contracts {
-			if skip.contracts[c.Line] {
-				continue
+			if !skip.contracts[c.Line] {
+				plan.orphans(sg.Emp, 1, res.Source.Contracts, c.Line)
 			}
-			if plan.Orphans == 0 || sg.Emp < orphanEmp {
-				orphanEmp = sg.Emp
-				plan.OrphanExample = fmt.Sprintf("%s (%s line %d)", sg.Emp, res.Source.Contracts, c.Line)
-			}
-			plan.Orphans++
 		}
 		return nil
 	})
@@ -191,8 +181,7 @@ func (st *State) planStaged(plan *Plan, res *connector.Result) error {
 	}
 	plan.Rejects = append(plan.Rejects, rejects...)
 	if plan.stagedJoined > 0 {
-		plan.stagedFile = res.Source.Persons
-		plan.stream = st.streamStaged(plan.Source, plan.stagedFile)
+		plan.stream = st.streamStaged(plan.Source, res.Source.Persons)
 	}
 	plan.stagedEmps = joined
 	return nil
@@ -309,8 +298,8 @@ func duplicates(dups []connector.DuplicateContract, g *lifecycle.StagedGroup, sk
 
 func writeWarnings(w *lifecycle.Writer, source, emp string, warnings []string, file string, line int) error {
 	for _, warn := range warnings {
-		if err := w.Event(&lifecycle.Event{Source: source, Kind: lifecycle.RowWarning, EmployeeNumber: emp,
-			Details: map[string]any{"warning": warn, "file": file, "line": line}}); err != nil {
+		e := warningEvent(source, emp, warn, file, line)
+		if err := w.Event(&e); err != nil {
 			return err
 		}
 	}

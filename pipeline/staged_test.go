@@ -57,7 +57,7 @@ func TestStagedJoinersWriteWhatThePlanInMemoryWrites(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, p := range rep.Plans {
-				out = append(out, p.Summary())
+				out = append(out, p.Summary()+"; first orphan: "+p.OrphanExample)
 				joiners += pipeline.StagedJoiners(p)
 			}
 		}
@@ -81,7 +81,7 @@ func TestStagedJoinersWriteWhatThePlanInMemoryWrites(t *testing.T) {
 	if staged != inMemory {
 		t.Fatalf("staged joiners wrote otherwise than the plan in memory:\n%s", lineDiff(inMemory, staged))
 	}
-	for _, want := range []string{"person.joined", "provided_by", "row.warning", "duplicate contract c12", "3 orphan contract rows"} {
+	for _, want := range []string{"person.joined", "provided_by", "row.warning", "duplicate contract c12", "3 orphan contract rows", "first orphan: 097 (DIR/hr-contracts.csv line 15)"} {
 		if !strings.Contains(staged, want) {
 			t.Errorf("the scenario lost its point: no %q in\n%s", want, staged)
 		}
