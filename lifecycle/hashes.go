@@ -34,26 +34,28 @@ type Hashes struct {
 	Person, Contracts Hash
 }
 
-// Indexed is what an ingest knows of a stored person without loading it.
-// At 1M persons the index is the largest thing an ingest holds, so an
-// entry is 36 bytes: the owner is a number, not a string.
+// Indexed is what an ingest knows of a stored person without loading it:
+// 36 bytes, since an ingest holds one for each of up to a million
+// persons (the owner is a number, not a string).
 type Indexed struct {
 	Owner  uint16 // the owning source's position in Index's names; 0: none
 	Left   bool
 	Hashes Hashes // filled by the caller, for one source at a time (EachHashes)
 }
 
-// Index returns every stored person, leavers included, with its owner,
-// and the names the owners number (names[0] is "", no owner).
-func (s *Store) Index(ctx context.Context) (map[string]Indexed, []string, error) {
+// Index calls size with the number of stored persons, then add with each
+// of them, leavers included, and returns the names the owners number
+// (names[0] is "", no owner). The caller keeps them as compactly as it
+// likes: a map of a million would be the largest thing an ingest holds.
+func (s *Store) Index(ctx context.Context, size func(n int), add func(emp string, e Indexed)) ([]string, error) {
 	var n int
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM persons`).Scan(&n); err != nil {
-		return nil, nil, fmt.Errorf("load persons: %w", err)
+		return nil, fmt.Errorf("load persons: %w", err)
 	}
-	out := make(map[string]Indexed, n)
+	size(n)
 	rows, err := s.db.QueryContext(ctx, `SELECT employee_number, source, left_at IS NOT NULL FROM persons`)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load persons: %w", err)
+		return nil, fmt.Errorf("load persons: %w", err)
 	}
 	names := []string{""}
 	ids := map[string]uint16{}
@@ -72,12 +74,12 @@ func (s *Store) Index(ctx context.Context) (map[string]Indexed, []string, error)
 			ids[src], names = id, append(names, src)
 		}
 		e.Owner = id
-		out[emp] = e
+		add(emp, e)
 		return nil
 	}); err != nil {
-		return nil, nil, fmt.Errorf("load persons: %w", err)
+		return nil, fmt.Errorf("load persons: %w", err)
 	}
-	return out, names, nil
+	return names, nil
 }
 
 // EachHashes calls fn with each person's hashes source recorded.

@@ -455,17 +455,14 @@ func (st *State) Commit(plan *Plan) {
 	for emp, p := range plan.persons {
 		p.Left = false
 		st.persons[emp] = p
-		e := st.index[emp]
+		e := st.index.add(emp)
 		e.Owner, e.Left = st.owner(p.Source), false
-		st.index[emp] = e
 	}
 	for _, emp := range plan.leave {
 		if p, ok := st.persons[emp]; ok {
 			p.Left = true
 		}
-		e := st.index[emp]
-		e.Left = true
-		st.index[emp] = e
+		st.index.add(emp).Left = true
 		st.contracts[emp] = map[string]model.Contract{}
 	}
 	for _, emp := range plan.void {

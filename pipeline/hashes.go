@@ -124,12 +124,16 @@ type sourceFilter struct {
 	src  *connector.Source
 	skip []string
 
-	fields    []string // the source's fields without skip, once known
-	px, cx    *hasher  // persons are read on one goroutine, contracts on another
-	contracts map[string]*contractSum
-	changed   map[string]bool // persons whose contracts hash otherwise than recorded
-	stages    bool            // joiners' rows go to the stage
-	provided  int             // provider rows for staged joiners, staged
+	fields []string // the source's fields without skip, once known
+	px, cx *hasher  // persons are read on one goroutine, contracts on another
+	// The contract rows of a stored person are summed in its index entry;
+	// others holds the sums of the rest (rows of persons the store does
+	// not know that were not staged: orphans, or a dry run's joiners).
+	others   map[string]*contractSum
+	summed   int             // contract rows summed
+	changed  map[string]bool // persons of others whose contracts changed
+	stages   bool            // joiners' rows go to the stage
+	provided int             // provider rows for staged joiners, staged
 }
 
 // newFilter returns the filter src is read through, or nil when it would
@@ -143,13 +147,13 @@ func (st *State) newFilter(src *connector.Source, skip []string) *sourceFilter {
 		return nil
 	}
 	return &sourceFilter{st: st, src: src, skip: skip, px: newHasher(), cx: newHasher(),
-		contracts: map[string]*contractSum{}, stages: stages}
+		others: map[string]*contractSum{}, stages: stages}
 }
 
 func (f *sourceFilter) connector() *connector.Filter {
 	// When every contract row went to the stage (a first ingest), a second
 	// pass would keep none.
-	reread := func() bool { return len(f.contracts) > 0 }
+	reread := func() bool { return f.summed > 0 }
 	return &connector.Filter{Person: f.person, Contract: f.contract, KeepContracts: f.keepContracts, Reread: reread}
 }
 
@@ -179,12 +183,17 @@ func (f *sourceFilter) contract(c *connector.ContractRow) bool {
 		f.st.stageContract(f.src, c)
 		return true
 	}
-	s := f.contracts[c.EmployeeNumber]
+	f.summed++
+	if e := f.st.index.get(c.EmployeeNumber); e != nil {
+		e.sum.add(f.cx, &c.Contract)
+		return false
+	}
+	s := f.others[c.EmployeeNumber]
 	if s == nil {
 		s = new(contractSum)
 		// A copy: the number is a slice of the row's text, which the
 		// first pass does not keep.
-		f.contracts[strings.Clone(c.EmployeeNumber)] = s
+		f.others[strings.Clone(c.EmployeeNumber)] = s
 	}
 	s.add(f.cx, &c.Contract)
 	return false
@@ -202,17 +211,31 @@ func (f *sourceFilter) keepContracts(listed bool, emp string) bool {
 	}
 	if f.changed == nil {
 		f.changed = map[string]bool{}
-		for e, s := range f.contracts {
+		f.st.index.each(func(emp string, e *entry) {
+			if e.sum.n > 0 {
+				e.contractsChanged = !f.st.unchanged(f.src, e.Hashes.Contracts, e.sum.hash(f.cx), emp)
+			}
+		})
+		for e, s := range f.others {
 			if !f.st.unchanged(f.src, f.st.recorded(e).Contracts, s.hash(f.cx), e) {
 				f.changed[e] = true
 			}
 		}
 	}
-	return !listed || f.changed[emp]
+	if !listed {
+		return true
+	}
+	if e := f.st.index.get(emp); e != nil {
+		return e.contractsChanged
+	}
+	return f.changed[emp]
 }
 
 // hasContractRows reports whether the contracts file holds a valid row
 // for emp, kept or dropped.
 func (f *sourceFilter) hasContractRows(emp string) bool {
-	return f.contracts[emp] != nil
+	if e := f.st.index.get(emp); e != nil {
+		return e.sum.n > 0
+	}
+	return f.others[emp] != nil
 }

@@ -99,8 +99,7 @@ func (g *staging) stagedBy(emp string) string {
 // newJoiner reports whether emp would join: the store does not know it and
 // no earlier source of the run staged it.
 func (st *State) newJoiner(emp string) bool {
-	_, known := st.index[emp]
-	return !known && st.stg.stagedBy(emp) == ""
+	return !st.known(emp) && st.stg.stagedBy(emp) == ""
 }
 
 // stagePerson stages a primary source's row for a joiner: the fields the

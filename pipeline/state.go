@@ -19,7 +19,7 @@ type State struct {
 	ctx    context.Context
 	store  *lifecycle.Store
 	loader *lifecycle.Loader
-	index  map[string]lifecycle.Indexed
+	index  *index
 	owners []string // the index entries' owners by number (Indexed.Owner)
 	// persons and contracts hold the persons loaded or changed this run;
 	// a contracts entry, even empty, is that person's whole set.
@@ -36,7 +36,10 @@ type State struct {
 
 // loadState reads the index of the stored persons.
 func loadState(ctx context.Context, s *lifecycle.Store) (*State, error) {
-	index, owners, err := s.Index(ctx)
+	var index *index
+	owners, err := s.Index(ctx, func(n int) { index = newIndex(n) }, func(emp string, e lifecycle.Indexed) {
+		index.add(emp).Indexed = e
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +65,7 @@ func (st *State) person(emp string) *lifecycle.Person {
 	if st.err != nil {
 		return nil
 	}
-	if _, ok := st.index[emp]; !ok {
+	if !st.known(emp) {
 		if st.stg.stagedBy(emp) == "" {
 			return nil
 		}
@@ -93,7 +96,7 @@ func (st *State) contractsOf(emp string) map[string]model.Contract {
 		return st.contracts[emp]
 	}
 	m := map[string]model.Contract{}
-	if e, ok := st.index[emp]; ok && !e.Left && st.err == nil {
+	if e := st.index.get(emp); e != nil && !e.Left && st.err == nil {
 		loaded, err := st.loader.Contracts(st.ctx, emp)
 		if err != nil {
 			st.err = err
@@ -109,20 +112,17 @@ func (st *State) contractsOf(emp string) map[string]model.Contract {
 func (st *State) contractCount(emp string) int { return len(st.contractsOf(emp)) }
 
 // useHashesOf puts what source recorded into the index entries, in place
-// of the previous source's: one map for the persons and their hashes, not
-// one each (a million entries each at 1M persons).
+// of the previous source's, and clears the previous source's contract
+// sums: one index for the persons and what a source says of them, not a
+// map each (a million entries each at 1M persons).
 func (st *State) useHashesOf(source string) error {
-	for emp, e := range st.index {
-		if e.Hashes != (lifecycle.Hashes{}) {
-			e.Hashes = lifecycle.Hashes{}
-			st.index[emp] = e
-		}
-	}
+	st.index.each(func(_ string, e *entry) {
+		e.Hashes, e.sum, e.contractsChanged = lifecycle.Hashes{}, contractSum{}, false
+	})
 	st.hashes = 0
 	err := st.store.EachHashes(st.ctx, source, func(emp string, h lifecycle.Hashes) {
-		if e, ok := st.index[emp]; ok {
+		if e := st.index.get(emp); e != nil {
 			e.Hashes = h
-			st.index[emp] = e
 			st.hashes++
 		}
 	})
@@ -130,7 +130,12 @@ func (st *State) useHashesOf(source string) error {
 }
 
 // recorded is what the source of useHashesOf recorded for emp.
-func (st *State) recorded(emp string) lifecycle.Hashes { return st.index[emp].Hashes }
+func (st *State) recorded(emp string) lifecycle.Hashes {
+	if e := st.index.get(emp); e != nil {
+		return e.Hashes
+	}
+	return lifecycle.Hashes{}
+}
 
 // owner returns the number the index gives source, adding it if new.
 func (st *State) owner(source string) uint16 {
@@ -144,23 +149,24 @@ func (st *State) owner(source string) uint16 {
 // known reports whether the index holds emp: stored, or planned by a
 // source of this run in memory.
 func (st *State) known(emp string) bool {
-	_, ok := st.index[emp]
-	return ok
+	return st.index.get(emp) != nil
 }
 
 // present reports whether emp is a current (not left) person.
 func (st *State) present(emp string) bool {
-	e, ok := st.index[emp]
-	return ok && !e.Left || !ok && st.stg.stagedBy(emp) != ""
+	if e := st.index.get(emp); e != nil {
+		return !e.Left
+	}
+	return st.stg.stagedBy(emp) != ""
 }
 
 // owned calls fn for every current person source owns.
 func (st *State) owned(source string, fn func(emp string)) {
-	for emp, e := range st.index {
+	st.index.each(func(emp string, e *entry) {
 		if !e.Left && st.owners[e.Owner] == source {
 			fn(emp)
 		}
-	}
+	})
 }
 
 // unchanged reports whether what src supplies for emp now hashes as what
@@ -169,7 +175,8 @@ func (st *State) owned(source string, fn func(emp string)) {
 // owns (one another source took over is diffed in full); a provider owns
 // no one.
 func (st *State) unchanged(src *connector.Source, recorded, now lifecycle.Hash, emp string) bool {
-	if !src.IsProvider() && st.owners[st.index[emp].Owner] != src.Name {
+	e := st.index.get(emp)
+	if e == nil || !src.IsProvider() && st.owners[e.Owner] != src.Name {
 		return false
 	}
 	return recorded.Known() && recorded == now && st.present(emp) && !st.voided[emp]

@@ -1,0 +1,45 @@
+package pipeline
+
+import (
+	"fmt"
+	"testing"
+)
+
+// The flat index must behave as the map it replaced: every number found
+// again with its own entry after the table grew many times, numbers that
+// are prefixes of each other kept apart, and unknown numbers not found.
+func TestIndexFindsEveryEntryAfterGrowing(t *testing.T) {
+	x := newIndex(0)
+	const n = 5000
+	for i := range n {
+		x.add(fmt.Sprint(i)).Owner = uint16(i % 7)
+		x.add(fmt.Sprintf("%06d", i)).Left = true
+	}
+	for i := range n {
+		e := x.get(fmt.Sprint(i))
+		if e == nil || e.Owner != uint16(i%7) || e.Left {
+			t.Fatalf("entry %d: %+v", i, e)
+		}
+		if z := x.get(fmt.Sprintf("%06d", i)); z == nil || !z.Left || z == e {
+			t.Fatalf("entry %06d: %+v", i, z)
+		}
+	}
+	for _, emp := range []string{"", "5000", "0000000", "x"} {
+		if x.get(emp) != nil {
+			t.Errorf("get(%q) found an entry it was never given", emp)
+		}
+	}
+	if got := x.add("42"); got != x.get("42") || got.Owner != 0 {
+		t.Errorf("add of a known number did not return its entry")
+	}
+	seen := map[string]bool{}
+	x.each(func(emp string, e *entry) {
+		if seen[emp] || x.get(emp) != e {
+			t.Fatalf("each gave %q twice or with another entry", emp)
+		}
+		seen[emp] = true
+	})
+	if len(seen) != 2*n {
+		t.Errorf("each gave %d entries, want %d", len(seen), 2*n)
+	}
+}
