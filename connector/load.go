@@ -60,7 +60,8 @@ type Result struct {
 	Files  []string
 	// Persons are the valid persons rows the Filter kept (all of them
 	// without one), by employee number; Listed is every valid persons row,
-	// kept or not: employee number -> line.
+	// kept or not (employee number -> line), but for the rows whose lines
+	// the Filter's Lines kept: ListedOn and EachListed see both.
 	Persons   map[string]*PersonRow
 	Listed    map[string]int
 	Contracts []ContractRow
@@ -112,6 +113,48 @@ type Filter struct {
 	// Reread, when set, is asked before the second pass: false skips it
 	// (the caller knows it would keep no row).
 	Reread func() bool
+	// Lines, when set, is offered the line of each persons row Person
+	// dropped, to keep in place of Listed: the caller may hold them more
+	// compactly than a map (a million at 1M persons).
+	Lines Lines
+}
+
+// Lines keeps on which line of the persons file employee numbers are.
+// Keep is called on the goroutine that reads the persons file.
+type Lines interface {
+	Keep(emp string, line int) bool // false: not kept, Listed holds it
+	Line(emp string) (int, bool)
+	Forget(emp string)
+	Each(fn func(emp string))
+}
+
+// ListedOn returns the line of emp's valid persons row, if there is one.
+func (res *Result) ListedOn(emp string) (int, bool) {
+	if line, ok := res.Listed[emp]; ok {
+		return line, true
+	}
+	if l := res.lines(); l != nil {
+		return l.Line(emp)
+	}
+	return 0, false
+}
+
+// EachListed calls fn with the employee number of every valid persons
+// row, in no order.
+func (res *Result) EachListed(fn func(emp string)) {
+	for emp := range res.Listed {
+		fn(emp)
+	}
+	if l := res.lines(); l != nil {
+		l.Each(fn)
+	}
+}
+
+func (res *Result) lines() Lines {
+	if res.filter == nil {
+		return nil
+	}
+	return res.filter.Lines
 }
 
 // Rows is the number of data rows read from all files.
@@ -519,7 +562,7 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 		keep = func(p *PersonRow) bool { return f.Person(res.Fields, p) }
 	}
 	err = res.rows(m, &res.PersonRows, func(rec []string, line int, raw, emp string) {
-		if prevLine, ok := res.Listed[emp]; ok || dupes[emp] {
+		if prevLine, ok := res.ListedOn(emp); ok || dupes[emp] {
 			reason := "duplicate employee number in this file"
 			if ok {
 				first := firstRaw[emp]
@@ -529,6 +572,9 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 				res.reject(m, prevLine, first, emp, rowError{"employee_number", reason})
 				delete(res.Persons, emp)
 				delete(res.Listed, emp)
+				if l := res.lines(); l != nil {
+					l.Forget(emp)
+				}
 				res.Contracts = slices.DeleteFunc(res.Contracts, func(c ContractRow) bool { return c.EmployeeNumber == emp && c.File == file })
 			}
 			dupes[emp] = true
@@ -575,6 +621,9 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 			res.Contracts = append(res.Contracts, ContractRow{Contract: c, File: file, Line: line, Raw: raw})
 		}
 		if !keep(p) {
+			if l := res.lines(); l != nil && l.Keep(emp, line) {
+				return
+			}
 			// A copy: the number is a slice of the row's text, which a
 			// dropped row would otherwise keep alive.
 			res.Listed[strings.Clone(emp)] = line
@@ -659,7 +708,7 @@ func (res *Result) keptContracts(file string) error {
 	keep := res.filter.KeepContracts
 	again := res.sub()
 	again.keepEmp = func(emp string) bool {
-		_, listed := res.Listed[emp]
+		_, listed := res.ListedOn(emp)
 		return keep(listed, emp)
 	}
 	return res.reread(file, func(t *table) error {

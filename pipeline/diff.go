@@ -189,7 +189,7 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string, f *sourc
 	}
 	var gone []string
 	st.owned(src.Name, func(emp string) {
-		if _, listed := res.Listed[emp]; !listed {
+		if _, listed := res.ListedOn(emp); !listed {
 			gone = append(gone, emp)
 		}
 	})
@@ -279,7 +279,7 @@ func (st *State) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 	}
 	// Contract rows of persons the persons file does not list: orphans.
 	for _, emp := range slices.Sorted(maps.Keys(byEmp)) {
-		_, inFile := res.Listed[emp]
+		_, inFile := res.ListedOn(emp)
 		if inFile || res.Protected[emp] || (res.Source.Mode == connector.Delta && st.present(emp)) {
 			continue
 		}
@@ -358,11 +358,11 @@ func (st *State) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 		}
 		// Only the few persons without a row are sorted, not every listed one.
 		var without []string
-		for emp := range res.Listed {
+		res.EachListed(func(emp string) {
 			if !hasRows(emp) && !res.ProtectedContracts[emp] && st.present(emp) {
 				without = append(without, emp)
 			}
-		}
+		})
 		none := x.contracts(nil)
 		for _, emp := range slices.Sorted(slices.Values(without)) {
 			h := plan.hashes[emp]

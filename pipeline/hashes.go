@@ -3,6 +3,7 @@ package pipeline
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"math"
 	"strings"
 
 	"github.com/spendsync/spendsync/connector"
@@ -154,7 +155,42 @@ func (f *sourceFilter) connector() *connector.Filter {
 	// When every contract row went to the stage (a first ingest), a second
 	// pass would keep none.
 	reread := func() bool { return f.summed > 0 }
-	return &connector.Filter{Person: f.person, Contract: f.contract, KeepContracts: f.keepContracts, Reread: reread}
+	return &connector.Filter{Person: f.person, Contract: f.contract, KeepContracts: f.keepContracts, Reread: reread,
+		Lines: (*listedLines)(f.st.index)}
+}
+
+// listedLines keeps the lines of the dropped persons rows of stored
+// persons in their index entries (a map of a million lines was 60 MB).
+type listedLines index
+
+func (l *listedLines) Keep(emp string, line int) bool {
+	e := (*index)(l).get(emp)
+	if e == nil || line > math.MaxInt32 {
+		return false
+	}
+	e.line = int32(line)
+	return true
+}
+
+func (l *listedLines) Line(emp string) (int, bool) {
+	if e := (*index)(l).get(emp); e != nil && e.line > 0 {
+		return int(e.line), true
+	}
+	return 0, false
+}
+
+func (l *listedLines) Forget(emp string) {
+	if e := (*index)(l).get(emp); e != nil {
+		e.line = 0
+	}
+}
+
+func (l *listedLines) Each(fn func(emp string)) {
+	(*index)(l).each(func(emp string, e *entry) {
+		if e.line > 0 {
+			fn(emp)
+		}
+	})
 }
 
 func (f *sourceFilter) person(fields []string, p *connector.PersonRow) bool {

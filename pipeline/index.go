@@ -13,7 +13,10 @@ type entry struct {
 	lifecycle.Indexed
 	// contractsChanged: sum hashes otherwise than the source recorded.
 	contractsChanged bool
-	sum              contractSum // the source's valid contract rows for this person
+	// line is where the source's persons file lists the person, when the
+	// row was dropped as unchanged (connector.Lines); 0: not kept here.
+	line int32
+	sum  contractSum // the source's valid contract rows for this person
 }
 
 // index holds an entry per stored person. At 1M persons it is the largest

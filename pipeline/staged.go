@@ -147,7 +147,7 @@ func (st *State) planStaged(plan *Plan, res *connector.Result) error {
 	err := g.stage.Each(st.ctx, g.index[plan.Source], false, func(sg *lifecycle.StagedGroup) error {
 		dups = duplicates(dups, sg, skip.contracts)
 		if p := sg.Person; p != nil {
-			if line, ok := res.Listed[sg.Emp]; !ok || line != p.Line {
+			if line, ok := res.ListedOn(sg.Emp); !ok || line != p.Line {
 				skip.persons[sg.Emp] = true
 			} else {
 				plan.stagedJoined++
@@ -160,7 +160,7 @@ func (st *State) planStaged(plan *Plan, res *connector.Result) error {
 				return nil
 			}
 		}
-		if _, listed := res.Listed[sg.Emp]; listed || res.Protected[sg.Emp] {
+		if _, listed := res.ListedOn(sg.Emp); listed || res.Protected[sg.Emp] {
 			return nil
 		}
 		for _, c := range sg.Contracts {
