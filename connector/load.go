@@ -2,12 +2,14 @@ package connector
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
 	"maps"
+	"math"
 	"net/mail"
 	"os"
 	"slices"
@@ -729,9 +731,11 @@ func (res *Result) contracts(t rowSource, file string, see func(ContractRow) boo
 	}
 	res.contractIDColumn = m.header("contract_id")
 	// employee number + key -> index in res.Contracts (with see: the
-	// line), or -1 once duplicated. Keyed by a 128-bit hash of the pair,
-	// not the text: 1.5M contracts' keys as strings were ~150 MB.
-	seen := map[[2]uint64]int{}
+	// line), or -1 once duplicated. Keyed by a 96-bit hash of the pair,
+	// not the text: 1.5M contracts' keys as strings were ~150 MB. A
+	// 16-byte entry (12 + 4) is two thirds of one with a 128-bit key and an
+	// int; a false duplicate among 1.5M keys has odds of 1 in 10^16.
+	seen := map[[12]byte]int32{}
 	seeds := [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
 	_, fromFile := t.(*table)
 	defer func() {
@@ -744,13 +748,18 @@ func (res *Result) contracts(t rowSource, file string, see func(ContractRow) boo
 			res.ProtectedContracts[emp] = true
 			return
 		}
+		if line > math.MaxInt32 {
+			res.reject(m, line, raw, emp, rowError{"", "the file has more lines than spendsync reads (2,147,483,647)"})
+			res.ProtectedContracts[emp] = true
+			return
+		}
 		id := pairKey(seeds, emp, c.Key)
 		if i, dup := seen[id]; dup {
 			reason := "duplicate contract " + show.Text(c.Key) + " for this employee number"
 			switch {
 			case i >= 0 && see != nil:
 				res.rawLater = append(res.rawLater, len(res.Rejects))
-				res.reject(m, i, "", emp, rowError{"contract_id", reason})
+				res.reject(m, int(i), "", emp, rowError{"contract_id", reason})
 				seen[id] = -1
 			case i >= 0:
 				prev := res.Contracts[i]
@@ -774,11 +783,11 @@ func (res *Result) contracts(t rowSource, file string, see func(ContractRow) boo
 			// the taker's to find (a map entry per contract was a fifth
 			// of a 1M first ingest's memory).
 			if !see(row) {
-				seen[id] = line
+				seen[id] = int32(line)
 			}
 			return
 		}
-		seen[id] = len(res.Contracts)
+		seen[id] = int32(len(res.Contracts))
 		res.Contracts = append(res.Contracts, row)
 	})
 }
@@ -816,15 +825,20 @@ func (res *Result) RejectDuplicateContracts(dups []DuplicateContract) ([]Reject,
 
 // pairKey hashes an employee number and a contract key with two random
 // seeds: two different pairs share a key with odds of 2^-128.
-func pairKey(seeds [2]maphash.Seed, emp, key string) [2]uint64 {
-	var out [2]uint64
+func pairKey(seeds [2]maphash.Seed, emp, key string) [12]byte {
+	var out [12]byte
+	b := out[:0]
 	for i, seed := range seeds {
 		var h maphash.Hash
 		h.SetSeed(seed)
 		h.WriteString(emp)
 		h.WriteByte(0)
 		h.WriteString(key)
-		out[i] = h.Sum64()
+		if i == 0 {
+			b = binary.LittleEndian.AppendUint64(b, h.Sum64())
+		} else {
+			b = binary.LittleEndian.AppendUint32(b, uint32(h.Sum64()))
+		}
 	}
 	return out
 }
