@@ -107,6 +107,8 @@ func (x *index) add(emp string) *entry {
 	return &x.ents[len(x.ents)-1]
 }
 
+func (x *index) len() int { return len(x.ents) }
+
 // each calls fn with every entry, in the order they were added.
 func (x *index) each(fn func(emp string, e *entry)) {
 	for i := range x.ents {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -102,6 +104,15 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 		return nil, err
 	}
 	defer st.Close()
+	// The index is most of a diff's live heap and lives to its end. A
+	// collection when the heap grew by half the live size, not Go's whole,
+	// keeps the peak near the live size: at 1M persons an ingest after a
+	// 1% change peaked at 359 MB with the default and 284 MB at 50, for no
+	// CPU time we could measure. Not on a first ingest (nothing stored):
+	// there it cost 15% more CPU for little memory. GOGC, when set, decides.
+	if st.index.len() > 0 && os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(50))
+	}
 	if !opts.DryRun && stageJoiners {
 		st.stg = newStaging(s, ordered)
 	}
