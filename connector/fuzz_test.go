@@ -67,7 +67,7 @@ func sameThroughAFilter(t *testing.T, src *connector.Source, all *connector.Resu
 	got, err := connector.LoadFiltered(context.Background(), src, connector.Rules{VerifiedDomains: []string{"example.nl"}}, nil, &connector.Filter{
 		Person:        func(_ []string, p *connector.PersonRow) bool { return keep(p.EmployeeNumber) },
 		Contract:      func(*connector.ContractRow) bool { return false },
-		KeepContracts: func(listed bool, emp string) bool { return !listed || keep(emp) },
+		KeepContracts: func(emp string, listed func() bool) bool { return keep(emp) || !listed() },
 	})
 	if err != nil {
 		t.Fatalf("filtered load failed where the whole one did not: %v", err)

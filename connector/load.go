@@ -105,13 +105,14 @@ type Filter struct {
 	// Contract sees each valid row of the contracts file in a first pass,
 	// on a goroutine of its own; KeepContracts then names, once the
 	// persons file is read, the employee numbers whose rows a second pass
-	// over the file keeps (listed: the persons file lists it). Contract
+	// over the file keeps (listed reports whether the persons file lists
+	// it: asked only when the answer needs it). Contract
 	// returns true when it takes the row away (to disk): the caller then
 	// checks that employee number's rows for duplicate contracts itself
 	// and reports them with RejectDuplicateContracts. It must take all or
 	// none of one employee number's rows.
 	Contract      func(*ContractRow) bool
-	KeepContracts func(listed bool, emp string) bool
+	KeepContracts func(emp string, listed func() bool) bool
 	// Reread, when set, is asked before the second pass: false skips it
 	// (the caller knows it would keep no row).
 	Reread func() bool
@@ -710,8 +711,10 @@ func (res *Result) keptContracts(file string) error {
 	keep := res.filter.KeepContracts
 	again := res.sub()
 	again.keepEmp = func(emp string) bool {
-		_, listed := res.ListedOn(emp)
-		return keep(listed, emp)
+		return keep(emp, func() bool {
+			_, listed := res.ListedOn(emp)
+			return listed
+		})
 	}
 	return res.reread(file, func(t *table) error {
 		if err := again.contracts(t, file, nil); err != nil {

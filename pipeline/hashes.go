@@ -127,6 +127,7 @@ type sourceFilter struct {
 
 	fields []string // the source's fields without skip, once known
 	px, cx *hasher  // persons are read on one goroutine, contracts on another
+	pe, ce lookup   // likewise
 	// The contract rows of a stored person are summed in its index entry;
 	// others holds the sums of the rest (rows of persons the store does
 	// not know that were not staged: orphans, or a dry run's joiners).
@@ -148,7 +149,7 @@ func (st *State) newFilter(src *connector.Source, skip []string) *sourceFilter {
 		return nil
 	}
 	return &sourceFilter{st: st, src: src, skip: skip, px: newHasher(), cx: newHasher(),
-		others: map[string]*contractSum{}, stages: stages}
+		pe: lookup{x: st.index}, ce: lookup{x: st.index}, others: map[string]*contractSum{}, stages: stages}
 }
 
 func (f *sourceFilter) connector() *connector.Filter {
@@ -156,15 +157,34 @@ func (f *sourceFilter) connector() *connector.Filter {
 	// pass would keep none.
 	reread := func() bool { return f.summed > 0 }
 	return &connector.Filter{Person: f.person, Contract: f.contract, KeepContracts: f.keepContracts, Reread: reread,
-		Lines: (*listedLines)(f.st.index)}
+		Lines: (*listedLines)(f)}
+}
+
+// lookup is one goroutine's way into the index that remembers the last
+// person it found: the checks on one row, and consecutive rows of one
+// person, ask for the same entry again, and at 1M persons a probe is a
+// few cache misses (a tenth of an ingest's CPU before this).
+type lookup struct {
+	x   *index
+	emp string
+	e   *entry
+	ok  bool
+}
+
+func (l *lookup) get(emp string) *entry {
+	if !l.ok || emp != l.emp {
+		l.emp, l.e, l.ok = emp, l.x.get(emp), true
+	}
+	return l.e
 }
 
 // listedLines keeps the lines of the dropped persons rows of stored
 // persons in their index entries (a map of a million lines was 60 MB).
-type listedLines index
+// Keep and Forget run on the persons goroutine, Line and Each after it.
+type listedLines sourceFilter
 
 func (l *listedLines) Keep(emp string, line int) bool {
-	e := (*index)(l).get(emp)
+	e := l.pe.get(emp)
 	if e == nil || line > math.MaxInt32 {
 		return false
 	}
@@ -173,20 +193,20 @@ func (l *listedLines) Keep(emp string, line int) bool {
 }
 
 func (l *listedLines) Line(emp string) (int, bool) {
-	if e := (*index)(l).get(emp); e != nil && e.line > 0 {
+	if e := l.pe.get(emp); e != nil && e.line > 0 {
 		return int(e.line), true
 	}
 	return 0, false
 }
 
 func (l *listedLines) Forget(emp string) {
-	if e := (*index)(l).get(emp); e != nil {
+	if e := l.pe.get(emp); e != nil {
 		e.line = 0
 	}
 }
 
 func (l *listedLines) Each(fn func(emp string)) {
-	(*index)(l).each(func(emp string, e *entry) {
+	l.st.index.each(func(emp string, e *entry) {
 		if e.line > 0 {
 			fn(emp)
 		}
@@ -198,29 +218,31 @@ func (f *sourceFilter) person(fields []string, p *connector.PersonRow) bool {
 		f.fields = diffedFields(f.src, fields, f.skip)
 	}
 	emp := p.EmployeeNumber
+	e := f.pe.get(emp)
 	switch {
-	case f.stages && f.st.newJoiner(emp):
+	case f.stages && e == nil && f.st.stg.stagedBy(emp) == "":
 		// A joiner's row goes to the stage (staged.go), not into memory.
 		f.st.stagePerson(f.src, f.fields, p, f.px.person(f.fields, p.Field))
 		return false
 	case f.src.IsProvider() && f.st.stg.stagedBy(emp) != "":
 		f.st.provide(f.src, f.fields, p, f.px.person(f.fields, p.Field))
 		f.provided++
-		return f.st.known(emp) // taken over by a later source: diffed too (planProvider)
-	case f.st.hashes == 0:
+		return e != nil // taken over by a later source: diffed too (planProvider)
+	case f.st.hashes == 0 || e == nil:
 		return true // nothing recorded to compare with
 	}
-	return !f.st.unchanged(f.src, f.st.recorded(emp).Person, f.px.person(f.fields, p.Field), emp)
+	return !f.st.unchangedAt(f.src, e, e.Hashes.Person, f.px.person(f.fields, p.Field), emp)
 }
 
 func (f *sourceFilter) contract(c *connector.ContractRow) bool {
-	if f.stages && f.st.newJoiner(c.EmployeeNumber) {
+	e := f.ce.get(c.EmployeeNumber)
+	if f.stages && e == nil && f.st.stg.stagedBy(c.EmployeeNumber) == "" {
 		// Staged, and checked for duplicates there (planStaged).
 		f.st.stageContract(f.src, c)
 		return true
 	}
 	f.summed++
-	if e := f.st.index.get(c.EmployeeNumber); e != nil {
+	if e != nil {
 		e.sum.add(f.cx, &c.Contract)
 		return false
 	}
@@ -237,9 +259,11 @@ func (f *sourceFilter) contract(c *connector.ContractRow) bool {
 
 // keepContracts is asked for every row of the second pass: the answer is
 // worked out once per person, on the first call, when the first pass and
-// the persons file are done.
-func (f *sourceFilter) keepContracts(listed bool, emp string) bool {
-	if f.stages && f.st.newJoiner(emp) {
+// the persons file are done. The rows of a person the persons file does
+// not list are kept (orphans, or leavers' rows).
+func (f *sourceFilter) keepContracts(emp string, listed func() bool) bool {
+	e := f.ce.get(emp)
+	if f.stages && e == nil && f.st.stg.stagedBy(emp) == "" {
 		return false // staged in the first pass
 	}
 	if f.st.hashes == 0 {
@@ -249,7 +273,7 @@ func (f *sourceFilter) keepContracts(listed bool, emp string) bool {
 		f.changed = map[string]bool{}
 		f.st.index.each(func(emp string, e *entry) {
 			if e.sum.n > 0 {
-				e.contractsChanged = !f.st.unchanged(f.src, e.Hashes.Contracts, e.sum.hash(f.cx), emp)
+				e.contractsChanged = !f.st.unchangedAt(f.src, e, e.Hashes.Contracts, e.sum.hash(f.cx), emp)
 			}
 		})
 		for e, s := range f.others {
@@ -258,13 +282,15 @@ func (f *sourceFilter) keepContracts(listed bool, emp string) bool {
 			}
 		}
 	}
-	if !listed {
+	switch {
+	case e == nil:
+		return f.changed[emp] || !listed()
+	case e.contractsChanged:
 		return true
+	case e.line > 0:
+		return false // listed by a row dropped as unchanged (listedLines)
 	}
-	if e := f.st.index.get(emp); e != nil {
-		return e.contractsChanged
-	}
-	return f.changed[emp]
+	return !listed()
 }
 
 // hasContractRows reports whether the contracts file holds a valid row

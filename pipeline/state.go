@@ -175,9 +175,14 @@ func (st *State) owned(source string, fn func(emp string)) {
 // owns (one another source took over is diffed in full); a provider owns
 // no one.
 func (st *State) unchanged(src *connector.Source, recorded, now lifecycle.Hash, emp string) bool {
-	e := st.index.get(emp)
+	return st.unchangedAt(src, st.index.get(emp), recorded, now, emp)
+}
+
+// unchangedAt is unchanged for the caller that holds emp's index entry
+// (nil: not stored).
+func (st *State) unchangedAt(src *connector.Source, e *entry, recorded, now lifecycle.Hash, emp string) bool {
 	if e == nil || !src.IsProvider() && st.owners[e.Owner] != src.Name {
 		return false
 	}
-	return recorded.Known() && recorded == now && st.present(emp) && !st.voided[emp]
+	return recorded.Known() && recorded == now && !e.Left && !st.voided[emp]
 }
