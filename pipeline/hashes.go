@@ -220,7 +220,7 @@ func (f *sourceFilter) person(fields []string, p *connector.PersonRow) bool {
 	emp := p.EmployeeNumber
 	e := f.pe.get(emp)
 	switch {
-	case f.stages && e == nil && f.st.stg.stagedBy(emp) == "":
+	case f.stages && f.st.newJoiner(e, emp):
 		// A joiner's row goes to the stage (staged.go), not into memory.
 		f.st.stagePerson(f.src, f.fields, p, f.px.person(f.fields, p.Field))
 		return false
@@ -236,7 +236,7 @@ func (f *sourceFilter) person(fields []string, p *connector.PersonRow) bool {
 
 func (f *sourceFilter) contract(c *connector.ContractRow) bool {
 	e := f.ce.get(c.EmployeeNumber)
-	if f.stages && e == nil && f.st.stg.stagedBy(c.EmployeeNumber) == "" {
+	if f.stages && f.st.newJoiner(e, c.EmployeeNumber) {
 		// Staged, and checked for duplicates there (planStaged).
 		f.st.stageContract(f.src, c)
 		return true
@@ -263,7 +263,7 @@ func (f *sourceFilter) contract(c *connector.ContractRow) bool {
 // not list are kept (orphans, or leavers' rows).
 func (f *sourceFilter) keepContracts(emp string, listed func() bool) bool {
 	e := f.ce.get(emp)
-	if f.stages && e == nil && f.st.stg.stagedBy(emp) == "" {
+	if f.stages && f.st.newJoiner(e, emp) {
 		return false // staged in the first pass
 	}
 	if f.st.hashes == 0 {

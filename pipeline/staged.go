@@ -96,10 +96,11 @@ func (g *staging) stagedBy(emp string) string {
 	return ""
 }
 
-// newJoiner reports whether emp would join: the store does not know it and
-// no earlier source of the run staged it.
-func (st *State) newJoiner(emp string) bool {
-	return !st.known(emp) && st.stg.stagedBy(emp) == ""
+// newJoiner reports whether emp, whose index entry is e (nil: none),
+// would join: the store does not know it and no earlier source of the run
+// staged it.
+func (st *State) newJoiner(e *entry, emp string) bool {
+	return e == nil && st.stg.stagedBy(emp) == ""
 }
 
 // stagePerson stages a primary source's row for a joiner: the fields the
