@@ -129,13 +129,14 @@ type sourceFilter struct {
 	px, cx *hasher  // persons are read on one goroutine, contracts on another
 	pe, ce lookup   // likewise
 	// The contract rows of a stored person are summed in its index entry;
-	// others holds the sums of the rest (rows of persons the store does
-	// not know that were not staged: orphans, or a dry run's joiners).
-	others   map[string]*contractSum
-	summed   int             // contract rows summed
-	changed  map[string]bool // persons of others whose contracts changed
-	stages   bool            // joiners' rows go to the stage
-	provided int             // provider rows for staged joiners, staged
+	// others lists the rest (rows of persons the store does not know that
+	// were not staged: orphans, or a dry run's joiners), whose rows are
+	// all kept.
+	others   map[string]bool
+	summed   int  // contract rows seen
+	compared bool // the sums were compared with the recorded hashes
+	stages   bool // joiners' rows go to the stage
+	provided int  // provider rows for staged joiners, staged
 }
 
 // newFilter returns the filter src is read through, or nil when it would
@@ -149,7 +150,7 @@ func (st *State) newFilter(src *connector.Source, skip []string) *sourceFilter {
 		return nil
 	}
 	return &sourceFilter{st: st, src: src, skip: skip, px: newHasher(), cx: newHasher(),
-		pe: lookup{x: st.index}, ce: lookup{x: st.index}, others: map[string]*contractSum{}, stages: stages}
+		pe: lookup{x: st.index}, ce: lookup{x: st.index}, others: map[string]bool{}, stages: stages}
 }
 
 func (f *sourceFilter) connector() *connector.Filter {
@@ -246,21 +247,19 @@ func (f *sourceFilter) contract(c *connector.ContractRow) bool {
 		e.sum.add(f.cx, &c.Contract)
 		return false
 	}
-	s := f.others[c.EmployeeNumber]
-	if s == nil {
-		s = new(contractSum)
+	if !f.others[c.EmployeeNumber] {
 		// A copy: the number is a slice of the row's text, which the
 		// first pass does not keep.
-		f.others[strings.Clone(c.EmployeeNumber)] = s
+		f.others[strings.Clone(c.EmployeeNumber)] = true
 	}
-	s.add(f.cx, &c.Contract)
 	return false
 }
 
 // keepContracts is asked for every row of the second pass: the answer is
 // worked out once per person, on the first call, when the first pass and
 // the persons file are done. The rows of a person the persons file does
-// not list are kept (orphans, or leavers' rows).
+// not list are kept (orphans, or leavers' rows), and so are those of a
+// person the store does not hold: nothing recorded to compare with.
 func (f *sourceFilter) keepContracts(emp string, listed func() bool) bool {
 	e := f.ce.get(emp)
 	if f.stages && f.st.newJoiner(e, emp) {
@@ -269,23 +268,16 @@ func (f *sourceFilter) keepContracts(emp string, listed func() bool) bool {
 	if f.st.hashes == 0 {
 		return true
 	}
-	if f.changed == nil {
-		f.changed = map[string]bool{}
+	if !f.compared {
+		f.compared = true
 		f.st.index.each(func(emp string, e *entry) {
 			if e.sum.n > 0 {
 				e.contractsChanged = !f.st.unchangedAt(f.src, e, e.Hashes.Contracts, e.sum.hash(f.cx), emp)
 			}
 		})
-		for e, s := range f.others {
-			if !f.st.unchanged(f.src, f.st.recorded(e).Contracts, s.hash(f.cx), e) {
-				f.changed[e] = true
-			}
-		}
 	}
 	switch {
-	case e == nil:
-		return f.changed[emp] || !listed()
-	case e.contractsChanged:
+	case e == nil || e.contractsChanged:
 		return true
 	case e.line > 0:
 		return false // listed by a row dropped as unchanged (listedLines)
@@ -299,5 +291,5 @@ func (f *sourceFilter) hasContractRows(emp string) bool {
 	if e := f.st.index.get(emp); e != nil {
 		return e.sum.n > 0
 	}
-	return f.others[emp] != nil
+	return f.others[emp]
 }

@@ -155,17 +155,23 @@ func TestDryRunThroughTheFilterPlansTheSameAndRecordsNoHashes(t *testing.T) {
 		return rowOf(t, e.store.Path(), `SELECT source, employee_number, hex(person), hex(contracts) FROM source_hashes ORDER BY 1, 2`)
 	}
 	before := hashes()
-	day2 := e.source("hr", "", strings.Replace(persons, "Boele", "Boele-Smit", 1),
-		strings.Replace(contracts, "HR;HRA", "ICT;HRA", 1))
+	// Day 2 also has a joiner and the contract row of a number neither
+	// the store nor the persons file knows (an orphan): a dry run plans
+	// both in memory, through the filter.
+	day2 := e.source("hr", "", strings.Replace(persons, "Boele", "Boele-Smit", 1)+"003;Piet;Smit;piet@example.nl\n",
+		strings.Replace(contracts, "HR;HRA", "ICT;HRA", 1)+"003;c3;2022-01-01;;FIN;CTRL\n099;c9;2019-01-01;2020-01-01;FIN;CTRL\n")
 	_, rep, err := e.ingest(pipeline.IngestConfig{DryRun: true}, day2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := rep.Plans[0].Summary(); !strings.Contains(got, "0 joined, 1 changed, 0 left, 0 contracts added, 1 changed") {
+	if got := rep.Plans[0].Summary(); !strings.Contains(got, "1 joined, 1 changed, 0 left, 0 contracts added, 1 changed") {
 		t.Fatalf("dry run: %s", got)
+	}
+	if got := rep.Plans[0].Orphans; got != 1 {
+		t.Fatalf("dry run counted %d orphan rows, want the one of 099", got)
 	}
 	if after := hashes(); after != before {
 		t.Fatalf("a dry run recorded hashes:\n%s\n%s", before, after)
 	}
-	eq(t, "the real run", e.mustIngest(day2), []string{"person.changed 001", "contract.changed 002"})
+	eq(t, "the real run", e.mustIngest(day2), []string{"person.changed 001", "contract.changed 002", "person.joined 003"})
 }
