@@ -335,6 +335,50 @@ type columnMap struct {
 	t      rowSource
 	idx    map[string]int
 	sorted []string // the keys of idx in order, so every row checks its fields alike without sorting again
+	// Resolved once (prepare), so a row is read by position, not by a map
+	// lookup per field: cols[i] is idx[sorted[i]]; key, person and
+	// contract hold the column of the employee number and of each of
+	// model.PersonFields and model.ContractFields, -1 when absent.
+	cols             []int
+	key              int
+	person, contract []int
+}
+
+// prepare resolves sorted and the columns of the canonical fields from
+// idx; a map built outside bind (lookups) is prepared on first use.
+func (m *columnMap) prepare() {
+	m.sorted = slices.Sorted(maps.Keys(m.idx))
+	m.cols = make([]int, len(m.sorted))
+	for i, f := range m.sorted {
+		m.cols[i] = m.idx[f]
+	}
+	m.key = m.column(model.KeyField)
+	m.person = m.columns(model.PersonFields)
+	m.contract = m.columns(model.ContractFields)
+}
+
+func (m *columnMap) column(f string) int {
+	if i, ok := m.idx[f]; ok {
+		return i
+	}
+	return -1
+}
+
+func (m *columnMap) columns(fields []string) []int {
+	out := make([]int, len(fields))
+	for i, f := range fields {
+		out[i] = m.column(f)
+	}
+	return out
+}
+
+// at returns column i of rec with surrounding spaces trimmed, or "" when
+// the column is absent (-1) or the row short.
+func (m *columnMap) at(rec []string, i int) string {
+	if i < 0 || i >= len(rec) {
+		return ""
+	}
+	return strings.Trim(rec[i], " ")
 }
 
 // bind resolves fields against t's header. A field set explicitly in
@@ -365,7 +409,7 @@ func (res *Result) bind(t rowSource, fields []string, contracts bool) (*columnMa
 		}
 		m.idx[f] = i
 	}
-	m.sorted = slices.Sorted(maps.Keys(m.idx))
+	m.prepare()
 	return m, nil
 }
 
@@ -425,7 +469,7 @@ func (res *Result) rows(m *columnMap, count *int, fn func(rec []string, line int
 		}
 		*count++
 		line := m.t.lineNo()
-		emp := m.get(rec, "employee_number")
+		emp := m.at(rec, m.key)
 		if res.keepEmp != nil && !res.keepEmp(emp) {
 			continue // a second pass: the first one checked and counted this row
 		}
@@ -475,13 +519,17 @@ const MaxField = 4096
 // field), oversize fields, and an employee number with spaces or format
 // characters, which would make a look-alike key.
 func checkText(m *columnMap, rec []string) (rowError, bool) {
-	if len(m.sorted) != len(m.idx) { // a map built outside bind (lookups)
-		m.sorted = slices.Sorted(maps.Keys(m.idx))
+	if len(m.cols) != len(m.idx) {
+		m.prepare()
 	}
-	for _, f := range m.sorted {
-		v := rec[m.idx[f]]
+	for i, f := range m.sorted {
+		v := rec[m.cols[i]]
 		if len(v) > MaxField {
 			return rowError{f, fmt.Sprintf("field is %d bytes, longer than %d", len(v), MaxField)}, false
+		}
+		isKey := f == model.KeyField
+		if printableASCII(v) && !(isKey && strings.IndexByte(v, ' ') >= 0) {
+			continue // most fields: nothing below can object
 		}
 		if !utf8.ValidString(v) || strings.ContainsRune(v, utf8.RuneError) {
 			why := "bytes that are not valid in the declared encoding"
@@ -496,12 +544,23 @@ func checkText(m *columnMap, rec []string) (rowError, bool) {
 				return rowError{f, fmt.Sprintf("control character U+%04X", r)}, false
 			case r == '\ufeff' || r == '\u200b':
 				return rowError{f, fmt.Sprintf("invisible character U+%04X inside the field", r)}, false
-			case f == "employee_number" && (unicode.IsSpace(r) || unicode.Is(unicode.Cf, r)):
+			case isKey && (unicode.IsSpace(r) || unicode.Is(unicode.Cf, r)):
 				return rowError{f, fmt.Sprintf("employee number holds a space or format character (U+%04X)", r)}, false
 			}
 		}
 	}
 	return rowError{}, true
+}
+
+// printableASCII reports whether v holds only bytes 0x20-0x7e: valid
+// UTF-8 without control, invisible or format characters.
+func printableASCII(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // open starts reading a file of the source; a nil table with a nil error
@@ -557,6 +616,14 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 	}
 	// The raw text of a row is kept only for a pulled source: a file's
 	// rows are read back (fillRaw) for the rare duplicate that needs one.
+	// The positions in model.PersonFields of the fields the source
+	// supplies (res.Fields, in that order).
+	var supplied []int
+	for i, f := range model.PersonFields {
+		if slices.Contains(res.Fields, f) {
+			supplied = append(supplied, i)
+		}
+	}
 	_, fromFile := t.(*table)
 	firstRaw := map[string]string{}
 	dupes := map[string]bool{}
@@ -591,8 +658,8 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 		}
 		p := &PersonRow{File: file, Line: line}
 		p.EmployeeNumber = emp
-		for _, f := range res.Fields {
-			p.SetField(f, m.get(rec, f))
+		for _, i := range supplied {
+			p.SetFieldAt(i, m.at(rec, m.person[i]))
 		}
 		hasField := func(f string) bool { return f == "employee_number" || slices.Contains(res.Fields, f) }
 		if e, ok := res.fillRow(hasField, p.Field, p.SetField); !ok {
@@ -849,20 +916,23 @@ func pairKey(seeds [2]maphash.Seed, emp, key string) [12]byte {
 // contract builds and validates the contract in rec.
 func (res *Result) contract(m *columnMap, rec []string, emp string) (model.Contract, rowError, bool) {
 	c := model.Contract{EmployeeNumber: emp}
-	for _, f := range contractColumns {
-		c.SetField(f, m.get(rec, f))
+	for i, col := range m.contract {
+		c.SetFieldAt(i, m.at(rec, col))
 	}
 	isContract := func(f string) bool { return f == model.KeyField || slices.Contains(contractColumns, f) }
 	if e, ok := res.fillRow(isContract, c.Field, c.SetField); !ok {
 		return c, e, false
 	}
-	for _, f := range []string{"start_date", "end_date"} {
-		if v := c.Field(f); v != "" {
-			d, err := ParseDate(v, res.Source.DateFormat)
+	for _, d := range []struct {
+		field string
+		v     *string
+	}{{"start_date", &c.StartDate}, {"end_date", &c.EndDate}} {
+		if *d.v != "" {
+			iso, err := ParseDate(*d.v, res.Source.DateFormat)
 			if err != nil {
-				return c, rowError{f, err.Error()}, false
+				return c, rowError{d.field, err.Error()}, false
 			}
-			c.SetField(f, d)
+			*d.v = iso
 		}
 	}
 	if c.StartDate != "" && c.EndDate != "" && c.EndDate < c.StartDate {

@@ -119,6 +119,10 @@ func (p *Person) SetField(name, v string) {
 	}
 }
 
+// SetFieldAt sets the i-th of PersonFields: a reader that resolved its
+// columns once sets fields by position, without a lookup by name.
+func (p *Person) SetFieldAt(i int, v string) { *personFields[i].ptr(p) = v }
+
 // FieldPtrs returns pointers to the person's PersonFields, in their order
 // (for scanning and writing the stored columns).
 func (p *Person) FieldPtrs() []*string {
@@ -153,6 +157,9 @@ func (c *Contract) SetField(name, v string) {
 		*f = v
 	}
 }
+
+// SetFieldAt sets the i-th of ContractFields (Person.SetFieldAt).
+func (c *Contract) SetFieldAt(i int, v string) { *contractFields[i].ptr(c) = v }
 
 // FieldPtrs returns pointers to the contract's ContractFields, in their
 // order.
