@@ -444,9 +444,10 @@ func (res *Result) reject(m *columnMap, line int, raw, emp string, e rowError) {
 
 // rows iterates t's data rows, rejecting unparseable ones and rows whose
 // field count does not match the header.
-func (res *Result) rows(m *columnMap, count *int, fn func(rec []string, line int, raw, emp string)) error {
+func (res *Result) rows(m *columnMap, count *int, fn func(rec []string, line int, raw func() string, emp string)) error {
+	raw := m.t.raw
 	for {
-		rec, raw, err := m.t.next()
+		rec, err := m.t.next()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
@@ -454,7 +455,7 @@ func (res *Result) rows(m *columnMap, count *int, fn func(rec []string, line int
 		if errors.As(err, &perr) {
 			*count++
 			res.Rejects = append(res.Rejects, Reject{File: m.t.name(), Line: perr.Line, Column: fmt.Sprintf("byte %d", perr.Column),
-				Reason: "unreadable CSV: " + perr.Err.Error(), Raw: raw})
+				Reason: "unreadable CSV: " + perr.Err.Error(), Raw: raw()})
 			continue
 		}
 		var pullErr *pull.Error
@@ -474,17 +475,17 @@ func (res *Result) rows(m *columnMap, count *int, fn func(rec []string, line int
 			continue // a second pass: the first one checked and counted this row
 		}
 		if len(rec) != len(m.t.head()) {
-			res.reject(m, line, raw, emp, rowError{"", fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(m.t.head()))})
+			res.reject(m, line, raw(), emp, rowError{"", fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(m.t.head()))})
 			res.protect(m, emp)
 			continue
 		}
 		if e, ok := checkText(m, rec); !ok {
-			res.reject(m, line, raw, validText(emp), e)
+			res.reject(m, line, raw(), validText(emp), e)
 			res.protect(m, validText(emp))
 			continue
 		}
 		if emp == "" {
-			res.reject(m, line, raw, "", rowError{"employee_number", "missing employee number"})
+			res.reject(m, line, raw(), "", rowError{"employee_number", "missing employee number"})
 			continue
 		}
 		fn(rec, line, raw, emp)
@@ -631,7 +632,7 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 	if f := res.filter; f != nil && f.Person != nil && (src.IsProvider() || src.HasContracts()) {
 		keep = func(p *PersonRow) bool { return f.Person(res.Fields, p) }
 	}
-	err = res.rows(m, &res.PersonRows, func(rec []string, line int, raw, emp string) {
+	err = res.rows(m, &res.PersonRows, func(rec []string, line int, raw func() string, emp string) {
 		if prevLine, ok := res.ListedOn(emp); ok || dupes[emp] {
 			reason := "duplicate employee number in this file"
 			if ok {
@@ -648,7 +649,7 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 				res.Contracts = slices.DeleteFunc(res.Contracts, func(c ContractRow) bool { return c.EmployeeNumber == emp && c.File == file })
 			}
 			dupes[emp] = true
-			res.reject(m, line, raw, emp, rowError{"employee_number", reason})
+			res.reject(m, line, raw(), emp, rowError{"employee_number", reason})
 			res.protect(m, emp)
 			return
 		}
@@ -663,12 +664,12 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 		}
 		hasField := func(f string) bool { return f == "employee_number" || slices.Contains(res.Fields, f) }
 		if e, ok := res.fillRow(hasField, p.Field, p.SetField); !ok {
-			res.reject(m, line, raw, emp, e)
+			res.reject(m, line, raw(), emp, e)
 			res.protect(m, emp)
 			return
 		}
 		if e, ok := checkEmail(p.Email, rules); !ok {
-			res.reject(m, line, raw, emp, e)
+			res.reject(m, line, raw(), emp, e)
 			res.protect(m, emp)
 			return
 		} else if e.reason != "" {
@@ -684,11 +685,11 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 		if !src.IsProvider() && !src.HasContracts() {
 			c, e, ok := res.contract(m, rec, emp)
 			if !ok {
-				res.reject(m, line, raw, emp, e)
+				res.reject(m, line, raw(), emp, e)
 				res.protect(m, emp)
 				return
 			}
-			res.Contracts = append(res.Contracts, ContractRow{Contract: c, File: file, Line: line, Raw: raw})
+			res.Contracts = append(res.Contracts, ContractRow{Contract: c, File: file, Line: line, Raw: raw()})
 		}
 		if !keep(p) {
 			if l := res.lines(); l != nil && l.Keep(emp, line) {
@@ -701,7 +702,7 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 		}
 		res.Listed[emp] = line
 		if !fromFile {
-			firstRaw[emp] = raw
+			firstRaw[emp] = raw()
 		}
 		res.Persons[emp] = p
 	})
@@ -721,7 +722,7 @@ func (res *Result) fillRaw(file string) error {
 	res.rawLater = nil
 	return res.reread(file, func(t *table) error {
 		for len(want) > 0 {
-			_, raw, err := t.next()
+			_, err := t.next()
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
@@ -730,7 +731,7 @@ func (res *Result) fillRaw(file string) error {
 				return atomicfile.Wrap("read", file, err)
 			}
 			for _, i := range want[t.lineNo()] {
-				res.Rejects[i].Raw = raw
+				res.Rejects[i].Raw = t.raw()
 			}
 			delete(want, t.lineNo())
 		}
@@ -811,15 +812,15 @@ func (res *Result) contracts(t rowSource, file string, see func(ContractRow) boo
 	defer func() {
 		res.Contracts = slices.DeleteFunc(res.Contracts, func(c ContractRow) bool { return c.Key == "" })
 	}()
-	return res.rows(m, &res.ContractRows, func(rec []string, line int, raw, emp string) {
+	return res.rows(m, &res.ContractRows, func(rec []string, line int, raw func() string, emp string) {
 		c, e, ok := res.contract(m, rec, emp)
 		if !ok {
-			res.reject(m, line, raw, emp, e)
+			res.reject(m, line, raw(), emp, e)
 			res.ProtectedContracts[emp] = true
 			return
 		}
 		if line > math.MaxInt32 {
-			res.reject(m, line, raw, emp, rowError{"", "the file has more lines than spendsync reads (2,147,483,647)"})
+			res.reject(m, line, raw(), emp, rowError{"", "the file has more lines than spendsync reads (2,147,483,647)"})
 			res.ProtectedContracts[emp] = true
 			return
 		}
@@ -840,13 +841,13 @@ func (res *Result) contracts(t rowSource, file string, see func(ContractRow) boo
 				res.Contracts[i].Key = "" // dropped below
 				seen[id] = -1
 			}
-			res.reject(m, line, raw, emp, rowError{"contract_id", reason})
+			res.reject(m, line, raw(), emp, rowError{"contract_id", reason})
 			res.ProtectedContracts[emp] = true
 			return
 		}
 		row := ContractRow{Contract: c, File: file, Line: line}
 		if !fromFile {
-			row.Raw = raw
+			row.Raw = raw()
 		}
 		if see != nil {
 			// A row see takes is not remembered here: its duplicates are

@@ -1,6 +1,7 @@
 package connector_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -269,6 +270,32 @@ func TestRejectKeepsTheRawRow(t *testing.T) {
 	res := load(t, connector.Source{}, []byte("employee_number;last_name;email\r\n001;\"A;B\";bad\r\n"), nil)
 	if len(res.Rejects) != 1 || res.Rejects[0].Raw != "001;\"A;B\";bad" {
 		t.Fatalf("rejects %+v", res.Rejects)
+	}
+}
+
+// The reader forgets the text of rows already read in steps of 64 KB:
+// rows far into a large file, on either side of such a step, keep their
+// own text.
+func TestRejectsFarIntoALargeFileKeepTheirOwnRawRow(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("employee_number;last_name;email\r\n")
+	want := map[int]string{}
+	for i := range 20000 { // about 600 KB
+		row := fmt.Sprintf("%06d;Achternaam %d;p%d@example.nl", i, i, i)
+		if i%997 == 0 {
+			row = fmt.Sprintf("%06d;\"Naam; %d\";not-an-address", i, i)
+			want[i+2] = row
+		}
+		b.WriteString(row + "\r\n")
+	}
+	res := load(t, connector.Source{}, []byte(b.String()), nil)
+	if len(res.Rejects) != len(want) {
+		t.Fatalf("%d rejects, want %d", len(res.Rejects), len(want))
+	}
+	for _, r := range res.Rejects {
+		if r.Raw != want[r.Line] {
+			t.Fatalf("line %d: raw %q, want %q", r.Line, r.Raw, want[r.Line])
+		}
 	}
 }
 

@@ -239,7 +239,7 @@ func loadLookup(r io.Reader, l *Lookup, src *Source) (*lookupTable, error) {
 		where[i] = strings.Trim(l.Where[col], " ")
 	}
 	for {
-		rec, raw, err := t.next()
+		rec, err := t.next()
 		if errors.Is(err, io.EOF) {
 			return lt, nil
 		}
@@ -249,7 +249,7 @@ func loadLookup(r io.Reader, l *Lookup, src *Source) (*lookupTable, error) {
 			// whole source: the rows whose key this text holds are
 			// rejected instead, the others go on.
 			lt.unreadable = append(lt.unreadable, unreadableRow{line: perr.Line,
-				reason: fmt.Sprintf("unreadable CSV (%v)", perr.Err), fields: rawFields(raw, t.csv.Comma)})
+				reason: fmt.Sprintf("unreadable CSV (%v)", perr.Err), fields: rawFields(t.raw(), t.csv.Comma)})
 			continue
 		}
 		if err != nil {

@@ -15,7 +15,8 @@ import (
 type rowSource interface {
 	name() string   // file name or URL, for messages and rejects
 	head() []string // column names (or paths)
-	next() (rec []string, raw string, err error)
+	next() (rec []string, err error)
+	raw() string // the text of the row next last read (kept or not), made on demand
 	lineNo() int // line (or row number) of the last record
 	index(column string) (int, error)
 }
@@ -25,25 +26,30 @@ func (t *table) head() []string { return t.header }
 func (t *table) lineNo() int    { return t.line }
 
 // apiRows adapts a pull to rowSource.
-type apiRows struct{ r *pull.Rows }
+type apiRows struct {
+	r    *pull.Rows
+	last string // the raw text of the last row
+}
 
-func (a apiRows) name() string   { return a.r.Name() }
-func (a apiRows) head() []string { return a.r.Header() }
+func (a *apiRows) name() string   { return a.r.Name() }
+func (a *apiRows) head() []string { return a.r.Header() }
 
 // next ends only at the real end: a failure that happens to wrap io.EOF
 // must not read as the last row.
-func (a apiRows) next() ([]string, string, error) {
+func (a *apiRows) next() ([]string, error) {
 	rec, raw, err := a.r.Next()
 	if err != nil && err != io.EOF && errors.Is(err, io.EOF) {
 		err = errors.New(err.Error())
 	}
-	return rec, raw, err
+	a.last = raw
+	return rec, err
 }
-func (a apiRows) lineNo() int { return a.r.Line() }
+func (a *apiRows) raw() string { return a.last }
+func (a *apiRows) lineNo() int { return a.r.Line() }
 
 // index matches like a CSV header does: case and surrounding spaces
 // ignored. The paths were made unique by columnsOf.
-func (a apiRows) index(column string) (int, error) {
+func (a *apiRows) index(column string) (int, error) {
 	for i, h := range a.r.Header() {
 		if equalFoldTrim(h, column) {
 			return i, nil
@@ -93,7 +99,7 @@ func (res *Result) pull(ctx context.Context, rules Rules) (err error) {
 	}
 	res.personsFile = rows.Name()
 	res.Files = append(res.Files, rows.Name())
-	if err := res.persons(apiRows{rows}, rows.Name(), rules); err != nil {
+	if err := res.persons(&apiRows{r: rows}, rows.Name(), rules); err != nil {
 		return err
 	}
 	if src.API.Contracts == "" || src.IsProvider() {
@@ -104,7 +110,7 @@ func (res *Result) pull(ctx context.Context, rules Rules) (err error) {
 		return keyErr("columns", "%v", err)
 	}
 	res.Files = append(res.Files, rows.Name())
-	return res.contracts(apiRows{rows}, rows.Name(), nil)
+	return res.contracts(&apiRows{r: rows}, rows.Name(), nil)
 }
 
 // pullConfig reads the secrets and builds the pull's settings.

@@ -63,6 +63,7 @@ type table struct {
 	csv    *csv.Reader
 	rec    *recorder
 	header []string
+	from   int64 // the last row's text is from..prev
 	prev   int64
 	line   int
 	// hint suggests an encoding for bytes invalid in the declared one.
@@ -70,10 +71,11 @@ type table struct {
 }
 
 // recorder keeps the decoded bytes the CSV reader has consumed but not yet
-// returned as a record, so each record's raw text can be sliced out.
+// forgotten, so a row's raw text can be made when it is asked for (a
+// reject): a string for every row was as many bytes again as the files.
 type recorder struct {
 	r    io.Reader
-	buf  []byte
+	buf  []byte // the text from offset base on
 	base int64
 }
 
@@ -83,16 +85,25 @@ func (r *recorder) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// take returns the raw text between offsets from and to and forgets it.
-func (r *recorder) take(from, to int64) string {
+// forget drops the text before offset to. What is left (the CSV reader's
+// read-ahead) moves to the front only once 64 KB were forgotten: moving it
+// after every row would copy the read-ahead each time.
+func (r *recorder) forget(to int64) {
+	n := to - r.base
+	if n < 64<<10 || n > int64(len(r.buf)) {
+		return
+	}
+	r.buf = r.buf[:copy(r.buf, r.buf[n:])]
+	r.base = to
+}
+
+// text returns the raw text between offsets from and to.
+func (r *recorder) text(from, to int64) string {
 	lo, hi := from-r.base, to-r.base
 	if lo < 0 || hi > int64(len(r.buf)) || lo > hi {
 		return ""
 	}
-	raw := strings.TrimRight(string(r.buf[lo:hi]), "\r\n")
-	r.buf = r.buf[hi:]
-	r.base = to
-	return raw
+	return strings.TrimRight(string(r.buf[lo:hi]), "\r\n")
 }
 
 // crToLF turns old-Mac line endings (a lone CR) into LF.
@@ -145,7 +156,7 @@ func newTable(r io.Reader, file, encoding, delimiter string) (*table, error) {
 	t.csv = csv.NewReader(t.rec)
 	t.csv.Comma = comma
 	t.csv.FieldsPerRecord = -1
-	header, _, err := t.next()
+	header, err := t.next()
 	if err != nil {
 		return nil, fmt.Errorf("%s line 1: header: %w", file, err)
 	}
@@ -182,19 +193,21 @@ func sniff(head []byte) rune {
 	return best
 }
 
-// next returns the next record and its raw text; io.EOF at the end. A
-// *csv.ParseError leaves the reader usable for the following rows.
-func (t *table) next() ([]string, string, error) {
+// next returns the next record; io.EOF at the end. A *csv.ParseError
+// leaves the reader usable for the following rows.
+func (t *table) next() ([]string, error) {
+	t.rec.forget(t.prev)
 	rec, err := t.csv.Read()
-	off := t.csv.InputOffset()
-	raw := t.rec.take(t.prev, off)
-	t.prev = off
+	t.from, t.prev = t.prev, t.csv.InputOffset()
 	if err != nil {
-		return nil, raw, err
+		return nil, err
 	}
 	t.line, _ = t.csv.FieldPos(0)
-	return rec, raw, nil
+	return rec, nil
 }
+
+// raw returns the text of the row next last read, without its line end.
+func (t *table) raw() string { return t.rec.text(t.from, t.prev) }
 
 // index resolves header names (case and surrounding space ignored) to
 // column positions. Duplicate headers are an error only when mapped.
