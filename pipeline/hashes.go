@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/spendsync/spendsync/connector"
@@ -53,6 +54,17 @@ func (x *hasher) person(fields []string, get func(string) string) lifecycle.Hash
 	return x.done()
 }
 
+// personAt is person for a reader that resolved the fields' positions in
+// model.PersonFields once (pos[i] is fields[i]'s): no lookup by name per
+// field and row.
+func (x *hasher) personAt(fields []string, pos []int, p *model.Person) lifecycle.Hash {
+	for k, i := range pos {
+		x.text(fields[k])
+		x.text(p.FieldAt(i))
+	}
+	return x.done()
+}
+
 // contractSum hashes a person's contracts whatever their order in the
 // file: each contract's hash is summed in, with the count, so the rows can
 // be added one by one as they are read.
@@ -61,8 +73,8 @@ type contractSum struct{ a, b, n uint64 }
 // add sums in c's hash.
 func (s *contractSum) add(x *hasher, c *model.Contract) {
 	x.text(c.Key)
-	for _, v := range c.FieldPtrs() {
-		x.text(*v)
+	for i := range model.ContractFields {
+		x.text(c.FieldAt(i))
 	}
 	h := x.sum()
 	s.a += binary.LittleEndian.Uint64(h[:8])
@@ -126,6 +138,7 @@ type sourceFilter struct {
 	skip []string
 
 	fields []string // the source's fields without skip, once known
+	pos    []int    // their positions in model.PersonFields
 	px, cx *hasher  // persons are read on one goroutine, contracts on another
 	pe, ce lookup   // likewise
 	// The contract rows of a stored person are summed in its index entry;
@@ -217,22 +230,25 @@ func (l *listedLines) Each(fn func(emp string)) {
 func (f *sourceFilter) person(fields []string, p *connector.PersonRow) bool {
 	if f.fields == nil {
 		f.fields = diffedFields(f.src, fields, f.skip)
+		for _, name := range f.fields {
+			f.pos = append(f.pos, slices.Index(model.PersonFields, name))
+		}
 	}
 	emp := p.EmployeeNumber
 	e := f.pe.get(emp)
 	switch {
 	case f.stages && f.st.newJoiner(e, emp):
 		// A joiner's row goes to the stage (staged.go), not into memory.
-		f.st.stagePerson(f.src, f.fields, p, f.px.person(f.fields, p.Field))
+		f.st.stagePerson(f.src, f.fields, p, f.px.personAt(f.fields, f.pos, &p.Person))
 		return false
 	case f.src.IsProvider() && f.st.stg.stagedBy(emp) != "":
-		f.st.provide(f.src, f.fields, p, f.px.person(f.fields, p.Field))
+		f.st.provide(f.src, f.fields, p, f.px.personAt(f.fields, f.pos, &p.Person))
 		f.provided++
 		return e != nil // taken over by a later source: diffed too (planProvider)
 	case f.st.hashes == 0 || e == nil:
 		return true // nothing recorded to compare with
 	}
-	return !f.st.unchangedAt(f.src, e, e.Hashes.Person, f.px.person(f.fields, p.Field), emp)
+	return !f.st.unchangedAt(f.src, e, e.Hashes.Person, f.px.personAt(f.fields, f.pos, &p.Person), emp)
 }
 
 func (f *sourceFilter) contract(c *connector.ContractRow) bool {

@@ -119,6 +119,9 @@ func (p *Person) SetField(name, v string) {
 	}
 }
 
+// FieldAt returns the i-th of PersonFields.
+func (p *Person) FieldAt(i int) string { return *personFields[i].ptr(p) }
+
 // SetFieldAt sets the i-th of PersonFields: a reader that resolved its
 // columns once sets fields by position, without a lookup by name.
 func (p *Person) SetFieldAt(i int, v string) { *personFields[i].ptr(p) = v }
@@ -157,6 +160,9 @@ func (c *Contract) SetField(name, v string) {
 		*f = v
 	}
 }
+
+// FieldAt returns the i-th of ContractFields.
+func (c *Contract) FieldAt(i int) string { return *contractFields[i].ptr(c) }
 
 // SetFieldAt sets the i-th of ContractFields (Person.SetFieldAt).
 func (c *Contract) SetFieldAt(i int, v string) { *contractFields[i].ptr(c) = v }
