@@ -260,7 +260,7 @@ func (f *sourceFilter) contract(c *connector.ContractRow) bool {
 	}
 	f.summed++
 	if e != nil {
-		e.sum.add(f.cx, &c.Contract)
+		e.addContract(f.cx, &c.Contract)
 		return false
 	}
 	if !f.others[c.EmployeeNumber] {
@@ -287,8 +287,9 @@ func (f *sourceFilter) keepContracts(emp string, listed func() bool) bool {
 	if !f.compared {
 		f.compared = true
 		f.st.index.each(func(emp string, e *entry) {
-			if e.sum.n > 0 {
-				e.contractsChanged = !f.st.unchangedAt(f.src, e, e.Hashes.Contracts, e.sum.hash(f.cx), emp)
+			if e.sumN > 0 {
+				sum := e.sum()
+				e.contractsChanged = !f.st.unchangedAt(f.src, e, e.Hashes.Contracts, sum.hash(f.cx), emp)
 			}
 		})
 	}
@@ -305,7 +306,7 @@ func (f *sourceFilter) keepContracts(emp string, listed func() bool) bool {
 // for emp, kept or dropped.
 func (f *sourceFilter) hasContractRows(emp string) bool {
 	if e := f.st.index.get(emp); e != nil {
-		return e.sum.n > 0
+		return e.sumN > 0
 	}
 	return f.others[emp]
 }

@@ -3,7 +3,16 @@ package pipeline
 import (
 	"fmt"
 	"testing"
+	"unsafe"
 )
+
+// At 1M persons every byte of an entry is a megabyte of an ingest's peak
+// (docs/performance.md counts on 64).
+func TestIndexEntryIs64Bytes(t *testing.T) {
+	if n := unsafe.Sizeof(entry{}); n != 64 {
+		t.Fatalf("an index entry is %d bytes", n)
+	}
+}
 
 // The flat index must behave as the map it replaced: every number found
 // again with its own entry after the table grew many times, numbers that

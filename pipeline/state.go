@@ -117,7 +117,7 @@ func (st *State) contractCount(emp string) int { return len(st.contractsOf(emp))
 // map each (a million entries each at 1M persons).
 func (st *State) useHashesOf(source string) error {
 	st.index.each(func(_ string, e *entry) {
-		e.Hashes, e.sum, e.contractsChanged, e.line = lifecycle.Hashes{}, contractSum{}, false, 0
+		*e = entry{Indexed: lifecycle.Indexed{Owner: e.Owner, Left: e.Left}}
 	})
 	st.hashes = 0
 	err := st.store.EachHashes(st.ctx, source, func(emp string, h lifecycle.Hashes) {
