@@ -16,7 +16,7 @@ type rowSource interface {
 	name() string   // file name or URL, for messages and rejects
 	head() []string // column names (or paths)
 	next() (rec []string, err error)
-	raw() string // the text of the row next last read (kept or not), made on demand
+	raw() string // the text of the row the last next call read (kept or not), made on demand
 	lineNo() int // line (or row number) of the last record
 	index(column string) (int, error)
 }

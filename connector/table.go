@@ -206,7 +206,8 @@ func (t *table) next() ([]string, error) {
 	return rec, nil
 }
 
-// raw returns the text of the row next last read, without its line end.
+// raw returns the text of the row the last next call read, without its
+// line end.
 func (t *table) raw() string { return t.rec.text(t.from, t.prev) }
 
 // index resolves header names (case and surrounding space ignored) to
