@@ -25,6 +25,10 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("employee_number|last_name\r1|\"multi\nline\"\r"), uint8(1), uint8(4), true)
 	f.Add([]byte("\xff\xfee\x00m\x00"), uint8(3), uint8(0), false)
 	f.Add([]byte("employee_number;last_name\n\"unterminated\n"), uint8(2), uint8(1), false)
+	// Duplicates of numbers whose dropped rows' lines the filter's Lines
+	// keeps (length 1) and the result keeps (length 3).
+	f.Add([]byte("employee_number;last_name;start_date\n1;A;2024-01-01\n1;B;2024-01-01\n123;C;2024-01-01\n"+
+		"123;D;2024-01-02\n12;E;2024-01-01\n7;F;2024-01-01\n"), uint8(0), uint8(0), true)
 	f.Fuzz(func(t *testing.T, data []byte, enc, delim uint8, withContracts bool) {
 		dir := t.TempDir()
 		src := &connector.Source{Name: "fuzz", Encoding: fuzzEncodings[int(enc)%len(fuzzEncodings)],
@@ -64,10 +68,14 @@ func FuzzLoad(f *testing.F) {
 // unfiltered result, in the same order.
 func sameThroughAFilter(t *testing.T, src *connector.Source, all *connector.Result) {
 	keep := func(emp string) bool { return len(emp)%2 == 0 }
+	// The lines of dropped rows of numbers of length 1, 5, 9... are kept
+	// by the caller (Filter.Lines), the others by the result.
+	lines := mapLines{}
 	got, err := connector.LoadFiltered(context.Background(), src, connector.Rules{VerifiedDomains: []string{"example.nl"}}, nil, &connector.Filter{
 		Person:        func(_ []string, p *connector.PersonRow) bool { return keep(p.EmployeeNumber) },
 		Contract:      func(*connector.ContractRow) bool { return false },
 		KeepContracts: func(emp string, listed func() bool) bool { return keep(emp) || !listed() },
+		Lines:         lines,
 	})
 	if err != nil {
 		t.Fatalf("filtered load failed where the whole one did not: %v", err)
@@ -75,7 +83,15 @@ func sameThroughAFilter(t *testing.T, src *connector.Source, all *connector.Resu
 	if !reflect.DeepEqual(got.Rejects, all.Rejects) {
 		t.Fatalf("rejects differ through a filter:\n%+v\n%+v", got.Rejects, all.Rejects)
 	}
-	if !reflect.DeepEqual(got.Listed, all.Listed) || !reflect.DeepEqual(got.Protected, all.Protected) ||
+	listed := map[string]int{}
+	got.EachListed(func(emp string) {
+		line, ok := got.ListedOn(emp)
+		if _, twice := listed[emp]; twice || !ok {
+			t.Fatalf("EachListed gave %q twice, or ListedOn does not know it", emp)
+		}
+		listed[emp] = line
+	})
+	if !reflect.DeepEqual(listed, all.Listed) || !reflect.DeepEqual(got.Protected, all.Protected) ||
 		!reflect.DeepEqual(got.ProtectedContracts, all.ProtectedContracts) || got.Rows() != all.Rows() {
 		t.Fatalf("listed, protected or counts differ through a filter")
 	}
@@ -110,4 +126,24 @@ func FuzzParseDate(f *testing.F) {
 			t.Fatalf("ParseDate(%q, %q) = %q, not an ISO date", value, layout, got)
 		}
 	})
+}
+
+// mapLines keeps the lines of employee numbers whose length is 1 modulo 4
+// (connector.Lines), and lets the result keep the others.
+type mapLines map[string]int
+
+func (m mapLines) Keep(emp string, line int) bool {
+	if len(emp)%4 != 1 {
+		return false
+	}
+	m[emp] = line
+	return true
+}
+
+func (m mapLines) Line(emp string) (int, bool) { line, ok := m[emp]; return line, ok }
+func (m mapLines) Forget(emp string)           { delete(m, emp) }
+func (m mapLines) Each(fn func(emp string)) {
+	for emp := range m {
+		fn(emp)
+	}
 }
