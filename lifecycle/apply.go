@@ -57,9 +57,7 @@ func (s *Store) Apply(ctx context.Context, ch *Changes, runID int64) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		t := now()
 		if err := insertEach(tx, "persons", personWriteCols, personUpsert, len(ch.Persons), func(i int, args []any) ([]any, error) {
-			p := ch.Persons[i]
-			args = appendValues(append(args, p.EmployeeNumber, p.Source), p.FieldPtrs())
-			return append(args, p.Blocked, p.BlockReason, nil, t), nil
+			return appendPerson(args, ch.Persons[i], t), nil
 		}); err != nil {
 			return err
 		}
@@ -77,8 +75,7 @@ func (s *Store) Apply(ctx context.Context, ch *Changes, runID int64) error {
 			}
 		}
 		if err := insertEach(tx, "contracts", contractWriteCols, contractUpsert, len(ch.PutContracts), func(i int, args []any) ([]any, error) {
-			c := ch.PutContracts[i]
-			return appendValues(append(args, c.EmployeeNumber, c.Key), c.FieldPtrs()), nil
+			return appendContract(args, ch.PutContracts[i]), nil
 		}); err != nil {
 			return err
 		}
@@ -126,6 +123,18 @@ func setExcluded(cols []string) string {
 		set[i] = c + " = excluded." + c
 	}
 	return strings.Join(set, ", ")
+}
+
+// appendPerson appends p's values in personWriteCols order: current (no
+// left_at), updated at t.
+func appendPerson(args []any, p *Person, t string) []any {
+	args = appendValues(append(args, p.EmployeeNumber, p.Source), p.FieldPtrs())
+	return append(args, p.Blocked, p.BlockReason, nil, t)
+}
+
+// appendContract appends c's values in contractWriteCols order.
+func appendContract(args []any, c *model.Contract) []any {
+	return appendValues(append(args, c.EmployeeNumber, c.Key), c.FieldPtrs())
 }
 
 func appendValues(args []any, ptrs []*string) []any {
@@ -204,17 +213,14 @@ func (w *Writer) Person(p *Person) error {
 	if err := w.voider.void(p.EmployeeNumber); err != nil {
 		return err
 	}
-	b := w.persons
-	b.args = appendValues(append(b.args, p.EmployeeNumber, p.Source), p.FieldPtrs())
-	b.args = append(b.args, p.Blocked, p.BlockReason, nil, w.t)
-	return b.add(w.ctx, w.tx)
+	w.persons.args = appendPerson(w.persons.args, p, w.t)
+	return w.persons.add(w.ctx, w.tx)
 }
 
 // Contract puts a contract.
 func (w *Writer) Contract(c *model.Contract) error {
-	b := w.contracts
-	b.args = appendValues(append(b.args, c.EmployeeNumber, c.Key), c.FieldPtrs())
-	return b.add(w.ctx, w.tx)
+	w.contracts.args = appendContract(w.contracts.args, c)
+	return w.contracts.add(w.ctx, w.tx)
 }
 
 // Event records an event.
