@@ -239,7 +239,7 @@ func (f *sourceFilter) person(fields []string, p *connector.PersonRow) bool {
 	switch {
 	case f.stages && f.st.newJoiner(e, emp):
 		// A joiner's row goes to the stage (staged.go), not into memory.
-		f.st.stagePerson(f.src, f.fields, p, f.px.personAt(f.fields, f.pos, &p.Person))
+		f.st.stagePerson(f.src, f.pos, p, f.px.personAt(f.fields, f.pos, &p.Person))
 		return false
 	case f.src.IsProvider() && f.st.stg.stagedBy(emp) != "":
 		f.st.provide(f.src, f.fields, p, f.px.personAt(f.fields, f.pos, &p.Person))

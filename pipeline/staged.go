@@ -104,11 +104,13 @@ func (st *State) newJoiner(e *entry, emp string) bool {
 }
 
 // stagePerson stages a primary source's row for a joiner: the fields the
-// source sets, its warnings and its hash.
-func (st *State) stagePerson(src *connector.Source, fields []string, row *connector.PersonRow, h lifecycle.Hash) {
+// source sets (by their positions in model.PersonFields, as the filter
+// resolved them: every row of a first ingest comes here), its warnings
+// and its hash.
+func (st *State) stagePerson(src *connector.Source, pos []int, row *connector.PersonRow, h lifecycle.Hash) {
 	p := model.Person{EmployeeNumber: row.EmployeeNumber}
-	for _, f := range fields {
-		p.SetField(f, row.Field(f))
+	for _, i := range pos {
+		p.SetFieldAt(i, row.FieldAt(i))
 	}
 	st.stg.stage.Person(st.stg.index[src.Name], &p, row.Line, row.Warnings, h)
 }
