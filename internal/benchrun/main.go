@@ -24,7 +24,15 @@ func main() {
 	dir := flag.String("dir", "", "work folder (default: a new temporary folder, removed afterwards)")
 	bin := flag.String("bin", "", "measure this spendsync binary instead of building ./cmd/spendsync (e.g. an older release)")
 	steps := flag.Int("steps", 6, "stop after this many steps of the cycle (first ingest, re-ingest, export, re-export, 1% ingest, export)")
+	floorOf := flag.String("floor", "", "internal: write the files in -dir into spendsync's schema and nothing else (rows, events or export; see floor.go)")
 	flag.Parse()
+	if *floorOf != "" {
+		if err := floor(*dir, *floorOf); err != nil {
+			fmt.Fprintln(os.Stderr, "benchrun floor:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*persons, *dir, *bin, *steps); err != nil {
 		fmt.Fprintln(os.Stderr, "benchrun:", err)
 		os.Exit(1)
@@ -37,9 +45,12 @@ type step struct {
 	elapsed time.Duration
 	cpu     time.Duration // user + system time of the child: steadier than wall time on a busy machine
 	rssKB   int64
+	// reference marks a row measured for comparison, not a step of the
+	// cycle: it has no target.
+	reference bool
 }
 
-func run(n int, dir, prebuilt string, max int) error {
+func run(n int, dir, prebuilt string, cycle int) error {
 	if dir == "" {
 		d, err := os.MkdirTemp("", "spendsync-bench-")
 		if err != nil {
@@ -89,6 +100,23 @@ export:
 		return measure(name, target, dir, bin, append([]string{"--config", cfg, "-q"}, args...)...)
 	}
 	steps := []step{importStep}
+	// What the driver alone costs: the floor under every ingest target.
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct{ name, of string }{
+		{"driver floor: persons and contracts", "rows"},
+		{"driver floor: + an event and hashes per person", "events"},
+		{"driver floor: a first export's events and stored rows", "export"},
+	} {
+		st, err := measure(f.name, "", dir, self, "-floor", f.of, "-dir", dir)
+		if err != nil {
+			return err
+		}
+		st.reference = true
+		steps = append(steps, st)
+	}
 	for _, s := range []struct {
 		name, target, cmd string
 		changeFirst       bool // regenerate the HR files with 1% of last names changed
@@ -99,10 +127,7 @@ export:
 		{"no-change export", "", "export", false},
 		{"ingest after 1% changed", "0.7", "ingest", true},
 		{"export after that change", "1", "export", false},
-	} {
-		if len(steps) > max {
-			break
-		}
+	}[:min(max(cycle, 0), 6)] {
 		if s.changeFirst {
 			if err := generate(hr, n, 1); err != nil {
 				return err
@@ -165,7 +190,7 @@ func report(n int, steps []step) {
 		if s.target != "" {
 			target = "≤ " + s.target + "x, " + memory
 		}
-		if s == steps[0] {
+		if s == steps[0] || s.reference {
 			target = ""
 		}
 		fmt.Printf("| %s | %.2f s | %.2fx | %.2f s | %.2fx | %s | %d MB |\n", s.name, s.elapsed.Seconds(),
