@@ -11,66 +11,89 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
+	"github.com/spendsync/spendsync/internal/model"
 	"github.com/spendsync/spendsync/lifecycle"
 	_ "modernc.org/sqlite"
 )
 
-// floor writes the rows a first ingest must write into spendsync's own
-// schema through the same driver and settings, and nothing else: the two
-// files parsed with encoding/csv, no validation, mapping, hashing, stage
-// or diff; multi-row statements prepared once, one transaction. It is the
-// fastest a first ingest could be with modernc.org/sqlite, so its ratio to
-// the import says how much of a target the driver alone uses up.
-//
-// of says what is written:
-//   - "rows": the persons and contracts;
+// floors are reference rows of the bench table: the least each step must
+// do, done through the same driver and settings and nothing else. The
+// files are parsed with encoding/csv; there is no validation, mapping,
+// hashing, stage or diff; inserts are multi-row statements prepared once,
+// in one transaction. Their ratios to the import say how much of a target
+// the driver alone uses up.
+var floors = []struct{ name, of string }{
+	{"driver floor: the import's work (two bare tables)", "bare"},
+	{"driver floor: persons and contracts", "rows"},
+	{"driver floor: + an event and hashes per person", "events"},
+	{"driver floor: reading the index and the files", "index"},
+	{"driver floor: a first export's events and stored rows", "export"},
+	{"driver floor: reading every current person", "state"},
+}
+
+// floor does one floor's work in dir/floor/<of>; of is one of floors':
+//   - "bare": what .import does, through modernc: the files into two
+//     tables of text columns, without keys;
+//   - "rows": the persons and contracts into spendsync's schema;
 //   - "events": those, and per person one event of the size a
 //     person.joined has (600 bytes of JSON at 100k) and a row of hashes,
 //     as the audit log and the fast path need;
-//   - "export": what a first export writes to the store instead: per
-//     person an account.create (241 bytes) and a stored export row (250
-//     bytes, and 220 of its roles), per contract a role.grant (171 bytes).
+//   - "index": what an ingest of a day's changes reads at least: both
+//     files, and the stored persons' keys and hashes (in "events"' store);
+//   - "export": what a first export writes to the store: per person an
+//     account.create (241 bytes) and a stored export row (250 bytes, and
+//     220 of its roles), per contract a role.grant (171 bytes);
+//   - "state": what an export reads at least: every stored person and
+//     contract in employee order (in "events"' store).
 func floor(dir, of string) error {
-	path := filepath.Join(dir, "floor", "spendsync.db")
-	os.RemoveAll(filepath.Dir(path))
-	st, err := lifecycle.Open(path, true, false) // spendsync's schema, at its latest version
-	if err != nil {
-		return err
+	ctx := context.Background()
+	switch of {
+	case "index":
+		return readFloor(ctx, dir, func(db *sql.DB) error {
+			for _, f := range []string{"persons.csv", "contracts.csv"} {
+				if err := eachRecord(filepath.Join(dir, "hr", f), func([]string) error { return nil }); err != nil {
+					return err
+				}
+			}
+			return scanAll(ctx, db, `SELECT employee_number, source, left_at IS NOT NULL FROM persons`,
+				`SELECT employee_number, person, contracts FROM source_hashes WHERE source = 'afas'`)
+		})
+	case "state":
+		return readFloor(ctx, dir, func(db *sql.DB) error {
+			// Packed into one text per row, as the export reads them.
+			return scanAll(ctx, db, `SELECT employee_number, blocked, concat_ws(char(31), `+strings.Join(model.PersonFields, ", ")+
+				`) FROM persons WHERE left_at IS NULL ORDER BY employee_number`,
+				`SELECT employee_number, concat_ws(char(31), key, `+strings.Join(model.ContractFields, ", ")+
+					`) FROM contracts ORDER BY employee_number, key`)
+		})
 	}
-	st.Close()
-	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=cache_size(-16384)&_txlock=immediate")
+	db, err := openFloor(dir, of, true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(1)
-	ctx := context.Background()
+	if of == "bare" {
+		// As .import makes them for the generated files' 10 and 8 columns.
+		for t, cols := range map[string]int{"persons": 10, "contracts": 8} {
+			if _, err := db.Exec(`CREATE TABLE b` + t + ` (` + textColumns(cols) + `)`); err != nil {
+				return err
+			}
+		}
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	persons, err := newFloorTable(ctx, tx, "persons")
-	if err != nil {
-		return err
-	}
-	contracts, err := newFloorTable(ctx, tx, "contracts")
-	if err != nil {
-		return err
-	}
-	ev, err := newFloorTable(ctx, tx, "events")
-	if err != nil {
-		return err
-	}
-	hashes, err := newFloorTable(ctx, tx, "source_hashes")
-	if err != nil {
-		return err
-	}
-	exported, err := newFloorTable(ctx, tx, "exported_persons")
-	if err != nil {
-		return err
+	tables := map[string]*floorTable{}
+	for _, t := range []string{"persons", "contracts", "events", "source_hashes", "exported_persons", "bpersons", "bcontracts"} {
+		tables[t] = &floorTable{ctx: ctx, tx: tx, name: t}
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info(?)`, t).Scan(&tables[t].cols); err != nil {
+			return err
+		}
 	}
 	hash := make([]byte, 16)
 	// event adds an event of n bytes of details.
@@ -78,67 +101,130 @@ func floor(dir, of string) error {
 		details, _ := json.Marshal(rec)
 		pad := strings.Repeat(" ", max(0, n-len(details)))
 		// id is the rowid: NULL picks the next one.
-		return ev.add(nil, "2026-11-24T00:00:00Z", 1, "floor", "afas", kind, rec[0], string(details)+pad)
+		return tables["events"].add(nil, "2026-11-24T00:00:00Z", 1, "floor", "afas", kind, rec[0], string(details)+pad)
 	}
 	err = eachRecord(filepath.Join(dir, "hr", "persons.csv"), func(rec []string) error {
 		switch of {
+		case "bare":
+			return tables["bpersons"].add(anys(rec)...)
 		case "export":
 			if err := event("account.create", rec, 241); err != nil {
 				return err
 			}
 			row := strings.Join(rec, ";")
-			return exported.add(rec[0], row+strings.Repeat(" ", max(0, 250-len(row))), hash, strings.Repeat("r", 220))
+			return tables["exported_persons"].add(rec[0], row+strings.Repeat(" ", max(0, 250-len(row))), hash, strings.Repeat("r", 220))
 		case "events":
 			if err := event("person.joined", rec, 600); err != nil {
 				return err
 			}
-			if err := hashes.add("afas", rec[0], hash, hash); err != nil {
+			if err := tables["source_hashes"].add("afas", rec[0], hash, hash); err != nil {
 				return err
 			}
 		}
-		return persons.add(anys(rec)...)
+		// The number, the source, the 9 fields, not blocked, current.
+		return tables["persons"].add(slices.Concat([]any{rec[0], "afas"}, anys(rec[1:]), []any{0, "", nil, "2026-11-24T00:00:00Z"})...)
 	})
 	if err != nil {
 		return err
 	}
 	err = eachRecord(filepath.Join(dir, "hr", "contracts.csv"), func(rec []string) error {
-		if of == "export" {
+		switch of {
+		case "bare":
+			return tables["bcontracts"].add(anys(rec)...)
+		case "export":
 			return event("role.grant", rec, 171)
 		}
-		return contracts.add(anys(rec)...)
+		// The number, the key (and contract id), the 6 fields.
+		return tables["contracts"].add(slices.Concat([]any{rec[0], rec[1]}, anys(rec[1:]))...)
 	})
 	if err != nil {
 		return err
 	}
-	for _, t := range []*floorTable{persons, contracts, ev, hashes, exported} {
-		if err := t.flush(ctx, tx); err != nil {
+	for _, t := range tables {
+		if err := t.flush(); err != nil {
 			return err
 		}
 	}
 	return tx.Commit()
 }
 
+// openFloor opens dir/floor/<of>/spendsync.db with spendsync's schema at
+// its latest version and the connection settings of lifecycle.Open; with
+// fresh, an empty one.
+func openFloor(dir, of string, fresh bool) (*sql.DB, error) {
+	path := filepath.Join(dir, "floor", of, "spendsync.db")
+	if fresh {
+		os.RemoveAll(filepath.Dir(path))
+		st, err := lifecycle.Open(path, true, false)
+		if err != nil {
+			return nil, err
+		}
+		st.Close()
+	}
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=cache_size(-16384)&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	return db, nil
+}
+
+// readFloor runs fn on the store the "events" floor wrote.
+func readFloor(ctx context.Context, dir string, fn func(*sql.DB) error) error {
+	db, err := openFloor(dir, "events", false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(db)
+}
+
+// scanAll reads every row of each query, every column as raw bytes.
+func scanAll(ctx context.Context, db *sql.DB, queries ...string) error {
+	for _, q := range queries {
+		rows, err := db.QueryContext(ctx, q)
+		if err != nil {
+			return err
+		}
+		cols, _ := rows.Columns()
+		vals := make([]any, len(cols))
+		for i := range vals {
+			vals[i] = new(sql.RawBytes)
+		}
+		n := 0
+		for rows.Next() {
+			if err := rows.Scan(vals...); err != nil {
+				rows.Close()
+				return err
+			}
+			n++
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		if n == 0 {
+			return fmt.Errorf("%s: no rows (run the events floor first)", q)
+		}
+	}
+	return nil
+}
+
 // floorTable batches rows for one table: a row's values fill its columns
 // in order, and columns past them get an empty text.
 type floorTable struct {
-	ctx       context.Context
-	tx        *sql.Tx
-	name      string
-	cols      int
-	args      []any
-	n         int
-	full      *sql.Stmt
-	batchRows int
+	ctx  context.Context
+	tx   *sql.Tx
+	name string
+	cols int
+	args []any
+	n    int
+	full *sql.Stmt
 }
 
-func newFloorTable(ctx context.Context, tx *sql.Tx, name string) (*floorTable, error) {
-	var cols int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info(?)`, name).Scan(&cols); err != nil {
-		return nil, err
-	}
-	// spendsync's own batch size.
-	return &floorTable{ctx: ctx, tx: tx, name: name, cols: cols, batchRows: 200}, nil
-}
+// floorBatch is spendsync's own batch size; 50 to 1000 made no
+// difference here.
+const floorBatch = 200
 
 func (t *floorTable) add(vals ...any) error {
 	for i := range t.cols {
@@ -148,7 +234,7 @@ func (t *floorTable) add(vals ...any) error {
 			t.args = append(t.args, "")
 		}
 	}
-	if t.n++; t.n < t.batchRows {
+	if t.n++; t.n < floorBatch {
 		return nil
 	}
 	if t.full == nil {
@@ -164,12 +250,14 @@ func (t *floorTable) add(vals ...any) error {
 	return nil
 }
 
-func (t *floorTable) flush(ctx context.Context, tx *sql.Tx) error {
+func (t *floorTable) flush() error {
 	if t.n == 0 {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, t.query(t.n), t.args...)
-	return err
+	if _, err := t.tx.ExecContext(t.ctx, t.query(t.n), t.args...); err != nil {
+		return fmt.Errorf("insert into %s: %w", t.name, err)
+	}
+	return nil
 }
 
 func (t *floorTable) query(rows int) string {
@@ -210,4 +298,13 @@ func anys(rec []string) []any {
 		out[i] = v
 	}
 	return out
+}
+
+// textColumns declares n text columns c1, c2, ...
+func textColumns(n int) string {
+	cols := make([]string, n)
+	for i := range cols {
+		cols[i] = fmt.Sprintf("c%d TEXT", i+1)
+	}
+	return strings.Join(cols, ", ")
 }

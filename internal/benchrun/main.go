@@ -105,11 +105,7 @@ export:
 	if err != nil {
 		return err
 	}
-	for _, f := range []struct{ name, of string }{
-		{"driver floor: persons and contracts", "rows"},
-		{"driver floor: + an event and hashes per person", "events"},
-		{"driver floor: a first export's events and stored rows", "export"},
-	} {
+	for _, f := range floors {
 		st, err := measure(f.name, "", dir, self, "-floor", f.of, "-dir", dir)
 		if err != nil {
 			return err
