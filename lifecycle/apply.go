@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/spendsync/spendsync/internal/model"
 	"github.com/spendsync/spendsync/internal/show"
@@ -170,23 +172,42 @@ func appendEvent(args []any, e *Event, runID int64, actor, t string) ([]any, err
 }
 
 // Writer adds persons, contracts, events and hashes to an Apply's
-// transaction as they come (Changes.Stream), in batches.
+// transaction as they come (Changes.Stream), in batches. The batches are
+// written on a goroutine of their own, in the order they were made, while
+// the caller builds the next rows: a first ingest reads its stage and
+// renders its events on one core while SQLite inserts on the other.
 type Writer struct {
-	ctx                                context.Context
-	tx                                 *sql.Tx
-	runID                              int64
 	t, actor                           string
+	runID                              int64
 	persons, contracts, events, hashes *batcher
-	voider                             *voider
+	clearHashes                        bool // the store has hashes: a person put clears its old ones
+	ops                                chan writeOp
+	failed                             atomic.Bool // the writing goroutine failed: stop building rows
 }
 
-func stream(ctx context.Context, tx *sql.Tx, fn func(*Writer) error, runID int64, t string) error {
+// writeOp is one batch for the writing goroutine, or (b nil) a person
+// whose recorded hashes it clears.
+type writeOp struct {
+	b    *batcher
+	args []any
+	n    int
+	emp  string
+}
+
+// errWriterFailed stops the caller's rows once the writing goroutine has
+// failed; stream returns the goroutine's own error instead.
+var errWriterFailed = errors.New("writing failed")
+
+// writeQueue is how many batches may wait for the writing goroutine.
+const writeQueue = 8
+
+func stream(ctx context.Context, tx *sql.Tx, fn func(*Writer) error, runID int64, t string) (err error) {
 	v, err := newVoider(tx)
 	if err != nil {
 		return err
 	}
 	defer v.close()
-	w := &Writer{ctx: ctx, tx: tx, runID: runID, t: t, actor: Actor(), voider: v,
+	w := &Writer{runID: runID, t: t, actor: Actor(), clearHashes: v.del != nil, ops: make(chan writeOp, writeQueue),
 		persons:   &batcher{table: "persons", cols: personWriteCols, suffix: personUpsert},
 		contracts: &batcher{table: "contracts", cols: contractWriteCols, suffix: contractUpsert},
 		events:    &batcher{table: "events", cols: eventCols},
@@ -194,15 +215,55 @@ func stream(ctx context.Context, tx *sql.Tx, fn func(*Writer) error, runID int64
 	}
 	all := []*batcher{w.persons, w.contracts, w.events, w.hashes}
 	for _, b := range all {
+		b.free = make(chan []any, writeQueue+1)
 		defer b.close()
 	}
-	if err := fn(w); err != nil {
-		return err
-	}
-	for _, b := range all {
-		if err := b.flush(ctx, tx); err != nil {
-			return err
+	var stop atomic.Bool // the caller failed: skip what is still queued
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for op := range w.ops {
+			if err != nil || stop.Load() {
+				continue // drain, so the caller never blocks
+			}
+			if op.b == nil {
+				err = v.void(op.emp)
+			} else {
+				err = op.b.exec(ctx, tx, op.args, op.n)
+				op.b.give(op.args)
+			}
+			if err != nil {
+				w.failed.Store(true)
+			}
 		}
+		done <- err
+	}()
+	err = fn(w)
+	if err == nil {
+		for _, b := range all {
+			if b.n > 0 {
+				args, n := b.take()
+				w.ops <- writeOp{b: b, args: args, n: n}
+			}
+		}
+	} else {
+		stop.Store(true)
+	}
+	close(w.ops)
+	if werr := <-done; werr != nil {
+		return werr
+	}
+	return err
+}
+
+// add hands b's batch over when it is full.
+func (w *Writer) add(b *batcher) error {
+	if w.failed.Load() {
+		return errWriterFailed
+	}
+	if b.n++; b.n == batchRows {
+		args, n := b.take()
+		w.ops <- writeOp{b: b, args: args, n: n}
 	}
 	return nil
 }
@@ -210,17 +271,17 @@ func stream(ctx context.Context, tx *sql.Tx, fn func(*Writer) error, runID int64
 // Person puts a person, as Changes.Persons does; its earlier hashes, if
 // any, are void.
 func (w *Writer) Person(p *Person) error {
-	if err := w.voider.void(p.EmployeeNumber); err != nil {
-		return err
+	if w.clearHashes {
+		w.ops <- writeOp{emp: p.EmployeeNumber}
 	}
 	w.persons.args = appendPerson(w.persons.args, p, w.t)
-	return w.persons.add(w.ctx, w.tx)
+	return w.add(w.persons)
 }
 
 // Contract puts a contract.
 func (w *Writer) Contract(c *model.Contract) error {
 	w.contracts.args = appendContract(w.contracts.args, c)
-	return w.contracts.add(w.ctx, w.tx)
+	return w.add(w.contracts)
 }
 
 // Event records an event.
@@ -229,13 +290,13 @@ func (w *Writer) Event(e *Event) error {
 	if w.events.args, err = appendEvent(w.events.args, e, w.runID, w.actor, w.t); err != nil {
 		return err
 	}
-	return w.events.add(w.ctx, w.tx)
+	return w.add(w.events)
 }
 
 // Hashes records what source supplied for emp.
 func (w *Writer) Hashes(source, emp string, h Hashes) error {
 	w.hashes.args = append(w.hashes.args, source, emp, h.Person.blob(), h.Contracts.blob())
-	return w.hashes.add(w.ctx, w.tx)
+	return w.add(w.hashes)
 }
 
 func insertRejects(tx *sql.Tx, source string, rejects []Reject, runID int64, t string) error {

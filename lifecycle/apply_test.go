@@ -3,6 +3,7 @@ package lifecycle_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -47,5 +48,51 @@ func TestReaderRunsWhileTheFirstIngestFillsTheStore(t *testing.T) {
 	}}, 1)
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The stream's batches are written on a goroutine of their own. When
+// that writing fails (here: the context is cancelled part-way) or the
+// caller's rows fail, Apply returns that error, nothing of the stream is
+// stored, and neither side waits for the other forever.
+func TestAFailedStreamStoresNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cancel  bool   // cancel the context after the first 300 persons
+		callers error  // what the caller's function returns
+		want    string // in the error: the writing's own, not the signal that stopped the caller
+	}{
+		{name: "writing fails", cancel: true, want: "insert into persons"},
+		{name: "the caller fails", callers: errors.New("bad staged row")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := newEnv(t).store
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			err := st.Apply(ctx, &lifecycle.Changes{Source: "hr", Streamed: 1000, Stream: func(w *lifecycle.Writer) error {
+				for i := range 1000 {
+					if i == 300 && tc.cancel {
+						cancel()
+					}
+					p := &lifecycle.Person{Source: "hr"}
+					p.EmployeeNumber, p.LastName = fmt.Sprintf("%04d", i), "Boele"
+					if err := w.Person(p); err != nil {
+						return err
+					}
+				}
+				return tc.callers
+			}}, 1)
+			switch {
+			case err == nil:
+				t.Fatal("Apply succeeded")
+			case !strings.Contains(err.Error(), tc.want):
+				t.Fatalf("Apply: %v, want %v", err, tc.want)
+			case tc.callers != nil && !errors.Is(err, tc.callers):
+				t.Fatalf("Apply: %v, want the caller's %v", err, tc.callers)
+			}
+			if _, err := st.Person(context.Background(), "0000"); !errors.Is(err, lifecycle.ErrNotFound) {
+				t.Errorf("a person of the failed stream is stored: %v", err)
+			}
+		})
 	}
 }

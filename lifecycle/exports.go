@@ -366,6 +366,7 @@ type batcher struct {
 	full          *sql.Stmt
 	args          []any // fixed, then each queued row's values
 	n             int
+	free          chan []any // slices given back (take, give); nil: none kept
 }
 
 func newBatcher(table string, cols []string, fixed []any, suffix string) *batcher {
@@ -394,21 +395,10 @@ func (b *batcher) query(rows int) string {
 // add queues one row (its values appended to b.args by the caller) and
 // writes a full batch.
 func (b *batcher) add(ctx context.Context, tx *sql.Tx) error {
-	b.n++
-	if b.n < batchRows {
+	if b.n++; b.n < batchRows {
 		return nil
 	}
-	if b.full == nil {
-		var err error
-		if b.full, err = tx.PrepareContext(ctx, b.query(batchRows)); err != nil {
-			return fmt.Errorf("prepare insert into %s: %w", b.table, err)
-		}
-	}
-	if _, err := b.full.ExecContext(ctx, b.args...); err != nil {
-		return fmt.Errorf("insert into %s: %w", b.table, err)
-	}
-	b.reset()
-	return nil
+	return b.flush(ctx, tx)
 }
 
 // flush writes the rows queued.
@@ -416,11 +406,56 @@ func (b *batcher) flush(ctx context.Context, tx *sql.Tx) error {
 	if b.n == 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, b.query(b.n), b.args...); err != nil {
-		return fmt.Errorf("insert into %s: %w", b.table, err)
+	if err := b.exec(ctx, tx, b.args, b.n); err != nil {
+		return err
 	}
 	b.reset()
 	return nil
+}
+
+// exec inserts n rows whose values are args (the fixed ones first): a
+// full batch through the statement prepared once, a shorter one through
+// its own.
+func (b *batcher) exec(ctx context.Context, tx *sql.Tx, args []any, n int) error {
+	var err error
+	if n == batchRows {
+		if b.full == nil {
+			if b.full, err = tx.PrepareContext(ctx, b.query(batchRows)); err != nil {
+				return fmt.Errorf("prepare insert into %s: %w", b.table, err)
+			}
+		}
+		_, err = b.full.ExecContext(ctx, args...)
+	} else {
+		_, err = tx.ExecContext(ctx, b.query(n), args...)
+	}
+	if err != nil {
+		return fmt.Errorf("insert into %s: %w", b.table, err)
+	}
+	return nil
+}
+
+// take hands the queued rows over, their values and how many, to be
+// written elsewhere (exec, then give); b starts a new batch in a slice
+// given back, or a new one.
+func (b *batcher) take() ([]any, int) {
+	args, n := b.args, b.n
+	select {
+	case b.args = <-b.free:
+	default:
+		b.args = make([]any, 0, cap(args))
+	}
+	b.args, b.n = append(b.args, b.fixed...), 0
+	return args, n
+}
+
+// give returns a slice take handed over, once written, for reuse: a slice
+// per batch was a gigabyte of garbage at 1M persons.
+func (b *batcher) give(args []any) {
+	clear(args)
+	select {
+	case b.free <- args[:0]:
+	default:
+	}
 }
 
 // close releases the prepared statement (a transaction's statements
