@@ -34,6 +34,7 @@ type stageRow struct {
 	src   int
 	emp   string
 	line  int
+	key   string // a contract's key, for finding duplicates without decoding data
 	data  []byte
 	hash  []byte
 }
@@ -42,7 +43,7 @@ const stagePattern = ".stage-*"
 
 var stageSchema = []string{
 	`CREATE TABLE persons (src INTEGER, emp TEXT, line INTEGER, data BLOB, hash BLOB, PRIMARY KEY (src, emp, line)) WITHOUT ROWID`,
-	`CREATE TABLE contracts (src INTEGER, emp TEXT, line INTEGER, data BLOB, PRIMARY KEY (src, emp, line)) WITHOUT ROWID`,
+	`CREATE TABLE contracts (src INTEGER, emp TEXT, line INTEGER, key TEXT, data BLOB, PRIMARY KEY (src, emp, line)) WITHOUT ROWID`,
 	`CREATE TABLE provided (emp TEXT, src INTEGER, line INTEGER, data BLOB, hash BLOB, PRIMARY KEY (emp, src)) WITHOUT ROWID`,
 }
 
@@ -104,7 +105,7 @@ func (st *Stage) write(rows <-chan stageRow) (err error) {
 	}
 	tables := map[string]*batcher{
 		"persons":   {table: "persons", cols: []string{"src", "emp", "line", "data", "hash"}},
-		"contracts": {table: "contracts", cols: []string{"src", "emp", "line", "data"}},
+		"contracts": {table: "contracts", cols: []string{"src", "emp", "line", "data", "key"}},
 		// A provider's row for a joiner: the last one a source gives wins.
 		"provided": {table: "provided", cols: []string{"src", "emp", "line", "data", "hash"}, suffix: "ON CONFLICT DO NOTHING"},
 	}
@@ -122,7 +123,9 @@ func (st *Stage) write(rows <-chan stageRow) (err error) {
 		}
 		b := tables[r.table]
 		b.args = append(b.args, r.src, r.emp, r.line, r.data)
-		if r.table != "contracts" {
+		if r.table == "contracts" {
+			b.args = append(b.args, r.key)
+		} else {
 			b.args = append(b.args, r.hash)
 		}
 		err = b.add(ctx, tx)
@@ -153,7 +156,7 @@ func (st *Stage) Person(src int, p *model.Person, line int, warnings []string, h
 // Contract stages a contract row of a joiner.
 func (st *Stage) Contract(src int, c *model.Contract, line int) {
 	data := appendStrings(nil, contractValues(c))
-	st.rows <- stageRow{table: "contracts", src: src, emp: strings.Clone(c.EmployeeNumber), line: line, data: data}
+	st.rows <- stageRow{table: "contracts", src: src, emp: strings.Clone(c.EmployeeNumber), line: line, key: c.Key, data: data}
 }
 
 // Provide stages what a provider supplies for a joiner: the values of its
@@ -224,7 +227,15 @@ type StagedGroup struct {
 // contract row for, in employee order, with the providers' rows when
 // provided is set. The group and its slices are reused between calls.
 func (st *Stage) Each(ctx context.Context, src int, provided bool, fn func(*StagedGroup) error) error {
-	return st.each(ctx, src, "", provided, fn)
+	return st.each(ctx, src, "", provided, false, fn)
+}
+
+// EachLine is Each without the providers' rows, whose groups say only
+// where src's rows are: the person's line, and each contract row's key
+// and line; no fields, warnings or hashes are read or decoded. Planning
+// needs no more, and it reads the whole stage.
+func (st *Stage) EachLine(ctx context.Context, src int, fn func(*StagedGroup) error) error {
+	return st.each(ctx, src, "", false, true, fn)
 }
 
 // Load returns the person src staged for emp, or nil, and its contract
@@ -232,7 +243,7 @@ func (st *Stage) Each(ctx context.Context, src int, provided bool, fn func(*Stag
 func (st *Stage) Load(ctx context.Context, src int, emp string) (*StagedPerson, []StagedContract, error) {
 	var p *StagedPerson
 	var cs []StagedContract
-	err := st.each(ctx, src, emp, false, func(g *StagedGroup) error {
+	err := st.each(ctx, src, emp, false, false, func(g *StagedGroup) error {
 		if g.Person != nil {
 			c := *g.Person
 			p = &c
@@ -243,8 +254,9 @@ func (st *Stage) Load(ctx context.Context, src int, emp string) (*StagedPerson, 
 	return p, cs, err
 }
 
-// each is Each, for one employee number when emp is set.
-func (st *Stage) each(ctx context.Context, src int, emp string, provided bool, fn func(*StagedGroup) error) error {
+// each is Each, for one employee number when emp is set, and EachLine
+// when lines is set.
+func (st *Stage) each(ctx context.Context, src int, emp string, provided, lines bool, fn func(*StagedGroup) error) error {
 	if err := st.Flush(); err != nil {
 		return err
 	}
@@ -252,12 +264,16 @@ func (st *Stage) each(ctx context.Context, src int, emp string, provided bool, f
 	if emp != "" {
 		where, args = where+" AND emp = ?", append(args, emp)
 	}
-	ps, err := newCursor(ctx, st.db, `SELECT emp, line, data, hash FROM persons WHERE `+where+` ORDER BY emp, line`, args...)
+	personCols, contractCols := "emp, line, data, hash", "emp, line, data"
+	if lines {
+		personCols, contractCols = "emp, line", "emp, line, key"
+	}
+	ps, err := newCursor(ctx, st.db, `SELECT `+personCols+` FROM persons WHERE `+where+` ORDER BY emp, line`, args...)
 	if err != nil {
 		return err
 	}
 	defer ps.close()
-	cs, err := newCursor(ctx, st.db, `SELECT emp, line, data FROM contracts WHERE `+where+` ORDER BY emp, line`, args...)
+	cs, err := newCursor(ctx, st.db, `SELECT `+contractCols+` FROM contracts WHERE `+where+` ORDER BY emp, line`, args...)
 	if err != nil {
 		return err
 	}
@@ -282,9 +298,11 @@ func (st *Stage) each(ctx context.Context, src int, emp string, provided bool, f
 			// before it is staged.
 			person = StagedPerson{Line: ps.line, Hash: ps.hash}
 			person.EmployeeNumber = g.Emp
-			vals, rest := readStrings(ps.data)
-			setValues(person.FieldPtrs(), vals)
-			person.Warnings, _ = readStrings(rest)
+			if !lines {
+				vals, rest := readStrings(ps.data)
+				setValues(person.FieldPtrs(), vals)
+				person.Warnings, _ = readStrings(rest)
+			}
 			g.Person = &person
 			if err := ps.next(); err != nil {
 				return err
@@ -292,9 +310,8 @@ func (st *Stage) each(ctx context.Context, src int, emp string, provided bool, f
 		}
 		for cs.ok && cs.emp == g.Emp {
 			c := StagedContract{Line: cs.line}
-			c.EmployeeNumber = g.Emp
-			vals, _ := readStrings(cs.data)
-			if len(vals) > 0 {
+			c.EmployeeNumber, c.Key = g.Emp, cs.key
+			if vals, _ := readStrings(cs.data); len(vals) > 0 {
 				c.Key = vals[0]
 				setValues(c.FieldPtrs(), vals[1:])
 			}
@@ -322,7 +339,7 @@ func (st *Stage) each(ctx context.Context, src int, emp string, provided bool, f
 }
 
 // cursor is one ordered scan of a staged table: employee number, line,
-// data, and (when selected) hash and source.
+// and whichever of data, hash, source and key are selected.
 type cursor struct {
 	rows *sql.Rows
 	dest []any
@@ -330,6 +347,7 @@ type cursor struct {
 	emp  string
 	src  int
 	line int
+	key  string
 	data []byte
 	hash Hash
 	raw  []byte
@@ -341,13 +359,15 @@ func newCursor(ctx context.Context, db *sql.DB, query string, args ...any) (*cur
 		return nil, fmt.Errorf("read staging file: %w", err)
 	}
 	c := &cursor{rows: rows}
-	c.dest = []any{&c.emp, &c.line, &c.data, &c.raw, &c.src}
 	cols, err := rows.Columns()
 	if err != nil {
 		rows.Close()
 		return nil, fmt.Errorf("read staging file: %w", err)
 	}
-	c.dest = c.dest[:len(cols)]
+	into := map[string]any{"emp": &c.emp, "line": &c.line, "data": &c.data, "hash": &c.raw, "src": &c.src, "key": &c.key}
+	for _, col := range cols {
+		c.dest = append(c.dest, into[col])
+	}
 	return c, c.next()
 }
 

@@ -76,7 +76,7 @@ func TestStageGivesRowsBackByEmployeeNumber(t *testing.T) {
 	st.Begin() // a later source's rows
 	st.Person(0, &model.Person{EmployeeNumber: "003", LastName: "Late 'quote\n"}, 9, nil, lifecycle.Hash{3})
 	var got []string
-	err = st.Each(context.Background(), 0, true, func(g *lifecycle.StagedGroup) error {
+	show := func(g *lifecycle.StagedGroup) error {
 		line := g.Emp + ":"
 		if p := g.Person; p != nil {
 			line += fmt.Sprintf(" person %q line %d %q %x", p.LastName, p.Line, p.Warnings, p.Hash[:1])
@@ -89,8 +89,8 @@ func TestStageGivesRowsBackByEmployeeNumber(t *testing.T) {
 		}
 		got = append(got, line)
 		return nil
-	})
-	if err != nil {
+	}
+	if err := st.Each(context.Background(), 0, true, show); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
@@ -100,6 +100,19 @@ func TestStageGivesRowsBackByEmployeeNumber(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("groups:\n got %q\nwant %q", got, want)
+	}
+	// EachLine: the same groups, with lines and keys only.
+	got = nil
+	if err := st.EachLine(context.Background(), 0, show); err != nil {
+		t.Fatal(err)
+	}
+	want = []string{
+		"001: contract k0  line 2",
+		`002: person "" line 3 [] 00 contract k1  line 4 contract k2  line 5`,
+		`003: person "" line 9 [] 00`,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("EachLine groups:\n got %q\nwant %q", got, want)
 	}
 	p, cs, err := st.Load(context.Background(), 1, "002")
 	if err != nil || p == nil || p.LastName != "Other source" || len(cs) != 0 {

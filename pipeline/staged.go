@@ -147,7 +147,7 @@ func (st *State) planStaged(plan *Plan, res *connector.Result) error {
 	g.skip[plan.Source] = skip
 	var joined []string
 	var dups []connector.DuplicateContract
-	err := g.stage.Each(st.ctx, g.index[plan.Source], false, func(sg *lifecycle.StagedGroup) error {
+	err := g.stage.EachLine(st.ctx, g.index[plan.Source], func(sg *lifecycle.StagedGroup) error {
 		dups = duplicates(dups, sg, skip.contracts)
 		if p := sg.Person; p != nil {
 			if line, ok := res.ListedOn(sg.Emp); !ok || line != p.Line {
