@@ -91,7 +91,7 @@ func (s *Store) Apply(ctx context.Context, ch *Changes, runID int64) error {
 			return err
 		}
 		if ch.Stream != nil {
-			if err := stream(ctx, tx, ch.Stream, runID, t); err != nil {
+			if err := stream(ctx, tx, ch.Source, ch.Stream, runID, t); err != nil {
 				return err
 			}
 		}
@@ -134,6 +134,21 @@ func appendPerson(args []any, p *Person, t string) []any {
 	return append(args, p.Blocked, p.BlockReason, nil, t)
 }
 
+// A Writer binds what every person it puts shares (the source, not
+// blocked, updated now) once per statement, in the first columns, and
+// leaves left_at to its default: current. Each bound value costs the
+// driver a call, a C allocation and a copy, and the inserts are what a
+// first ingest waits for.
+var (
+	streamPersonFixed = []string{"source", "blocked", "block_reason", "updated"}
+	streamPersonCols  = slices.Concat(streamPersonFixed, []string{model.KeyField}, model.PersonFields)
+)
+
+// appendStreamPerson appends p's own values in streamPersonCols order.
+func appendStreamPerson(args []any, p *Person) []any {
+	return appendValues(append(args, p.EmployeeNumber), p.FieldPtrs())
+}
+
 // appendContract appends c's values in contractWriteCols order.
 func appendContract(args []any, c *model.Contract) []any {
 	return appendValues(append(args, c.EmployeeNumber, c.Key), c.FieldPtrs())
@@ -158,6 +173,12 @@ var eventCols = []string{"time", "run_id", "actor", "source", "kind", "employee_
 
 // appendEvent appends an event's column values, its details rendered.
 func appendEvent(args []any, e *Event, runID int64, actor, t string) ([]any, error) {
+	return appendEventRow(append(args, t, runID, actor), e)
+}
+
+// appendEventRow appends an event's own column values, as appendEvent
+// does after its time, run and actor.
+func appendEventRow(args []any, e *Event) ([]any, error) {
 	var details []byte
 	var err error
 	if e.Lazy != nil {
@@ -168,7 +189,7 @@ func appendEvent(args []any, e *Event, runID int64, actor, t string) ([]any, err
 	if err != nil {
 		return nil, fmt.Errorf("encode event: %w", err)
 	}
-	return append(args, t, runID, actor, e.Source, e.Kind, e.EmployeeNumber, string(details)), nil
+	return append(args, e.Source, e.Kind, e.EmployeeNumber, string(details)), nil
 }
 
 // Writer adds persons, contracts, events and hashes to an Apply's
@@ -177,7 +198,7 @@ func appendEvent(args []any, e *Event, runID int64, actor, t string) ([]any, err
 // the caller builds the next rows: a first ingest reads its stage and
 // renders its events on one core while SQLite inserts on the other.
 type Writer struct {
-	t, actor                           string
+	source, t, actor                   string
 	runID                              int64
 	persons, contracts, events, hashes *batcher
 	clearHashes                        bool // the store has hashes: a person put clears its old ones
@@ -201,17 +222,18 @@ var errWriterFailed = errors.New("writing failed")
 // writeQueue is how many batches may wait for the writing goroutine.
 const writeQueue = 8
 
-func stream(ctx context.Context, tx *sql.Tx, fn func(*Writer) error, runID int64, t string) (err error) {
+func stream(ctx context.Context, tx *sql.Tx, source string, fn func(*Writer) error, runID int64, t string) (err error) {
 	v, err := newVoider(tx)
 	if err != nil {
 		return err
 	}
 	defer v.close()
-	w := &Writer{runID: runID, t: t, actor: Actor(), clearHashes: v.del != nil, ops: make(chan writeOp, writeQueue),
-		persons:   &batcher{table: "persons", cols: personWriteCols, suffix: personUpsert},
-		contracts: &batcher{table: "contracts", cols: contractWriteCols, suffix: contractUpsert},
-		events:    &batcher{table: "events", cols: eventCols},
-		hashes:    &batcher{table: "source_hashes", cols: hashCols, suffix: hashUpsert},
+	actor := Actor()
+	w := &Writer{source: source, runID: runID, t: t, actor: actor, clearHashes: v.del != nil, ops: make(chan writeOp, writeQueue),
+		persons:   newBatcher("persons", streamPersonCols, []any{source, false, "", t}, personUpsert),
+		contracts: newBatcher("contracts", contractWriteCols, nil, contractUpsert),
+		events:    newBatcher("events", eventCols, []any{t, runID, actor}, ""),
+		hashes:    newBatcher("source_hashes", hashCols, nil, hashUpsert),
 	}
 	all := []*batcher{w.persons, w.contracts, w.events, w.hashes}
 	for _, b := range all {
@@ -268,13 +290,17 @@ func (w *Writer) add(b *batcher) error {
 	return nil
 }
 
-// Person puts a person, as Changes.Persons does; its earlier hashes, if
-// any, are void.
+// Person puts a person of the changes' source, current and not blocked
+// (a joiner), as Changes.Persons does; its earlier hashes, if any, are
+// void.
 func (w *Writer) Person(p *Person) error {
+	if p.Source != w.source || p.Blocked || p.BlockReason != "" || p.Left {
+		return fmt.Errorf("stream a person of %s: not a current, unblocked person of %s", p.Source, w.source)
+	}
 	if w.clearHashes {
 		w.ops <- writeOp{emp: p.EmployeeNumber}
 	}
-	w.persons.args = appendPerson(w.persons.args, p, w.t)
+	w.persons.args = appendStreamPerson(w.persons.args, p)
 	return w.add(w.persons)
 }
 
@@ -287,7 +313,7 @@ func (w *Writer) Contract(c *model.Contract) error {
 // Event records an event.
 func (w *Writer) Event(e *Event) error {
 	var err error
-	if w.events.args, err = appendEvent(w.events.args, e, w.runID, w.actor, w.t); err != nil {
+	if w.events.args, err = appendEventRow(w.events.args, e); err != nil {
 		return err
 	}
 	return w.add(w.events)

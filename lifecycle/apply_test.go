@@ -96,3 +96,19 @@ func TestAFailedStreamStoresNothing(t *testing.T) {
 		})
 	}
 }
+
+// A stream binds the source, "not blocked" and "current" once per
+// statement, so it refuses a person that is not a current, unblocked
+// person of the changes' source rather than store it wrongly.
+func TestAStreamPutsOnlyCurrentUnblockedPersonsOfItsSource(t *testing.T) {
+	for _, p := range []lifecycle.Person{{Source: "ad"}, {Source: "hr", Blocked: true}, {Source: "hr", BlockReason: "fraud"}, {Source: "hr", Left: true}} {
+		st := newEnv(t).store
+		p.EmployeeNumber = "001"
+		err := st.Apply(context.Background(), &lifecycle.Changes{Source: "hr", Streamed: 1, Stream: func(w *lifecycle.Writer) error {
+			return w.Person(&p)
+		}}, 1)
+		if err == nil {
+			t.Errorf("%+v was streamed", p)
+		}
+	}
+}
