@@ -34,7 +34,6 @@ type stageRow struct {
 	src   int
 	emp   string
 	line  int
-	key   string // a contract's key, for finding duplicates without decoding data
 	data  []byte
 	hash  []byte
 }
@@ -43,7 +42,7 @@ const stagePattern = ".stage-*"
 
 var stageSchema = []string{
 	`CREATE TABLE persons (src INTEGER, emp TEXT, line INTEGER, data BLOB, hash BLOB, PRIMARY KEY (src, emp, line)) WITHOUT ROWID`,
-	`CREATE TABLE contracts (src INTEGER, emp TEXT, line INTEGER, key TEXT, data BLOB, PRIMARY KEY (src, emp, line)) WITHOUT ROWID`,
+	`CREATE TABLE contracts (src INTEGER, emp TEXT, line INTEGER, data BLOB, PRIMARY KEY (src, emp, line)) WITHOUT ROWID`,
 	`CREATE TABLE provided (emp TEXT, src INTEGER, line INTEGER, data BLOB, hash BLOB, PRIMARY KEY (emp, src)) WITHOUT ROWID`,
 }
 
@@ -105,7 +104,7 @@ func (st *Stage) write(rows <-chan stageRow) (err error) {
 	}
 	tables := map[string]*batcher{
 		"persons":   {table: "persons", cols: []string{"src", "emp", "line", "data", "hash"}},
-		"contracts": {table: "contracts", cols: []string{"src", "emp", "line", "data", "key"}},
+		"contracts": {table: "contracts", cols: []string{"src", "emp", "line", "data"}},
 		// A provider's row for a joiner: the last one a source gives wins.
 		"provided": {table: "provided", cols: []string{"src", "emp", "line", "data", "hash"}, suffix: "ON CONFLICT DO NOTHING"},
 	}
@@ -123,9 +122,7 @@ func (st *Stage) write(rows <-chan stageRow) (err error) {
 		}
 		b := tables[r.table]
 		b.args = append(b.args, r.src, r.emp, r.line, r.data)
-		if r.table == "contracts" {
-			b.args = append(b.args, r.key)
-		} else {
+		if r.table != "contracts" {
 			b.args = append(b.args, r.hash)
 		}
 		err = b.add(ctx, tx)
@@ -156,7 +153,7 @@ func (st *Stage) Person(src int, p *model.Person, line int, warnings []string, h
 // Contract stages a contract row of a joiner.
 func (st *Stage) Contract(src int, c *model.Contract, line int) {
 	data := appendStrings(nil, contractValues(c))
-	st.rows <- stageRow{table: "contracts", src: src, emp: strings.Clone(c.EmployeeNumber), line: line, key: c.Key, data: data}
+	st.rows <- stageRow{table: "contracts", src: src, emp: strings.Clone(c.EmployeeNumber), line: line, data: data}
 }
 
 // Provide stages what a provider supplies for a joiner: the values of its
@@ -232,7 +229,7 @@ func (st *Stage) Each(ctx context.Context, src int, provided bool, fn func(*Stag
 
 // EachLine is Each without the providers' rows, whose groups say only
 // where src's rows are: the person's line, and each contract row's key
-// and line; no fields, warnings or hashes are read or decoded. Planning
+// and line; no other field, warning or hash is read or decoded. Planning
 // needs no more, and it reads the whole stage.
 func (st *Stage) EachLine(ctx context.Context, src int, fn func(*StagedGroup) error) error {
 	return st.each(ctx, src, "", false, true, fn)
@@ -264,16 +261,16 @@ func (st *Stage) each(ctx context.Context, src int, emp string, provided, lines 
 	if emp != "" {
 		where, args = where+" AND emp = ?", append(args, emp)
 	}
-	personCols, contractCols := "emp, line, data, hash", "emp, line, data"
+	personCols := "emp, line, data, hash"
 	if lines {
-		personCols, contractCols = "emp, line", "emp, line, key"
+		personCols = "emp, line"
 	}
 	ps, err := newCursor(ctx, st.db, `SELECT `+personCols+` FROM persons WHERE `+where+` ORDER BY emp, line`, args...)
 	if err != nil {
 		return err
 	}
 	defer ps.close()
-	cs, err := newCursor(ctx, st.db, `SELECT `+contractCols+` FROM contracts WHERE `+where+` ORDER BY emp, line`, args...)
+	cs, err := newCursor(ctx, st.db, `SELECT emp, line, data FROM contracts WHERE `+where+` ORDER BY emp, line`, args...)
 	if err != nil {
 		return err
 	}
@@ -310,8 +307,10 @@ func (st *Stage) each(ctx context.Context, src int, emp string, provided, lines 
 		}
 		for cs.ok && cs.emp == g.Emp {
 			c := StagedContract{Line: cs.line}
-			c.EmployeeNumber, c.Key = g.Emp, cs.key
-			if vals, _ := readStrings(cs.data); len(vals) > 0 {
+			c.EmployeeNumber = g.Emp
+			if lines {
+				c.Key = firstString(cs.data) // the key: contractValues puts it first
+			} else if vals, _ := readStrings(cs.data); len(vals) > 0 {
 				c.Key = vals[0]
 				setValues(c.FieldPtrs(), vals[1:])
 			}
@@ -339,7 +338,7 @@ func (st *Stage) each(ctx context.Context, src int, emp string, provided, lines 
 }
 
 // cursor is one ordered scan of a staged table: employee number, line,
-// and whichever of data, hash, source and key are selected.
+// and whichever of data, hash and source are selected.
 type cursor struct {
 	rows *sql.Rows
 	dest []any
@@ -347,7 +346,6 @@ type cursor struct {
 	emp  string
 	src  int
 	line int
-	key  string
 	data []byte
 	hash Hash
 	raw  []byte
@@ -364,7 +362,7 @@ func newCursor(ctx context.Context, db *sql.DB, query string, args ...any) (*cur
 		rows.Close()
 		return nil, fmt.Errorf("read staging file: %w", err)
 	}
-	into := map[string]any{"emp": &c.emp, "line": &c.line, "data": &c.data, "hash": &c.raw, "src": &c.src, "key": &c.key}
+	into := map[string]any{"emp": &c.emp, "line": &c.line, "data": &c.data, "hash": &c.raw, "src": &c.src}
 	for _, col := range cols {
 		c.dest = append(c.dest, into[col])
 	}
@@ -433,6 +431,20 @@ func appendStrings(buf []byte, vals []string) []byte {
 // readStrings decodes a list appendStrings wrote and returns the rest.
 // The stage is written by this process only, so a short buffer means a
 // bug; it reads as fewer values rather than a panic.
+// firstString decodes only the first of the strings appendStrings wrote.
+func firstString(buf []byte) string {
+	n, k := binary.Uvarint(buf)
+	if k <= 0 || n == 0 {
+		return ""
+	}
+	buf = buf[k:]
+	l, k := binary.Uvarint(buf)
+	if k <= 0 || uint64(len(buf)-k) < l {
+		return ""
+	}
+	return string(buf[k : k+int(l)])
+}
+
 func readStrings(buf []byte) ([]string, []byte) {
 	n, k := binary.Uvarint(buf)
 	if k <= 0 {
