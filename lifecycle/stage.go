@@ -338,7 +338,7 @@ func (st *Stage) each(ctx context.Context, src int, emp string, provided, lines 
 }
 
 // cursor is one ordered scan of a staged table: employee number, line,
-// and whichever of data, hash and source are selected.
+// and (when selected, in this order) data, hash and source.
 type cursor struct {
 	rows *sql.Rows
 	dest []any
@@ -357,15 +357,13 @@ func newCursor(ctx context.Context, db *sql.DB, query string, args ...any) (*cur
 		return nil, fmt.Errorf("read staging file: %w", err)
 	}
 	c := &cursor{rows: rows}
+	c.dest = []any{&c.emp, &c.line, &c.data, &c.raw, &c.src}
 	cols, err := rows.Columns()
 	if err != nil {
 		rows.Close()
 		return nil, fmt.Errorf("read staging file: %w", err)
 	}
-	into := map[string]any{"emp": &c.emp, "line": &c.line, "data": &c.data, "hash": &c.raw, "src": &c.src}
-	for _, col := range cols {
-		c.dest = append(c.dest, into[col])
-	}
+	c.dest = c.dest[:len(cols)]
 	return c, c.next()
 }
 
@@ -428,9 +426,6 @@ func appendStrings(buf []byte, vals []string) []byte {
 	return buf
 }
 
-// readStrings decodes a list appendStrings wrote and returns the rest.
-// The stage is written by this process only, so a short buffer means a
-// bug; it reads as fewer values rather than a panic.
 // firstString decodes only the first of the strings appendStrings wrote.
 func firstString(buf []byte) string {
 	n, k := binary.Uvarint(buf)
@@ -445,6 +440,9 @@ func firstString(buf []byte) string {
 	return string(buf[k : k+int(l)])
 }
 
+// readStrings decodes a list appendStrings wrote and returns the rest.
+// The stage is written by this process only, so a short buffer means a
+// bug; it reads as fewer values rather than a panic.
 func readStrings(buf []byte) ([]string, []byte) {
 	n, k := binary.Uvarint(buf)
 	if k <= 0 {
