@@ -11,8 +11,9 @@ build:
 
 # All tests, against a real SQLite file and (for transport) a real sshd,
 # including the slow end-to-end ones (SPENDSYNC_SLOW=1: crash loop, hostile
-# inputs, SFTP faults, generated inputs). The whole suite took 12m50s on a
-# loaded 2-core machine, past go test's default 10m: hence the timeout.
+# inputs, SFTP faults, generated inputs). The whole suite takes about 2.5
+# minutes on an idle 2-core machine but took 12m50s on a heavily loaded
+# one, past go test's default 10m: hence the timeout.
 test:
 	$(GO) vet ./...
 	SPENDSYNC_SLOW=1 $(GO) test -count=1 -timeout 40m ./...
