@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -101,4 +102,84 @@ func TestKilledFirstIngestLeavesNothingHalfWritten(t *testing.T) {
 	if landed == 0 {
 		t.Fatal("no kill landed while the ingest had rows on its stage")
 	}
+}
+
+// SIGTERM (as systemd or a scheduler sends it) or Ctrl-C during a first
+// ingest stops it promptly, even while its batches are being written on
+// a goroutine of their own: exit 1 with a message that says a signal
+// stopped it, no stage file left, and the store holds no person or every
+// person.
+func TestSignalledFirstIngestStopsCleanly(t *testing.T) {
+	slowtest.Require(t)
+	bin := buildBinary(t)
+	r := newCrashRig(t, bin, "folder")
+	genDataset(t, r.data, 20000, 1)
+	ingest := func() *exec.Cmd {
+		cmd := exec.Command(r.bin, "--config", r.cfg, "-q", "ingest")
+		cmd.Env = append(os.Environ(), "SPENDSYNC_CONFIG=")
+		return cmd
+	}
+	start := time.Now()
+	if out, err := ingest().CombinedOutput(); err != nil {
+		t.Fatalf("ingest: %v\n%s", err, out)
+	}
+	span := time.Since(start)
+	whole := countRows(t, r.db, "persons")
+	stopped := 0
+	for k := range 6 {
+		os.RemoveAll(filepath.Dir(r.db))
+		cmd := ingest()
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		delay := span * time.Duration(k+1) / 7 // spread over the whole run
+		time.Sleep(delay)
+		cmd.Process.Signal(syscall.SIGTERM)
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("SIGTERM after %v: still running 30 s later", delay)
+		}
+		switch code := cmd.ProcessState.ExitCode(); code {
+		case 0: // finished before the signal
+		case exitFailed:
+			stopped++
+			if !strings.Contains(stderr.String(), "stopped by a signal") {
+				t.Errorf("SIGTERM after %v: %q does not say a signal stopped it", delay, stderr.String())
+			}
+		default:
+			t.Fatalf("SIGTERM after %v: exit %d: %s", delay, code, stderr.String())
+		}
+		if left, _ := filepath.Glob(r.db + ".stage-*"); len(left) > 0 {
+			t.Errorf("SIGTERM after %v: stage files left: %v", delay, left)
+		}
+		if _, err := os.Stat(r.db); err == nil {
+			if n := countRows(t, r.db, "persons"); n != 0 && n != whole {
+				t.Fatalf("SIGTERM after %v: %d persons stored, want 0 or %d", delay, n, whole)
+			}
+		}
+	}
+	if stopped == 0 {
+		t.Fatal("no SIGTERM landed on a running ingest")
+	}
+	t.Logf("%d of 6 signals stopped a running ingest (a run takes ~%v)", stopped, span)
+}
+
+func countRows(t *testing.T, path, table string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
+		return 0 // stopped before the schema was made
+	}
+	return n
 }

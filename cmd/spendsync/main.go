@@ -78,6 +78,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case err == nil:
 	case code == exitRejected:
 		fmt.Fprintf(stderr, "spendsync: warning: %v\n", err)
+	case ctx.Err() != nil && code == exitFailed:
+		// SIGINT or SIGTERM: whatever was cut off is not applied, and the
+		// wrapped "context canceled" alone would not say why.
+		fmt.Fprintf(stderr, "spendsync: error: stopped by a signal before the end; what was cut off was not applied: %v\n", err)
 	default:
 		fmt.Fprintf(stderr, "spendsync: error: %v\n", err)
 		if code == exitUsage && !errors.As(err, new(*configError)) {
