@@ -167,12 +167,20 @@ func finishIngest(ctx context.Context, s *lifecycle.Store, runID int64, rep *Ing
 	for _, plan := range rep.Plans {
 		rep.Rejects += len(plan.Rejects)
 	}
-	for _, plan := range rep.Plans {
+	// The summary of each source: after its changes are written, so a run
+	// stopped or failed while writing does not log counts it never
+	// applied; a dry run logs what it would write.
+	summary := func(plan *Plan) {
 		log.Info("ingest", "source", plan.Source, "rows", plan.Rows, "joined", plan.Count(lifecycle.PersonJoined),
 			"changed", plan.Count(lifecycle.PersonChanged), "left", plan.Count(lifecycle.PersonLeft), "contracts_added", plan.Count(lifecycle.ContractAdded),
 			"contracts_changed", plan.Count(lifecycle.ContractChanged)+plan.Count(lifecycle.ContractEnded), "contracts_removed", plan.Count(lifecycle.ContractRemoved),
 			"rejected", len(plan.Rejects), "removals_held", plan.Count(lifecycle.PersonHeld), "orphans", plan.Orphans, "unknown", plan.Unknown,
 			"unchanged_since_run", plan.Unchanged, "dry_run", opts.DryRun)
+	}
+	for _, plan := range rep.Plans {
+		if opts.DryRun {
+			summary(plan)
+		}
 		if plan.Orphans > 0 {
 			log.Info("contract rows whose employee number the persons file does not list were skipped (orphans: usually ended employments of people who left)",
 				"source", plan.Source, "orphans", plan.Orphans, "first", plan.OrphanExample)
@@ -212,6 +220,7 @@ func finishIngest(ctx context.Context, s *lifecycle.Store, runID int64, rep *Ing
 		if err := s.Apply(ctx, plan.changeSet(), runID); err != nil {
 			return nil, fmt.Errorf("source %s: %w", plan.Source, err)
 		}
+		summary(plan)
 		write.Add(int64(len(plan.Events) + plan.stagedJoined))
 	}
 	if err := s.CarryGenerations(ctx, carried(rep.Plans)); err != nil {

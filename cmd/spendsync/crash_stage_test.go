@@ -115,12 +115,12 @@ func TestSignalledFirstIngestStopsCleanly(t *testing.T) {
 	r := newCrashRig(t, bin, "folder")
 	genDataset(t, r.data, 20000, 1)
 	ingest := func() *exec.Cmd {
-		cmd := exec.Command(r.bin, "--config", r.cfg, "-q", "ingest")
+		cmd := exec.Command(r.bin, "--config", r.cfg, "--log-format", "json", "ingest")
 		cmd.Env = append(os.Environ(), "SPENDSYNC_CONFIG=")
 		return cmd
 	}
 	start := time.Now()
-	if out, err := ingest().CombinedOutput(); err != nil {
+	if out, err := ingest().CombinedOutput(); err != nil || !strings.Contains(string(out), `"msg":"ingest"`) {
 		t.Fatalf("ingest: %v\n%s", err, out)
 	}
 	span := time.Since(start)
@@ -151,6 +151,10 @@ func TestSignalledFirstIngestStopsCleanly(t *testing.T) {
 			stopped++
 			if !strings.Contains(stderr.String(), "stopped by a signal") {
 				t.Errorf("SIGTERM after %v: %q does not say a signal stopped it", delay, stderr.String())
+			}
+			// The summary line says what was written: nothing was.
+			if strings.Contains(stderr.String(), `"msg":"ingest"`) {
+				t.Errorf("SIGTERM after %v: the ingest summary was logged, though nothing was written", delay)
 			}
 		default:
 			t.Fatalf("SIGTERM after %v: exit %d: %s", delay, code, stderr.String())
