@@ -416,13 +416,7 @@ func (res *Result) bind(t rowSource, fields []string, contracts bool) (*columnMa
 func (m *columnMap) has(f string) bool { _, ok := m.idx[f]; return ok }
 
 // get returns the field's value with surrounding spaces trimmed.
-func (m *columnMap) get(rec []string, f string) string {
-	i, ok := m.idx[f]
-	if !ok || i >= len(rec) {
-		return ""
-	}
-	return strings.Trim(rec[i], " ")
-}
+func (m *columnMap) get(rec []string, f string) string { return m.at(rec, m.column(f)) }
 
 func (m *columnMap) header(f string) string {
 	if i, ok := m.idx[f]; ok {
@@ -895,7 +889,8 @@ func (res *Result) RejectDuplicateContracts(dups []DuplicateContract) ([]Reject,
 }
 
 // pairKey hashes an employee number and a contract key with two random
-// seeds: two different pairs share a key with odds of 2^-128.
+// seeds into 96 bits (64 of one, 32 of the other): two different pairs
+// share a key with odds of 2^-96.
 func pairKey(seeds [2]maphash.Seed, emp, key string) [12]byte {
 	var out [12]byte
 	b := out[:0]

@@ -198,8 +198,7 @@ func appendEventRow(args []any, e *Event) ([]any, error) {
 // the caller builds the next rows: a first ingest reads its stage and
 // renders its events on one core while SQLite inserts on the other.
 type Writer struct {
-	source, t, actor                   string
-	runID                              int64
+	source                             string
 	persons, contracts, events, hashes *batcher
 	clearHashes                        bool // the store has hashes: a person put clears its old ones
 	ops                                chan writeOp
@@ -228,11 +227,10 @@ func stream(ctx context.Context, tx *sql.Tx, source string, fn func(*Writer) err
 		return err
 	}
 	defer v.close()
-	actor := Actor()
-	w := &Writer{source: source, runID: runID, t: t, actor: actor, clearHashes: v.del != nil, ops: make(chan writeOp, writeQueue),
+	w := &Writer{source: source, clearHashes: v.del != nil, ops: make(chan writeOp, writeQueue),
 		persons:   newBatcher("persons", streamPersonCols, []any{source, false, "", t}, personUpsert),
 		contracts: newBatcher("contracts", contractWriteCols, nil, contractUpsert),
-		events:    newBatcher("events", eventCols, []any{t, runID, actor}, ""),
+		events:    newBatcher("events", eventCols, []any{t, runID, Actor()}, ""),
 		hashes:    newBatcher("source_hashes", hashCols, nil, hashUpsert),
 	}
 	all := []*batcher{w.persons, w.contracts, w.events, w.hashes}

@@ -318,8 +318,7 @@ func (s *Store) BeginExport(ctx context.Context, runID int64) (_ *ExportWriter, 
 		persons: newBatcher("exported_persons", []string{"employee_number", "row", "roles", "hash"}, nil,
 			"ON CONFLICT (employee_number) DO UPDATE SET row = excluded.row, roles = excluded.roles, hash = excluded.hash"),
 	}
-	w.events = newBatcher("events", []string{"time", "run_id", "actor", "source", "kind", "employee_number", "details"},
-		[]any{w.t, w.runID, w.actor}, "")
+	w.events = newBatcher("events", eventCols, []any{w.t, w.runID, w.actor}, "")
 	// The export writes its rows and events once, mostly appending: a
 	// small page cache costs it nothing, where the connection's larger
 	// one would fill with written pages (at 64 MB, about 100 MB of the
