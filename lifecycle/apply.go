@@ -36,6 +36,9 @@ type Changes struct {
 	// many persons it joins.
 	Stream   func(*Writer) error
 	Streamed int
+	// Provides is a provider's field list: the store keeps the union of
+	// every field a provider ever filled (ProvidedFields).
+	Provides []string
 }
 
 // changed reports whether the changes alter the state.
@@ -94,6 +97,9 @@ func (s *Store) Apply(ctx context.Context, ch *Changes, runID int64) error {
 			if err := stream(ctx, tx, ch.Source, ch.Stream, runID, t); err != nil {
 				return err
 			}
+		}
+		if err := recordProvided(tx, ch.Provides); err != nil {
+			return err
 		}
 		if ch.changed() {
 			if err := bumpGeneration(tx); err != nil {

@@ -3,7 +3,9 @@ package lifecycle
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"slices"
 )
 
 // The daily run mostly re-reads files that have not changed. A source whose
@@ -91,4 +93,60 @@ func (s *Store) CarryGenerations(ctx context.Context, carry []string) error {
 		}
 		return nil
 	})
+}
+
+// ProvidedFields are the person fields some provider source has ever
+// filled. A primary source that changes one of them (a provider dropped
+// from the config, say) makes the providers' recorded hashes of that
+// person void: otherwise a provider back in the config would find its rows
+// unchanged and never put its values back.
+func (s *Store) ProvidedFields(ctx context.Context) ([]string, error) {
+	var text string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'provided_fields'`).Scan(&text)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read provided fields: %w", err)
+	}
+	var fields []string
+	if err := json.Unmarshal([]byte(text), &fields); err != nil {
+		return nil, fmt.Errorf("read provided fields: %w", err)
+	}
+	return fields, nil
+}
+
+// recordProvided adds a provider's fields to ProvidedFields, inside the
+// transaction that applies what the provider filled.
+func recordProvided(tx *sql.Tx, fields []string) error {
+	if len(fields) == 0 {
+		return nil
+	}
+	var text string
+	err := tx.QueryRow(`SELECT value FROM meta WHERE key = 'provided_fields'`).Scan(&text)
+	if err != nil && err != sql.ErrNoRows {
+		return fmt.Errorf("read provided fields: %w", err)
+	}
+	var all []string
+	if text != "" {
+		if err := json.Unmarshal([]byte(text), &all); err != nil {
+			return fmt.Errorf("read provided fields: %w", err)
+		}
+	}
+	n := len(all)
+	for _, f := range fields {
+		if !slices.Contains(all, f) {
+			all = append(all, f)
+		}
+	}
+	if len(all) == n && text != "" {
+		return nil
+	}
+	slices.Sort(all)
+	b, _ := json.Marshal(all)
+	if _, err := tx.Exec(`INSERT INTO meta (key, value) VALUES ('provided_fields', ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, string(b)); err != nil {
+		return fmt.Errorf("record provided fields: %w", err)
+	}
+	return nil
 }

@@ -177,6 +177,12 @@ var migrations = [][]string{
 		`UPDATE exported_persons SET roles = coalesce((SELECT group_concat(r.row, char(30) ORDER BY r.rowid)
 			FROM exported_roles r WHERE r.employee_number = exported_persons.employee_number), '')`,
 		`DROP TABLE exported_roles`},
+	// 8: before this version a named ingest of a primary source (ingest
+	// afas) overwrote the fields a provider fills, while the provider's
+	// recorded hashes still said it had nothing new: those fields never
+	// came back. Every source compares every person in full once, so the
+	// next ingest restores them.
+	{`DELETE FROM source_hashes`, `DELETE FROM source_state`},
 }
 
 // migrate creates the schema in a new database, upgrades an older one in

@@ -60,7 +60,7 @@ type Plan struct {
 	// hashes are what the source supplies now (hashes.go), putHashes
 	// those of them that differ from what it recorded and are written.
 	hashes, putHashes map[string]lifecycle.Hashes
-	void              []string // persons joined or left: every source's hashes are void
+	void              []string // persons joined, left or changed in a provider's field: every source's hashes are void
 	// filter dropped the rows that hashed as last time while the source
 	// was read (nil: none were dropped).
 	filter *sourceFilter
@@ -168,6 +168,11 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string, f *sourc
 		if len(changes) > 0 {
 			plan.event(lifecycle.PersonChanged, emp, map[string]any{"fields": changes, "file": row.File, "line": row.Line})
 			plan.warn(row)
+			if slices.ContainsFunc(st.providerFields, func(f string) bool { _, ok := changes[f]; return ok }) {
+				// A field a provider once filled: its recorded hash of
+				// this person no longer says what the state holds.
+				plan.void = append(plan.void, emp)
+			}
 		}
 	}
 
@@ -508,7 +513,7 @@ func (p *Plan) Summary() string {
 func (p *Plan) changeSet() *lifecycle.Changes {
 	ch := &lifecycle.Changes{Source: p.Source, Leave: p.leave, PutContracts: p.putContracts, DelContracts: p.delContracts,
 		Events: p.Events, Digest: p.digest, Rows: p.Rows, Hashes: p.putHashes, VoidHashes: p.void,
-		Stream: p.stream, Streamed: p.stagedJoined}
+		Stream: p.stream, Streamed: p.stagedJoined, Provides: p.provides}
 	for _, emp := range slices.Sorted(maps.Keys(p.persons)) {
 		ch.Persons = append(ch.Persons, p.persons[emp])
 	}

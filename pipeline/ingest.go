@@ -31,7 +31,11 @@ func (p *Pipeline) Ingest(ctx context.Context, o IngestOptions) error {
 	if o.DryRun {
 		sources = withoutKeeping(sources)
 	}
-	rep, err := ingestSources(ctx, p.Store, p.RunID, sources, ingestConfig{
+	var provided []string
+	for _, src := range p.Settings.Sources {
+		provided = append(provided, src.Provides...)
+	}
+	rep, err := ingestSources(ctx, p.Store, p.RunID, sources, ingestConfig{Provided: provided,
 		Rules: p.Settings.Rules, Thresholds: p.Settings.Thresholds,
 		DryRun: o.DryRun, Force: o.Force, Now: o.Now, Log: p.Log, Progress: p.progress("reading"), Phases: p.Phases,
 	})

@@ -28,6 +28,9 @@ type ingestConfig struct {
 	Log        *slog.Logger
 	Progress   connector.Progress
 	Phases     *phase.Reporter // diff and write show they are alive
+	// Provided are the fields every configured provider fills, read in
+	// this run or not: a primary source never writes them.
+	Provided []string
 }
 
 // IngestReport is what an ingest did (or, dry, would do).
@@ -56,9 +59,15 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 	slices.SortStableFunc(ordered, func(a, b *connector.Source) int {
 		return boolInt(a.IsProvider()) - boolInt(b.IsProvider())
 	})
-	var provided []string
+	// The fields of every configured provider, not just those read now:
+	// `ingest afas` alone must leave AD's usernames as they are.
+	provided := slices.Clone(opts.Provided)
 	for _, src := range ordered {
-		provided = append(provided, src.Provides...)
+		for _, f := range src.Provides {
+			if !slices.Contains(provided, f) {
+				provided = append(provided, f)
+			}
+		}
 	}
 	var forced []lifecycle.Event
 	for _, src := range ordered {
@@ -104,6 +113,9 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 		return nil, err
 	}
 	defer st.Close()
+	if st.providerFields, err = s.ProvidedFields(ctx); err != nil {
+		return nil, err
+	}
 	// The index is most of a diff's live heap and lives to its end. A
 	// collection when the heap grew by half the live size, not Go's whole,
 	// keeps the peak near the live size: at 1M persons an ingest after a

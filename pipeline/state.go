@@ -25,13 +25,17 @@ type State struct {
 	// a contracts entry, even empty, is that person's whole set.
 	persons   map[string]*lifecycle.Person
 	contracts map[string]map[string]model.Contract
-	// voided are persons that joined or left this run: every source's
+	// voided are persons that joined or left this run, or whose
+	// provider-filled fields a primary source changed: every source's
 	// recorded hashes for them are void.
 	voided map[string]bool
-	err    error // the first failed load; the plan is unusable then
-	hashes int   // how many hashes the source of useHashesOf recorded
-	stg    *staging
-	later  bool // more sources follow the one being planned
+	// providerFields are the fields a provider fills now or ever did
+	// (lifecycle's ProvidedFields).
+	providerFields []string
+	err            error // the first failed load; the plan is unusable then
+	hashes         int   // how many hashes the source of useHashesOf recorded
+	stg            *staging
+	later          bool // more sources follow the one being planned
 }
 
 // loadState reads the index of the stored persons.
