@@ -60,18 +60,49 @@ func (p *Pipeline) Ingest(ctx context.Context, o IngestOptions) error {
 		}
 		fmt.Fprintln(out, prefix+pl.Summary())
 		if o.DryRun && p.Verbose {
+			// The events the run would record: no id, time or actor yet.
 			enc := json.NewEncoder(out)
 			for _, e := range pl.Events {
-				e.Details = eventDetails(e)
-				enc.Encode(e)
+				enc.Encode(wouldEvent{Source: e.Source, Kind: e.Kind, EmployeeNumber: e.EmployeeNumber, Details: eventDetails(e)})
 			}
 		}
 	}
 	if rep.Rejects > 0 {
-		return fmt.Errorf("%d rows rejected: %w", rep.Rejects, ErrRejected)
+		return &rejectedError{rows: rep.Rejects, run: p.RunID, dry: o.DryRun}
 	}
 	return nil
 }
+
+// wouldEvent is an event a dry run would record.
+type wouldEvent struct {
+	Source         string         `json:"source"`
+	Kind           string         `json:"kind"`
+	EmployeeNumber string         `json:"employee_number"`
+	Details        map[string]any `json:"details"`
+}
+
+// rejectedError ends an ingest that applied its good rows and rejected
+// others: it says where to find them, which for a dry run is only the
+// warnings it logged, since it records nothing.
+type rejectedError struct {
+	rows int
+	run  int64
+	dry  bool
+}
+
+func (e *rejectedError) Error() string {
+	n := fmt.Sprintf("%d rows", e.rows)
+	it := "them"
+	if e.rows == 1 {
+		n, it = "1 row", "it"
+	}
+	if e.dry {
+		return fmt.Sprintf("%s would be rejected; a dry run records nothing, so the warnings above list %s", n, it)
+	}
+	return fmt.Sprintf("%s rejected: spendsync rejects --run %d lists %s", n, e.run, it)
+}
+
+func (e *rejectedError) Is(target error) bool { return target == ErrRejected }
 
 // withoutKeeping copies the api: sources that keep their pages so a dry run
 // keeps none: a dry run writes nothing anywhere.

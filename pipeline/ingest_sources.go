@@ -185,7 +185,7 @@ func finishIngest(ctx context.Context, s *lifecycle.Store, runID int64, rep *Ing
 	summary := func(plan *Plan) {
 		log.Info("ingest", "source", plan.Source, "rows", plan.Rows, "joined", plan.Count(lifecycle.PersonJoined),
 			"changed", plan.Count(lifecycle.PersonChanged), "left", plan.Count(lifecycle.PersonLeft), "contracts_added", plan.Count(lifecycle.ContractAdded),
-			"contracts_changed", plan.Count(lifecycle.ContractChanged)+plan.Count(lifecycle.ContractEnded), "contracts_removed", plan.Count(lifecycle.ContractRemoved),
+			"contracts_changed", plan.Count(lifecycle.ContractChanged), "contracts_ended", plan.Count(lifecycle.ContractEnded), "contracts_removed", plan.Count(lifecycle.ContractRemoved),
 			"rejected", len(plan.Rejects), "removals_held", plan.Count(lifecycle.PersonHeld), "orphans", plan.Orphans, "unknown", plan.Unknown,
 			"unchanged_since_run", plan.Unchanged, "dry_run", opts.DryRun)
 	}
@@ -206,7 +206,8 @@ func finishIngest(ctx context.Context, s *lifecycle.Store, runID int64, rep *Ing
 			}
 			// The details are rendered only when debug logging is on: for
 			// 100k joiners that rendering was a sixth of a first ingest.
-			if debug {
+			// A dry run with -v prints them on stdout instead (Ingest).
+			if debug && !opts.DryRun {
 				log.Debug("event", "kind", e.Kind, "employee", e.EmployeeNumber, "source", e.Source, detailsAttr(eventDetails(e)))
 			}
 		}

@@ -46,7 +46,7 @@ type Pipeline struct {
 }
 
 // ErrRejected ends a stage that did its work but rejected rows: exit 5.
-var ErrRejected = errors.New("some rows were rejected (see spendsync rejects)")
+var ErrRejected = errors.New("rows were rejected")
 
 func (p *Pipeline) progress(verb string) func(string, int64) io.Writer {
 	if p.Progress == nil {

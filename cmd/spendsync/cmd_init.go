@@ -21,8 +21,9 @@ func newInitCommand(g *globals) *cobra.Command {
 		Use:   "init",
 		Short: "Write a commented sample config and create the database",
 		Long: `init writes a sample config with every key and its default to --config
-(refusing to overwrite one) and creates the database it names, 0600 in a
-0700 folder. The sample reads one source, hr/medewerkers.csv and
+and creates the database it names, 0600 in a 0700 folder. When the config
+exists, init leaves it as it is and only creates its database (refusing
+when that exists too). The sample reads one source, hr/medewerkers.csv and
 hr/dienstverbanden.csv next to the config; a second source, the delivery
 target and metrics are commented out. init prints the next steps.`,
 		Example: `  spendsync init --config /etc/spendsync/spendsync.yaml`,
@@ -40,7 +41,7 @@ func runInit(g *globals) error {
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if errors.Is(err, os.ErrExist) {
-		return &usageError{fmt.Errorf("%s exists; init does not overwrite a config", path)}
+		return initDatabase(g, path)
 	}
 	if err != nil {
 		return fmt.Errorf("write config: %w", err)
@@ -65,6 +66,27 @@ func runInit(g *globals) error {
 	}
 	g.log.Debug("initialised", "config", path, "database", cfg.Database)
 	printNextSteps(g, path, cfg)
+	return nil
+}
+
+// initDatabase creates the database an existing config names, as a
+// command that finds none advises; the config itself is never touched.
+func initDatabase(g *globals, path string) error {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(cfg.Database); err == nil {
+		return &usageError{fmt.Errorf("%s and its database %s exist; init does not overwrite either", path, cfg.Database)}
+	}
+	st, err := lifecycle.Open(cfg.Database, true, false)
+	if err != nil {
+		return err
+	}
+	if err := st.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "kept %s as it is and created %s\n", path, cfg.Database)
 	return nil
 }
 

@@ -127,6 +127,31 @@ func TestInitWritesALoadableSampleAndRefusesToOverwrite(t *testing.T) {
 	}
 }
 
+// A command that finds no database says "run spendsync init"; for a
+// hand-written config that advice must work and leave the config alone.
+func TestInitCreatesTheMissingDatabaseOfAnExistingConfig(t *testing.T) {
+	cfg := demo(t)
+	before, _ := os.ReadFile(cfg)
+	code, _, stderr := cli(t, "--config", cfg, "ingest", "--dry-run")
+	if code != exitFailed || !strings.Contains(stderr, "run spendsync init") {
+		t.Fatalf("dry run without a database: %d %s", code, stderr)
+	}
+	code, out, stderr := cli(t, "--config", cfg, "init")
+	c, _ := loadConfig(cfg)
+	if code != 0 || !strings.Contains(out, "kept "+cfg+" as it is and created "+c.Database) {
+		t.Fatalf("init for an existing config: %d %s %s", code, out, stderr)
+	}
+	if after, _ := os.ReadFile(cfg); !bytes.Equal(before, after) {
+		t.Fatal("init changed the existing config")
+	}
+	if fi, err := os.Stat(c.Database); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("database: %v %v", fi, err)
+	}
+	if code, out, stderr := cli(t, "--config", cfg, "ingest", "--dry-run"); code != 0 || !strings.Contains(out, "would: afas: 27 rows, 12 joined") {
+		t.Fatalf("dry run after init: %d %s %s", code, out, stderr)
+	}
+}
+
 func TestIngestDemoThenReadersShowIt(t *testing.T) {
 	cfg := demo(t)
 	code, out, stderr := cli(t, "--config", cfg, "ingest")
@@ -174,8 +199,14 @@ func TestIngestWithRejectsExits5AndListsThem(t *testing.T) {
 	persons := filepath.Join(filepath.Dir(cfg), "hr", "medewerkers.csv")
 	data, _ := os.ReadFile(persons)
 	os.WriteFile(persons, append(data, []byte("000113;Bad;;Email;;;0;M;not-an-email;x@example.nl\n")...), 0o600)
-	code, _, stderr := cli(t, "--config", cfg, "ingest")
-	if code != exitRejected || !strings.Contains(stderr, "1 rows rejected") {
+	// A dry run records nothing, so it points at its own warnings.
+	cli(t, "--config", cfg, "init")
+	code, _, stderr := cli(t, "--config", cfg, "ingest", "--dry-run")
+	if code != exitRejected || !strings.Contains(stderr, "1 row would be rejected; a dry run records nothing, so the warnings above list it") {
+		t.Fatalf("ingest --dry-run: %d %s", code, stderr)
+	}
+	code, _, stderr = cli(t, "--config", cfg, "ingest")
+	if code != exitRejected || !strings.Contains(stderr, "spendsync: warning: 1 row rejected: spendsync rejects --run 1 lists it\n") {
 		t.Fatalf("ingest: %d %s", code, stderr)
 	}
 	code, out, _ := cli(t, "--config", cfg, "rejects", "--format", "json")
@@ -186,6 +217,23 @@ func TestIngestWithRejectsExits5AndListsThem(t *testing.T) {
 	r := rejects[0]
 	if r.Line != 14 || r.Column != "Email_werk" || !strings.HasSuffix(r.File, "medewerkers.csv") || !strings.Contains(r.Reason, "malformed email") || !strings.HasPrefix(r.Raw, "000113;") {
 		t.Fatalf("reject %+v", r)
+	}
+}
+
+// Monitoring reads the JSON log: its counts are the summary's, field by
+// field (an ended contract is not a changed one).
+func TestTheJSONLogCountsWhatTheSummarySays(t *testing.T) {
+	cfg := demo(t)
+	cli(t, "--config", cfg, "ingest")
+	contracts := filepath.Join(filepath.Dir(cfg), "hr", "dienstverbanden.csv")
+	data, _ := os.ReadFile(contracts)
+	os.WriteFile(contracts, bytes.Replace(data, []byte("000101;101-1;01-01-2015;;"), []byte("000101;101-1;01-01-2015;31-12-2099;"), 1), 0o600)
+	code, out, stderr := cli(t, "--config", cfg, "--log-format", "json", "ingest", "afas")
+	if code != 0 || !strings.Contains(out, "0 contracts added, 0 changed, 1 ended, 0 removed") {
+		t.Fatalf("ingest: %d %s %s", code, out, stderr)
+	}
+	if !strings.Contains(stderr, `"contracts_added":0,"contracts_changed":0,"contracts_ended":1,"contracts_removed":0`) {
+		t.Fatalf("the log's contract counts differ from the summary's:\n%s", stderr)
 	}
 }
 
@@ -221,6 +269,11 @@ func TestDryRunIngestLeavesTheDatabaseUntouched(t *testing.T) {
 	code, out, stderr := cli(t, "--config", cfg, "-v", "ingest", "--dry-run")
 	if code != 0 || !strings.Contains(out, "would: afas: 27 rows, 0 joined, 1 changed") || !strings.Contains(out, `"kind":"person.changed"`) {
 		t.Fatalf("dry run: %d %s %s", code, out, stderr)
+	}
+	// Each event once, on stdout, without the id, time and actor that only
+	// recording gives it.
+	if strings.Contains(out, `"id":`) || strings.Contains(out, `"actor":`) || strings.Contains(stderr, "person.changed") {
+		t.Fatalf("dry run events shown with placeholders or twice:\n%s\n%s", out, stderr)
 	}
 	after, _ := os.ReadFile(c.Database)
 	if !bytes.Equal(before, after) {
