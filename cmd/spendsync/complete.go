@@ -41,8 +41,9 @@ func addCompletions(root *cobra.Command, g *globals) {
 				return employeeNumbers(cmd.Context(), g, prefix), cobra.ShellCompDirectiveNoFileComp
 			}
 		case "spendsync completion":
+			// The shells are its subcommands, which complete already:
+			// ValidArgs as well listed each twice.
 			shells := []string{"bash", "zsh", "fish", "powershell"}
-			c.ValidArgs = shells
 			c.Args = func(cmd *cobra.Command, args []string) error {
 				if len(args) > 0 {
 					return &usageError{fmt.Errorf("no completion for shell %q: spendsync completes in %s", args[0], strings.Join(shells, ", "))}

@@ -240,7 +240,14 @@ func TestCompletionOffersFlagValuesSourcesAndEmployees(t *testing.T) {
 		{[]string{"completion", ""}, []string{"bash", "zsh", "fish"}, nil},
 	} {
 		code, out, errOut := cli(t, append([]string{"--config", cfg, "__complete"}, tc.args...)...)
-		lines := strings.Split(out, "\n")
+		var lines []string // the words offered, without their descriptions
+		for _, l := range strings.Split(out, "\n") {
+			w, _, _ := strings.Cut(l, "\t")
+			if slices.Contains(lines, w) {
+				t.Errorf("complete %v offers %q twice", tc.args, w)
+			}
+			lines = append(lines, w)
+		}
 		if code != 0 {
 			t.Errorf("complete %v: exit %d %s", tc.args, code, errOut)
 		}
