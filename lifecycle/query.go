@@ -241,3 +241,25 @@ func (s *Store) strings(ctx context.Context, query string, args ...any) ([]strin
 	})
 	return out, err
 }
+
+// DumpStatus is whether a person is in the last export and, if that export
+// held it back, why (the export.held details).
+type DumpStatus struct {
+	Exported bool     `json:"in_last_export"`
+	Held     []string `json:"held_back,omitempty"`
+}
+
+// DumpStatus returns where the last export left the person.
+func (s *Store) DumpStatus(ctx context.Context, emp string) (*DumpStatus, error) {
+	var d DumpStatus
+	err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM exported_persons WHERE employee_number = ?)`, emp).Scan(&d.Exported)
+	if err != nil {
+		return nil, fmt.Errorf("read the last export of %s: %w", emp, err)
+	}
+	held, err := s.strings(ctx, `SELECT details FROM export_held WHERE employee_number = ? ORDER BY details`, emp)
+	if err != nil {
+		return nil, fmt.Errorf("read the last export of %s: %w", emp, err)
+	}
+	d.Held = held
+	return &d, nil
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -87,6 +88,44 @@ func newBlockCommand(g *globals, blocked bool) *cobra.Command {
 	return cmd
 }
 
+// dumpReason says whether the last export carried the person and why (not):
+// counting is the number of its contracts active today and in scope.
+func dumpReason(p *lifecycle.PersonRecord, d *lifecycle.DumpStatus, counting int) string {
+	var why []string
+	switch {
+	case p.Left:
+		why = append(why, "left")
+	case p.Blocked:
+		why = append(why, "blocked")
+	case counting == 0:
+		why = append(why, "no contract active today within rules.scope")
+	}
+	for _, h := range d.Held {
+		var held struct {
+			Reason string   `json:"reason"`
+			Fields []string `json:"fields"`
+		}
+		if json.Unmarshal([]byte(h), &held) != nil || held.Reason == "" {
+			why = append(why, "held back: "+h)
+			continue
+		}
+		if len(held.Fields) > 0 {
+			held.Reason += " (" + strings.Join(held.Fields, ", ") + ")"
+		}
+		why = append(why, "held back: "+held.Reason)
+	}
+	switch {
+	case d.Exported && len(why) == 0:
+		return "yes, in the last export"
+	case d.Exported:
+		// Held back with its last exported rows, or changed since.
+		return "yes, in the last export (" + strings.Join(why, "; ") + ")"
+	case len(why) == 0:
+		return "not in the last export; the next export adds it (spendsync diff)"
+	}
+	return "no: " + strings.Join(why, "; ")
+}
+
 func newPersonShowCommand(g *globals) *cobra.Command {
 	var format string
 	var events int
@@ -112,6 +151,20 @@ func newPersonShowCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			dump, err := st.DumpStatus(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			all, err := st.Rejects(cmd.Context(), 0)
+			if err != nil {
+				return err
+			}
+			var rejects []lifecycle.RejectRow
+			for _, r := range all {
+				if r.EmployeeNumber == args[0] {
+					rejects = append(rejects, r)
+				}
+			}
 			today := time.Now().Format(model.DateLayout)
 			type contractView struct {
 				model.Contract
@@ -119,12 +172,21 @@ func newPersonShowCommand(g *globals) *cobra.Command {
 			}
 			view := struct {
 				*lifecycle.PersonRecord
-				Contracts []contractView    `json:"contracts"`
-				Events    []lifecycle.Event `json:"events"`
-			}{PersonRecord: p, Events: evs}
+				Contracts []contractView        `json:"contracts"`
+				Dump      *lifecycle.DumpStatus `json:"dump"`
+				Why       string                `json:"dump_reason"`
+				Rejects   []lifecycle.RejectRow `json:"rejects"`
+				Events    []lifecycle.Event     `json:"events"`
+			}{PersonRecord: p, Dump: dump, Rejects: nonNil(rejects), Events: evs}
+			counting := 0
 			for _, c := range p.Contracts {
-				view.Contracts = append(view.Contracts, contractView{c, c.ActiveOn(today, cfg.Rules.LeadDays, cfg.Rules.GraceDays)})
+				active := c.ActiveOn(today, cfg.Rules.LeadDays, cfg.Rules.GraceDays)
+				view.Contracts = append(view.Contracts, contractView{c, active})
+				if active && cfg.Rules.Scope.Counts(&p.Person, &c) {
+					counting++
+				}
 			}
+			view.Why = dumpReason(p, dump, counting)
 			if format == "json" {
 				return render(g.stdout, "json", nil, nil, view)
 			}
@@ -140,7 +202,7 @@ func newPersonShowCommand(g *globals) *cobra.Command {
 			if p.Blocked {
 				status += ", blocked: " + p.BlockReason
 			}
-			fmt.Fprintf(w, "%-18s %s\n\ncontracts\n", "status", status)
+			fmt.Fprintf(w, "%-18s %s\n%-18s %s\n\ncontracts\n", "status", status, "in the dump", view.Why)
 			var rows [][]string
 			for _, c := range view.Contracts {
 				active := "no"
@@ -150,6 +212,14 @@ func newPersonShowCommand(g *globals) *cobra.Command {
 				rows = append(rows, []string{c.Key, c.StartDate, c.EndDate, c.OUCode, c.OUName, c.FunctionCode, c.FunctionName, active})
 			}
 			render(w, "table", []string{"key", "start", "end", "ou_code", "ou_name", "function_code", "function_name", "active_today"}, rows, nil)
+			if len(rejects) > 0 {
+				fmt.Fprintf(w, "\nrejected rows in the last ingest (the person keeps its last good state)\n")
+				rows = nil
+				for _, r := range rejects {
+					rows = append(rows, []string{r.Source, r.File, fmt.Sprint(r.Line), r.Column, r.Reason})
+				}
+				render(w, "table", []string{"source", "file", "line", "column", "reason"}, rows, nil)
+			}
 			fmt.Fprintf(w, "\nlast events\n")
 			rows = nil
 			for _, e := range evs {

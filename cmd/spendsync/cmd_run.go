@@ -11,8 +11,9 @@ func newRunCommand(g *globals) *cobra.Command {
 	var dryRun, force bool
 	cmd := &cobra.Command{
 		Use:   "run",
-		Short: "Ingest, export and push under one lock (for cron)",
-		Long: `run does ingest, export and push in one locked step. A safety stop or a
+		Short: "Ingest, export, push and prune under one lock (for cron)",
+		Long: `run does ingest, export, push and (when retention is set) prune in one
+locked step. A safety stop or a
 failure in a stage stops the run before the next; rejected rows do not.
 The exit code is the worst of the stages (1 over 3 over 5 over 0).
 --force lets safety stops through once (each is recorded as a force event).

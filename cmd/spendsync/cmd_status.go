@@ -67,6 +67,9 @@ is none): a ready check for Nagios, Icinga or a cron wrapper.`,
 			} else {
 				fmt.Fprintf(g.stdout, "database   %s\npersons    %d (%d blocked)\ncontracts  %d\nrejects    %d in the last ingest\nheld back  %d in the last export\n\n",
 					cfg.Database, persons, blocked, contracts, len(rejects), len(held))
+				// Newest first: the order things happened in, not by name.
+				runs = slices.Clone(runs)
+				slices.SortFunc(runs, func(a, b lifecycle.Run) int { return int(b.ID - a.ID) })
 				var rows [][]string
 				for _, r := range runs {
 					code := "running or killed"
@@ -75,8 +78,9 @@ is none): a ready check for Nagios, Icinga or a cron wrapper.`,
 					}
 					rows = append(rows, []string{r.Command, fmt.Sprint(r.ID), r.Started, r.Finished, code, r.Actor})
 				}
-				render(g.stdout, "table", []string{"command", "run", "started", "finished", "exit", "actor"}, rows, nil)
+				render(g.stdout, "table", []string{"command", "run id", "started", "finished", "exit", "actor"}, rows, nil)
 				if id := lastRunOf(runs, "ingest", "run"); id > 0 {
+					by := "ingest"
 					rows = nil
 					for _, r := range runs {
 						var sum struct {
@@ -85,6 +89,7 @@ is none): a ready check for Nagios, Icinga or a cron wrapper.`,
 						if r.ID != id || json.Unmarshal(r.Summary, &sum) != nil {
 							continue
 						}
+						by = r.Command
 						for _, name := range slices.Sorted(maps.Keys(sum.Sources)) {
 							c := sum.Sources[name]
 							n := func(k string) string { // JSON numbers decode as float64
@@ -97,7 +102,7 @@ is none): a ready check for Nagios, Icinga or a cron wrapper.`,
 								n("rejected"), n("orphans")})
 						}
 					}
-					fmt.Fprintf(g.stdout, "\nlast ingest (run %d)\n", id)
+					fmt.Fprintf(g.stdout, "\nlast ingest (run id %d, spendsync %s)\n", id, by)
 					render(g.stdout, "table", []string{"source", "rows", "joined", "changed", "left", "held", "rejected", "orphans"}, rows, nil)
 				}
 				rows = nil

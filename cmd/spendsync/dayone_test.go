@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"database/sql"
 	"encoding/json"
 	"os"
@@ -342,5 +343,48 @@ func TestIngestAndExportReportTheirPhasesInJSONLogs(t *testing.T) {
 		if !seen[want] {
 			t.Errorf("no %q phase in the JSON log; phases %v\n%s", want, seen, errOut)
 		}
+	}
+}
+
+// person show says whether the last export carried the person and why
+// not, and lists the person's rejected rows of the last ingest.
+func TestPersonShowSaysWhyAPersonIsOrIsNotInTheDump(t *testing.T) {
+	cfg := demo(t)
+	contracts := filepath.Join(filepath.Dir(cfg), "hr", "dienstverbanden.csv")
+	data, _ := os.ReadFile(contracts)
+	data = bytes.Replace(data, []byte("000102;102-1;15-03-2018;;"), []byte("000102;102-1;15-03-2018;31-12-2019;"), 1)
+	data = append(data, "000103;103-9;99-99-2020;;ICT;Informatievoorziening;DEV;Ontwikkelaar\r\n"...)
+	os.WriteFile(contracts, data, 0o600)
+	if code, _, stderr := cli(t, "--config", cfg, "ingest"); code != exitRejected {
+		t.Fatalf("ingest: %d %s", code, stderr)
+	}
+	mustCLI(t, "--config", cfg, "export")
+	for _, tc := range []struct{ emp, want string }{
+		{"000101", "in the dump        yes, in the last export\n"},
+		{"000102", "in the dump        no: no contract active today within rules.scope\n"},
+		{"000108", "in the dump        no: held back: missing required field (username)\n"},
+		{"000103", "rejected rows in the last ingest"},
+	} {
+		code, out, stderr := cli(t, "--config", cfg, "person", "show", tc.emp)
+		if code != 0 || !strings.Contains(out, tc.want) {
+			t.Errorf("person show %s: exit %d, lacks %q:\n%s%s", tc.emp, code, tc.want, out, stderr)
+		}
+	}
+	if _, out, _ := cli(t, "--config", cfg, "person", "show", "000103"); !strings.Contains(out, "dienstverbanden.csv") || !strings.Contains(out, " 17 ") {
+		t.Errorf("the rejected row is not named by file and line:\n%s", out)
+	}
+}
+
+// status lists the last run of each command newest first, and says which
+// command did the last ingest.
+func TestStatusListsRunsNewestFirstAndNamesWhoIngested(t *testing.T) {
+	cfg := demo(t)
+	mustCLI(t, "--config", cfg, "ingest")
+	mustCLI(t, "--config", cfg, "run")
+	mustCLI(t, "--config", cfg, "export")
+	_, out, _ := cli(t, "--config", cfg, "status")
+	e, r, i := strings.Index(out, "\nexport "), strings.Index(out, "\nrun "), strings.Index(out, "\ningest ")
+	if e < 0 || !(e < r && r < i) || !strings.Contains(out, "last ingest (run id 2, spendsync run)") {
+		t.Fatalf("status:\n%s", out)
 	}
 }
