@@ -3,7 +3,7 @@ GO ?= go
 BIN ?= bin/spendsync
 DEMO_OUT ?= $(CURDIR)/demo-out
 
-.PHONY: build test demo bench bench-1m lint windows man fuzz crash clean
+.PHONY: build deps test demo bench bench-1m lint windows man fuzz crash clean
 FUZZTIME ?= 30s
 
 build:
@@ -14,9 +14,21 @@ build:
 # inputs, SFTP faults, generated inputs). The whole suite takes about 2.5
 # minutes on an idle 2-core machine but took 12m50s on a heavily loaded
 # one, past go test's default 10m: hence the timeout.
+# It says first which of the Debian packages the tests use are missing,
+# and at the end which tests skipped for lack of them.
+SKIPPED ?= $(CURDIR)/.test-skipped
 test:
+	@bash .ci/deps --check
 	$(GO) vet ./...
-	SPENDSYNC_SLOW=1 $(GO) test -count=1 -timeout 40m ./...
+	@rm -f $(SKIPPED)
+	@SPENDSYNC_SKIPPED=$(SKIPPED) SPENDSYNC_SLOW=1 $(GO) test -count=1 -timeout 40m ./...; status=$$?; \
+	if [ -s $(SKIPPED) ]; then echo "make test: skipped for lack of a tool (make deps installs them):"; sort -u $(SKIPPED) | sed 's/^/  /'; fi; \
+	rm -f $(SKIPPED); exit $$status
+
+# The Debian packages the tests use (openssh-server, sqlite3, ProFTPD
+# mod_sftp, rclone), with apt-get: run it as root once on a fresh machine.
+deps:
+	bash .ci/deps
 
 # Build and run the main job (ingest, export, deliver) on the bundled demo
 # data; everything lands in demo-out/ (the drop is a local folder).

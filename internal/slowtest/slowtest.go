@@ -5,6 +5,7 @@
 package slowtest
 
 import (
+	"fmt"
 	"os"
 	"testing"
 )
@@ -15,4 +16,18 @@ func Require(t testing.TB) {
 	if os.Getenv("SPENDSYNC_SLOW") == "" {
 		t.Skip("slow end-to-end test: runs with SPENDSYNC_SLOW=1 (make test and CI set it)")
 	}
+}
+
+// SkipMissing skips t because a tool it needs is not installed, and notes
+// that in the file SPENDSYNC_SKIPPED names, so make test can list at its
+// end what skipped for lack of what.
+func SkipMissing(t testing.TB, what string) {
+	t.Helper()
+	if path := os.Getenv("SPENDSYNC_SKIPPED"); path != "" {
+		if f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
+			fmt.Fprintf(f, "%s: %s\n", t.Name(), what)
+			f.Close()
+		}
+	}
+	t.Skipf("%s not available", what)
 }

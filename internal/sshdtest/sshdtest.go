@@ -23,6 +23,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/spendsync/spendsync/internal/slowtest"
 )
 
 // Binary is where Debian's openssh-server puts sshd.
@@ -49,7 +51,7 @@ func Start(t testing.TB) *Server {
 		if os.Getenv("SPENDSYNC_REQUIRE_SSHD") != "" {
 			t.Fatalf("%s is required (apt-get install openssh-server): %v", Binary, err)
 		}
-		t.Skipf("%s not installed", Binary)
+		slowtest.SkipMissing(t, Binary+" (apt-get install openssh-server)")
 	}
 	u, err := user.Current()
 	if err != nil {
@@ -302,5 +304,5 @@ func Optional(t testing.TB, what string, err error) {
 	if os.Getenv("SPENDSYNC_REQUIRE_SFTP_SERVERS") != "" {
 		t.Fatalf("%s is required here (SPENDSYNC_REQUIRE_SFTP_SERVERS): %v", what, err)
 	}
-	t.Skipf("%s not available: %v", what, err)
+	slowtest.SkipMissing(t, fmt.Sprintf("%s (%v)", what, err))
 }
