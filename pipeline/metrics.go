@@ -18,8 +18,9 @@ import (
 // Metrics renders the state as a Prometheus textfile (node_exporter's
 // textfile collector format), every series named spendsync_*. The text is
 // written by expfmt, so escaping and number formats are the exposition
-// format's own; a family without samples is left out.
-func Metrics(ctx context.Context, s *lifecycle.Store) (string, error) {
+// format's own; a family without samples is left out. extra labels (a
+// tenant's name) go on every series.
+func Metrics(ctx context.Context, s *lifecycle.Store, extra map[string]string) (string, error) {
 	var families []*dto.MetricFamily
 	byName := map[string]*dto.MetricFamily{}
 	family := func(name, typ, help string) {
@@ -34,6 +35,13 @@ func Metrics(ctx context.Context, s *lifecycle.Store) (string, error) {
 	sample := func(name string, labels map[string]string, v float64) {
 		mf := byName[name]
 		m := &dto.Metric{}
+		if len(extra) > 0 {
+			labels = maps.Clone(labels)
+			if labels == nil {
+				labels = map[string]string{}
+			}
+			maps.Copy(labels, extra)
+		}
 		for _, k := range slices.Sorted(maps.Keys(labels)) {
 			m.Label = append(m.Label, &dto.LabelPair{Name: proto.String(k), Value: proto.String(labels[k])})
 		}
@@ -124,6 +132,27 @@ func Metrics(ctx context.Context, s *lifecycle.Store) (string, error) {
 		}
 	}
 	return b.String(), nil
+}
+
+// ownLabels are the labels the series carry themselves.
+var ownLabels = []string{"command", "state", "target", "result"}
+
+// CheckMetricsLabel refuses a label name Prometheus would refuse, or one
+// the series carry themselves.
+func CheckMetricsLabel(name string) error {
+	valid := name != "" && !strings.HasPrefix(name, "__")
+	for i, r := range name {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			valid = false
+		}
+	}
+	if !valid {
+		return fmt.Errorf("not a Prometheus label name (letters, digits and _, not first a digit or __)")
+	}
+	if slices.Contains(ownLabels, name) {
+		return fmt.Errorf("the series carry a label %q themselves", name)
+	}
+	return nil
 }
 
 func unix(rfc3339 string) float64 {

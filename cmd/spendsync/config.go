@@ -13,6 +13,7 @@ import (
 	"github.com/spendsync/spendsync/internal/configfile"
 	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/lifecycle"
+	"github.com/spendsync/spendsync/pipeline"
 	"github.com/spendsync/spendsync/transport"
 )
 
@@ -25,7 +26,15 @@ type config struct {
 	Target    transport.Config    `yaml:"target"`
 	Retention lifecycle.Retention `yaml:"retention"`
 	Metrics   string              `yaml:"metrics"`
-	path      string
+	// MetricsLabels go on every series: one box's tenants share one
+	// node_exporter, whose textfile collector refuses two files with the
+	// same series.
+	MetricsLabels map[string]string `yaml:"metrics_labels"`
+	// MetricsMode lets node_exporter, another user, read the file: it
+	// holds counts, times and target names, no person's data.
+	MetricsMode string `yaml:"metrics_mode"`
+	metricsMode os.FileMode
+	path        string
 }
 
 type rules struct {
@@ -215,6 +224,21 @@ func (c *config) validate() error {
 		return kerr("retention.exports", "must not be negative")
 	}
 	c.Metrics = rel(c.Metrics)
+	switch c.MetricsMode {
+	case "", "0600", "600":
+		c.metricsMode = 0o600
+	case "0640", "640":
+		c.metricsMode = 0o640
+	case "0644", "644":
+		c.metricsMode = 0o644
+	default:
+		return kerr("metrics_mode", "must be 0600, 0640 or 0644, not %q", c.MetricsMode)
+	}
+	for name := range c.MetricsLabels {
+		if err := pipeline.CheckMetricsLabel(name); err != nil {
+			return kerr("metrics_labels."+name, "%v", err)
+		}
+	}
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -395,5 +396,46 @@ func TestMetricsTextfileParsesAndTracksRuns(t *testing.T) {
 	}
 	if fi, _ := os.Stat(metrics); fi.Mode().Perm() != 0o600 {
 		t.Fatalf("metrics mode %v", fi.Mode().Perm())
+	}
+}
+
+// One box, many tenants, one node_exporter: each tenant's series carry its
+// labels, so the collector can tell the files apart, and the file may be
+// opened to node_exporter's user.
+func TestMetricsCarryTheTenantsLabelsAndTheChosenMode(t *testing.T) {
+	cfg := demo(t)
+	metrics := filepath.Join(filepath.Dir(cfg), "spendsync-acme.prom")
+	data, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, append(data, "metrics: spendsync-acme.prom\nmetrics_labels: {tenant: acme}\nmetrics_mode: \"0640\"\n"...), 0o600)
+	mustCLI(t, "--config", cfg, "ingest")
+	f, err := os.Open(metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(f)
+	if err != nil || len(fams) == 0 {
+		t.Fatalf("metrics: %v", err)
+	}
+	for name, fam := range fams {
+		for _, m := range fam.Metric {
+			if !slices.ContainsFunc(m.Label, func(l *dto.LabelPair) bool { return l.GetName() == "tenant" && l.GetValue() == "acme" }) {
+				t.Errorf("a %s series lacks tenant=acme: %v", name, m.Label)
+			}
+		}
+	}
+	if fi, _ := os.Stat(metrics); fi.Mode().Perm() != 0o640 {
+		t.Errorf("metrics mode %v, want 0640", fi.Mode().Perm())
+	}
+	for _, tc := range []struct{ yaml, want string }{
+		{"metrics_labels: {command: x}\n", `metrics_labels.command: the series carry a label "command" themselves`},
+		{"metrics_labels: {9lives: x}\n", "metrics_labels.9lives: not a Prometheus label name"},
+		{"metrics_mode: \"0666\"\n", `metrics_mode: must be 0600, 0640 or 0644, not "0666"`},
+	} {
+		os.WriteFile(cfg, append(data, tc.yaml...), 0o600)
+		if code, _, stderr := cli(t, "--config", cfg, "status"); code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s: exit %d %s", tc.yaml, code, stderr)
+		}
 	}
 }

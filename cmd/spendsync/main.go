@@ -332,8 +332,9 @@ func (g *globals) withStore(command string, dry bool, fn func(cfg *config, st *l
 
 // writeMetrics refreshes the Prometheus textfile atomically, so the
 // collector never reads half a file.
-func writeMetrics(st *lifecycle.Store, path string) error {
-	text, err := pipeline.Metrics(context.Background(), st)
+func writeMetrics(st *lifecycle.Store, cfg *config) error {
+	path := cfg.Metrics
+	text, err := pipeline.Metrics(context.Background(), st, cfg.MetricsLabels)
 	if err != nil {
 		return err
 	}
@@ -342,6 +343,12 @@ func writeMetrics(st *lifecycle.Store, path string) error {
 	}
 	if err := atomicfile.WriteBytes(path, []byte(text)); err != nil {
 		return fmt.Errorf("write metrics: %w", err)
+	}
+	if cfg.metricsMode != 0o600 {
+		// Written 0600 like everything else, then opened up as asked.
+		if err := os.Chmod(path, cfg.metricsMode); err != nil {
+			return fmt.Errorf("write metrics: %w", err)
+		}
 	}
 	return nil
 }
@@ -357,7 +364,7 @@ func (w *writer) close(err error) error {
 		ferr = w.store.FinishRun(w.runID, exitCode(err))
 	}
 	if ferr == nil && w.cfg.Metrics != "" {
-		ferr = writeMetrics(w.store, w.cfg.Metrics)
+		ferr = writeMetrics(w.store, w.cfg)
 	}
 	w.store.Close()
 	w.lock.Release()

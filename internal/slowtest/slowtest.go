@@ -21,8 +21,12 @@ func Require(t testing.TB) {
 // SkipMissing skips t because a tool it needs is not installed, and notes
 // that in the file SPENDSYNC_SKIPPED names, so make test can list at its
 // end what skipped for lack of what.
+// With SPENDSYNC_REQUIRE_TOOLS set (CI) a missing tool fails t instead.
 func SkipMissing(t testing.TB, what string) {
 	t.Helper()
+	if os.Getenv("SPENDSYNC_REQUIRE_TOOLS") != "" {
+		t.Fatalf("%s is required here (SPENDSYNC_REQUIRE_TOOLS)", what)
+	}
 	if path := os.Getenv("SPENDSYNC_SKIPPED"); path != "" {
 		if f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
 			fmt.Fprintf(f, "%s: %s\n", t.Name(), what)
