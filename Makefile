@@ -39,9 +39,12 @@ demo: build
 
 # 100k persons / 150k contracts, generated: every step of the daily cycle as
 # a child process, time and peak RSS beside sqlite3 .import of the same
-# files in the same run (docs/performance.md). bench-1m: 1M persons, slow.
+# files in the same run (docs/performance.md); then 200 tenants of 500
+# persons, one run after the other, as on a service provider's box.
+# bench-1m: 1M persons, slow.
 bench:
 	$(GO) run ./internal/benchrun -persons 100000
+	$(GO) run ./internal/benchrun -tenants 200 -persons 500
 	$(GO) test -run '^$$' -bench Ingest100kPullVsCSV -benchmem -benchtime 2x -timeout 30m ./cmd/spendsync/
 
 bench-1m:

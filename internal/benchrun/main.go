@@ -25,6 +25,7 @@ func main() {
 	bin := flag.String("bin", "", "measure this spendsync binary instead of building ./cmd/spendsync (e.g. an older release)")
 	steps := flag.Int("steps", 6, "stop after this many steps of the cycle (first ingest, re-ingest, export, re-export, 1% ingest, export)")
 	floorOf := flag.String("floor", "", "internal: write the files in -dir into spendsync's schema and nothing else (rows, events or export; see floor.go)")
+	tenantsN := flag.Int("tenants", 0, "instead: this many tenants of -persons each, one run after the other (tenants.go)")
 	flag.Parse()
 	if *floorOf != "" {
 		if err := floor(*dir, *floorOf); err != nil {
@@ -33,7 +34,15 @@ func main() {
 		}
 		return
 	}
-	if err := run(*persons, *dir, *bin, *steps); err != nil {
+	if *tenantsN > 0 {
+		err := withBinary(*dir, *bin, func(dir, bin string) error { return tenants(*tenantsN, *persons, dir, bin) })
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "benchrun:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := withBinary(*dir, *bin, func(dir, bin string) error { return run(*persons, dir, bin, *steps) }); err != nil {
 		fmt.Fprintln(os.Stderr, "benchrun:", err)
 		os.Exit(1)
 	}
@@ -50,7 +59,10 @@ type step struct {
 	reference bool
 }
 
-func run(n int, dir, prebuilt string, cycle int) error {
+// withBinary calls fn with a work folder (dir, or a new temporary one,
+// removed afterwards) and the spendsync binary to measure (prebuilt, or
+// ./cmd/spendsync built into that folder).
+func withBinary(dir, prebuilt string, fn func(dir, bin string) error) error {
 	if dir == "" {
 		d, err := os.MkdirTemp("", "spendsync-bench-")
 		if err != nil {
@@ -71,6 +83,10 @@ func run(n int, dir, prebuilt string, cycle int) error {
 	} else if abs, err := filepath.Abs(bin); err == nil {
 		bin = abs
 	}
+	return fn(dir, bin)
+}
+
+func run(n int, dir, bin string, cycle int) error {
 	hr := filepath.Join(dir, "hr")
 	if err := generate(hr, n, 0); err != nil {
 		return err
@@ -174,7 +190,7 @@ func measure(name, target, dir, bin string, args ...string) (step, error) {
 
 func report(n int, steps []step) {
 	base, baseCPU := steps[0].elapsed, steps[0].cpu
-	fmt.Printf("%d persons, %s, %d CPUs, %s %s/%s\n\n", n, cpuModel(), runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Printf("%d persons, %s, %d CPUs, %s %s/%s\n\n", n, cpuModel(), numCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Println("| step | wall time | × import | CPU time | × import (CPU) | target | peak RSS |")
 	fmt.Println("|---|---|---|---|---|---|---|")
 	memory := "≤ 150 MB"
@@ -193,6 +209,8 @@ func report(n int, steps []step) {
 			s.elapsed.Seconds()/base.Seconds(), s.cpu.Seconds(), s.cpu.Seconds()/baseCPU.Seconds(), target, s.rssKB/1024)
 	}
 }
+
+func numCPU() int { return runtime.NumCPU() }
 
 func cpuModel() string {
 	b, err := os.ReadFile("/proc/cpuinfo")
