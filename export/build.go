@@ -19,6 +19,13 @@ type Rules struct {
 	RemoveDiacritics    bool
 	GenderMap           map[string]string
 	Scope               Scope
+	// AllowRenames lets every username change of an exported account
+	// through (rules.username_change: allow); Allowed lets those persons'
+	// through (person allow-rename). Any other is held: the username is
+	// Spend Cloud's key, so a changed one makes a new employee there and
+	// deactivates the old one with its history and cards.
+	AllowRenames bool
+	Allowed      map[string]bool
 }
 
 // formulaStart lists what makes a spreadsheet treat a cell as a formula.
@@ -37,6 +44,14 @@ type Held struct {
 	Reason         string   `json:"reason"`
 	Fields         []string `json:"fields"`
 	Kept           bool     `json:"kept"` // its last exported rows stay in the dump
+}
+
+// Rename is a username change of an exported account.
+type Rename struct {
+	EmployeeNumber string `json:"employee_number"`
+	Old            string `json:"old"`
+	New            string `json:"new"`
+	Held           bool   `json:"held"` // the dump keeps Old
 }
 
 // Change is one provisioning change between two dumps.
@@ -100,6 +115,18 @@ type Stats struct {
 	Changes        map[string]int // by kind
 	Held           []Held
 	Formulas       []Held // formula_guard: warn findings (the rows are exported as they are)
+	Renames        []Rename
+}
+
+// HeldRenames counts the renames the dump held back.
+func (s *Stats) HeldRenames() int {
+	n := 0
+	for _, r := range s.Renames {
+		if r.Held {
+			n++
+		}
+	}
+	return n
 }
 
 // Walker computes a dump person by person: fed the current persons in
@@ -268,14 +295,12 @@ func (w *Walker) Person(p *model.Person, blocked bool, contracts []model.Contrac
 		return nil
 	}
 	cur := &PersonRows{Person: row, Roles: roles}
-	if err := w.emit(cur); err != nil {
-		return err
-	}
 	w.Stats.Held = append(w.Stats.Held, roleless...)
-	w.buf = appendRows(w.buf[:0], cur)
-	sum := sha256.Sum256(w.buf)
-	hash := sum[:hashLen]
+	hash := w.hash(cur)
 	if !hasPrev {
+		if err := w.emit(cur); err != nil {
+			return err
+		}
 		if err := w.rowChange(AccountCreate, emp, row); err != nil {
 			return err
 		}
@@ -285,10 +310,18 @@ func (w *Walker) Person(p *model.Person, blocked bool, contracts []model.Contrac
 		return w.sink.Store(emp, cur, hash, false)
 	}
 	if bytes.Equal(hash, prevHash) {
-		return nil
+		return w.emit(cur)
 	}
 	prev, err := w.last.Rows(emp)
 	if err != nil {
+		return err
+	}
+	if w.holdRename(emp, prev, cur) {
+		if hash = w.hash(cur); bytes.Equal(hash, prevHash) {
+			return w.emit(cur) // nothing but the held rename changed
+		}
+	}
+	if err := w.emit(cur); err != nil {
 		return err
 	}
 	changed := map[string]map[string]string{}
@@ -306,6 +339,35 @@ func (w *Walker) Person(p *model.Person, blocked bool, contracts []model.Contrac
 		return err
 	}
 	return w.sink.Store(emp, cur, hash, true)
+}
+
+// hash is the hash of a person's rows as the last export stores it.
+func (w *Walker) hash(p *PersonRows) []byte {
+	w.buf = appendRows(w.buf[:0], p)
+	sum := sha256.Sum256(w.buf)
+	return sum[:hashLen]
+}
+
+// holdRename notes a username change of an exported account and, unless
+// it is allowed, puts the exported username back into cur's rows; it
+// reports whether it did.
+func (w *Walker) holdRename(emp string, prev, cur *PersonRows) bool {
+	at := personAt["username"]
+	old, now := prev.Person[at], cur.Person[at]
+	if old == "" || old == now {
+		return false
+	}
+	r := Rename{EmployeeNumber: emp, Old: old, New: now}
+	r.Held = !w.rules.AllowRenames && !w.rules.Allowed[emp]
+	w.Stats.Renames = append(w.Stats.Renames, r)
+	if !r.Held {
+		return false
+	}
+	cur.Person[at] = old
+	for _, role := range cur.Roles {
+		role[roleAt["username"]] = old
+	}
+	return true
 }
 
 // Finish removes the exported persons after the last current one.
@@ -607,6 +669,7 @@ func project(r Row, cols []Column, at []int) map[string]string {
 type Limits struct {
 	MaxRemovals       int
 	MaxRemovalPercent int
+	MaxRenames        int // renames let through (held ones change nothing)
 }
 
 // Check refuses a dump that removes too many accounts or is empty while the
@@ -621,6 +684,10 @@ func (l Limits) Check(s *Stats) error {
 	case l.MaxRemovalPercent > 0 && before > 0 && n*100 > l.MaxRemovalPercent*before:
 		return fmt.Errorf("%w: the export would remove %d of %d accounts (%.1f%%), more than thresholds.max_removal_percent %d%% (override with --force)",
 			fault.ErrSafetyStop, n, before, float64(n)*100/float64(before), l.MaxRemovalPercent)
+	}
+	if renamed := len(s.Renames) - s.HeldRenames(); l.MaxRenames > 0 && renamed > l.MaxRenames {
+		return fmt.Errorf("%w: the export would change the username of %d accounts, more than thresholds.max_renames %d; each makes a new employee in Spend Cloud and deactivates the old one (override with --force)",
+			fault.ErrSafetyStop, renamed, l.MaxRenames)
 	}
 	return nil
 }

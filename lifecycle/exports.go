@@ -526,6 +526,7 @@ type ExportRecord struct {
 	Held           []HeldEntry // the persons this export held back
 	Manifest       any         // stored as JSON
 	Events         []Event     // recorded after those given to Event
+	Renamed        []string    // persons whose rename allowance the export used
 }
 
 // Commit records the export as the last export, with its events, and
@@ -555,6 +556,9 @@ func (w *ExportWriter) Commit(rec ExportRecord) error {
 		func(i int, args []any) ([]any, error) {
 			return append(args, rec.Held[i].EmployeeNumber, rec.Held[i].Details), nil
 		}); err != nil {
+		return err
+	}
+	if err := useAllowances(tx, rec.Renamed); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

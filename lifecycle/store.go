@@ -183,6 +183,10 @@ var migrations = [][]string{
 	// came back. Every source compares every person in full once, so the
 	// next ingest restores them.
 	{`DELETE FROM source_hashes`, `DELETE FROM source_state`},
+	// 9: person allow-rename's leave for one rename, until an export uses
+	// it (renames.go).
+	{`CREATE TABLE IF NOT EXISTS rename_allowed (employee_number TEXT PRIMARY KEY, reason TEXT NOT NULL, actor TEXT NOT NULL,
+		time TEXT NOT NULL, run_id INTEGER) WITHOUT ROWID`},
 }
 
 // migrate creates the schema in a new database, upgrades an older one in

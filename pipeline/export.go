@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -39,7 +40,11 @@ type ExportPlan struct {
 func (p *Pipeline) PlanExport(ctx context.Context, o ExportOptions) (*ExportPlan, error) {
 	plan := &ExportPlan{Date: exportDate(o)}
 	sink := &planSink{plan: plan}
-	stats, err := p.walkExport(ctx, plan.Date, sink)
+	allowed, err := p.Store.RenameAllowances(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stats, err := p.walkExport(ctx, plan.Date, sink, allowed)
 	if err != nil {
 		return nil, err
 	}
@@ -78,14 +83,20 @@ func exportDate(o ExportOptions) string {
 
 // walkExport streams the current persons and the last export side by side
 // through a Walker into sink.
-func (p *Pipeline) walkExport(ctx context.Context, date string, sink export.Sink) (*export.Stats, error) {
+// allowed are the persons whose username change an operator let through.
+func (p *Pipeline) walkExport(ctx context.Context, date string, sink export.Sink, allowed map[string]lifecycle.Allowance) (*export.Stats, error) {
 	rd, err := p.Store.ReadExport(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer rd.Close()
 	s := p.Settings
-	w := export.NewWalker(lastExport{rd}, sink, date, s.Export, s.ExportRules)
+	rules := s.ExportRules
+	rules.Allowed = map[string]bool{}
+	for emp := range allowed {
+		rules.Allowed[emp] = true
+	}
+	w := export.NewWalker(lastExport{rd}, sink, date, s.Export, rules)
 	ph := p.Phases.Start("export", -1)
 	defer ph.Done()
 	if err := rd.Current(w.Person); err != nil {
@@ -101,7 +112,7 @@ func (p *Pipeline) walkExport(ctx context.Context, date string, sink export.Sink
 // returned as the force event to record instead.
 func (p *Pipeline) exportLimits(stats *export.Stats, force bool) ([]lifecycle.Event, error) {
 	th := p.Settings.Thresholds
-	if err := (export.Limits{MaxRemovals: th.MaxRemovals, MaxRemovalPercent: th.MaxRemovalPercent}).Check(stats); err != nil {
+	if err := (export.Limits{MaxRemovals: th.MaxRemovals, MaxRemovalPercent: th.MaxRemovalPercent, MaxRenames: th.MaxRenames}).Check(stats); err != nil {
 		if !force {
 			return nil, err
 		}
@@ -313,9 +324,13 @@ func (e *ExportPlan) Summary() string { return summary(e.Date, &e.Stats) }
 
 func summary(date string, s *export.Stats) string {
 	c := s.Changes
-	return fmt.Sprintf("%d persons, %d roles for %s; %d create, %d update, %d remove, %d grant, %d revoke; %d held back",
+	text := fmt.Sprintf("%d persons, %d roles for %s; %d create, %d update, %d remove, %d grant, %d revoke; %d held back",
 		s.Persons, s.Roles, date, c[export.AccountCreate], c[export.AccountUpdate], c[export.AccountRemove],
 		c[export.RoleGrant], c[export.RoleRevoke], len(s.Held))
+	if n := s.HeldRenames(); n > 0 || len(s.Renames) > 0 {
+		text += fmt.Sprintf("; %d renamed, %d renames held", len(s.Renames)-n, n)
+	}
+	return text
 }
 
 // Export plans and (unless dry) writes an export and records it. With Out
@@ -347,6 +362,10 @@ func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifes
 	date := exportDate(o)
 	id := fmt.Sprintf("%s-%d", time.Now().UTC().Format("20060102T150405Z"), p.RunID)
 	sink := &exportSink{id: id, origin: "export"}
+	allowed, err := p.Store.RenameAllowances(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var lastHeld map[lifecycle.HeldEntry]bool
 	var db *lifecycle.ExportWriter
 	dir := o.Out
@@ -363,12 +382,11 @@ func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifes
 		sink.db = startDBQueue(db, sink.origin)
 		defer sink.db.wait() // before the rollback: the queue's goroutine uses the writer
 	}
-	var err error
 	if sink.files, err = export.NewWriter(dir, cfg); err != nil {
 		return nil, err
 	}
 	defer sink.files.Discard()
-	stats, err := p.walkExport(ctx, date, sink)
+	stats, err := p.walkExport(ctx, date, sink, allowed)
 	if err != nil {
 		return nil, err
 	}
@@ -404,11 +422,12 @@ func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifes
 		changes += n
 	}
 	held, events := heldEvents(m.ExportID, "export", stats, lastHeld)
+	renamed, renameEvents := renameEvents(m.ExportID, stats, allowed)
 	// The changes' events are in the transaction already; this commits
 	// them with the rest (a spinner with the count).
 	ph = p.Phases.Start(fmt.Sprintf("events (%d)", changes), -1)
 	err = db.Commit(lifecycle.ExportRecord{ID: m.ExportID, Date: m.Date, Origin: "export", Persons: stats.Persons,
-		Roles: stats.Roles, Held: held, Manifest: m, Events: append(forced, events...)})
+		Roles: stats.Roles, Held: held, Manifest: m, Events: slices.Concat(forced, events, renameEvents), Renamed: renamed})
 	ph.Done()
 	if err != nil {
 		return nil, err
@@ -420,11 +439,61 @@ func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifes
 	log.Info("export", "export_id", id, "dir", cfg.Dir, "persons", stats.Persons, "roles", stats.Roles,
 		"changes", changes, "held", len(stats.Held))
 	fmt.Fprintf(out, "exported %s: %s\n", id, summary(date, stats))
+	if n := stats.HeldRenames(); n > 0 {
+		return m, &heldError{renames: n}
+	}
 	return m, nil
 }
 
+// ErrHeld ends an export that was written and recorded but held back a
+// change Spend Cloud must not see unasked (a rename): exit 5.
+var ErrHeld = errors.New("changes were held back")
+
+type heldError struct{ renames int }
+
+func (e *heldError) Error() string {
+	n := fmt.Sprintf("%d username changes", e.renames)
+	if e.renames == 1 {
+		n = "1 username change"
+	}
+	return n + " held: the dump keeps the old username, since Spend Cloud would make a new employee (spendsync status lists them; spendsync person allow-rename N lets one through)"
+}
+
+func (e *heldError) Is(target error) bool { return target == ErrHeld }
+
+// renameEvents are an export's renames let through (account.renamed, with
+// the allowance that let it through) and the allowances they used. Held
+// renames are recorded with the held persons (heldEvents).
+func renameEvents(id string, s *export.Stats, allowed map[string]lifecycle.Allowance) ([]string, []lifecycle.Event) {
+	var used []string
+	var events []lifecycle.Event
+	for _, r := range s.Renames {
+		if r.Held {
+			continue
+		}
+		det := map[string]any{"old": r.Old, "new": r.New, "export_id": id}
+		if a, ok := allowed[r.EmployeeNumber]; ok {
+			det["allowed_by"], det["reason"], det["allowed_at"] = a.Actor, a.Reason, a.Time
+			used = append(used, r.EmployeeNumber)
+		} else {
+			det["allowed_by"] = "rules.username_change: allow"
+		}
+		events = append(events, lifecycle.Event{Source: "export", Kind: lifecycle.AccountRenamed, EmployeeNumber: r.EmployeeNumber, Details: det})
+	}
+	return used, events
+}
+
+// HeldRename is the reason a held rename is stored with.
+const HeldRename = "username change held"
+
 func logHeld(p *Pipeline, s *export.Stats) {
 	log := p.log()
+	for _, r := range s.Renames {
+		if r.Held {
+			log.Warn("username change held: Spend Cloud would make a new employee; spendsync person allow-rename lets it through",
+				"employee", r.EmployeeNumber, "old", r.Old, "new", r.New)
+		}
+	}
 	for _, h := range s.Held {
 		log.Warn("held back", "employee", h.EmployeeNumber, "reason", h.Reason, "fields", h.Fields, "kept_last_export", h.Kept)
 	}
@@ -442,6 +511,19 @@ func heldEvents(id, origin string, s *export.Stats, lastHeld map[lifecycle.HeldE
 	var events []lifecycle.Event
 	var held []lifecycle.HeldEntry
 	seen := map[lifecycle.HeldEntry]bool{}
+	for _, r := range s.Renames {
+		if !r.Held {
+			continue
+		}
+		det := map[string]any{"reason": HeldRename, "old": r.Old, "new": r.New}
+		e := lifecycle.HeldEntry{EmployeeNumber: r.EmployeeNumber, Details: compactJSON(det)}
+		seen[e] = true
+		held = append(held, e)
+		if !lastHeld[e] {
+			det["export_id"] = id
+			events = append(events, lifecycle.Event{Source: origin, Kind: lifecycle.AccountRenameHeld, EmployeeNumber: r.EmployeeNumber, Details: det})
+		}
+	}
 	for _, h := range s.Held {
 		det := map[string]any{"reason": h.Reason, "fields": h.Fields, "kept_last_export": h.Kept}
 		e := lifecycle.HeldEntry{EmployeeNumber: h.EmployeeNumber, Details: compactJSON(det)}

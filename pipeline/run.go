@@ -22,8 +22,11 @@ func (p *Pipeline) Run(ctx context.Context, o RunOptions) error {
 	if ingestErr != nil && !errors.Is(ingestErr, ErrRejected) {
 		return ingestErr
 	}
-	if _, err := p.Export(ctx, ExportOptions{DryRun: o.DryRun, Force: o.Force}); err != nil {
-		return err
+	// A held rename is a finding, not a failure: the dump without it is
+	// still delivered.
+	_, exportErr := p.Export(ctx, ExportOptions{DryRun: o.DryRun, Force: o.Force})
+	if exportErr != nil && !errors.Is(exportErr, ErrHeld) {
+		return exportErr
 	}
 	if t := p.Settings.Target; t != nil && t.Configured() {
 		if err := p.Push(ctx, PushOptions{DryRun: o.DryRun}); err != nil {
@@ -37,7 +40,7 @@ func (p *Pipeline) Run(ctx context.Context, o RunOptions) error {
 			return err
 		}
 	}
-	return ingestErr
+	return errors.Join(ingestErr, exportErr)
 }
 
 func (p *Pipeline) retains() bool {

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/spendsync/spendsync/export"
+	"github.com/spendsync/spendsync/lifecycle"
 	"github.com/spendsync/spendsync/pipeline"
 )
 
@@ -44,6 +45,16 @@ func newDiffCommand(g *globals) *cobra.Command {
 			for _, c := range p.Changes {
 				out = append(out, change{c.Kind, c.EmployeeNumber, c.Details})
 				rows = append(rows, []string{c.Kind, c.EmployeeNumber, compactJSON(c.Details)})
+			}
+			// Renames apart: each would make a new employee in Spend Cloud.
+			for _, r := range p.Stats.Renames {
+				kind := lifecycle.AccountRenamed
+				if r.Held {
+					kind = lifecycle.AccountRenameHeld
+				}
+				d := map[string]any{"old": r.Old, "new": r.New}
+				out = append(out, change{kind, r.EmployeeNumber, d})
+				rows = append(rows, []string{kind, r.EmployeeNumber, compactJSON(d)})
 			}
 			for _, h := range p.Stats.Held {
 				d := map[string]any{"reason": h.Reason, "fields": h.Fields, "kept_last_export": h.Kept}

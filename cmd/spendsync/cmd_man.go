@@ -80,7 +80,7 @@ Safety stop: an empty, stale or shrunken source, too many removals or rejects, o
 Another spendsync holds the writer lock on this database.
 .TP
 .B 5
-Done, but some rows were rejected (see \fBspendsync rejects\fR).
+Done, with findings: rows were rejected (see \fBspendsync rejects\fR), or a username change was held (see \fBspendsync status\fR).
 .PP
 \fBrun\fR exits with its worst stage: 1 over 3 over 5 over 0.
 .SH ENVIRONMENT

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -21,7 +22,7 @@ func newPersonCommand(g *globals) *cobra.Command {
   spendsync person block 001234 --reason "ticket 4711" --push`,
 		Args: noArgs,
 	}
-	cmd.AddCommand(newPersonShowCommand(g), newBlockCommand(g, true), newBlockCommand(g, false))
+	cmd.AddCommand(newPersonShowCommand(g), newBlockCommand(g, true), newBlockCommand(g, false), newAllowRenameCommand(g))
 	return cmd
 }
 
@@ -75,10 +76,14 @@ func newBlockCommand(g *globals, blocked bool) *cobra.Command {
 					return nil
 				}
 				p := g.pipeline(w.cfg, w.store, w.runID)
-				if _, err := p.Export(ctx, pipeline.ExportOptions{}); err != nil {
+				_, exportErr := p.Export(ctx, pipeline.ExportOptions{})
+				if exportErr != nil && !errors.Is(exportErr, pipeline.ErrHeld) {
+					return exportErr
+				}
+				if err := p.Push(ctx, pipeline.PushOptions{}); err != nil {
 					return err
 				}
-				return p.Push(ctx, pipeline.PushOptions{})
+				return exportErr
 			}()
 			return w.close(err)
 		},

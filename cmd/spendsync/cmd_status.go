@@ -1,16 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/spendsync/spendsync/export"
 	"github.com/spendsync/spendsync/lifecycle"
+	"github.com/spendsync/spendsync/pipeline"
 )
 
 // errStaleDelivery makes status --max-age exit 3 (a safety-stop class
@@ -57,12 +61,17 @@ is none): a ready check for Nagios, Icinga or a cron wrapper.`,
 			if err != nil {
 				return err
 			}
+			renames, err := heldRenames(cmd.Context(), st)
+			if err != nil {
+				return err
+			}
 			stale := maxAge > 0 && !deliveredWithin(lastOK, maxAge)
 			if asJSON {
 				err = render(g.stdout, "json", nil, nil, map[string]any{
 					"database": cfg.Database, "persons": persons, "contracts": contracts, "blocked": blocked,
 					"open_rejects": len(rejects), "held_back": len(held), "last_runs": nonNil(runs),
 					"last_deliveries": nonNil(last), "last_successful_deliveries": nonNil(lastOK), "stale": stale,
+					"held_renames": nonNil(renames),
 				})
 			} else {
 				fmt.Fprintf(g.stdout, "database   %s\npersons    %d (%d blocked)\ncontracts  %d\nrejects    %d in the last ingest\nheld back  %d in the last export\n\n",
@@ -119,6 +128,14 @@ is none): a ready check for Nagios, Icinga or a cron wrapper.`,
 					}
 					rows = append(rows, []string{d.Target, d.Time, result, d.ExportID, lastGood})
 				}
+				if len(renames) > 0 {
+					fmt.Fprintf(g.stdout, "\nusername changes held (the dump keeps the old one; spendsync person allow-rename N lets one through)\n")
+					var held [][]string
+					for _, r := range renames {
+						held = append(held, []string{r.EmployeeNumber, r.Old, r.New})
+					}
+					render(g.stdout, "table", []string{"employee", "exported username", "new username"}, held, nil)
+				}
 				fmt.Fprintln(g.stdout)
 				err = render(g.stdout, "table", []string{"target", "last attempt", "result", "export", "last success"}, rows, nil)
 			}
@@ -134,6 +151,27 @@ is none): a ready check for Nagios, Icinga or a cron wrapper.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
 	cmd.Flags().Var(durationFlag{&maxAge}, "max-age", "exit 3 when the last successful delivery is older than this (e.g. 26h or 2d)")
 	return cmd
+}
+
+// heldRenames are the username changes the last export held back.
+func heldRenames(ctx context.Context, st *lifecycle.Store) ([]export.Rename, error) {
+	held, err := st.LastHeld(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []export.Rename
+	for h := range held {
+		var r export.Rename
+		var d struct {
+			Reason string `json:"reason"`
+		}
+		if json.Unmarshal([]byte(h.Details), &r) == nil && json.Unmarshal([]byte(h.Details), &d) == nil && d.Reason == pipeline.HeldRename {
+			r.EmployeeNumber, r.Held = h.EmployeeNumber, true
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b export.Rename) int { return strings.Compare(a.EmployeeNumber, b.EmployeeNumber) })
+	return out, nil
 }
 
 func deliveredWithin(ok []lifecycle.Delivery, maxAge time.Duration) bool {

@@ -47,6 +47,7 @@ type rules struct {
 	VerifiedDomains  []string             `yaml:"verified_domains"`
 	UnverifiedEmail  string               `yaml:"unverified_email"`
 	Scope            export.Scope         `yaml:"scope"`
+	UsernameChange   string               `yaml:"username_change"`
 }
 
 // configError is a configuration problem, named by its key path and the
@@ -181,13 +182,21 @@ func (c *config) validate() error {
 		}
 	}
 	th := &r.Thresholds
-	for key, v := range map[string]int{"max_removals": th.MaxRemovals, "max_removal_percent": th.MaxRemovalPercent, "max_rejects": th.MaxRejects} {
+	for key, v := range map[string]int{"max_removals": th.MaxRemovals, "max_removal_percent": th.MaxRemovalPercent, "max_rejects": th.MaxRejects,
+		"max_renames": th.MaxRenames} {
 		if v < 0 {
 			return kerr("rules.thresholds."+key, "must not be negative (0 switches it off)")
 		}
 	}
 	if th.MaxRemovalPercent > 100 {
 		return kerr("rules.thresholds.max_removal_percent", "must be at most 100")
+	}
+	switch r.UsernameChange {
+	case "":
+		r.UsernameChange = "hold"
+	case "hold", "allow":
+	default:
+		return kerr("rules.username_change", "must be hold or allow, not %q", r.UsernameChange)
 	}
 	switch r.UnverifiedEmail {
 	case "":

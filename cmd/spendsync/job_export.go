@@ -18,7 +18,8 @@ func (c *config) settings() *pipeline.Settings {
 		Thresholds: c.Rules.Thresholds,
 		Export:     &c.Export,
 		ExportRules: export.Rules{LeadDays: c.Rules.LeadDays, GraceDays: c.Rules.GraceDays, NameStyle: c.Rules.NameStyle,
-			RemoveDiacritics: *c.Rules.RemoveDiacritics, GenderMap: c.Rules.GenderMap, Scope: c.Rules.Scope},
+			RemoveDiacritics: *c.Rules.RemoveDiacritics, GenderMap: c.Rules.GenderMap, Scope: c.Rules.Scope,
+			AllowRenames: c.Rules.UsernameChange == "allow"},
 		Target:    &c.Target,
 		Retention: c.Retention,
 	}

@@ -110,7 +110,7 @@ func exitCode(err error) int {
 		return exitSafety
 	case errors.Is(err, lifecycle.ErrLocked):
 		return exitLocked
-	case errors.Is(err, pipeline.ErrRejected):
+	case errors.Is(err, pipeline.ErrRejected), errors.Is(err, pipeline.ErrHeld):
 		return exitRejected
 	}
 	return exitFailed
