@@ -26,6 +26,15 @@ type Rules struct {
 	// deactivates the old one with its history and cards.
 	AllowRenames bool
 	Allowed      map[string]bool
+	// EmailReuse is rules.email_reuse (hold, warn or allow) and Removed the
+	// (lowercase) emails of accounts removed within email_reuse_days, each
+	// with the employee number that had it: Spend Cloud refuses an email a
+	// deactivated employee still holds for another employee.
+	EmailReuse string
+	Removed    map[string]string
+	// RequireRole holds a person whose every contract role_map leaves
+	// without a role (export.require_role: hold): it could not log in.
+	RequireRole bool
 }
 
 // formulaStart lists what makes a spreadsheet treat a cell as a formula.
@@ -43,7 +52,8 @@ type Held struct {
 	EmployeeNumber string   `json:"employee_number"`
 	Reason         string   `json:"reason"`
 	Fields         []string `json:"fields"`
-	Kept           bool     `json:"kept"` // its last exported rows stay in the dump
+	Kept           bool     `json:"kept"`                       // its last exported rows stay in the dump
+	Earlier        string   `json:"earlier_employee,omitempty"` // a reused email's earlier holder
 }
 
 // Rename is a username change of an exported account.
@@ -89,7 +99,9 @@ type Sink interface {
 	// Hash(p)); replaced says emp had stored rows.
 	Store(emp string, p *PersonRows, hash []byte, replaced bool) error
 	// Drop says emp has no rows in the last export any more.
-	Drop(emp string) error
+	// Drop says emp has no rows in the last export any more; prev were
+	// its rows there.
+	Drop(emp string, prev *PersonRows) error
 }
 
 // An EncodingSink is a Sink that stores changes' details as JSON. The
@@ -116,7 +128,26 @@ type Stats struct {
 	Held           []Held
 	Formulas       []Held // formula_guard: warn findings (the rows are exported as they are)
 	Renames        []Rename
+	Reused         []Held // email_reuse: warn findings (exported as they are)
+	WithoutRole    int    // persons in the dump without a role row
 }
+
+// Findings counts what the dump held back that Spend Cloud would get
+// wrong (renames, reused emails): the export ends with exit 5 then.
+func (s *Stats) Findings() (renames, emails int) {
+	for _, h := range s.Held {
+		if h.Reason == ReasonEmailReused {
+			emails++
+		}
+	}
+	return s.HeldRenames(), emails
+}
+
+// Reasons a person is held back that callers tell apart.
+const (
+	ReasonEmailReused = "email still held by a deactivated employee"
+	ReasonNoRole      = "no role: every contract is left without one by export.role_map"
+)
 
 // HeldRenames counts the renames the dump held back.
 func (s *Stats) HeldRenames() int {
@@ -271,6 +302,12 @@ func (w *Walker) Person(p *model.Person, blocked bool, contracts []model.Contrac
 	held := Held{EmployeeNumber: emp}
 	if len(missing) > 0 {
 		held.Reason, held.Fields = "missing required field", missing
+	} else if earlier, err := w.reusedEmail(emp, row, hasPrev); err != nil {
+		return err
+	} else if earlier != "" && w.rules.EmailReuse == "hold" {
+		held.Reason, held.Fields, held.Earlier = ReasonEmailReused, []string{"email"}, earlier
+	} else if len(roles) == 0 && w.rules.RequireRole {
+		held.Reason, held.Fields = ReasonNoRole, []string{roleKey}
 	} else if bad := guard(w.cfg.FormulaGuard, row, w.pcols, w.personGuardFields, roles, w.rcols, w.roleGuardFields); len(bad) > 0 {
 		switch w.cfg.FormulaGuard {
 		case "reject":
@@ -296,6 +333,9 @@ func (w *Walker) Person(p *model.Person, blocked bool, contracts []model.Contrac
 	}
 	cur := &PersonRows{Person: row, Roles: roles}
 	w.Stats.Held = append(w.Stats.Held, roleless...)
+	if len(roles) == 0 {
+		w.Stats.WithoutRole++
+	}
 	hash := w.hash(cur)
 	if !hasPrev {
 		if err := w.emit(cur); err != nil {
@@ -339,6 +379,34 @@ func (w *Walker) Person(p *model.Person, blocked bool, contracts []model.Contrac
 		return err
 	}
 	return w.sink.Store(emp, cur, hash, true)
+}
+
+// reusedEmail returns the employee number of a removed account that had
+// row's email, when row brings that email to Spend Cloud now (a joiner, or
+// a changed address) and email_reuse is not allow; warn notes it.
+func (w *Walker) reusedEmail(emp string, row Row, hasPrev bool) (string, error) {
+	if w.rules.EmailReuse == "allow" || len(w.rules.Removed) == 0 {
+		return "", nil
+	}
+	email := strings.ToLower(row[personAt["email"]])
+	earlier, ok := w.rules.Removed[email]
+	if !ok || email == "" || earlier == emp {
+		return "", nil
+	}
+	if hasPrev {
+		prev, err := w.last.Rows(emp)
+		if err != nil {
+			return "", err
+		}
+		if strings.EqualFold(prev.Person[personAt["email"]], email) {
+			return "", nil // Spend Cloud has it with this employee already
+		}
+	}
+	if w.rules.EmailReuse == "warn" {
+		w.Stats.Reused = append(w.Stats.Reused, Held{EmployeeNumber: emp, Reason: ReasonEmailReused, Fields: []string{"email"}, Earlier: earlier})
+		return "", nil
+	}
+	return earlier, nil
 }
 
 // hash is the hash of a person's rows as the last export stores it.
@@ -412,7 +480,7 @@ func (w *Walker) remove(emp string, blocked bool) error {
 	if err := w.roleChanges(emp, prev.Roles, nil); err != nil {
 		return err
 	}
-	return w.sink.Drop(emp)
+	return w.sink.Drop(emp, prev)
 }
 
 // rowChange is an account create or remove: its details are the person

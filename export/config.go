@@ -19,6 +19,10 @@ type Config struct {
 	LineEnding   string     `yaml:"line_ending"`
 	Quote        string     `yaml:"quote"`
 	FormulaGuard string     `yaml:"formula_guard"`
+	// RequireRole is what a person without a role row gets: warn (in the
+	// dump, counted and logged) or hold (kept out, export.held). Spend
+	// Cloud imports such an employee, who then cannot log in.
+	RequireRole string `yaml:"require_role"`
 	// RoleMap gives each counting contract the canonical field role: the
 	// first entry it matches wins (see Condition).
 	RoleMap []Condition `yaml:"role_map"`
@@ -87,6 +91,13 @@ func (c *Config) Validate() error {
 	}
 	if c.Required == nil {
 		c.Required = def.Required
+	}
+	switch c.RequireRole {
+	case "":
+		c.RequireRole = "warn"
+	case "warn", "hold":
+	default:
+		return &fault.KeyError{Key: "require_role", Err: fmt.Errorf("must be warn or hold, not %q", c.RequireRole)}
 	}
 	if c.BOM == nil {
 		c.BOM = def.BOM

@@ -70,7 +70,7 @@ func (d *Dump) Store(emp string, p *PersonRows, _ []byte, _ bool) error {
 }
 
 // Drop collects a person leaving the last export.
-func (d *Dump) Drop(emp string) error { d.Dropped = append(d.Dropped, emp); return nil }
+func (d *Dump) Drop(emp string, _ *PersonRows) error { d.Dropped = append(d.Dropped, emp); return nil }
 
 // Build computes the dump of in (sorted by employee number here) against
 // prev in memory.

@@ -221,3 +221,6 @@ func appendFields(b []byte, r Row) []byte {
 	}
 	return b
 }
+
+// Email is a person row's email.
+func Email(r Row) string { return r[personAt["email"]] }

@@ -6,11 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/spendsync/spendsync/internal/sqlrows"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spendsync/spendsync/internal/model"
+	"github.com/spendsync/spendsync/internal/sqlrows"
 )
 
 // Export event kinds besides export's provisioning kinds.
@@ -18,7 +19,10 @@ const (
 	ExportHeld     = "export.held"     // a person held back that was not, or not so, at the last export
 	ExportReleased = "export.released" // a person the last export held back no longer is
 	ExportFormula  = "export.formula"
-	Migrated       = "migrate.helloid"
+	// ExportEmailReused: email_reuse: warn let through an email an
+	// employee removed within email_reuse_days had.
+	ExportEmailReused = "export.email_reused"
+	Migrated          = "migrate.helloid"
 )
 
 type queryer interface {
@@ -487,11 +491,53 @@ func (w *ExportWriter) Put(emp, person, roles string, hash []byte) error {
 }
 
 // Drop removes emp from the last export.
-func (w *ExportWriter) Drop(emp string) error {
+// Drop takes emp out of the last export; email is the address its account
+// had, which Spend Cloud keeps with the deactivated employee.
+func (w *ExportWriter) Drop(emp, email string) error {
 	if _, err := w.delPerson.ExecContext(w.ctx, emp); err != nil {
 		return fmt.Errorf("record export: %w", err)
 	}
+	if email == "" {
+		return nil
+	}
+	if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO removed_emails (email, employee_number, time) VALUES (?, ?, ?)
+		ON CONFLICT DO UPDATE SET time = excluded.time`, strings.ToLower(email), emp, w.t); err != nil {
+		return fmt.Errorf("record export: %w", err)
+	}
 	return nil
+}
+
+// RemovedEmails maps the (lowercase) emails of accounts the export removed
+// at or after since to the employee number that had it, the latest first.
+func (s *Store) RemovedEmails(ctx context.Context, since time.Time) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT email, employee_number FROM removed_emails WHERE time >= ? ORDER BY time`,
+		since.UTC().Format(time.RFC3339))
+	if err != nil {
+		return nil, fmt.Errorf("read removed emails: %w", err)
+	}
+	out := map[string]string{}
+	err = sqlrows.Each(rows, func() error {
+		var email, emp string
+		if err := rows.Scan(&email, &emp); err != nil {
+			return err
+		}
+		out[email] = emp
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read removed emails: %w", err)
+	}
+	return out, nil
+}
+
+// WithoutRole counts the persons of the last export that have no role row:
+// Spend Cloud imports them, but they cannot log in.
+func (s *Store) WithoutRole(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM exported_persons WHERE roles = ''`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count persons without a role: %w", err)
+	}
+	return n, nil
 }
 
 // Clear empties the last export (migrate replaces it whole).

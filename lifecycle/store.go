@@ -187,6 +187,10 @@ var migrations = [][]string{
 	// it (renames.go).
 	{`CREATE TABLE IF NOT EXISTS rename_allowed (employee_number TEXT PRIMARY KEY, reason TEXT NOT NULL, actor TEXT NOT NULL,
 		time TEXT NOT NULL, run_id INTEGER) WITHOUT ROWID`},
+	// 10: the emails of accounts the export removed, with when: Spend
+	// Cloud refuses an email a deactivated employee still holds.
+	{`CREATE TABLE IF NOT EXISTS removed_emails (email TEXT NOT NULL, employee_number TEXT NOT NULL, time TEXT NOT NULL,
+		PRIMARY KEY (email, employee_number)) WITHOUT ROWID`},
 }
 
 // migrate creates the schema in a new database, upgrades an older one in

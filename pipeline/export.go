@@ -44,7 +44,11 @@ func (p *Pipeline) PlanExport(ctx context.Context, o ExportOptions) (*ExportPlan
 	if err != nil {
 		return nil, err
 	}
-	stats, err := p.walkExport(ctx, plan.Date, sink, allowed)
+	removed, err := p.removedEmails(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stats, err := p.walkExport(ctx, plan.Date, sink, allowed, removed)
 	if err != nil {
 		return nil, err
 	}
@@ -62,6 +66,15 @@ func (p *Pipeline) PlanExport(ctx context.Context, o ExportOptions) (*ExportPlan
 		return nil, err
 	}
 	return plan, nil
+}
+
+// removedEmails are the emails of accounts removed within
+// rules.email_reuse_days, unless email_reuse allows them anyway.
+func (p *Pipeline) removedEmails(ctx context.Context) (map[string]string, error) {
+	if p.Settings.ExportRules.EmailReuse == "allow" {
+		return nil, nil
+	}
+	return p.Store.RemovedEmails(ctx, time.Now().AddDate(0, 0, -p.Settings.EmailReuseDays))
 }
 
 func changeGroup(kind string) int {
@@ -83,8 +96,9 @@ func exportDate(o ExportOptions) string {
 
 // walkExport streams the current persons and the last export side by side
 // through a Walker into sink.
-// allowed are the persons whose username change an operator let through.
-func (p *Pipeline) walkExport(ctx context.Context, date string, sink export.Sink, allowed map[string]lifecycle.Allowance) (*export.Stats, error) {
+// allowed are the persons whose username change an operator let through,
+// removed the emails of accounts removed lately (removedEmails).
+func (p *Pipeline) walkExport(ctx context.Context, date string, sink export.Sink, allowed map[string]lifecycle.Allowance, removed map[string]string) (*export.Stats, error) {
 	rd, err := p.Store.ReadExport(ctx)
 	if err != nil {
 		return nil, err
@@ -96,6 +110,7 @@ func (p *Pipeline) walkExport(ctx context.Context, date string, sink export.Sink
 	for emp := range allowed {
 		rules.Allowed[emp] = true
 	}
+	rules.Removed = removed
 	w := export.NewWalker(lastExport{rd}, sink, date, s.Export, rules)
 	ph := p.Phases.Start("export", -1)
 	defer ph.Done()
@@ -152,7 +167,7 @@ func (s *planSink) Change(c export.Change) error {
 	return nil
 }
 func (s *planSink) Store(string, *export.PersonRows, []byte, bool) error { return nil }
-func (s *planSink) Drop(string) error                                    { return nil }
+func (s *planSink) Drop(string, *export.PersonRows) error                { return nil }
 
 // exportSink writes a walk's rows into the staged files and, unless it is
 // a side copy (db nil), hands its changes and new last-export rows to the
@@ -210,11 +225,11 @@ func (s *exportSink) Store(emp string, p *export.PersonRows, hash []byte, _ bool
 	return s.db.send(op)
 }
 
-func (s *exportSink) Drop(emp string) error {
+func (s *exportSink) Drop(emp string, prev *export.PersonRows) error {
 	if s.db == nil {
 		return nil
 	}
-	return s.db.send(dbOp{emp: emp, drop: true})
+	return s.db.send(dbOp{emp: emp, drop: true, details: export.Email(prev.Person)})
 }
 
 // dbQueue applies an export's writes (events, stored rows) on a goroutine
@@ -267,7 +282,7 @@ func (q *dbQueue) run() {
 			case op.event:
 				q.err = q.db.EncodedEvent(q.origin, op.kind, op.emp, op.details)
 			case op.drop:
-				q.err = q.db.Drop(op.emp)
+				q.err = q.db.Drop(op.emp, op.details) // details: the account's email
 			default:
 				q.err = q.db.Put(op.emp, op.person, op.roles, op.hash)
 			}
@@ -330,6 +345,9 @@ func summary(date string, s *export.Stats) string {
 	if n := s.HeldRenames(); n > 0 || len(s.Renames) > 0 {
 		text += fmt.Sprintf("; %d renamed, %d renames held", len(s.Renames)-n, n)
 	}
+	if s.WithoutRole > 0 {
+		text += fmt.Sprintf("; %d without a role", s.WithoutRole)
+	}
 	return text
 }
 
@@ -362,7 +380,12 @@ func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifes
 	date := exportDate(o)
 	id := fmt.Sprintf("%s-%d", time.Now().UTC().Format("20060102T150405Z"), p.RunID)
 	sink := &exportSink{id: id, origin: "export"}
+	// Read before the export's transaction takes the store's connection.
 	allowed, err := p.Store.RenameAllowances(ctx)
+	if err != nil {
+		return nil, err
+	}
+	removed, err := p.removedEmails(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -386,7 +409,7 @@ func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifes
 		return nil, err
 	}
 	defer sink.files.Discard()
-	stats, err := p.walkExport(ctx, date, sink, allowed)
+	stats, err := p.walkExport(ctx, date, sink, allowed, removed)
 	if err != nil {
 		return nil, err
 	}
@@ -433,14 +456,14 @@ func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifes
 		return nil, err
 	}
 	if err := p.Store.Summarize(p.RunID, map[string]any{"export": map[string]any{"id": id, "date": date, "persons": stats.Persons,
-		"roles": stats.Roles, "held": len(stats.Held), "changes": changes}}); err != nil {
+		"roles": stats.Roles, "held": len(stats.Held), "changes": changes, "without_role": stats.WithoutRole}}); err != nil {
 		return nil, err
 	}
 	log.Info("export", "export_id", id, "dir", cfg.Dir, "persons", stats.Persons, "roles", stats.Roles,
 		"changes", changes, "held", len(stats.Held))
 	fmt.Fprintf(out, "exported %s: %s\n", id, summary(date, stats))
-	if n := stats.HeldRenames(); n > 0 {
-		return m, &heldError{renames: n}
+	if renames, emails := stats.Findings(); renames+emails > 0 {
+		return m, &heldError{renames: renames, emails: emails}
 	}
 	return m, nil
 }
@@ -449,14 +472,25 @@ func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifes
 // change Spend Cloud must not see unasked (a rename): exit 5.
 var ErrHeld = errors.New("changes were held back")
 
-type heldError struct{ renames int }
+type heldError struct{ renames, emails int }
 
 func (e *heldError) Error() string {
-	n := fmt.Sprintf("%d username changes", e.renames)
-	if e.renames == 1 {
-		n = "1 username change"
+	var parts []string
+	if e.renames > 0 {
+		n := fmt.Sprintf("%d username changes", e.renames)
+		if e.renames == 1 {
+			n = "1 username change"
+		}
+		parts = append(parts, n+" held: the dump keeps the old username, since Spend Cloud would make a new employee (spendsync status lists them; spendsync person allow-rename N lets one through)")
 	}
-	return n + " held: the dump keeps the old username, since Spend Cloud would make a new employee (spendsync status lists them; spendsync person allow-rename N lets one through)"
+	if e.emails > 0 {
+		n := fmt.Sprintf("%d persons", e.emails)
+		if e.emails == 1 {
+			n = "1 person"
+		}
+		parts = append(parts, n+" held back: their email belongs to an employee removed within rules.email_reuse_days, which Spend Cloud refuses (spendsync diff names the earlier employee)")
+	}
+	return strings.Join(parts, "; ")
 }
 
 func (e *heldError) Is(target error) bool { return target == ErrHeld }
@@ -495,10 +529,17 @@ func logHeld(p *Pipeline, s *export.Stats) {
 		}
 	}
 	for _, h := range s.Held {
-		log.Warn("held back", "employee", h.EmployeeNumber, "reason", h.Reason, "fields", h.Fields, "kept_last_export", h.Kept)
+		log.Warn("held back", "employee", h.EmployeeNumber, "reason", h.Reason, "fields", h.Fields, "kept_last_export", h.Kept, "earlier_employee", h.Earlier)
 	}
 	for _, h := range s.Formulas {
 		log.Warn("field starts like a spreadsheet formula", "employee", h.EmployeeNumber, "fields", h.Fields)
+	}
+	for _, h := range s.Reused {
+		log.Warn("email belongs to an employee removed within rules.email_reuse_days; Spend Cloud may refuse it", "employee", h.EmployeeNumber,
+			"earlier_employee", h.Earlier)
+	}
+	if s.WithoutRole > 0 {
+		log.Warn("persons in the dump without a role cannot log in to Spend Cloud (export.require_role: hold keeps them out)", "persons", s.WithoutRole)
 	}
 }
 
@@ -526,6 +567,9 @@ func heldEvents(id, origin string, s *export.Stats, lastHeld map[lifecycle.HeldE
 	}
 	for _, h := range s.Held {
 		det := map[string]any{"reason": h.Reason, "fields": h.Fields, "kept_last_export": h.Kept}
+		if h.Earlier != "" {
+			det["earlier_employee"] = h.Earlier
+		}
 		e := lifecycle.HeldEntry{EmployeeNumber: h.EmployeeNumber, Details: compactJSON(det)}
 		if seen[e] {
 			continue
@@ -553,6 +597,10 @@ func heldEvents(id, origin string, s *export.Stats, lastHeld map[lifecycle.HeldE
 	for _, h := range s.Formulas {
 		events = append(events, lifecycle.Event{Source: origin, Kind: lifecycle.ExportFormula, EmployeeNumber: h.EmployeeNumber,
 			Details: map[string]any{"reason": h.Reason, "fields": h.Fields, "export_id": id}})
+	}
+	for _, h := range s.Reused {
+		events = append(events, lifecycle.Event{Source: origin, Kind: lifecycle.ExportEmailReused, EmployeeNumber: h.EmployeeNumber,
+			Details: map[string]any{"reason": h.Reason, "earlier_employee": h.Earlier, "export_id": id}})
 	}
 	return held, events
 }

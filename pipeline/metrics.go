@@ -96,6 +96,10 @@ func Metrics(ctx context.Context, s *lifecycle.Store, extra map[string]string) (
 		sample("spendsync_export_roles", nil, float64(ex.Roles))
 		family("spendsync_export_held_back", "gauge", "Persons held back in the last export.")
 		sample("spendsync_export_held_back", nil, float64(ex.Held))
+		if n, err := s.WithoutRole(ctx); err == nil {
+			family("spendsync_export_without_role", "gauge", "Persons in the last export without a role: they cannot log in to Spend Cloud.")
+			sample("spendsync_export_without_role", nil, float64(n))
+		}
 		family("spendsync_export_timestamp_seconds", "gauge", "Time of the last export.")
 		sample("spendsync_export_timestamp_seconds", nil, unix(ex.Time))
 	}

@@ -26,6 +26,9 @@ type Settings struct {
 	ExportRules export.Rules
 	Target      *transport.Config
 	Retention   lifecycle.Retention
+	// EmailReuseDays is how long Spend Cloud keeps a removed account's
+	// email (rules.email_reuse_days).
+	EmailReuseDays int
 }
 
 // Pipeline is one command's view of the stages: the open store, the run it

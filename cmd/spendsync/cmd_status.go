@@ -65,17 +65,21 @@ is none): a ready check for Nagios, Icinga or a cron wrapper.`,
 			if err != nil {
 				return err
 			}
+			withoutRole, err := st.WithoutRole(ctx)
+			if err != nil {
+				return err
+			}
 			stale := maxAge > 0 && !deliveredWithin(lastOK, maxAge)
 			if asJSON {
 				err = render(g.stdout, "json", nil, nil, map[string]any{
 					"database": cfg.Database, "persons": persons, "contracts": contracts, "blocked": blocked,
 					"open_rejects": len(rejects), "held_back": len(held), "last_runs": nonNil(runs),
 					"last_deliveries": nonNil(last), "last_successful_deliveries": nonNil(lastOK), "stale": stale,
-					"held_renames": nonNil(renames),
+					"held_renames": nonNil(renames), "without_role": withoutRole,
 				})
 			} else {
-				fmt.Fprintf(g.stdout, "database   %s\npersons    %d (%d blocked)\ncontracts  %d\nrejects    %d in the last ingest\nheld back  %d in the last export\n\n",
-					cfg.Database, persons, blocked, contracts, len(rejects), len(held))
+				fmt.Fprintf(g.stdout, "database   %s\npersons    %d (%d blocked)\ncontracts  %d\nrejects    %d in the last ingest\nheld back  %d in the last export\nno role    %d in the last export (they cannot log in to Spend Cloud)\n\n",
+					cfg.Database, persons, blocked, contracts, len(rejects), len(held), withoutRole)
 				// Newest first: the order things happened in, not by name.
 				runs = slices.Clone(runs)
 				slices.SortFunc(runs, func(a, b lifecycle.Run) int { return int(b.ID - a.ID) })

@@ -48,6 +48,8 @@ type rules struct {
 	UnverifiedEmail  string               `yaml:"unverified_email"`
 	Scope            export.Scope         `yaml:"scope"`
 	UsernameChange   string               `yaml:"username_change"`
+	EmailReuse       string               `yaml:"email_reuse"`
+	EmailReuseDays   *int                 `yaml:"email_reuse_days"`
 }
 
 // configError is a configuration problem, named by its key path and the
@@ -197,6 +199,19 @@ func (c *config) validate() error {
 	case "hold", "allow":
 	default:
 		return kerr("rules.username_change", "must be hold or allow, not %q", r.UsernameChange)
+	}
+	switch r.EmailReuse {
+	case "":
+		r.EmailReuse = "hold"
+	case "hold", "warn", "allow":
+	default:
+		return kerr("rules.email_reuse", "must be hold, warn or allow, not %q", r.EmailReuse)
+	}
+	if r.EmailReuseDays == nil {
+		days := 400
+		r.EmailReuseDays = &days
+	} else if *r.EmailReuseDays < 0 {
+		return kerr("rules.email_reuse_days", "must not be negative")
 	}
 	switch r.UnverifiedEmail {
 	case "":

@@ -19,9 +19,11 @@ func (c *config) settings() *pipeline.Settings {
 		Export:     &c.Export,
 		ExportRules: export.Rules{LeadDays: c.Rules.LeadDays, GraceDays: c.Rules.GraceDays, NameStyle: c.Rules.NameStyle,
 			RemoveDiacritics: *c.Rules.RemoveDiacritics, GenderMap: c.Rules.GenderMap, Scope: c.Rules.Scope,
-			AllowRenames: c.Rules.UsernameChange == "allow"},
-		Target:    &c.Target,
-		Retention: c.Retention,
+			AllowRenames: c.Rules.UsernameChange == "allow", EmailReuse: c.Rules.EmailReuse,
+			RequireRole: c.Export.RequireRole == "hold"},
+		Target:         &c.Target,
+		Retention:      c.Retention,
+		EmailReuseDays: *c.Rules.EmailReuseDays,
 	}
 }
 
