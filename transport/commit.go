@@ -82,7 +82,11 @@ func (c *commit) run(d drop) error {
 		f.had = exists
 	}
 	for _, f := range c.files {
-		if f.had && d.link(f.name, f.prev) == nil {
+		if !f.had || d.link(f.name, f.prev) != nil {
+			continue
+		}
+		// Only a link that is there keeps the previous file.
+		if there, err := d.stat(f.prev); err == nil && there {
 			f.kept = keptLink
 		}
 	}

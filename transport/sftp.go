@@ -406,7 +406,7 @@ func (t *sftpTarget) clean(s *session) ([]string, error) {
 	var removed []string
 	for _, e := range entries {
 		if e.Mode().IsRegular() && isTemp(e.Name()) {
-			if err := s.sftp.Remove(path.Join(dir, e.Name())); err != nil {
+			if err := s.sftp.Remove(path.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return removed, fmt.Errorf("sftp: cannot remove leftover %q: %w", path.Join(dir, e.Name()), bare(err))
 			}
 			removed = append(removed, e.Name())
@@ -483,7 +483,21 @@ func (d sftpDrop) link(oldname, newname string) error {
 	if !d.links {
 		return errors.ErrUnsupported
 	}
-	return d.c.Link(oldname, newname)
+	if err := d.c.Link(oldname, newname); err != nil {
+		return err
+	}
+	// rclone's server answers success even where its backend made no
+	// link, and then lists one: only a link that can be read keeps the
+	// previous file.
+	f, err := d.c.Open(newname)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.Read(make([]byte, 1)); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
 }
 
 func (d sftpDrop) replace(oldname, newname string) error {
