@@ -71,10 +71,23 @@ func (t *sftpTarget) bound(ctx context.Context) (context.Context, context.Cancel
 // its key; a signal's context.Canceled is left for the caller to explain.
 func (t *sftpTarget) stopped(ctx context.Context, what string, err error) error {
 	if err != nil && errors.Is(context.Cause(ctx), errDeadline) {
-		return fmt.Errorf("sftp: %s took longer than target.sftp.deadline (%s) and was stopped: %w", what, t.cfg.Deadline, err)
+		return &deadlineError{what: what, d: t.cfg.Deadline, err: err}
 	}
 	return err
 }
+
+// deadlineError is a push, check or clean-up stopped by its deadline.
+type deadlineError struct {
+	what string
+	d    time.Duration
+	err  error
+}
+
+func (e *deadlineError) Error() string {
+	return fmt.Sprintf("sftp: %s took longer than target.sftp.deadline (%s) and was stopped: %s", e.what, e.d, strings.TrimPrefix(e.err.Error(), "sftp: "))
+}
+
+func (e *deadlineError) Unwrap() error { return e.err }
 
 // retry runs fn up to 1+retries times with doubling backoff; a host key or
 // authentication failure is final at once.
