@@ -90,7 +90,8 @@ func (p *Pipeline) Push(ctx context.Context, o PushOptions) error {
 	details := map[string]any{"duration_ms": time.Since(start).Milliseconds(), "forced": o.Force && done}
 	if err != nil {
 		details["error"] = err.Error()
-		if rerr := p.Store.RecordDelivery(ctx, p.RunID, m.ExportID, target.Name(), false, details); rerr != nil {
+		// A push stopped by a signal is an attempt too: record it.
+		if rerr := p.Store.RecordDelivery(context.WithoutCancel(ctx), p.RunID, m.ExportID, target.Name(), false, details); rerr != nil {
 			p.log().Error("cannot record the failed delivery", "error", rerr.Error())
 		}
 		return err
