@@ -43,7 +43,21 @@ func newDeliveredRig(t *testing.T, kind string) *deliveredRig {
 	}
 	mustCLI(t, "--config", r.cfg, "run")
 	edit(t, filepath.Join(filepath.Dir(r.cfg), "hr", "medewerkers.csv"), ";Jansen;", ";Jansen-Bos;")
+	edit(t, filepath.Join(filepath.Dir(r.cfg), "hr", "dienstverbanden.csv"), ";CTRL;Controller", ";CTRL2;Controller")
 	return r
+}
+
+// checkNewDump checks both files of the latest export differ from the
+// drop's, so a drop holding one of each would show.
+func checkNewDump(t *testing.T, cfg, drop string) {
+	t.Helper()
+	for _, name := range []string{"persons.csv", "roles.csv"} {
+		a, _ := os.ReadFile(filepath.Join(outDir(t, cfg), name))
+		b, _ := os.ReadFile(filepath.Join(drop, name))
+		if bytes.Equal(a, b) {
+			t.Fatalf("the new export's %s is the delivered one: the test would not see a half-new drop", name)
+		}
+	}
 }
 
 // dropState is every entry of a drop with its content, byte for byte.
@@ -113,6 +127,7 @@ func TestAnImmutableDropFileFailsTheRunAndLeavesTheDropAsItWas(t *testing.T) {
 				if after := dropState(t, r.drop); after != before {
 					t.Fatalf("the failed run changed the drop\nbefore:\n%s\nafter:\n%s", before, after)
 				}
+				checkNewDump(t, r.cfg, r.drop)
 				if n := len(mustEvents(t, r.cfg, "delivery.failed")); n != 1 {
 					t.Fatalf("%d delivery.failed events, want 1", n)
 				}
