@@ -389,7 +389,7 @@ func (t *sftpTarget) lastUndo(ctx context.Context, c *commit, err error) error {
 	if t.undo(s, c) != nil {
 		return half
 	}
-	return err
+	return fmt.Errorf("%w (the drop holds the files it held before: they were put back over a new connection)", err)
 }
 
 func (t *sftpTarget) Clean(ctx context.Context) ([]string, error) {
