@@ -79,8 +79,10 @@ func (p *Pipeline) Push(ctx context.Context, o PushOptions) error {
 		fmt.Fprintf(out, "export %s was already delivered to %s (use --force to deliver it again)\n", m.ExportID, target.Name())
 		return nil
 	}
+	// persons.csv goes in first, roles.csv second: a set half renamed
+	// when the second rename fails is undone by the target.
 	var files []transport.File
-	for _, f := range m.Files() {
+	for _, f := range []export.FileInfo{m.Persons, m.Roles} {
 		files = append(files, transport.File{Name: f.File, Data: data[f.File]})
 	}
 	start := time.Now()
@@ -88,7 +90,8 @@ func (p *Pipeline) Push(ctx context.Context, o PushOptions) error {
 	details := map[string]any{"duration_ms": time.Since(start).Milliseconds(), "forced": o.Force && done}
 	if err != nil {
 		details["error"] = err.Error()
-		if rerr := p.Store.RecordDelivery(ctx, p.RunID, m.ExportID, target.Name(), false, details); rerr != nil {
+		// A push stopped by a signal is an attempt too: record it.
+		if rerr := p.Store.RecordDelivery(context.WithoutCancel(ctx), p.RunID, m.ExportID, target.Name(), false, details); rerr != nil {
 			p.log().Error("cannot record the failed delivery", "error", rerr.Error())
 		}
 		return err

@@ -1,9 +1,12 @@
 package transport
 
 import (
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/spendsync/spendsync/internal/fault"
+	"github.com/spendsync/spendsync/internal/show"
 )
 
 // Config is the target: section; exactly one of SFTP and Dir is set.
@@ -26,6 +29,21 @@ type SFTPConfig struct {
 	RemoteDir     string        `yaml:"remote_dir"`
 	Timeout       time.Duration `yaml:"timeout"`
 	Retries       *int          `yaml:"retries"`
+	Deadline      time.Duration `yaml:"deadline"`  // the whole push, retries included
+	FileMode      string        `yaml:"file_mode"` // octal, e.g. "0640"
+}
+
+// DefaultDeadline bounds a whole push when target.sftp.deadline is unset.
+const DefaultDeadline = 10 * time.Minute
+
+// DefaultFileMode is the mode delivered files get when
+// target.sftp.file_mode is unset: they hold personal data.
+const DefaultFileMode = "0600"
+
+// mode is FileMode as a file mode; Validate has checked it.
+func (s *SFTPConfig) mode() os.FileMode {
+	m, _ := strconv.ParseUint(s.FileMode, 8, 32)
+	return os.FileMode(m)
 }
 
 // DirConfig is a local or mounted drop folder.
@@ -87,6 +105,18 @@ func (c *Config) Validate() error {
 	}
 	if *s.Retries < 0 {
 		return fault.Key("sftp.retries", "must not be negative")
+	}
+	if s.Deadline == 0 {
+		s.Deadline = DefaultDeadline
+	}
+	if s.Deadline < 0 {
+		return fault.Key("sftp.deadline", "must not be negative")
+	}
+	if s.FileMode == "" {
+		s.FileMode = DefaultFileMode
+	}
+	if m, err := strconv.ParseUint(s.FileMode, 8, 32); err != nil || m > 0o777 {
+		return fault.Key("sftp.file_mode", "%s is not a file mode: give octal permission bits such as 0600 or 0640", show.Quote(s.FileMode))
 	}
 	if s.RemoteDir == "" {
 		s.RemoteDir = "."

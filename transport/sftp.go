@@ -19,6 +19,8 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/spendsync/spendsync/internal/show"
 )
 
 // ErrHostKey means the server's host key is unknown or has changed. It is
@@ -41,14 +43,51 @@ func (t *sftpTarget) Name() string {
 
 // session is one SSH connection with its SFTP client.
 type session struct {
-	ssh  *ssh.Client
-	sftp *sftp.Client
+	ssh     *ssh.Client
+	sftp    *sftp.Client
+	unwatch func() bool // stops closing the connection when the context ends
 }
 
 func (s *session) Close() {
+	s.unwatch()
 	s.sftp.Close()
 	s.ssh.Close()
 }
+
+// grace is how long a session outlives its context: long enough to stop
+// an upload and remove its temporary file, or to finish or undo the
+// renames of a set, and well within the 5 s a signal may take.
+const grace = 2 * time.Second
+
+// errDeadline is the cause of a push stopped by target.sftp.deadline.
+var errDeadline = errors.New("deadline")
+
+// bound limits ctx to target.sftp.deadline.
+func (t *sftpTarget) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, t.cfg.Deadline, errDeadline)
+}
+
+// stopped says why err happened when ctx ended: the deadline is named by
+// its key; a signal's context.Canceled is left for the caller to explain.
+func (t *sftpTarget) stopped(ctx context.Context, what string, err error) error {
+	if err != nil && errors.Is(context.Cause(ctx), errDeadline) {
+		return &deadlineError{what: what, d: t.cfg.Deadline, err: err}
+	}
+	return err
+}
+
+// deadlineError is a push, check or clean-up stopped by its deadline.
+type deadlineError struct {
+	what string
+	d    time.Duration
+	err  error
+}
+
+func (e *deadlineError) Error() string {
+	return fmt.Sprintf("sftp: %s took longer than target.sftp.deadline (%s) and was stopped: %s", e.what, e.d, strings.TrimPrefix(e.err.Error(), "sftp: "))
+}
+
+func (e *deadlineError) Unwrap() error { return e.err }
 
 // retry runs fn up to 1+retries times with doubling backoff; a host key or
 // authentication failure is final at once.
@@ -56,13 +95,13 @@ func (t *sftpTarget) retry(ctx context.Context, what string, fn func() error) er
 	wait := t.backoff
 	var err error
 	for attempt := 0; ; attempt++ {
-		if err = fn(); err == nil || errors.Is(err, ErrHostKey) || errors.Is(err, errAuth) || errors.As(err, new(localError)) || attempt >= *t.cfg.Retries {
+		if err = fn(); err == nil || errors.Is(err, ErrHostKey) || errors.Is(err, errAuth) || errors.As(err, new(localError)) || attempt >= *t.cfg.Retries || ctx.Err() != nil {
 			return err
 		}
 		t.hooks.Logf("sftp: retrying", "what", what, "attempt", attempt+1, "of", *t.cfg.Retries, "in", wait.String(), "error", err.Error())
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return fmt.Errorf("%w (before retrying after: %w)", ctx.Err(), err)
 		case <-time.After(wait):
 		}
 		wait *= 2
@@ -99,10 +138,21 @@ func (t *sftpTarget) connect(ctx context.Context) (*session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sftp: cannot connect to %s: %w", addr, err)
 	}
+	// The handshake reads and writes through the connection, and a server
+	// that trickles a byte now and then never trips the per-read timeout:
+	// closing the connection when ctx ends is what stops it.
+	closeNow := context.AfterFunc(ctx, func() { conn.Close() })
 	dc := &deadlineConn{Conn: conn, timeout: t.cfg.Timeout}
 	c, chans, reqs, err := ssh.NewClientConn(dc, addr, conf)
+	if !closeNow() && err == nil {
+		c.Close()
+		err = ctx.Err()
+	}
 	if err != nil {
 		conn.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("sftp: ssh handshake with %s: %w", addr, ctx.Err())
+		}
 		if errors.Is(err, ErrHostKey) {
 			return nil, err
 		}
@@ -112,12 +162,20 @@ func (t *sftpTarget) connect(ctx context.Context) (*session, error) {
 		return nil, fmt.Errorf("sftp: ssh handshake with %s: %w", addr, err)
 	}
 	client := ssh.NewClient(c, chans, reqs)
+	// From here on the session outlives ctx by grace, so a stopped upload
+	// can remove its temporary file and a set of renames can finish or be
+	// undone; then the connection is closed whatever it is doing.
+	unwatch := context.AfterFunc(ctx, func() { time.AfterFunc(grace, func() { client.Close() }) })
 	sc, err := sftp.NewClient(client)
 	if err != nil {
+		unwatch()
 		client.Close()
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
 		return nil, fmt.Errorf("sftp: cannot start the sftp subsystem on %s: %w", addr, err)
 	}
-	return &session{ssh: client, sftp: sc}, nil
+	return &session{ssh: client, sftp: sc, unwatch: unwatch}, nil
 }
 
 // checkHostKey wraps the known_hosts check with a message that shows the
@@ -249,7 +307,9 @@ func checkKeyMode(path string) error {
 }
 
 func (t *sftpTarget) Check(ctx context.Context) error {
-	return t.retry(ctx, "check", func() error {
+	ctx, cancel := t.bound(ctx)
+	defer cancel()
+	err := t.retry(ctx, "check", func() error {
 		s, err := t.connect(ctx)
 		if err != nil {
 			return err
@@ -267,24 +327,74 @@ func (t *sftpTarget) Check(ctx context.Context) error {
 		}
 		return nil
 	})
+	return t.stopped(ctx, "the check", err)
 }
 
+// Deliver uploads the files and renames them into place in the given
+// order. When an attempt fails after the first rename and cannot put the
+// previous files back (the connection was lost), the next attempt, or one
+// more connection when no attempt is left, puts them back first.
 func (t *sftpTarget) Deliver(ctx context.Context, id string, files []File) ([]Delivered, error) {
+	ctx, cancel := t.bound(ctx)
+	defer cancel()
+	var broken *commit
 	err := t.retry(ctx, "deliver", func() error {
 		s, err := t.connect(ctx)
 		if err != nil {
 			return err
 		}
 		defer s.Close()
-		return t.deliver(s, id, files)
+		if broken != nil {
+			if err := t.undo(s, broken); err != nil {
+				return err
+			}
+			broken = nil
+		}
+		c, err := t.deliver(ctx, s, id, files)
+		if c != nil && c.broken != nil {
+			broken = c
+		}
+		return err
 	})
+	if broken != nil {
+		err = t.lastUndo(ctx, broken, err)
+	}
 	if err != nil {
-		return nil, err
+		return nil, t.stopped(ctx, "the push", err)
 	}
 	return describe(files), nil
 }
 
+// undo puts back what a failed attempt left half replaced.
+func (t *sftpTarget) undo(s *session, c *commit) error {
+	if err := c.undo(t.drop(s)); err != nil {
+		return fmt.Errorf("sftp: cannot put back the previous files after a failed delivery: %w", err)
+	}
+	t.hooks.Logf("sftp: put back the previous files after a failed delivery", "target", t.Name())
+	return nil
+}
+
+// lastUndo makes one more connection to put back the previous files when
+// no attempt is left to do it; err is the delivery's error.
+func (t *sftpTarget) lastUndo(ctx context.Context, c *commit, err error) error {
+	half := fmt.Errorf("%w; the drop may hold some new files beside old ones until the next delivery: %w", err, c.broken)
+	if ctx.Err() != nil {
+		return half // no time left to connect again
+	}
+	s, cerr := t.connect(ctx)
+	if cerr != nil {
+		return half
+	}
+	defer s.Close()
+	if t.undo(s, c) != nil {
+		return half
+	}
+	return fmt.Errorf("%w (the drop holds the files it held before: they were put back over a new connection)", err)
+}
+
 func (t *sftpTarget) Clean(ctx context.Context) ([]string, error) {
+	ctx, cancel := t.bound(ctx)
+	defer cancel()
 	var removed []string
 	err := t.retry(ctx, "clean", func() error {
 		s, err := t.connect(ctx)
@@ -296,7 +406,7 @@ func (t *sftpTarget) Clean(ctx context.Context) ([]string, error) {
 		removed = append(removed, r...)
 		return err
 	})
-	return removed, err
+	return removed, t.stopped(ctx, "the clean-up", err)
 }
 
 // clean removes leftover temporary files of ours from the drop.
@@ -309,7 +419,7 @@ func (t *sftpTarget) clean(s *session) ([]string, error) {
 	var removed []string
 	for _, e := range entries {
 		if e.Mode().IsRegular() && isTemp(e.Name()) {
-			if err := s.sftp.Remove(path.Join(dir, e.Name())); err != nil {
+			if err := s.sftp.Remove(path.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return removed, fmt.Errorf("sftp: cannot remove leftover %q: %w", path.Join(dir, e.Name()), bare(err))
 			}
 			removed = append(removed, e.Name())
@@ -319,53 +429,110 @@ func (t *sftpTarget) clean(s *session) ([]string, error) {
 	return removed, nil
 }
 
-func (t *sftpTarget) deliver(s *session, id string, files []File) error {
+// deliver is one attempt: upload every file to its temporary name, then
+// rename the set into place. It returns the commit once renaming started.
+func (t *sftpTarget) deliver(ctx context.Context, s *session, id string, files []File) (*commit, error) {
 	dir := t.cfg.RemoteDir
 	if _, err := t.clean(s); err != nil {
-		return err
+		return nil, err
 	}
-	// Upload every file to its temporary name first, then rename them in
-	// order: a failure while uploading changes nothing under a final name.
+	// Upload every file to its temporary name first: a failure (or a
+	// signal) while uploading changes nothing under a final name.
 	var temps []string
+	removeTemps := func() {
+		for _, tmp := range temps {
+			s.sftp.Remove(tmp)
+		}
+	}
+	chmod := &chmodOnce{mode: t.cfg.mode(), logf: t.hooks.Logf}
 	for _, f := range files {
 		tmp := path.Join(dir, tempName(f.Name, id))
-		if err := upload(s.sftp, tmp, f.Data, t.hooks.progress(f)); err != nil {
-			s.sftp.Remove(tmp)
-			for _, t := range temps {
-				s.sftp.Remove(t)
-			}
-			return err
-		}
 		temps = append(temps, tmp)
-	}
-	// A rename that must fail (a folder squatting on a final name) is found
-	// before the first rename, so the set is never half replaced by it.
-	for _, f := range files {
-		if fi, err := s.sftp.Stat(path.Join(dir, f.Name)); err == nil && fi.IsDir() {
-			for _, t := range temps {
-				s.sftp.Remove(t)
-			}
-			return fmt.Errorf("sftp: %q is a folder on the server; cannot deliver %s", path.Join(dir, f.Name), f.Name)
+		if err := upload(ctx, s.sftp, tmp, f.Data, t.hooks.progress(f), chmod); err != nil {
+			removeTemps()
+			return nil, err
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		removeTemps()
+		return nil, err
+	}
+	c := newCommit(files, id, func(f File) string { return path.Join(dir, tempName(f.Name, id)) }, func(name string) string { return path.Join(dir, name) })
+	if err := c.run(t.drop(s)); err != nil {
+		if c.broken != nil {
+			return c, fmt.Errorf("sftp: %w", err)
+		}
+		return c, fmt.Errorf("sftp: %w (the drop holds the files it held before)", err)
+	}
+	return c, nil
+}
+
+// sftpDrop is the remote folder as a drop; paths are remote paths.
+type sftpDrop struct {
+	c            *sftp.Client
+	posix, links bool // posix-rename@openssh.com, hardlink@openssh.com
+}
+
+func (t *sftpTarget) drop(s *session) sftpDrop {
 	_, posix := s.sftp.HasExtension("posix-rename@openssh.com")
+	_, links := s.sftp.HasExtension("hardlink@openssh.com")
+	return sftpDrop{c: s.sftp, posix: posix, links: links}
+}
+
+func (d sftpDrop) stat(name string) (bool, error) {
+	fi, err := d.c.Lstat(name)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("cannot stat %q: %w", name, bare(err))
+	case fi.IsDir():
+		return false, fmt.Errorf("%q is a folder on the server; cannot deliver %s", name, path.Base(name))
+	}
+	return true, nil
+}
+
+func (d sftpDrop) link(oldname, newname string) error {
+	if !d.links {
+		return errors.ErrUnsupported
+	}
+	if err := d.c.Link(oldname, newname); err != nil {
+		return err
+	}
+	// rclone's server answers success even where its backend made no
+	// link, and then lists one: only a link that can be read keeps the
+	// previous file.
+	f, err := d.c.Open(newname)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.Read(make([]byte, 1)); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+func (d sftpDrop) replace(oldname, newname string) error {
 	var err error
-	for i, f := range files {
-		final := path.Join(dir, f.Name)
-		if posix {
-			err = s.sftp.PosixRename(temps[i], final)
-		} else {
-			// Plain SFTP rename refuses to replace: remove first. The gap
-			// is the best a server without posix-rename allows.
-			if rerr := s.sftp.Remove(final); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
-				err = rerr
-			} else {
-				err = s.sftp.Rename(temps[i], final)
-			}
+	if d.posix {
+		err = d.c.PosixRename(oldname, newname)
+	} else {
+		// Plain SFTP rename refuses to replace: remove first. The gap
+		// is the best a server without posix-rename allows.
+		if err = d.c.Remove(newname); err == nil || errors.Is(err, os.ErrNotExist) {
+			err = d.c.Rename(oldname, newname)
 		}
-		if err != nil {
-			return fmt.Errorf("sftp: cannot rename %q to %q: %w", temps[i], final, bare(err))
-		}
+	}
+	if err != nil {
+		return fmt.Errorf("cannot rename %q to %q: %w", oldname, newname, bare(err))
+	}
+	return nil
+}
+
+func (d sftpDrop) remove(name string) error {
+	if err := d.c.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("cannot remove %q: %w", name, bare(err))
 	}
 	return nil
 }
@@ -380,13 +547,32 @@ func bare(err error) error {
 	return err
 }
 
-// upload writes data to a new remote file and checks its size after close.
-func upload(c *sftp.Client, name string, data []byte, progress io.Writer) error {
+// chmodOnce sets the configured mode on each uploaded file; a server
+// that refuses is logged once per delivery and not an error.
+type chmodOnce struct {
+	mode    os.FileMode
+	logf    func(msg string, args ...any)
+	refused bool
+}
+
+func (c *chmodOnce) set(sc *sftp.Client, name string) {
+	if err := sc.Chmod(name, c.mode); err != nil && !c.refused {
+		c.refused = true
+		c.logf("sftp: the server refused to set the mode of the delivered files (target.sftp.file_mode); they keep the server's default",
+			"file", name, "mode", fmt.Sprintf("%04o", c.mode), "error", show.Text(bare(err).Error()))
+	}
+}
+
+// upload writes data to a new remote file, with its mode set before any
+// byte is written, and checks its size after close. A ctx that ends stops
+// the upload.
+func upload(ctx context.Context, c *sftp.Client, name string, data []byte, progress io.Writer, chmod *chmodOnce) error {
 	f, err := c.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
 	if err != nil {
 		return fmt.Errorf("sftp: cannot create %q: %w", name, err)
 	}
-	var r io.Reader = bytes.NewReader(data)
+	chmod.set(c, name)
+	var r io.Reader = ctxReader{ctx, bytes.NewReader(data)}
 	if progress != io.Discard {
 		r = io.TeeReader(r, progress) // costs pkg/sftp's concurrent fast path: terminals only
 	}
@@ -405,6 +591,22 @@ func upload(c *sftp.Client, name string, data []byte, progress io.Writer) error 
 		return fmt.Errorf("sftp: %q has %d bytes after upload, want %d", name, fi.Size(), len(data))
 	}
 	return nil
+}
+
+// ctxReader stops reading when ctx ends. Len keeps pkg/sftp's view of
+// the size, as the bytes.Reader alone gives it.
+type ctxReader struct {
+	ctx context.Context
+	r   *bytes.Reader
+}
+
+func (r ctxReader) Len() int { return r.r.Len() }
+
+func (r ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
 }
 
 // deadlineConn fails a read or write that makes no progress within

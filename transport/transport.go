@@ -27,11 +27,14 @@ type Delivered struct {
 type Target interface {
 	// Name identifies the target without secrets, e.g. sftp://import@host:22/import.
 	Name() string
-	// Deliver puts the files in place: each is written to a temporary name,
-	// checked, then renamed in the given order, so nothing partial ever
-	// stands under a final name. Temporary files of an earlier failed
-	// delivery are removed first. An error means no file may have been
-	// renamed yet, or only some of them (never a partial file).
+	// Deliver puts the files in place: each is written to a temporary name
+	// and checked, then they are renamed in the given order, so nothing
+	// partial ever stands under a final name. Temporary files of an earlier
+	// failed delivery are removed first. When a rename fails, the files
+	// renamed before it are put back (the previous file, or none where
+	// there was none): an error means the drop holds what it held before,
+	// unless the error says the previous files could not be put back
+	// either (the connection was lost for good, or a kill).
 	Deliver(ctx context.Context, id string, files []File) ([]Delivered, error)
 	// Clean removes spendsync's own temporary files left in the drop by a
 	// killed or failed delivery and returns their names. Deliver does the

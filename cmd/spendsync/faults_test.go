@@ -117,8 +117,8 @@ func TestSFTPFaultRemoteDiskFull(t *testing.T) {
 func TestSFTPFaultFolderSquatsOnAFinalName(t *testing.T) {
 	slowtest.Require(t)
 	r := newFaultRig(t, "5s", nil)
-	// roles.csv is renamed first; a folder named persons.csv must be found
-	// before that rename, or the drop would hold new roles with old persons.
+	// A folder named persons.csv must be found before the first rename,
+	// so the set is refused before anything in the drop moves.
 	persons := filepath.Join(r.s.Drop, "persons.csv")
 	os.Rename(persons, persons+".keep")
 	os.Mkdir(persons, 0o700)

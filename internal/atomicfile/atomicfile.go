@@ -173,6 +173,10 @@ func (p *Pending) Commit() error {
 // Discard removes the temporary file.
 func (p *Pending) Discard() { os.Remove(p.tmp) }
 
+// Temp is the path of the temporary file, for a caller that renames a set
+// of files itself (the folder target puts back what it replaced).
+func (p *Pending) Temp() string { return p.tmp }
+
 // WriteBytes is Write for content already in memory.
 func WriteBytes(path string, data []byte) error {
 	return Write(path, func(w io.Writer) error {
