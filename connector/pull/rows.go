@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -58,6 +59,11 @@ func Open(ctx context.Context, cfg *Config) (*Session, error) {
 			return nil, err
 		}
 		s.replay = m
+		for _, kind := range slices.Sorted(maps.Keys(m.Pages)) {
+			if _, err := s.replayFiles(kind); err != nil {
+				return nil, err
+			}
+		}
 		return s, nil
 	}
 	base, err := url.Parse(cfg.URL)
@@ -376,10 +382,12 @@ func (r *Rows) fail(err error) error {
 	if r.req != nil {
 		attempts = r.req.Attempts
 	}
+	status := 0 // a bound or a shift: the status says nothing
 	if !errors.As(err, new(finalError)) {
 		err = fmt.Errorf("page %d is not the expected JSON: %w", r.page, err)
+		status = 200
 	}
-	return &Error{Path: path, Status: 200, Attempts: attempts, Err: err}
+	return &Error{Path: path, Status: status, Attempts: attempts, Err: err}
 }
 
 // again handles an error while reading a page: a body that broke off (the
@@ -705,7 +713,7 @@ func (r *Rows) advance() error {
 		r.finished = len(r.files) == 0
 		return nil
 	}
-	fail := func(err error) error { return &Error{Path: r.cur.EscapedPath(), Status: 200, Err: err} }
+	fail := func(err error) error { return &Error{Path: r.cur.EscapedPath(), Err: err} }
 	nxt, err := r.sys.more(r.cur, r.onPage, r.s.cfg.PageSize, r.next)
 	if err != nil {
 		return fail(final(err))
