@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spendsync/spendsync/internal/atomicfile"
 	"github.com/spendsync/spendsync/internal/duration"
@@ -383,6 +384,10 @@ func (r *Rows) fail(err error) error {
 		attempts = r.req.Attempts
 	}
 	status := 0 // a bound or a shift: the status says nothing
+	if errors.Is(err, io.EOF) {
+		// Never io.EOF itself: to a reader that means "no more rows".
+		err = errors.New("the answer ends before it is complete")
+	}
 	if !errors.As(err, new(finalError)) {
 		err = fmt.Errorf("page %d is not the expected JSON: %w", r.page, err)
 		status = 200
@@ -538,10 +543,11 @@ func (r *Rows) begin(body io.ReadCloser, skip int) error {
 		if !r.dec.More() {
 			return final(fmt.Errorf("page %d came back shorter when asked again after its answer broke off", r.page))
 		}
+		start := r.dec.InputOffset()
 		if err := r.dec.Decode(&raw); err != nil {
 			return err
 		}
-		h.Write(raw)
+		h.Write(r.src.text(start, r.dec.InputOffset()))
 	}
 	if h.Sum64() != r.hash.Sum64() {
 		return final(fmt.Errorf("page %d came back different when asked again after its answer broke off: the data changed while it was read", r.page))
@@ -551,16 +557,14 @@ func (r *Rows) begin(body io.ReadCloser, skip int) error {
 
 // row decodes one row object into records.
 func (r *Rows) row() error {
-	var raw json.RawMessage
-	if err := r.dec.Decode(&raw); err != nil {
-		return err
-	}
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
+	// Decode once; the row's text (for rejects) is what the reader kept
+	// of it.
+	start := r.dec.InputOffset()
 	var v any
-	if err := d.Decode(&v); err != nil {
+	if err := r.dec.Decode(&v); err != nil {
 		return err
 	}
+	raw := r.src.text(start, r.dec.InputOffset())
 	r.onPage++
 	r.line++
 	r.hash.Write(raw)
@@ -571,8 +575,8 @@ func (r *Rows) row() error {
 	if !ok {
 		return fmt.Errorf("row %d is not an object", r.onPage)
 	}
-	r.raw = string(raw)
-	start := len(r.queue)
+	r.raw = rawText(raw)
+	start2 := len(r.queue)
 	if r.fan == nil {
 		r.queue = append(r.queue, r.record(obj, nil))
 	} else {
@@ -583,7 +587,7 @@ func (r *Rows) row() error {
 		}
 	}
 	if r.unique != nil {
-		for _, rec := range r.queue[start:] {
+		for _, rec := range r.queue[start2:] {
 			if prev, vals := r.unique.check(rec, r.page); prev != 0 && prev != r.page {
 				shown := make([]string, len(vals))
 				for i, v := range vals {
@@ -595,6 +599,21 @@ func (r *Rows) row() error {
 		}
 	}
 	return nil
+}
+
+// rawText is a row's text as a reject stores it (show.Raw): at most
+// show.MaxRaw bytes, with the full length when cut. A pull holds no more
+// of a row than that, however large the row.
+func rawText(b []byte) string {
+	if len(b) <= show.MaxRaw {
+		return string(b)
+	}
+	suffix := fmt.Sprintf("… (%d bytes in all)", len(b))
+	n := show.MaxRaw - len(suffix)
+	for n > 0 && !utf8.RuneStart(b[n]) {
+		n--
+	}
+	return string(b[:n]) + suffix
 }
 
 func (r *Rows) record(obj, elem any) []string {
@@ -743,29 +762,43 @@ func (r *Rows) advance() error {
 // in all (api.max_body, counted after gzip), and at most maxValue held by
 // the decoder for one value; what it reads is copied to tee (the kept
 // page). err is the first failure of the underlying reader (a connection
-// lost, a timeout) or a bound reached.
+// lost, a timeout) or a bound reached. It keeps the bytes from the
+// decoder's position on (hist, from offset histFrom), so a row's text
+// comes without decoding it twice.
 type bounded struct {
-	r   io.Reader
-	c   io.Closer
-	dec *json.Decoder
-	n   int64
-	max int64
-	key string
-	tee io.Writer
-	err error
+	r        io.Reader
+	c        io.Closer
+	dec      *json.Decoder
+	n        int64
+	max      int64
+	key      string
+	tee      io.Writer
+	err      error
+	hist     []byte
+	histFrom int64
 }
 
 func (b *bounded) Read(p []byte) (int, error) {
 	if b.err != nil {
 		return 0, b.err
 	}
-	if b.dec != nil && b.n-b.dec.InputOffset() > maxValue {
-		b.err = final(fmt.Errorf("the answer holds a single value (a row or a field) larger than %d MiB", maxValue>>20))
-		return 0, b.err
+	if b.dec != nil {
+		// The decoder reads only when its buffer holds no whole value:
+		// what lies past its position is the value it is decoding.
+		at := b.dec.InputOffset()
+		if b.n-at > maxValue {
+			b.err = final(fmt.Errorf("the answer holds a single value (a row or a field) larger than %d MiB", maxValue>>20))
+			return 0, b.err
+		}
+		if d := at - b.histFrom; d > 256<<10 {
+			b.hist = append(b.hist[:0], b.hist[d:]...)
+			b.histFrom = at
+		}
 	}
 	// Small reads keep the bounds close to exact.
 	p = p[:min(len(p), 64<<10)]
 	n, err := b.r.Read(p)
+	b.hist = append(b.hist, p[:n]...)
 	b.n += int64(n)
 	if b.n > b.max {
 		b.err = final(fmt.Errorf("the answer is larger than %s (%s): lower api.page_size", sizeText(b.max), b.key))
@@ -784,6 +817,13 @@ func (b *bounded) Read(p []byte) (int, error) {
 }
 
 func (b *bounded) close() { b.c.Close() }
+
+// text is the answer's bytes from offset start to end (a value as the
+// decoder read it), without the separators before it.
+func (b *bounded) text(start, end int64) []byte {
+	start = max(start, b.histFrom)
+	return bytes.TrimLeft(b.hist[start-b.histFrom:end-b.histFrom], ", \t\r\n")
+}
 
 // sizeText writes a byte count in MiB when it is whole ones.
 func sizeText(n int64) string {
