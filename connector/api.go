@@ -2,13 +2,15 @@ package connector
 
 import (
 	"fmt"
-	"github.com/spendsync/spendsync/internal/show"
 	"net"
 	"net/url"
 	"os"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/spendsync/spendsync/connector/pull"
+	"github.com/spendsync/spendsync/internal/show"
 )
 
 // API is a source's api: block: pull the HR system's API instead of
@@ -37,6 +39,10 @@ type API struct {
 	Timeout          time.Duration `yaml:"timeout"`
 	Retries          *int          `yaml:"retries"`
 	KeepResponses    bool          `yaml:"keep_responses"`
+	MaxPages         int           `yaml:"max_pages"` // per resource; default 10000
+	MaxRows          int           `yaml:"max_rows"`  // per resource; default 2000000
+	MaxBody          int64         `yaml:"max_body"`  // bytes of one answer after gzip; default 64 MiB
+	Deadline         time.Duration `yaml:"deadline"`  // the whole pull; default 30m
 
 	// KeepDir is where kept pages go (set by the caller from the database
 	// path); Replay, when set, is a kept pull's folder read instead of the
@@ -44,6 +50,11 @@ type API struct {
 	KeepDir string        `yaml:"-"`
 	KeepFor time.Duration `yaml:"-"`
 	Replay  string        `yaml:"-"`
+	// Key is the block's key path for run-time messages ("sources[0].api");
+	// Redact hides in them the values that came from ${VAR} (both set by
+	// the config loader).
+	Key    string              `yaml:"-"`
+	Redact func(string) string `yaml:"-" json:"-"`
 }
 
 // Systems that can be pulled.
@@ -143,6 +154,26 @@ func (s *Source) validateInput() error {
 	}
 	if a.Timeout == 0 {
 		a.Timeout = 60 * time.Second
+	}
+	for _, b := range []struct {
+		key string
+		v   int64
+	}{{"api.max_pages", int64(a.MaxPages)}, {"api.max_rows", int64(a.MaxRows)}, {"api.max_body", a.MaxBody}, {"api.deadline", int64(a.Deadline)}} {
+		if b.v < 0 {
+			return keyErr(b.key, "must not be negative (0 or absent takes the default)")
+		}
+	}
+	if a.MaxPages == 0 {
+		a.MaxPages = pull.DefaultMaxPages
+	}
+	if a.MaxRows == 0 {
+		a.MaxRows = pull.DefaultMaxRows
+	}
+	if a.MaxBody == 0 {
+		a.MaxBody = pull.DefaultMaxBody
+	}
+	if a.Deadline == 0 {
+		a.Deadline = pull.DefaultDeadline
 	}
 	if a.Retries == nil {
 		three := 3

@@ -27,6 +27,10 @@ func TestAPIBlockErrorsNameTheKey(t *testing.T) {
 		{"credentials in the url", "api.url", "must not carry credentials", func(s *connector.Source) { s.API.URL = "https://u:p@api.youforce.com" }},
 		{"plain http token url", "api.token_url", "must be https://", func(s *connector.Source) { s.API.TokenURL = "http://connect.visma.com/token" }},
 		{"no client id", "api.client_id", "required", func(s *connector.Source) { s.API.ClientID = "" }},
+		{"negative max_pages", "api.max_pages", "must not be negative", func(s *connector.Source) { s.API.MaxPages = -1 }},
+		{"negative max_rows", "api.max_rows", "must not be negative", func(s *connector.Source) { s.API.MaxRows = -1 }},
+		{"negative max_body", "api.max_body", "must not be negative", func(s *connector.Source) { s.API.MaxBody = -1 }},
+		{"negative deadline", "api.deadline", "must not be negative", func(s *connector.Source) { s.API.Deadline = -time.Second }},
 		{"no client secret", "api.client_secret_env", "required", func(s *connector.Source) { s.API.ClientSecretEnv = "" }},
 		{"two secrets", "api.client_secret_env", "not both", func(s *connector.Source) { s.API.ClientSecretFile = "f" }},
 		{"certificate without key", "api.cert_file", "go together", func(s *connector.Source) { s.API.CertFile = "c.pem" }},
@@ -58,7 +62,8 @@ func TestAPIBlockErrorsNameTheKey(t *testing.T) {
 			t.Fatal(err)
 		}
 		a := s.API
-		if a.System != "raet" || a.Persons != "persons" || a.Contracts != "employments" || a.PageSize != 1000 || a.Timeout != time.Minute || *a.Retries != 3 {
+		if a.System != "raet" || a.Persons != "persons" || a.Contracts != "employments" || a.PageSize != 1000 || a.Timeout != time.Minute || *a.Retries != 3 ||
+			a.MaxPages != 10000 || a.MaxRows != 2000000 || a.MaxBody != 64<<20 || a.Deadline != 30*time.Minute {
 			t.Fatalf("defaults: %+v", a)
 		}
 	})

@@ -80,6 +80,15 @@ func (s *Source) columnsOf(fields []string, contracts bool) []string {
 // or nothing. Kept pages are moved into place only when both are complete.
 func (res *Result) pull(ctx context.Context, rules Rules) (err error) {
 	src := res.Source
+	if redact := src.API.Redact; redact != nil {
+		// A value from ${VAR} (a resource name, the URL) may stand in any
+		// message a pull gives: hidden as the config loader hides it.
+		defer func() {
+			if err != nil {
+				err = redacted{err, redact(err.Error())}
+			}
+		}()
+	}
 	cfg, err := src.pullConfig()
 	if err != nil {
 		return err
@@ -99,6 +108,7 @@ func (res *Result) pull(ctx context.Context, rules Rules) (err error) {
 	}
 	res.personsFile = rows.Name()
 	res.Files = append(res.Files, rows.Name())
+	src.unique(rows, false, "employee number", model.KeyField)
 	if err := res.persons(&apiRows{r: rows}, rows.Name(), rules); err != nil {
 		return err
 	}
@@ -110,15 +120,46 @@ func (res *Result) pull(ctx context.Context, rules Rules) (err error) {
 		return keyErr("columns", "%v", err)
 	}
 	res.Files = append(res.Files, rows.Name())
+	src.unique(rows, true, "employee number and contract id", model.KeyField, "contract_id")
 	return res.contracts(&apiRows{r: rows}, rows.Name(), nil)
 }
+
+// unique makes the columns of fields key the rows of a pull, when all of
+// them are mapped (contracts without a contract id have no key of their
+// own): a key on two pages means the pages shifted (pull.Rows.Unique).
+func (s *Source) unique(rows *pull.Rows, contracts bool, what string, fields ...string) {
+	mapped, _ := s.columnsFor(contracts)
+	cols := make([]int, len(fields))
+	for i, f := range fields {
+		c, ok := mapped[f]
+		if !ok {
+			return
+		}
+		cols[i] = slices.IndexFunc(rows.Header(), func(h string) bool { return equalFoldTrim(h, c) })
+		if cols[i] < 0 {
+			return
+		}
+	}
+	rows.Unique(what, cols...)
+}
+
+// redacted is an error whose text had secrets taken out; the error itself
+// stays for errors.Is and errors.As (exit codes).
+type redacted struct {
+	err error
+	msg string
+}
+
+func (e redacted) Error() string { return e.msg }
+func (e redacted) Unwrap() error { return e.err }
 
 // pullConfig reads the secrets and builds the pull's settings.
 func (s *Source) pullConfig() (*pull.Config, error) {
 	a := s.API
 	cfg := &pull.Config{System: a.System, URL: a.URL, PageSize: a.PageSize, Timeout: a.Timeout,
 		TokenURL: a.TokenURL, ClientID: a.ClientID, TenantID: a.TenantID, Scope: a.Scope, User: a.User,
-		CAFile: a.CAFile, CertFile: a.CertFile, KeyFile: a.KeyFile, Replay: a.Replay, KeepFor: a.KeepFor}
+		CAFile: a.CAFile, CertFile: a.CertFile, KeyFile: a.KeyFile, Replay: a.Replay, KeepFor: a.KeepFor,
+		MaxPages: a.MaxPages, MaxRows: a.MaxRows, MaxBody: a.MaxBody, Deadline: a.Deadline, Key: a.Key}
 	if a.Retries != nil {
 		cfg.Retries = *a.Retries
 	}

@@ -35,6 +35,7 @@ type config struct {
 	MetricsMode string `yaml:"metrics_mode"`
 	metricsMode os.FileMode
 	path        string
+	redact      func(string) string // hides ${VAR} values (configfile.Doc.Redact)
 }
 
 type rules struct {
@@ -99,6 +100,7 @@ func parseConfig(path string, data []byte) (*config, error) {
 		}
 		return nil, &configError{file: path, err: err}
 	}
+	cfg.redact = doc.Redact
 	if err := cfg.validate(); err != nil {
 		var ce *configError
 		if errors.As(err, &ce) {
@@ -155,6 +157,8 @@ func (c *config) validate() error {
 			// with the events they explain.
 			a.KeepDir = filepath.Join(filepath.Dir(c.Database), "responses", s.Name)
 			a.KeepFor = time.Duration(c.Retention.Events)
+			// Run-time messages name keys and hide secrets as these do.
+			a.Key, a.Redact = fmt.Sprintf("sources[%d].api", i), c.redact
 		}
 	}
 	r := &c.Rules

@@ -777,11 +777,14 @@ func TestKeptResponsesArePrivateAndReplayToTheSameState(t *testing.T) {
 			t.Errorf("%s: %v %v, want a 0700 folder", p, fi.Mode(), err)
 		}
 	}
-	pages, _ := filepath.Glob(filepath.Join(pulls[0], "*.json"))
+	pages, _ := filepath.Glob(filepath.Join(pulls[0], "*-[0-9]*.json"))
 	if len(pages) != 7 { // 3 persons pages, 4 contracts pages
 		t.Errorf("kept pages: %v", pages)
 	}
-	for _, p := range pages {
+	if m := mustRead(t, filepath.Join(pulls[0], "manifest.json")); m != `{"pages":{"contracts":4,"persons":3}}`+"\n" {
+		t.Errorf("manifest: %s", m)
+	}
+	for _, p := range append(pages, filepath.Join(pulls[0], "manifest.json")) {
 		if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
 			t.Errorf("%s is %v, want 0600", p, fi.Mode())
 		}

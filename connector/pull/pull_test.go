@@ -88,6 +88,7 @@ func TestAFanOutPathGivesOneRowPerArrayElement(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	os.WriteFile(filepath.Join(dir, manifestName), []byte(`{"pages":{"persons":1,"contracts":1}}`), 0o600)
 	s, err := Open(context.Background(), &Config{System: "adp", Replay: dir})
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/spendsync/spendsync/internal/show"
 )
 
 // system describes one API: where its rows and its next-page link stand in
@@ -168,7 +170,7 @@ func followLink(cur *url.URL, _, _ int, next string) (*url.URL, error) {
 		return nil, fmt.Errorf("next-page link is not a URL")
 	}
 	if l.Scheme != cur.Scheme || l.Host != cur.Host {
-		return nil, fmt.Errorf("next-page link points at another host (%s); refused", l.Host)
+		return nil, fmt.Errorf("next-page link points at another host (%s); refused", show.Quote(l.Scheme+"://"+l.Host))
 	}
 	return l, nil
 }

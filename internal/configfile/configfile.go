@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"os"
 	"reflect"
 	"regexp"
@@ -78,7 +79,11 @@ func (d *Doc) Redact(msg string) string {
 		msg = strings.ReplaceAll(msg, show.Quote(v), ref)
 		msg = strings.ReplaceAll(msg, strconv.Quote(v), ref)
 		if len(v) >= 4 { // shorter ones would mangle ordinary words
-			msg = strings.ReplaceAll(msg, v, "${"+name+"}")
+			// Also as a URL path or query holds it (a run-time message
+			// naming a request built from the value).
+			for _, form := range []string{v, url.PathEscape(v), url.QueryEscape(v), show.Text(v)} {
+				msg = strings.ReplaceAll(msg, form, "${"+name+"}")
+			}
 		}
 	}
 	return msg
