@@ -9,6 +9,8 @@ import (
 	"os"
 	"runtime/debug"
 	"time"
+
+	"github.com/spendsync/spendsync/internal/show"
 )
 
 // Digest hashes everything a source's diff depends on besides the state:
@@ -36,7 +38,7 @@ func Digest(src *Source, rules Rules, skip []string) (string, error) {
 		if fi, err := os.Stat(p); err != nil {
 			return "", src.fileError(p, err)
 		} else if fi.IsDir() {
-			return "", fmt.Errorf("source file %s is a folder, not a file", p)
+			return "", fmt.Errorf("source file %s is a folder, not a file", show.Text(p))
 		}
 		f, err := os.Open(p)
 		if err != nil {

@@ -302,7 +302,7 @@ func (s *Source) CheckAge(now time.Time) error {
 		}
 		if age := now.Sub(fi.ModTime()); age > s.MaxAge {
 			return fmt.Errorf("%w: %s was last written %s ago (%s), longer than sources.max_age %s (override with --force)",
-				ErrStale, path, age.Round(time.Minute), fi.ModTime().UTC().Format(time.RFC3339), s.MaxAge)
+				ErrStale, show.Text(path), age.Round(time.Minute), fi.ModTime().UTC().Format(time.RFC3339), s.MaxAge)
 		}
 	}
 	return nil
@@ -314,7 +314,7 @@ func withFile(src *Source, path string, progress Progress, fn func(io.Reader) er
 		return src.fileError(path, err)
 	}
 	if fi.IsDir() {
-		return fmt.Errorf("source file %s is a folder, not a file", path)
+		return fmt.Errorf("source file %s is a folder, not a file", show.Text(path))
 	}
 	f, err := os.Open(path)
 	if err != nil {

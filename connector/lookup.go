@@ -86,7 +86,7 @@ func (s *Source) fileError(path string, err error) error {
 	case errors.As(err, &pe):
 		reason = pe.Err.Error()
 	}
-	return fmt.Errorf("%s: %s %s", key, path, reason)
+	return fmt.Errorf("%s: %s %s", key, show.Text(path), show.Text(reason))
 }
 
 // keyField returns the lookup's single key field.

@@ -77,13 +77,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case err == nil:
 	case code == exitRejected:
-		fmt.Fprintf(stderr, "spendsync: warning: %v\n", err)
+		fmt.Fprintf(stderr, "spendsync: warning: %s\n", show.Line(err.Error()))
 	case ctx.Err() != nil && code == exitFailed:
 		// SIGINT or SIGTERM: whatever was cut off is not applied, and the
 		// wrapped "context canceled" alone would not say why.
-		fmt.Fprintf(stderr, "spendsync: error: stopped by a signal before the end; what was cut off was not applied: %v\n", err)
+		fmt.Fprintf(stderr, "spendsync: error: stopped by a signal before the end; what was cut off was not applied: %s\n", show.Line(err.Error()))
 	default:
-		fmt.Fprintf(stderr, "spendsync: error: %v\n", err)
+		// Every message is escaped once more as a whole: a value that
+		// reached it unescaped cannot put a control character on stderr.
+		fmt.Fprintf(stderr, "spendsync: error: %s\n", show.Line(err.Error()))
 		if code == exitUsage && !errors.As(err, new(*configError)) {
 			path := "spendsync"
 			if cmd != nil {
