@@ -9,8 +9,8 @@ import (
 
 	"github.com/spendsync/spendsync/internal/atomicfile"
 	"github.com/spendsync/spendsync/internal/fault"
-	"github.com/spendsync/spendsync/internal/show"
 	"github.com/spendsync/spendsync/internal/model"
+	"github.com/spendsync/spendsync/internal/show"
 )
 
 // Config is the export: section.
