@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"database/sql"
 	"errors"
 	"os"
 	"os/exec"
@@ -161,5 +162,42 @@ func TestConfigValuesInMessagesCannotColourTheTerminalOrForgeALogLine(t *testing
 				t.Fatalf("the message does not show the value escaped:\n%q", r.stderr)
 			}
 		})
+	}
+}
+
+func TestCRLFInsideAQuotedNameReachesTheDatabaseAndTheExportVerbatim(t *testing.T) {
+	bin := buildBinary(t)
+	dir := filepath.Dir(demo(t))
+	persons := filepath.Join(dir, "hr", "medewerkers.csv")
+	data, _ := os.ReadFile(persons)
+	data = bytes.Replace(data, []byte("000102;Anna;"), []byte("000102;\"Anna\r\nMaria\";"), 1)
+	os.WriteFile(persons, data, 0o600)
+	if r := runBin(t, bin, dir, 60*time.Second, "--config", "spendsync.yaml", "run"); r.code != 0 {
+		t.Fatalf("run: exit %d\n%s", r.code, tail(r.stderr))
+	}
+	db, err := sql.Open("sqlite", filepath.Join(dir, "state", "spendsync.db")+"?_pragma=query_only(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var first string
+	if err := db.QueryRow(`SELECT first_name FROM persons WHERE employee_number = '000102'`).Scan(&first); err != nil {
+		t.Fatal(err)
+	}
+	if first != "Anna\r\nMaria" {
+		t.Fatalf("stored %q, want %q", first, "Anna\r\nMaria")
+	}
+	for _, f := range []string{"out/persons.csv", "drop/persons.csv"} {
+		out, err := os.ReadFile(filepath.Join(dir, "state", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(out, []byte("\"000102\";\"Anna\r\nMaria\";")) {
+			t.Fatalf("%s does not hold the name verbatim:\n%q", f, out)
+		}
+	}
+	r := runBin(t, bin, dir, 20*time.Second, "--config", "spendsync.yaml", "person", "show", "000102", "--format", "json")
+	if r.code != 0 || !strings.Contains(r.stdout, `Anna\r\nMaria`) {
+		t.Fatalf("person show: exit %d\n%s%s", r.code, r.stdout, tail(r.stderr))
 	}
 }
