@@ -106,3 +106,11 @@ func TestCRLFInsideAQuotedFieldIsKeptVerbatim(t *testing.T) {
 		})
 	}
 }
+
+func TestAFileWithoutLineEndsIsRefusedWithoutHoldingItWhole(t *testing.T) {
+	data := append([]byte("employee_number;last_name\n"), make([]byte, 80<<20)...)
+	_, err := tryLoad(t, connector.Source{}, data, nil)
+	if err == nil || !strings.Contains(err.Error(), "no row ends within 64 MiB") || !strings.Contains(err.Error(), "persons.csv") {
+		t.Fatalf("err = %.300v", err)
+	}
+}

@@ -80,10 +80,19 @@ type recorder struct {
 }
 
 func (r *recorder) Read(p []byte) (int, error) {
+	if len(r.buf) > maxRow {
+		// Not one row yet in all these bytes: a file without line ends
+		// (zeros, a binary) would otherwise be held whole in memory.
+		return 0, fmt.Errorf("no row ends within %d MiB (a binary file, or a quote never closed?)", maxRow>>20)
+	}
 	n, err := r.r.Read(p)
 	r.buf = append(r.buf, p[:n]...)
 	return n, err
 }
+
+// maxRow bounds the text of one row (and so what reading one holds):
+// a real row is a few hundred bytes, MaxField bounds each field.
+const maxRow = 64 << 20
 
 // forget drops the text before offset to. What is left (the CSV reader's
 // read-ahead) moves to the front only once 64 KB were forgotten: moving it
