@@ -79,3 +79,38 @@ func TestRejectReasonsAreBounded(t *testing.T) {
 		t.Fatalf("reason is %d bytes: %.300s", len(r), r)
 	}
 }
+
+// encoding/csv folds a CR LF inside a quoted field to LF; SPEC promises
+// any text is stored verbatim, so the reader puts the CR back, and only
+// there: line ends, blank lines and lone CRs stay as they were.
+func TestCRLFInsideAQuotedFieldIsKeptVerbatim(t *testing.T) {
+	cases := []struct{ name, data, first, last string }{
+		{"CRLF file", "employee_number;first_name;last_name\r\n001;\"Jan\r\nPiet\";\"de \"\"Boer\"\"\r\nJr\"\r\n", "Jan\r\nPiet", "de \"Boer\"\r\nJr"},
+		{"LF file", "employee_number;first_name;last_name\n001;\"Jan\r\nPiet\";Boer\n", "Jan\r\nPiet", "Boer"},
+		{"LF inside stays LF", "employee_number;first_name;last_name\r\n001;\"Jan\nPiet\";Boer\r\n", "Jan\nPiet", "Boer"},
+		{"mixed inside", "employee_number;first_name;last_name\n001;\"a\r\nb\nc\r\r\nd\";Boer\n", "a\r\nb\nc\r\r\nd", "Boer"},
+		{"after blank lines", "employee_number;first_name;last_name\r\n\r\n\r\n001;\"Jan\r\nPiet\";Boer\r\n", "Jan\r\nPiet", "Boer"},
+		{"lone CR inside", "employee_number;first_name;last_name\n001;\"Jan\rPiet\";Boer\n", "Jan\rPiet", "Boer"},
+		{"plain CRLF rows", "employee_number;first_name;last_name\r\n001;Jan;Boer\r\n", "Jan", "Boer"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := load(t, connector.Source{}, []byte(tc.data), nil)
+			p := res.Persons["001"]
+			if p == nil {
+				t.Fatalf("no person; rejects %+v", res.Rejects)
+			}
+			if p.FirstName != tc.first || p.LastName != tc.last {
+				t.Fatalf("stored %q %q, want %q %q", p.FirstName, p.LastName, tc.first, tc.last)
+			}
+		})
+	}
+}
+
+func TestAFileWithoutLineEndsIsRefusedWithoutHoldingItWhole(t *testing.T) {
+	data := append([]byte("employee_number;last_name\n"), make([]byte, 80<<20)...)
+	_, err := tryLoad(t, connector.Source{}, data, nil)
+	if err == nil || !strings.Contains(err.Error(), "no row ends within 64 MiB") || !strings.Contains(err.Error(), "persons.csv") {
+		t.Fatalf("err = %.300v", err)
+	}
+}

@@ -1,14 +1,19 @@
 package connector
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime/debug"
 	"time"
+
+	"github.com/spendsync/spendsync/internal/atomicfile"
+	"github.com/spendsync/spendsync/internal/show"
 )
 
 // Digest hashes everything a source's diff depends on besides the state:
@@ -16,6 +21,12 @@ import (
 // fields other sources own (skip), and the binary. The fast path compares
 // it with the digest of the source's last apply.
 func Digest(src *Source, rules Rules, skip []string) (string, error) {
+	return DigestContext(context.Background(), src, rules, skip)
+}
+
+// DigestContext is Digest reading the files until ctx ends: a signal
+// stops the digest of a huge file at once.
+func DigestContext(ctx context.Context, src *Source, rules Rules, skip []string) (string, error) {
 	h := sha256.New()
 	settings, err := json.Marshal(struct {
 		Src   *Source
@@ -33,20 +44,18 @@ func Digest(src *Source, rules Rules, skip []string) (string, error) {
 		fmt.Fprintf(h, "\x00pull %d", time.Now().UnixNano())
 	}
 	for _, p := range src.Files() {
-		if fi, err := os.Stat(p); err != nil {
-			return "", src.fileError(p, err)
-		} else if fi.IsDir() {
-			return "", fmt.Errorf("source file %s is a folder, not a file", p)
-		}
-		f, err := os.Open(p)
+		f, _, err := src.open(ctx, p)
 		if err != nil {
-			return "", src.fileError(p, err)
+			return "", err
 		}
 		fmt.Fprintf(h, "\x00%s\x00", p)
 		_, err = io.Copy(h, f)
 		f.Close()
 		if err != nil {
-			return "", fmt.Errorf("read %s: %w", p, err)
+			if errors.Is(err, ctx.Err()) {
+				return "", fmt.Errorf("read %s: %w", show.Text(p), err)
+			}
+			return "", atomicfile.Wrap("read", p, err)
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

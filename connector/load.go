@@ -79,6 +79,7 @@ type Result struct {
 	PersonRows         int // data rows read from the persons file, valid or not
 	ContractRows       int // data rows read from the contracts file, valid or not
 
+	ctx         context.Context // ends the reading of every file
 	personsFile string
 	held        map[string]int // token -> index in Rejects, built on first HeldBy
 	lookups     []*lookupTable
@@ -184,6 +185,7 @@ func LoadFiltered(ctx context.Context, src *Source, rules Rules, progress Progre
 		filter = nil
 	}
 	res := &Result{
+		ctx:                ctx,
 		Source:             src,
 		filter:             filter,
 		Listed:             map[string]int{},
@@ -203,13 +205,13 @@ func LoadFiltered(ctx context.Context, src *Source, rules Rules, progress Progre
 		if err := res.pull(ctx, rules); err != nil {
 			return nil, err
 		}
-	} else if err := withFile(src, src.Persons, progress, func(r io.Reader) error {
+	} else if err := withFile(res.ctx, src, src.Persons, progress, func(r io.Reader) error {
 		return res.readPersons(r, src.Persons, rules)
 	}); err != nil {
 		return nil, err
 	}
 	if src.Contracts != "" && (src.API != nil || progress != nil) {
-		if err := withFile(src, src.Contracts, progress, func(r io.Reader) error {
+		if err := withFile(res.ctx, src, src.Contracts, progress, func(r io.Reader) error {
 			return res.readContracts(r, src.Contracts)
 		}); err != nil {
 			return nil, err
@@ -235,9 +237,9 @@ func (res *Result) readBoth(src *Source, rules Rules) error {
 	cres.personsFile, cres.filter = src.Persons, res.filter
 	done := make(chan error, 1)
 	go func() {
-		done <- withFile(src, src.Contracts, nil, func(r io.Reader) error { return cres.readContracts(r, src.Contracts) })
+		done <- withFile(res.ctx, src, src.Contracts, nil, func(r io.Reader) error { return cres.readContracts(r, src.Contracts) })
 	}()
-	perr := withFile(src, src.Persons, nil, func(r io.Reader) error { return res.readPersons(r, src.Persons, rules) })
+	perr := withFile(res.ctx, src, src.Persons, nil, func(r io.Reader) error { return res.readPersons(r, src.Persons, rules) })
 	if cerr := <-done; perr == nil && cerr != nil {
 		return cerr
 	}
@@ -261,7 +263,7 @@ func (res *Result) readBoth(src *Source, rules Rules) error {
 // sub is an empty result for reading a file of res's source apart from
 // res (a goroutine's file, a second pass), merged by the caller.
 func (res *Result) sub() *Result {
-	return &Result{Source: res.Source, Protected: map[string]bool{}, ProtectedContracts: map[string]bool{},
+	return &Result{ctx: res.ctx, Source: res.Source, Protected: map[string]bool{}, ProtectedContracts: map[string]bool{},
 		personsFile: res.personsFile, lookups: res.lookups}
 }
 
@@ -278,7 +280,7 @@ func (res *Result) addContracts(rows []ContractRow) {
 // reread reads file of res's source again as a table, after a first
 // read found what to look for in it; an empty file has nothing to give.
 func (res *Result) reread(file string, fn func(*table) error) error {
-	return withFile(res.Source, file, nil, func(r io.Reader) error {
+	return withFile(res.ctx, res.Source, file, nil, func(r io.Reader) error {
 		t, err := newTable(r, file, res.Source.Encoding, res.Source.Delimiter)
 		if errors.Is(err, errEmpty) {
 			return nil
@@ -302,28 +304,23 @@ func (s *Source) CheckAge(now time.Time) error {
 		}
 		if age := now.Sub(fi.ModTime()); age > s.MaxAge {
 			return fmt.Errorf("%w: %s was last written %s ago (%s), longer than sources.max_age %s (override with --force)",
-				ErrStale, path, age.Round(time.Minute), fi.ModTime().UTC().Format(time.RFC3339), s.MaxAge)
+				ErrStale, show.Text(path), age.Round(time.Minute), fi.ModTime().UTC().Format(time.RFC3339), s.MaxAge)
 		}
 	}
 	return nil
 }
 
-func withFile(src *Source, path string, progress Progress, fn func(io.Reader) error) error {
-	fi, err := os.Stat(path)
+// withFile calls fn with the file's contents (its copy, when Spool made
+// one), read until ctx ends.
+func withFile(ctx context.Context, src *Source, path string, progress Progress, fn func(io.Reader) error) error {
+	f, size, err := src.open(ctx, path)
 	if err != nil {
-		return src.fileError(path, err)
-	}
-	if fi.IsDir() {
-		return fmt.Errorf("source file %s is a folder, not a file", path)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return src.fileError(path, err)
+		return err
 	}
 	defer f.Close()
 	var r io.Reader = f
 	if progress != nil {
-		if w := progress(path, fi.Size()); w != nil {
+		if w := progress(path, size); w != nil {
 			r = io.TeeReader(f, w)
 		}
 	}

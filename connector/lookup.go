@@ -65,6 +65,21 @@ func (s *Source) Files() []string {
 // key within the source (persons, contracts, lookups[i].file), so the user
 // knows which line of the config to fix; the OS's reason follows once.
 func (s *Source) fileError(path string, err error) error {
+	key := s.fileKey(path)
+	reason := err.Error()
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		reason = "does not exist"
+	case errors.As(err, &pe):
+		reason = pe.Err.Error()
+	}
+	return fmt.Errorf("%s: %s %s", key, show.Text(path), show.Text(reason))
+}
+
+// fileKey is the key of path within the source: persons, contracts or
+// lookups[i].file.
+func (s *Source) fileKey(path string) string {
 	key := "file"
 	switch path {
 	case s.Persons:
@@ -78,15 +93,7 @@ func (s *Source) fileError(path string, err error) error {
 			}
 		}
 	}
-	reason := err.Error()
-	var pe *fs.PathError
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		reason = "does not exist"
-	case errors.As(err, &pe):
-		reason = pe.Err.Error()
-	}
-	return fmt.Errorf("%s: %s %s", key, path, reason)
+	return key
 }
 
 // keyField returns the lookup's single key field.
@@ -288,7 +295,7 @@ func loadLookup(r io.Reader, l *Lookup, src *Source) (*lookupTable, error) {
 // loadLookups reads the source's lookup files.
 func (res *Result) loadLookups(progress Progress) error {
 	for _, l := range res.Source.Lookups {
-		err := withFile(res.Source, l.File, progress, func(r io.Reader) error {
+		err := withFile(res.ctx, res.Source, l.File, progress, func(r io.Reader) error {
 			lt, err := loadLookup(r, l, res.Source)
 			if err != nil {
 				return fmt.Errorf("lookup: %w", err)

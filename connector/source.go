@@ -29,6 +29,10 @@ type Source struct {
 	Provides   []string          `yaml:"provides"`
 	API        *API              `yaml:"api"`
 	Lookups    []*Lookup         `yaml:"lookups"`
+	// MaxSize bounds each source file, in bytes (0: DefaultMaxSize).
+	MaxSize int64 `yaml:"max_size"`
+
+	spool map[string]*spooled // copies of the files that are not regular files (Spool)
 }
 
 // Modes.
@@ -87,6 +91,12 @@ func (s *Source) Validate() error {
 	}
 	if s.MaxAge < 0 {
 		return keyErr("max_age", "must not be negative")
+	}
+	if s.MaxSize < 0 {
+		return keyErr("max_size", "must not be negative (bytes; 0 or absent: %d, 4 GiB)", DefaultMaxSize)
+	}
+	if s.MaxSize == 0 {
+		s.MaxSize = DefaultMaxSize
 	}
 	known := append(append(slices.Clone(personColumns), contractColumns...), "deleted")
 	for _, field := range slices.Sorted(maps.Keys(s.Columns)) {

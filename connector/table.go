@@ -80,10 +80,19 @@ type recorder struct {
 }
 
 func (r *recorder) Read(p []byte) (int, error) {
+	if len(r.buf) > maxRow {
+		// Not one row yet in all these bytes: a file without line ends
+		// (zeros, a binary) would otherwise be held whole in memory.
+		return 0, fmt.Errorf("no row ends within %d MiB (a binary file, or a quote never closed?)", maxRow>>20)
+	}
 	n, err := r.r.Read(p)
 	r.buf = append(r.buf, p[:n]...)
 	return n, err
 }
+
+// maxRow bounds the text of one row (and so what reading one holds):
+// a real row is a few hundred bytes, MaxField bounds each field.
+const maxRow = 64 << 20
 
 // forget drops the text before offset to. What is left (the CSV reader's
 // read-ahead) moves to the front only once 64 KB were forgotten: moving it
@@ -95,6 +104,16 @@ func (r *recorder) forget(to int64) {
 	}
 	r.buf = r.buf[:copy(r.buf, r.buf[n:])]
 	r.base = to
+}
+
+// bytes returns the raw bytes between offsets from and to (nil when they
+// were forgotten), not to be kept.
+func (r *recorder) bytes(from, to int64) []byte {
+	lo, hi := from-r.base, to-r.base
+	if lo < 0 || hi > int64(len(r.buf)) || lo > hi {
+		return nil
+	}
+	return r.buf[lo:hi]
 }
 
 // text returns the raw text between offsets from and to.
@@ -203,7 +222,96 @@ func (t *table) next() ([]string, error) {
 		return nil, err
 	}
 	t.line, _ = t.csv.FieldPos(0)
+	if t.crInside() {
+		verbatim(rec, t.rawRecord(), t.csv.Comma)
+	}
 	return rec, nil
+}
+
+// crInside reports whether the last row's text holds a CR before its line
+// end: only then may encoding/csv have folded a CR LF inside a quoted
+// field to LF. One IndexByte over the row's bytes, which the common row
+// (no CR, or CR LF only at its end) passes at once.
+func (t *table) crInside() bool {
+	b := t.rec.bytes(t.from, t.prev)
+	for n := len(b); n > 0 && (b[n-1] == '\n' || b[n-1] == '\r'); n-- {
+		b = b[:n-1]
+	}
+	return bytes.IndexByte(b, '\r') >= 0
+}
+
+// rawRecord is the last row's text without the blank lines encoding/csv
+// skipped before it and without its line end.
+func (t *table) rawRecord() string {
+	s := t.rec.text(t.from, t.prev)
+	for {
+		switch {
+		case strings.HasPrefix(s, "\n"):
+			s = s[1:]
+		case strings.HasPrefix(s, "\r\n"):
+			s = s[2:]
+		default:
+			return s
+		}
+	}
+}
+
+// verbatim puts back the CR LF pairs encoding/csv folded to LF inside
+// quoted fields (SPEC: any text is stored verbatim). raw is the record's
+// text, which the reader accepted, so it splits as encoding/csv splits it;
+// a field is replaced only when the split agrees with rec but for those
+// line ends.
+func verbatim(rec []string, raw string, comma rune) {
+	fields := splitRecord(raw, comma)
+	if len(fields) != len(rec) {
+		return
+	}
+	for i, f := range fields {
+		if f != rec[i] && strings.ReplaceAll(f, "\r\n", "\n") == rec[i] {
+			rec[i] = f
+		}
+	}
+}
+
+// splitRecord splits one well-formed record (strict quoting, as
+// encoding/csv reads it) into its fields, keeping every byte of a quoted
+// field.
+func splitRecord(raw string, comma rune) []string {
+	var out []string
+	sep := string(comma)
+	for {
+		if !strings.HasPrefix(raw, `"`) {
+			f, rest, more := strings.Cut(raw, sep)
+			out = append(out, f)
+			if !more {
+				return out
+			}
+			raw = rest
+			continue
+		}
+		var b strings.Builder
+		raw = raw[1:]
+		for {
+			i := strings.IndexByte(raw, '"')
+			if i < 0 { // cannot happen in a record the reader accepted
+				b.WriteString(raw)
+				return append(out, b.String())
+			}
+			b.WriteString(raw[:i])
+			raw = raw[i+1:]
+			if strings.HasPrefix(raw, `"`) {
+				b.WriteByte('"')
+				raw = raw[1:]
+				continue
+			}
+			break
+		}
+		out = append(out, b.String())
+		if !strings.HasPrefix(raw, sep) {
+			return out
+		}
+		raw = raw[len(sep):]
+	}
 }
 
 // raw returns the text of the row the last next call read, without its

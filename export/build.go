@@ -312,7 +312,7 @@ func (w *Walker) Person(p *model.Person, blocked bool, contracts []model.Contrac
 		switch w.cfg.FormulaGuard {
 		case "reject":
 			held.Reason, held.Fields = "field starts like a spreadsheet formula", bad
-		case "warn":
+		case "warn", "escape": // escape: a key it must leave as it is
 			w.Stats.Formulas = append(w.Stats.Formulas, Held{EmployeeNumber: emp, Reason: "field starts like a spreadsheet formula", Fields: bad})
 		}
 	}
@@ -689,7 +689,9 @@ func compareRole(a, b Row, order []int) int {
 }
 
 // guard applies formula_guard to the exported fields of a person and its
-// roles: escape rewrites them in place; warn and reject report them.
+// roles: escape rewrites them in place; warn and reject report them. The
+// keys (employee number, username) are never rewritten: a changed key is
+// a new employee to Spend Cloud. escape reports a key it left as it is.
 func guard(mode string, person Row, personCols []int, personFields []string, roles []Row, roleCols []int, roleFields []string) []string {
 	if mode == "off" {
 		return nil
@@ -701,7 +703,7 @@ func guard(mode string, person Row, personCols []int, personFields []string, rol
 			if v == "" || !strings.ContainsRune(formulaStart, rune(v[0])) {
 				continue
 			}
-			if mode == "escape" {
+			if mode == "escape" && !isKeyField(fields[n]) {
 				r[i] = "'" + v
 				continue
 			}
@@ -716,6 +718,10 @@ func guard(mode string, person Row, personCols []int, personFields []string, rol
 	}
 	return bad
 }
+
+// isKeyField reports whether f identifies the account in Spend Cloud's
+// import, so no guard may alter it.
+func isKeyField(f string) bool { return f == model.KeyField || f == "username" }
 
 func fieldsOf(cols []Column) []string {
 	out := make([]string, len(cols))

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -157,6 +158,71 @@ func TestFormulaGuard(t *testing.T) {
 				t.Errorf("%s %q: formulas %v held %v", mode, h, d.Stats.Formulas, d.Stats.Held)
 			}
 		}
+	}
+}
+
+// The keys are what Spend Cloud's import matches accounts on: escape must
+// never rewrite them, in whichever file and under whichever header they
+// are exported, while other fields are escaped as before.
+func TestFormulaGuardNeverRewritesTheKeyColumns(t *testing.T) {
+	const emp, user, first, ou = "-001", "+jan", "=cmd", "@OU"
+	for _, mode := range []string{"off", "warn", "reject", "escape"} {
+		t.Run(mode, func(t *testing.T) {
+			c := cfg(t, func(c *export.Config) {
+				c.FormulaGuard = mode
+				c.Persons.Columns = []export.Column{{Header: "externalId", Field: "employee_number"}, {Header: "voornaam", Field: "first_name"},
+					{Header: "achternaam", Field: "last_name"}, {Header: "gebruikersnaam", Field: "username"}}
+				c.Roles.Columns = []export.Column{{Header: "externalId", Field: "employee_number"}, {Header: "Organisatorische Eenheid", Field: "ou_name"},
+					{Header: "Gebruikersnaam", Field: "username"}}
+			})
+			in := []export.Input{person(emp, "L", user, model.Contract{Key: "1", OUName: ou})}
+			in[0].Person.FirstName = first
+			d := export.Build(in, empty(), "2024-01-01", c, rules)
+			if mode == "reject" {
+				if len(d.Persons) != 0 || len(d.Stats.Held) != 1 {
+					t.Fatalf("reject: persons %v held %+v", d.Persons, d.Stats.Held)
+				}
+				return
+			}
+			if len(d.Persons) != 1 || len(d.Roles) != 1 {
+				t.Fatalf("persons %v roles %v", d.Persons, d.Roles)
+			}
+			wantFirst, wantOU := first, ou
+			if mode == "escape" {
+				wantFirst, wantOU = "'"+first, "'"+ou
+			}
+			p, role := d.Persons[0], d.Roles[0]
+			r := struct{ Get func(string) string }{func(f string) string { return role[slices.Index(export.RoleFields, f)] }}
+			for _, got := range []struct{ what, got, want string }{
+				{"persons employee_number", p.Get("employee_number"), emp},
+				{"persons username", p.Get("username"), user},
+				{"roles employee_number", r.Get("employee_number"), emp},
+				{"roles username", r.Get("username"), user},
+				{"persons first_name", p.Get("first_name"), wantFirst},
+				{"roles ou_name", r.Get("ou_name"), wantOU},
+			} {
+				if got.got != got.want {
+					t.Errorf("%s: exported %q, want %q", got.what, got.got, got.want)
+				}
+			}
+			// The files as written: the keys exactly as HR has them.
+			persons, roles := render(t, d, c)
+			wantPersons := "\ufeff\"externalId\";\"voornaam\";\"achternaam\";\"gebruikersnaam\"\r\n\"-001\";\"" + wantFirst + "\";\"L\";\"+jan\"\r\n"
+			wantRoles := "\ufeff\"externalId\",\"Organisatorische Eenheid\",\"Gebruikersnaam\"\r\n\"-001\",\"" + wantOU + "\",\"+jan\"\r\n"
+			if persons != wantPersons || roles != wantRoles {
+				t.Errorf("persons.csv %q\nwant        %q\nroles.csv %q\nwant      %q", persons, wantPersons, roles, wantRoles)
+			}
+			// warn reports every field; escape reports the keys it left.
+			var found []string
+			for _, f := range d.Stats.Formulas {
+				found = append(found, f.Fields...)
+			}
+			want := map[string]string{"off": "[]", "warn": "[employee_number first_name username role.employee_number role.ou_name role.username]",
+				"escape": "[employee_number username role.employee_number role.username]"}[mode]
+			if fmt.Sprint(found) != want && !(mode == "off" && len(found) == 0) {
+				t.Errorf("findings %v, want %s", found, want)
+			}
+		})
 	}
 }
 

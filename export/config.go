@@ -1,12 +1,16 @@
 package export
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 
+	"github.com/spendsync/spendsync/internal/atomicfile"
 	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/internal/model"
+	"github.com/spendsync/spendsync/internal/show"
 )
 
 // Config is the export: section.
@@ -116,15 +120,15 @@ func (c *Config) Validate() error {
 		fc     *FileConfig
 		fields []string
 	}{{"persons", &c.Persons, PersonFields}, {"roles", &c.Roles, RoleFields}} {
-		if strings.ContainsAny(f.fc.File, `/\`) || f.fc.File == "." || f.fc.File == ".." {
-			return fault.Key(f.key+".file", "%q must be a file name, not a path", f.fc.File)
+		if err := checkFileName(f.fc.File); err != nil {
+			return fault.Key(f.key+".file", "%s %v", show.Quote(f.fc.File), err)
 		}
 		if d := []rune(f.fc.Delimiter); len(d) != 1 || d[0] == '"' || d[0] == '\r' || d[0] == '\n' {
-			return fault.Key(f.key+".delimiter", "must be one character other than a quote or newline, not %q", f.fc.Delimiter)
+			return fault.Key(f.key+".delimiter", "must be one character other than a quote or newline, not %s", show.Quote(f.fc.Delimiter))
 		}
 		for i, col := range f.fc.Columns {
 			if !slices.Contains(f.fields, col.Field) {
-				return fault.Key(fmt.Sprintf("%s.columns[%d].%s", f.key, i, col.Header), "unknown field %q (known: %s)", col.Field, strings.Join(f.fields, ", "))
+				return fault.Key(fmt.Sprintf("%s.columns[%d].%s", f.key, i, col.Header), "unknown field %s (known: %s)", show.Quote(col.Field), strings.Join(f.fields, ", "))
 			}
 		}
 	}
@@ -134,22 +138,42 @@ func (c *Config) Validate() error {
 	if i := slices.IndexFunc(c.Roles.Columns, func(col Column) bool { return col.Field == roleKey }); i >= 0 && len(c.RoleMap) == 0 {
 		return fault.Key(fmt.Sprintf("roles.columns[%d].%s", i, c.Roles.Columns[i].Header), "the role field needs export.role_map")
 	}
-	if c.Persons.File == c.Roles.File {
+	if strings.EqualFold(c.Persons.File, c.Roles.File) {
+		// Equal but for case is one file on Windows and macOS.
 		return fault.Key("roles.file", "must differ from persons.file")
 	}
 	for i, f := range c.Required {
 		if !slices.Contains(PersonFields, f) {
-			return fault.Key(fmt.Sprintf("required[%d]", i), "unknown field %q", f)
+			return fault.Key(fmt.Sprintf("required[%d]", i), "unknown field %s", show.Quote(f))
 		}
 	}
 	if c.LineEnding != "crlf" && c.LineEnding != "lf" {
-		return fault.Key("line_ending", "must be crlf or lf, not %q", c.LineEnding)
+		return fault.Key("line_ending", "must be crlf or lf, not %s", show.Quote(c.LineEnding))
 	}
 	if c.Quote != "all" && c.Quote != "minimal" {
-		return fault.Key("quote", "must be all or minimal, not %q", c.Quote)
+		return fault.Key("quote", "must be all or minimal, not %s", show.Quote(c.Quote))
 	}
 	if !slices.Contains([]string{"off", "warn", "reject", "escape"}, c.FormulaGuard) {
-		return fault.Key("formula_guard", "must be off, warn, reject or escape, not %q", c.FormulaGuard)
+		return fault.Key("formula_guard", "must be off, warn, reject or escape, not %s", show.Quote(c.FormulaGuard))
+	}
+	return nil
+}
+
+// checkFileName refuses an export file name that is a path, or that
+// spendsync itself uses in the export folder or the drop: the manifest,
+// the history folder, or the temporary-file pattern (such a file would be
+// swept as a leftover). Case is ignored, as Windows and macOS ignore it.
+func checkFileName(name string) error {
+	lower := strings.ToLower(name)
+	switch {
+	case strings.ContainsAny(name, `/\`+"\x00:") || name == "." || name == "..":
+		return errors.New("must be a file name, not a path (no /, \\ or :)")
+	case strings.TrimSpace(name) != name || strings.ContainsFunc(name, unicode.IsControl):
+		return errors.New("must not start or end with a space or hold a control character")
+	case lower == ManifestName || lower == HistoryDir:
+		return fmt.Errorf("is a name spendsync uses itself in the export folder (%s, %s)", ManifestName, HistoryDir)
+	case strings.HasPrefix(lower, atomicfile.TempPrefix):
+		return fmt.Errorf("starts with %s, the prefix of spendsync's temporary files", atomicfile.TempPrefix)
 	}
 	return nil
 }

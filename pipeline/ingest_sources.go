@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"time"
@@ -81,11 +82,19 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 			forced = append(forced, forceEvent(src.Name, err))
 		}
 	}
+	// A pipe or a device is copied once beside the database (max_size),
+	// so the digest and the load read the same bytes.
+	for _, src := range ordered {
+		if err := src.Spool(ctx, filepath.Dir(s.Path())); err != nil {
+			return nil, fmt.Errorf("source %s: %w", src.Name, err)
+		}
+		defer src.Release()
+	}
 	// Unchanged sources on an unchanged state need no diff (fastpath.go).
 	digests := make([]string, len(ordered))
 	var unchanged []*Plan
 	for i, src := range ordered {
-		d, err := connector.Digest(src, opts.Rules, provided)
+		d, err := connector.DigestContext(ctx, src, opts.Rules, provided)
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", src.Name, err)
 		}

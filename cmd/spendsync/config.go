@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/spendsync/spendsync/export"
 	"github.com/spendsync/spendsync/internal/configfile"
 	"github.com/spendsync/spendsync/internal/fault"
+	"github.com/spendsync/spendsync/internal/show"
 	"github.com/spendsync/spendsync/lifecycle"
 	"github.com/spendsync/spendsync/pipeline"
 	"github.com/spendsync/spendsync/transport"
@@ -79,7 +81,7 @@ func (e *configError) Unwrap() error { return e.err }
 // Relative paths in it are taken relative to the config file's folder, so a
 // cron job works whatever its working directory.
 func loadConfig(path string) (*config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readConfig(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, &configError{file: path, err: fmt.Errorf("not found (create one with spendsync init, or pass --config / SPENDSYNC_CONFIG)")}
@@ -87,6 +89,28 @@ func loadConfig(path string) (*config, error) {
 		return nil, &configError{file: path, err: err}
 	}
 	return parseConfig(path, data)
+}
+
+// maxConfigSize bounds the config file: a real one is a few KiB, and
+// reading /dev/zero or a runaway file whole would exhaust memory.
+const maxConfigSize = 1 << 20
+
+// readConfig reads the config through a limited reader, so a device, a
+// pipe or a huge file costs at most maxConfigSize+1 bytes.
+func readConfig(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxConfigSize {
+		return nil, fmt.Errorf("is larger than %d bytes (1 MiB), the most spendsync reads of a config file", maxConfigSize)
+	}
+	return data, nil
 }
 
 func parseConfig(path string, data []byte) (*config, error) {
@@ -143,7 +167,7 @@ func (c *config) validate() error {
 			return keyed(fmt.Sprintf("sources[%d]", i), err)
 		}
 		if j, dup := names[s.Name]; dup {
-			return kerr(fmt.Sprintf("sources[%d].name", i), "%q is already the name of sources[%d]", s.Name, j)
+			return kerr(fmt.Sprintf("sources[%d].name", i), "%s is already the name of sources[%d]", show.Quote(s.Name), j)
 		}
 		names[s.Name] = i
 		s.Persons, s.Contracts = rel(s.Persons), rel(s.Contracts)
@@ -173,7 +197,7 @@ func (c *config) validate() error {
 		r.NameStyle = "helloid"
 	case "helloid", "split":
 	default:
-		return kerr("rules.name_style", "must be helloid or split, not %q", r.NameStyle)
+		return kerr("rules.name_style", "must be helloid or split, not %s", show.Quote(r.NameStyle))
 	}
 	if r.RemoveDiacritics == nil {
 		yes := true
@@ -184,7 +208,7 @@ func (c *config) validate() error {
 	}
 	for k, v := range r.GenderMap {
 		if v != "M" && v != "V" && v != "O" {
-			return kerr("rules.gender_map."+k, "must map to M, V or O, not %q", v)
+			return kerr("rules.gender_map."+k, "must map to M, V or O, not %s", show.Quote(v))
 		}
 	}
 	th := &r.Thresholds
@@ -222,11 +246,11 @@ func (c *config) validate() error {
 		r.UnverifiedEmail = "warn"
 	case "warn", "reject":
 	default:
-		return kerr("rules.unverified_email", "must be warn or reject, not %q", r.UnverifiedEmail)
+		return kerr("rules.unverified_email", "must be warn or reject, not %s", show.Quote(r.UnverifiedEmail))
 	}
 	for i, d := range r.VerifiedDomains {
 		if d == "" || strings.ContainsAny(d, "@ ") {
-			return kerr(fmt.Sprintf("rules.verified_domains[%d]", i), "%q is not a domain", d)
+			return kerr(fmt.Sprintf("rules.verified_domains[%d]", i), "%s is not a domain", show.Quote(d))
 		}
 	}
 	if err := r.Scope.Validate(); err != nil {

@@ -57,12 +57,47 @@ func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := notifySignals(context.Background(), os.Stderr, os.Exit)
 	stopProfiles := startProfiles()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stopProfiles()
 	stop()
 	os.Exit(code)
+}
+
+// notifySignals returns a context that SIGINT or SIGTERM ends: every phase
+// then stops within seconds, leaving nothing half-done. A second signal
+// exits at once (exit 1, as a stopped run does): what it cuts off is what
+// a kill leaves, which the database's journal and the next run's cleanup
+// of temporary files handle.
+func notifySignals(parent context.Context, stderr io.Writer, exit func(int)) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(parent)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case <-sigs:
+			fmt.Fprintln(stderr, "spendsync: error: stopped at once by a second signal; the next run completes what this one cut off")
+			exit(exitFailed)
+		case <-done:
+		}
+	}()
+	var once bool
+	return ctx, func() {
+		if !once {
+			once = true
+			signal.Stop(sigs)
+			close(done)
+			cancel()
+		}
+	}
 }
 
 // run executes the command line and returns the exit code.
@@ -77,13 +112,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case err == nil:
 	case code == exitRejected:
-		fmt.Fprintf(stderr, "spendsync: warning: %v\n", err)
+		fmt.Fprintf(stderr, "spendsync: warning: %s\n", show.Line(err.Error()))
 	case ctx.Err() != nil && code == exitFailed:
 		// SIGINT or SIGTERM: whatever was cut off is not applied, and the
 		// wrapped "context canceled" alone would not say why.
-		fmt.Fprintf(stderr, "spendsync: error: stopped by a signal before the end; what was cut off was not applied: %v\n", err)
+		fmt.Fprintf(stderr, "spendsync: error: stopped by a signal before the end; what was cut off was not applied: %s\n", show.Line(err.Error()))
 	default:
-		fmt.Fprintf(stderr, "spendsync: error: %v\n", err)
+		// Every message is escaped once more as a whole: a value that
+		// reached it unescaped cannot put a control character on stderr.
+		fmt.Fprintf(stderr, "spendsync: error: %s\n", show.Line(err.Error()))
 		if code == exitUsage && !errors.As(err, new(*configError)) {
 			path := "spendsync"
 			if cmd != nil {

@@ -41,6 +41,12 @@ func Quote(s string) string {
 	return out
 }
 
+// Line escapes control and invisible characters in a whole message, as
+// Text does, without cutting it: the last guard before a message reaches a
+// terminal or a log, so no value inside it (a config value with \x1b or a
+// newline, however it got there) can colour the screen or forge a line.
+func Line(s string) string { return escape(s, false) }
+
 // List joins values with ", " like strings.Join, showing at most Max
 // characters in all and then how many values were left out.
 func List(values []string) string {
