@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -117,19 +119,29 @@ type localError struct{ error }
 func (e localError) Unwrap() error { return e.error }
 
 func (t *sftpTarget) connect(ctx context.Context) (*session, error) {
+	addr := t.addr()
 	callback, err := knownhosts.New(t.cfg.KnownHosts)
+	if errors.Is(err, fs.ErrNotExist) {
+		// A configuration problem: no retry makes the file appear.
+		return nil, localError{fmt.Errorf("sftp: known_hosts %s does not exist: check the server's fingerprint with its administrator, then write it with `spendsync hostkey %s > %s`",
+			show.Quote(t.cfg.KnownHosts), addr, t.cfg.KnownHosts)}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("sftp: cannot read known_hosts %q: %w", t.cfg.KnownHosts, err)
+		return nil, localError{fmt.Errorf("sftp: cannot read known_hosts %s: %w", show.Quote(t.cfg.KnownHosts), err)}
 	}
 	auth, err := t.auth()
 	if err != nil {
 		return nil, localError{err}
 	}
-	addr := t.addr()
+	var hostKeyErr error // the refusal itself, not ssh's wrapping of it
+	check := checkHostKey(callback, addr, t.cfg.KnownHosts)
 	conf := &ssh.ClientConfig{
-		User:              t.cfg.User,
-		Auth:              auth,
-		HostKeyCallback:   checkHostKey(callback, addr),
+		User: t.cfg.User,
+		Auth: auth,
+		HostKeyCallback: func(hostname string, remote net.Addr, key ssh.PublicKey) error {
+			hostKeyErr = check(hostname, remote, key)
+			return hostKeyErr
+		},
 		HostKeyAlgorithms: knownAlgorithms(callback, addr),
 		Timeout:           t.cfg.Timeout,
 	}
@@ -153,8 +165,8 @@ func (t *sftpTarget) connect(ctx context.Context) (*session, error) {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("sftp: ssh handshake with %s: %w", addr, ctx.Err())
 		}
-		if errors.Is(err, ErrHostKey) {
-			return nil, err
+		if hostKeyErr != nil {
+			return nil, hostKeyErr
 		}
 		if strings.Contains(err.Error(), "unable to authenticate") {
 			return nil, fmt.Errorf("sftp: %s refused user %q: %w", addr, t.cfg.User, errAuth)
@@ -179,22 +191,51 @@ func (t *sftpTarget) connect(ctx context.Context) (*session, error) {
 }
 
 // checkHostKey wraps the known_hosts check with a message that shows the
-// offered key and says how to trust it.
-func checkHostKey(cb ssh.HostKeyCallback, addr string) ssh.HostKeyCallback {
+// offered key and says how to trust it: add a line for a new server,
+// replace the line for a changed key.
+func checkHostKey(cb ssh.HostKeyCallback, addr, file string) ssh.HostKeyCallback {
 	return func(hostname string, remote net.Addr, key ssh.PublicKey) error {
 		err := cb(hostname, remote, key)
 		if err == nil {
 			return nil
 		}
 		var ke *knownhosts.KeyError
-		what := "is not in known_hosts"
 		if errors.As(err, &ke) && len(ke.Want) > 0 {
-			what = "does not match known_hosts (the key CHANGED: if nobody expected that, someone may be intercepting)"
+			return fmt.Errorf("sftp: the %s host key of %s, %s, does not match known_hosts: the key CHANGED, and if nobody expected that someone may be intercepting; "+
+				"only once the server's administrator confirms the new fingerprint, replace the line for %s in %s with the one `spendsync hostkey %s` prints: %w",
+				key.Type(), addr, ssh.FingerprintSHA256(key), addr, file, addr, ErrHostKey)
 		}
-		return fmt.Errorf("sftp: the %s host key of %s, %s, %s; check the fingerprint with the server's administrator, then add the line that `spendsync hostkey %s` prints to known_hosts: %w",
-			key.Type(), addr, ssh.FingerprintSHA256(key), what, addr, ErrHostKey)
+		hint := ""
+		if host, port, _ := net.SplitHostPort(addr); port != "22" && portless(file, host) {
+			hint = fmt.Sprintf(" (%s has a line for %s without a port, which counts for port 22 only: for port %s the line starts with [%s]:%s)", file, host, port, host, port)
+		}
+		return fmt.Errorf("sftp: the %s host key of %s, %s, is not in known_hosts%s; check the fingerprint with the server's administrator, then add the line that `spendsync hostkey %s` prints to %s: %w",
+			key.Type(), addr, ssh.FingerprintSHA256(key), hint, addr, file, ErrHostKey)
 	}
 }
+
+// portless reports whether known_hosts has a plain (unhashed) line for host
+// without a port.
+func portless(file, host string) bool {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return false
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		hosts, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+		if slices.Contains(strings.Split(hosts, ","), host) {
+			return true
+		}
+	}
+	return false
+}
+
+// modernHostKeys are the host key types asked for when known_hosts holds
+// none for the server, best first, so a refusal names the key an
+// administrator would publish (ed25519) rather than whatever the library
+// lists first. SHA-1 ssh-rsa signatures are never asked for.
+var modernHostKeys = []string{ssh.KeyAlgoED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521,
+	ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256}
 
 // knownAlgorithms asks for the host key types known_hosts holds for addr,
 // so a server that offers several keys is checked against the one we know
@@ -203,14 +244,14 @@ func knownAlgorithms(cb ssh.HostKeyCallback, addr string) []string {
 	placeholder, _ := ssh.NewPublicKey(ed25519.PublicKey(make([]byte, ed25519.PublicKeySize)))
 	err := cb(addr, &net.TCPAddr{IP: net.IPv4zero}, placeholder)
 	var ke *knownhosts.KeyError
-	if !errors.As(err, &ke) {
-		return nil
+	if !errors.As(err, &ke) || len(ke.Want) == 0 {
+		return modernHostKeys
 	}
 	var algos []string
 	for _, k := range ke.Want {
 		switch k.Key.Type() {
 		case ssh.KeyAlgoRSA:
-			algos = append(algos, ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA)
+			algos = append(algos, ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256)
 		default:
 			algos = append(algos, k.Key.Type())
 		}

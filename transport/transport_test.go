@@ -312,3 +312,56 @@ func TestSFTPRetriesAfterARefusedConnect(t *testing.T) {
 		t.Fatalf("without retries: %v", err)
 	}
 }
+
+// The host key messages say exactly what to do, in spendsync's own words:
+// add a line for a new server, replace it for a changed key, name the
+// key an administrator would publish, and explain a port-less line.
+func TestSFTPHostKeyMessagesSayWhatToDo(t *testing.T) {
+	s := sshdtest.StartWith(t, sshdtest.Options{RSAHostKey: true})
+	host, port, _ := strings.Cut(s.Addr, ":")
+	_, otherKey := s.WriteKey("other_host_key")
+	cases := []struct {
+		name, knownHosts string
+		want             []string
+	}{
+		{"empty known_hosts names the ed25519 key", "", []string{"the ssh-ed25519 host key of " + s.Addr, "add the line that `spendsync hostkey " + s.Addr + "` prints"}},
+		{"a port-less line", knownhosts.Line([]string{host}, s.HostKey) + "\n", []string{"ssh-ed25519", "without a port, which counts for port 22 only: for port " + port + " the line starts with [" + host + "]:" + port}},
+		{"a changed key is replaced, not added", knownhosts.Line([]string{knownhosts.Normalize(s.Addr)}, otherKey) + "\n", []string{"CHANGED", "replace the line for " + s.Addr}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			kh := filepath.Join(t.TempDir(), "known_hosts")
+			os.WriteFile(kh, []byte(tc.knownHosts), 0o600)
+			target := open(t, sftpConfig(t, s, func(c *transport.SFTPConfig) { c.KnownHosts = kh }))
+			_, err := target.Deliver(context.Background(), "x", files(1))
+			if !errors.Is(err, transport.ErrHostKey) {
+				t.Fatalf("err = %v", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("message lacks %q:\n%v", w, err)
+				}
+			}
+			if strings.Contains(err.Error(), "ssh: handshake failed") || strings.Count(err.Error(), "sftp:") != 1 {
+				t.Errorf("message is nested:\n%v", err)
+			}
+		})
+	}
+}
+
+// A missing known_hosts file is a configuration problem: it fails at once,
+// without the retries a network failure gets, and names the command that
+// makes it.
+func TestSFTPMissingKnownHostsFailsAtOnceNamingHostkey(t *testing.T) {
+	s := sshdtest.Start(t)
+	missing := filepath.Join(t.TempDir(), "known_hosts")
+	target := open(t, sftpConfig(t, s, func(c *transport.SFTPConfig) { c.KnownHosts = missing; three := 3; c.Retries = &three }))
+	start := time.Now()
+	_, err := target.Deliver(context.Background(), "x", files(1))
+	if err == nil || !strings.Contains(err.Error(), "does not exist") || !strings.Contains(err.Error(), "spendsync hostkey "+s.Addr+" > "+missing) {
+		t.Fatalf("err = %v", err)
+	}
+	if time.Since(start) > 900*time.Millisecond {
+		t.Fatalf("a missing known_hosts was retried (%s)", time.Since(start))
+	}
+}

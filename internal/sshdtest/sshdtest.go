@@ -8,6 +8,7 @@ package sshdtest
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/pem"
 	"fmt"
 	"net"
@@ -43,9 +44,22 @@ type Server struct {
 	cmd        *exec.Cmd
 }
 
+// Options change the server Start makes.
+type Options struct {
+	// RSAHostKey gives the server an RSA host key besides its ed25519 one
+	// (offered too; known_hosts trusts only the ed25519 key).
+	RSAHostKey bool
+	// Config is added to sshd_config, e.g. "PubkeyAcceptedAlgorithms
+	// rsa-sha2-512,rsa-sha2-256".
+	Config string
+}
+
 // Start starts sshd or skips the test when sshd is not installed, unless
 // SPENDSYNC_REQUIRE_SSHD is set (CI), where a missing sshd fails it.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB) *Server { t.Helper(); return StartWith(t, Options{}) }
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, o Options) *Server {
 	t.Helper()
 	if _, err := os.Stat(Binary); err != nil {
 		if os.Getenv("SPENDSYNC_REQUIRE_SSHD") != "" {
@@ -89,6 +103,22 @@ PermitRootLogin yes
 Subsystem sftp internal-sftp
 LogLevel ERROR
 `, port, filepath.Join(dir, "host_ed25519"), filepath.Join(dir, "sshd.pid"), filepath.Join(dir, "authorized_keys"))
+	if o.RSAHostKey {
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		block, err := ssh.MarshalPrivateKey(key, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "host_rsa"), pem.EncodeToMemory(block), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// First, so a client that asks for no type in particular gets it.
+		config = strings.Replace(config, "HostKey ", "HostKey "+filepath.Join(dir, "host_rsa")+"\nHostKey ", 1)
+	}
+	config += o.Config + "\n"
 	if err := os.WriteFile(filepath.Join(dir, "sshd_config"), []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
