@@ -114,7 +114,9 @@ func printNextSteps(g *globals, path string, cfg *config) {
   2. %s ingest --dry-run -v
      reads and checks everything, writes nothing
   3. switch on a target in the config (target.sftp or target.dir); for SFTP
-     first run spendsync hostkey HOST and add its line to known_hosts
+     first run spendsync hostkey HOST and add its line to known_hosts, and
+     make the RSA key Spend Cloud asks for with spendsync keygen FILE (paste
+     the line it prints under Application Management > General > SCP)
   4. %s run
      ingests, exports and delivers; schedule it (docs/operations.md)
 `, strings.Join(files, "\n"), self, self)

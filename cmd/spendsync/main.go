@@ -181,7 +181,7 @@ and delivers it over SFTP.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{flagError(err)} })
 	root.AddCommand(newInitCommand(g), newIngestCommand(g), newEventsCommand(g), newRejectsCommand(g),
 		newPersonCommand(g), newStatusCommand(g), newVersionCommand(), newExportCommand(g), newDiffCommand(g),
-		newMigrateCommand(g), newDomainsCommand(g), newPushCommand(g), newRunCommand(g), newHostkeyCommand(g),
+		newMigrateCommand(g), newDomainsCommand(g), newPushCommand(g), newRunCommand(g), newHostkeyCommand(g), newKeygenCommand(g),
 		newPruneCommand(g), newBackupCommand(g), newManCommand(g), newProfilesCommand(g))
 	root.Version = versionText()
 	root.SetVersionTemplate("{{.Version}}")
