@@ -78,14 +78,7 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	f.Chmod(0o600)
 	f.Close()
 	defer os.Remove(tmp)
-	// Readers hold query_only connections, which refuse VACUUM INTO even
-	// though it does not change the source: use a plain one.
-	db, err := sql.Open("sqlite", s.path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		return fmt.Errorf("backup %s: %w", s.path, err)
-	}
-	defer db.Close()
-	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
+	if err := s.vacuumInto(ctx, tmp); err != nil {
 		return fmt.Errorf("backup %s: %w", s.path, err)
 	}
 	if err := IntegrityCheck(ctx, tmp); err != nil {

@@ -131,6 +131,9 @@ func (p *Pipeline) exportLimits(stats *export.Stats, force bool) ([]lifecycle.Ev
 		if !force {
 			return nil, err
 		}
+		if p.stopped != nil {
+			p.stopped("export", err)
+		}
 		return []lifecycle.Event{{Source: "export", Kind: lifecycle.Force, Details: map[string]any{"overridden": err.Error()}}}, nil
 	}
 	return nil, nil
@@ -362,11 +365,17 @@ func summary(date string, s *export.Stats) string {
 // visible; files first, then the database: a crash in between leaves the
 // old last export, so the next export recomputes and records the same diff.
 func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifest, error) {
+	m, _, err := p.export(ctx, o)
+	return m, err
+}
+
+// export is Export, also returning the walk's counts (nil for a dry run).
+func (p *Pipeline) export(ctx context.Context, o ExportOptions) (*export.Manifest, *export.Stats, error) {
 	log, out, cfg := p.log(), p.stdout(), p.Settings.Export
 	if o.DryRun {
 		plan, err := p.PlanExport(ctx, o)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		logHeld(p, &plan.Stats)
 		fmt.Fprintln(out, "would export: "+plan.Summary())
@@ -375,7 +384,7 @@ func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifes
 				fmt.Fprintf(out, "%s %s %s\n", c.Kind, c.EmployeeNumber, compactJSON(c.Details))
 			}
 		}
-		return nil, nil
+		return nil, nil, nil
 	}
 	date := exportDate(o)
 	id := fmt.Sprintf("%s-%d", time.Now().UTC().Format("20060102T150405Z"), p.RunID)
@@ -383,11 +392,11 @@ func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifes
 	// Read before the export's transaction takes the store's connection.
 	allowed, err := p.Store.RenameAllowances(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	removed, err := p.removedEmails(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var lastHeld map[lifecycle.HeldEntry]bool
 	var db *lifecycle.ExportWriter
@@ -396,49 +405,49 @@ func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifes
 		dir = cfg.Dir
 		var err error
 		if lastHeld, err = p.Store.LastHeld(ctx); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if db, err = p.Store.BeginExport(ctx, p.RunID); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		defer db.Rollback()
 		sink.db = startDBQueue(db, sink.origin)
 		defer sink.db.wait() // before the rollback: the queue's goroutine uses the writer
 	}
 	if sink.files, err = export.NewWriter(dir, cfg); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer sink.files.Discard()
 	stats, err := p.walkExport(ctx, date, sink, allowed, removed)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if sink.db != nil {
 		if err := sink.db.wait(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	forced, err := p.exportLimits(stats, o.Force)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	logHeld(p, stats)
 	m, err := sink.files.Close(id, date)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if o.Out != "" {
 		if err := sink.files.Commit(m, false, 0); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		fmt.Fprintf(out, "exported %s to %s: %s\n", id, o.Out, summary(date, stats))
-		return m, nil
+		return m, stats, nil
 	}
 	ph := p.Phases.Start("write", -1)
 	err = sink.files.Commit(m, true, p.Settings.Retention.Exports)
 	ph.Done()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	changes := 0
 	for _, n := range stats.Changes {
@@ -453,19 +462,19 @@ func (p *Pipeline) Export(ctx context.Context, o ExportOptions) (*export.Manifes
 		Roles: stats.Roles, Held: held, Manifest: m, Events: slices.Concat(forced, events, renameEvents), Renamed: renamed})
 	ph.Done()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := p.Store.Summarize(p.RunID, map[string]any{"export": map[string]any{"id": id, "date": date, "persons": stats.Persons,
 		"roles": stats.Roles, "held": len(stats.Held), "changes": changes, "without_role": stats.WithoutRole}}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	log.Info("export", "export_id", id, "dir", cfg.Dir, "persons", stats.Persons, "roles", stats.Roles,
 		"changes", changes, "held", len(stats.Held))
 	fmt.Fprintf(out, "exported %s: %s\n", id, summary(date, stats))
 	if renames, emails := stats.Findings(); renames+emails > 0 {
-		return m, &heldError{renames: renames, emails: emails}
+		return m, stats, &heldError{renames: renames, emails: emails}
 	}
-	return m, nil
+	return m, stats, nil
 }
 
 // ErrHeld ends an export that was written and recorded but held back a

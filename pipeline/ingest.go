@@ -21,35 +21,8 @@ type IngestOptions struct {
 // records the changes. Rejected rows end it with ErrRejected after the
 // good rows were applied.
 func (p *Pipeline) Ingest(ctx context.Context, o IngestOptions) error {
-	sources := o.Sources
-	if sources == nil {
-		sources = p.Settings.Sources
-	}
-	if o.Now.IsZero() {
-		o.Now = time.Now()
-	}
-	if o.DryRun {
-		sources = withoutKeeping(sources)
-	}
-	var provided []string
-	for _, src := range p.Settings.Sources {
-		provided = append(provided, src.Provides...)
-	}
-	rep, err := ingestSources(ctx, p.Store, p.RunID, sources, ingestConfig{Provided: provided,
-		Rules: p.Settings.Rules, Thresholds: p.Settings.Thresholds,
-		DryRun: o.DryRun, Force: o.Force, Now: o.Now, Log: p.Log, Progress: p.progress("reading"), Phases: p.Phases,
-	})
+	rep, err := p.ingest(ctx, o)
 	if err != nil {
-		return err
-	}
-	perSource := map[string]any{}
-	for _, pl := range rep.Plans {
-		perSource[pl.Source] = map[string]any{"rows": pl.Rows, "joined": pl.Count(lifecycle.PersonJoined),
-			"changed": pl.Count(lifecycle.PersonChanged), "left": pl.Count(lifecycle.PersonLeft), "rejected": len(pl.Rejects),
-			"removals_held": pl.Count(lifecycle.PersonHeld), "orphans": pl.Orphans, "orphan_example": pl.OrphanExample,
-			"contract_events": pl.Count(lifecycle.ContractAdded) + pl.Count(lifecycle.ContractChanged) + pl.Count(lifecycle.ContractEnded) + pl.Count(lifecycle.ContractRemoved)}
-	}
-	if err := p.Store.Summarize(p.RunID, map[string]any{"sources": perSource}); err != nil {
 		return err
 	}
 	out := p.stdout()
@@ -67,8 +40,51 @@ func (p *Pipeline) Ingest(ctx context.Context, o IngestOptions) error {
 			}
 		}
 	}
-	if rep.Rejects > 0 {
-		return &rejectedError{rows: rep.Rejects, run: p.RunID, dry: o.DryRun}
+	return rep.rejected(p.RunID, o.DryRun)
+}
+
+// ingest is Ingest without its report on stdout.
+func (p *Pipeline) ingest(ctx context.Context, o IngestOptions) (*IngestReport, error) {
+	sources := o.Sources
+	if sources == nil {
+		sources = p.Settings.Sources
+	}
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	if o.DryRun {
+		sources = withoutKeeping(sources)
+	}
+	var provided []string
+	for _, src := range p.Settings.Sources {
+		provided = append(provided, src.Provides...)
+	}
+	rep, err := ingestSources(ctx, p.Store, p.RunID, sources, ingestConfig{Provided: provided,
+		Rules: p.Settings.Rules, Thresholds: p.Settings.Thresholds,
+		DryRun: o.DryRun, Force: o.Force, Now: o.Now, Log: p.Log, Progress: p.progress("reading"), Phases: p.Phases,
+		Stopped: p.stopped,
+	})
+	if err != nil {
+		return nil, err
+	}
+	perSource := map[string]any{}
+	for _, pl := range rep.Plans {
+		perSource[pl.Source] = map[string]any{"rows": pl.Rows, "joined": pl.Count(lifecycle.PersonJoined),
+			"changed": pl.Count(lifecycle.PersonChanged), "left": pl.Count(lifecycle.PersonLeft), "rejected": len(pl.Rejects),
+			"removals_held": pl.Count(lifecycle.PersonHeld), "orphans": pl.Orphans, "orphan_example": pl.OrphanExample,
+			"contract_events": pl.Count(lifecycle.ContractAdded) + pl.Count(lifecycle.ContractChanged) + pl.Count(lifecycle.ContractEnded) + pl.Count(lifecycle.ContractRemoved)}
+	}
+	if err := p.Store.Summarize(p.RunID, map[string]any{"sources": perSource}); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// rejected is the error an ingest that rejected rows ends with, nil when
+// it rejected none.
+func (r *IngestReport) rejected(runID int64, dry bool) error {
+	if r.Rejects > 0 {
+		return &rejectedError{rows: r.Rejects, run: runID, dry: dry}
 	}
 	return nil
 }

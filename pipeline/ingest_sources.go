@@ -32,6 +32,16 @@ type ingestConfig struct {
 	// Provided are the fields every configured provider fills, read in
 	// this run or not: a primary source never writes them.
 	Provided []string
+	// Stopped, when set, is told each safety stop Force lets through, as
+	// the error a run without Force would have ended with (a preview shows
+	// which stop a real run would hit).
+	Stopped func(stage string, err error)
+}
+
+func (c ingestConfig) stopped(err error) {
+	if c.Stopped != nil {
+		c.Stopped("ingest", err)
+	}
 }
 
 // IngestReport is what an ingest did (or, dry, would do).
@@ -76,9 +86,11 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 			if !errors.Is(err, connector.ErrStale) {
 				return nil, fmt.Errorf("source %s: %w", src.Name, err)
 			}
+			stop := fmt.Errorf("source %s: %w: %w", src.Name, fault.ErrSafetyStop, err)
 			if !opts.Force {
-				return nil, fmt.Errorf("source %s: %w: %w", src.Name, fault.ErrSafetyStop, err)
+				return nil, stop
 			}
+			opts.stopped(stop)
 			forced = append(forced, forceEvent(src.Name, err))
 		}
 	}
@@ -168,6 +180,7 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 			if !opts.Force {
 				return nil, err
 			}
+			opts.stopped(err)
 			forced = append(forced, forceEvent(src.Name, err))
 		}
 		plan.hashes, plan.putHashes = nil, st.newHashes(plan.hashes, plan.void)

@@ -46,6 +46,9 @@ type Pipeline struct {
 	Progress func(verb string) func(name string, size int64) io.Writer
 	// Phases shows long phases (diff, write, events) are alive; nil: silent.
 	Phases *phase.Reporter
+	// stopped, when set, is told each safety stop Force lets through
+	// (ingestConfig.Stopped): a preview's.
+	stopped func(stage string, err error)
 }
 
 // ErrRejected ends a stage that did its work but rejected rows: exit 5.

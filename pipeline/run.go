@@ -16,26 +16,30 @@ type RunOptions struct{ DryRun, Force bool }
 // Run does ingest, export, push and (with retention set) prune, in that
 // order under the caller's lock. A safety stop or a failure in a stage
 // stops the run before the next; rejected rows do not, and are returned at
-// the end.
+// the end. A dry run is a preview (preview.go): the same run on a private
+// copy of the database.
 func (p *Pipeline) Run(ctx context.Context, o RunOptions) error {
-	ingestErr := p.Ingest(ctx, IngestOptions{DryRun: o.DryRun, Force: o.Force})
+	if o.DryRun {
+		return p.previewRun(ctx, o)
+	}
+	ingestErr := p.Ingest(ctx, IngestOptions{Force: o.Force})
 	if ingestErr != nil && !errors.Is(ingestErr, ErrRejected) {
 		return ingestErr
 	}
 	// A held rename is a finding, not a failure: the dump without it is
 	// still delivered.
-	_, exportErr := p.Export(ctx, ExportOptions{DryRun: o.DryRun, Force: o.Force})
+	_, exportErr := p.Export(ctx, ExportOptions{Force: o.Force})
 	if exportErr != nil && !errors.Is(exportErr, ErrHeld) {
 		return exportErr
 	}
 	if t := p.Settings.Target; t != nil && t.Configured() {
-		if err := p.Push(ctx, PushOptions{DryRun: o.DryRun}); err != nil {
+		if err := p.Push(ctx, PushOptions{}); err != nil {
 			return err
 		}
 	} else {
 		p.log().Warn("no target configured: the export is not delivered")
 	}
-	if p.retains() && !o.DryRun {
+	if p.retains() {
 		if err := p.Prune(ctx); err != nil {
 			return err
 		}

@@ -1,7 +1,12 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -12,10 +17,19 @@ import (
 
 func newDiffCommand(g *globals) *cobra.Command {
 	var format, date string
+	var sources bool
 	cmd := &cobra.Command{
 		Use:   "diff",
 		Short: "Show what the next export would change in Spend Cloud, writing nothing",
+		Long: `diff shows what the next export would change in Spend Cloud, from the
+stored state. With --sources it first reads today's sources as ingest would
+and shows what the whole run would deliver: it does the run's ingest and
+export on a private copy of the database (beside it, as large as it, removed
+afterwards) and lists the events that run records. It exits as the run
+would: 3 naming the safety stop the run would hit (the list then shows what
+run --force would deliver), 5 for rejected rows or held renames.`,
 		Example: `  spendsync diff
+  spendsync diff --sources
   spendsync diff --format json | jq '.[] | select(.kind == "account.remove")'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -30,6 +44,9 @@ func newDiffCommand(g *globals) *cobra.Command {
 				return err
 			}
 			defer st.Close()
+			if sources {
+				return diffSources(cmd.Context(), g, g.pipeline(cfg, st, 0), format, date)
+			}
 			// A diff is shown even when the export would hit a safety stop.
 			p, err := g.pipeline(cfg, st, 0).PlanExport(cmd.Context(), pipeline.ExportOptions{Date: date, Force: true})
 			if err != nil {
@@ -73,7 +90,85 @@ func newDiffCommand(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&format, "format", "table", "table or json")
 	cmd.Flags().StringVar(&date, "date", "", "for this date, YYYY-MM-DD (default today)")
+	cmd.Flags().BoolVar(&sources, "sources", false, "from today's HR data: what the whole run would deliver")
 	return cmd
+}
+
+// diffSources is diff --sources: a preview's changes, streamed from the
+// copy (a first run at 1M persons lists millions), as a table or JSON.
+func diffSources(ctx context.Context, g *globals, p *pipeline.Pipeline, format, date string) error {
+	pv, err := p.Preview(ctx, pipeline.PreviewOptions{Date: date})
+	if err != nil {
+		return err
+	}
+	defer pv.Close()
+	type change struct {
+		Kind           string         `json:"kind"`
+		EmployeeNumber string         `json:"employee_number"`
+		Details        map[string]any `json:"details"`
+	}
+	w := bufio.NewWriter(g.stdout)
+	if format == "json" {
+		n := 0
+		err := pv.Changes(ctx, func(e lifecycle.Event) error {
+			b, err := json.MarshalIndent(change{e.Kind, e.EmployeeNumber, e.Details}, "  ", "  ")
+			if err != nil {
+				return err
+			}
+			sep := ",\n  "
+			if n == 0 {
+				sep = "[\n  "
+			}
+			n++
+			w.WriteString(sep)
+			_, err = w.Write(b)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			w.WriteString("[]\n")
+		} else {
+			w.WriteString("\n]\n")
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		return pv.Err()
+	}
+	// Two passes: the widths first, so no row is held.
+	cells := strings.NewReplacer("\t", `\t`, "\n", `\n`, "\r", `\r`)
+	wk, we := len("change"), len("employee")
+	if err := pv.Changes(ctx, func(e lifecycle.Event) error {
+		wk = max(wk, utf8.RuneCountInString(cells.Replace(e.Kind)))
+		we = max(we, utf8.RuneCountInString(cells.Replace(e.EmployeeNumber)))
+		return nil
+	}); err != nil {
+		return err
+	}
+	line := func(kind, emp, details string) error {
+		_, err := fmt.Fprintf(w, "%-*s%-*s%s\n", wk+2, kind, we+2, emp, details)
+		return err
+	}
+	line("change", "employee", "details")
+	if err := pv.Changes(ctx, func(e lifecycle.Event) error {
+		return line(cells.Replace(e.Kind), cells.Replace(e.EmployeeNumber), cells.Replace(compactJSON(e.Details)))
+	}); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	for _, l := range pv.Ingest {
+		fmt.Fprintln(w, l)
+	}
+	fmt.Fprintf(w, "%s (%d of %d accounts removed)\n", pv.Summary(), pv.Stats.Changes[export.AccountRemove], pv.Stats.Before)
+	if pv.Stop != nil {
+		fmt.Fprintf(w, "a run would stop at the %s (a safety stop, below): the changes above are what run --force would deliver\n", pv.AtStage)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return pv.Err()
 }
 
 func countRemovals(changes []export.Change, before int) string {

@@ -17,7 +17,11 @@ locked step. A safety stop or a
 failure in a stage stops the run before the next; rejected rows do not.
 The exit code is the worst of the stages (1 over 3 over 5 over 0).
 --force lets safety stops through once (each is recorded as a force event).
-With --dry-run each stage reports what it would do from the current state.`,
+With --dry-run the run is done on a private copy of the database (beside it,
+as large as it, removed afterwards), reading today's sources, with the
+export written beside the copy and no push: each stage reports what it
+would do (-v: each event it would record), and the exit code is the run's.
+Nothing is written to the database, the export folder or the drop.`,
 		Example: `  # crontab: every day at 06:15
   15 6 * * * spendsync --config /etc/spendsync/spendsync.yaml run`,
 		Args: noArgs,
