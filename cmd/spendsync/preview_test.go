@@ -37,7 +37,11 @@ func canon(t *testing.T, kind, emp string, details map[string]any) seen {
 // leftover copy, shows.
 func stateFiles(t *testing.T, cfg string) map[string]string {
 	t.Helper()
-	root := filepath.Join(filepath.Dir(cfg), "state")
+	return filesUnder(t, filepath.Join(filepath.Dir(cfg), "state"))
+}
+
+func filesUnder(t *testing.T, root string) map[string]string {
+	t.Helper()
 	out := map[string]string{}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -396,5 +400,27 @@ func TestAPreviewRemovesTheCopyAKilledPreviewLeft(t *testing.T) {
 		if strings.HasPrefix(e.Name(), ".spendsync-") {
 			t.Fatalf("left behind: %s", e.Name())
 		}
+	}
+}
+
+// A preview pulls from the HR API as the run would, but keeps none of its
+// responses (api.keep_responses) and writes no metrics.
+func TestAPreviewKeepsNoAPIResponsesAndWritesNoMetrics(t *testing.T) {
+	t.Setenv("SPENDSYNC_TEST_AFAS_TOKEN", afasTokenXML)
+	srv := newHRAPI(t, "afas", afasRows(t))
+	rig := newPullRig(t, "")
+	rig = newPullRig(t, afasSource(srv, srv.caFile(rig.dir), "      keep_responses: true\n"))
+	if code, _, stderr := rig.cli("run"); code != exitOK && code != exitRejected {
+		t.Fatalf("run: exit %d: %s", code, stderr)
+	}
+	before := filesUnder(t, rig.dir)
+	if _, err := os.Stat(filepath.Join(rig.dir, "state", "spendsync.prom")); err != nil {
+		t.Fatalf("the run wrote no metrics: %v", err)
+	}
+	for _, args := range [][]string{{"run", "--dry-run"}, {"diff", "--sources"}} {
+		if code, out, stderr := rig.cli(args...); (code != exitOK && code != exitRejected) || !strings.Contains(out, "persons") {
+			t.Fatalf("%q: exit %d\n%s\n%s", args, code, out, stderr)
+		}
+		sameState(t, strings.Join(args, " "), before, filesUnder(t, rig.dir))
 	}
 }
