@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spendsync/spendsync/lifecycle"
 )
 
 // A preview (run --dry-run, diff --sources) must show exactly what the real
@@ -263,6 +265,11 @@ func TestPreviewOfARenameIsWhatTheRunRecords(t *testing.T) {
 	mustCLI(t, "--config", cfg, "run")
 	renameInAD(t, cfg, "jan.boele@example.nl", "jan.devries@example.nl")
 	// The dry run used to say 0 update: it exported the stored state.
+	code, out, _ := cli(t, "--config", cfg, "diff", "--sources")
+	if code != exitRejected || !strings.Contains(out, "account.rename_held  000101    {\"new\":\"jan.devries@example.nl\"") ||
+		!strings.Contains(out, "\nad: 12 rows, 0 joined, 1 changed") || !strings.Contains(out, "0 create, 1 update, 0 remove, 0 grant, 0 revoke; 1 held back; 0 renamed, 1 renames held (0 of 9 accounts removed)") {
+		t.Fatalf("diff --sources: exit %d\n%s", code, out)
+	}
 	code, all := previewThenRun(t, cfg, "run")
 	if code != exitRejected || !has(all, "person.changed", "000101") || !has(all, "account.rename_held", "000101") || !has(all, "account.update", "000101") {
 		t.Fatalf("held rename: exit %d\n%s", code, fmtSeen(all))
@@ -422,5 +429,24 @@ func TestAPreviewKeepsNoAPIResponsesAndWritesNoMetrics(t *testing.T) {
 			t.Fatalf("%q: exit %d\n%s\n%s", args, code, out, stderr)
 		}
 		sameState(t, strings.Join(args, " "), before, filesUnder(t, rig.dir))
+	}
+}
+
+// A preview is a reader: it runs while a writer holds the lock.
+func TestAPreviewRunsBesideAWriter(t *testing.T) {
+	cfg := demo(t)
+	mustCLI(t, "--config", cfg, "run")
+	renameInAD(t, cfg, "jan.boele@example.nl", "jan.devries@example.nl")
+	c, err := loadConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, err := lifecycle.Acquire(c.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Release()
+	if code, out, stderr := cli(t, "--config", cfg, "run", "--dry-run"); code != exitRejected || !strings.Contains(out, "1 renames held") {
+		t.Fatalf("run --dry-run beside a writer: exit %d\n%s\n%s", code, out, stderr)
 	}
 }
