@@ -44,7 +44,7 @@ type Copy struct {
 // It first removes the folders of earlier previews that were killed.
 func (s *Store) OpenCopy(ctx context.Context) (*Copy, error) {
 	parent := filepath.Dir(s.path)
-	RemoveStaleCopies(parent)
+	removeStaleCopies(parent)
 	dir, err := os.MkdirTemp(parent, copyPattern) // 0700
 	if err != nil {
 		return nil, fmt.Errorf("preview copy: %w", err)
@@ -92,9 +92,9 @@ func (c *Copy) Close() error {
 	return nil
 }
 
-// RemoveStaleCopies removes the preview folders in dir whose preview is
+// removeStaleCopies removes the preview folders in dir whose preview is
 // gone (killed before it could remove its own): their lock is free.
-func RemoveStaleCopies(dir string) {
+func removeStaleCopies(dir string) {
 	old, _ := filepath.Glob(filepath.Join(dir, copyPattern))
 	for _, p := range old {
 		fi, err := os.Lstat(p)
