@@ -48,7 +48,19 @@ type globals struct {
 	stdout     io.Writer
 	stderr     io.Writer
 	log        *slog.Logger
+	// redact hides the values ${VAR} put into the loaded config, in the
+	// final error message of any command that loaded it.
+	redact func(string) string
 }
+
+// redacted is an error shown with another text.
+type redacted struct {
+	err  error
+	text string
+}
+
+func (e redacted) Error() string { return e.text }
+func (e redacted) Unwrap() error { return e.err }
 
 // usageError is a bad flag or argument: exit 2.
 type usageError struct{ err error }
@@ -109,6 +121,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteContextC(ctx)
 	code := exitCode(err)
+	if err != nil && g.redact != nil {
+		// A value from the environment (a secret in a path, say) that a
+		// run-time error quotes is shown as its ${VAR}, as config errors
+		// show it; the error keeps its type for the exit code above.
+		err = redacted{err, g.redact(err.Error())}
+	}
 	switch {
 	case err == nil:
 	case code == exitRejected:
@@ -302,6 +320,7 @@ func (g *globals) openReader() (*config, *lifecycle.Store, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	g.redact = cfg.redact
 	g.warnPermissions(cfg)
 	st, err := lifecycle.Open(cfg.Database, false, true)
 	if err != nil {
@@ -327,6 +346,7 @@ func (g *globals) openWriter(command string) (*writer, error) {
 	if err != nil {
 		return nil, err
 	}
+	g.redact = cfg.redact
 	g.warnPermissions(cfg)
 	if err := os.MkdirAll(filepath.Dir(cfg.Database), 0o700); err != nil {
 		return nil, fmt.Errorf("create database folder: %w", err)

@@ -343,3 +343,15 @@ func TestEveryCommandHasHelpWithAWorkedExample(t *testing.T) {
 		t.Fatalf("version: %q", out)
 	}
 }
+
+// A ${VAR} anywhere in the config is hidden when a run-time error quotes
+// it, not only in config errors and pulls: someone put a secret in a path.
+func TestARunTimeErrorShowsAVariableNotItsValue(t *testing.T) {
+	cfg := demo(t)
+	t.Setenv("SPENDSYNC_TEST_SECRET_DIR", "hunter2-s3cr3t")
+	edit(t, cfg, "persons: hr/medewerkers.csv", "persons: hr/${SPENDSYNC_TEST_SECRET_DIR}/medewerkers.csv")
+	code, _, stderr := cli(t, "--config", cfg, "ingest")
+	if code != exitFailed || strings.Contains(stderr, "hunter2-s3cr3t") || !strings.Contains(stderr, "${SPENDSYNC_TEST_SECRET_DIR}") {
+		t.Fatalf("exit %d, stderr shows the value or not the variable:\n%s", code, stderr)
+	}
+}
