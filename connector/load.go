@@ -20,6 +20,7 @@ import (
 
 	"github.com/spendsync/spendsync/connector/pull"
 	"github.com/spendsync/spendsync/internal/atomicfile"
+	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/internal/model"
 	"github.com/spendsync/spendsync/internal/show"
 )
@@ -94,6 +95,7 @@ type Result struct {
 	// for duplicates reported after the file was read.
 	contractIDColumn string
 	contractHeaders  map[string]string // canonical contract field -> its header, likewise
+	dates            *dateCheck        // the dates of the file being read (nil: not counted)
 	// rawLater lists rejects of dropped rows whose raw text is read back
 	// from the file once it has been read (duplicates of a dropped row).
 	rawLater []int
@@ -626,6 +628,9 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 	_, fromFile := t.(*table)
 	firstRaw := map[string]string{}
 	dupes := map[string]bool{}
+	if !src.IsProvider() && !src.HasContracts() {
+		res.dates = &dateCheck{file: file} // each row holds a contract
+	}
 	keep := func(*PersonRow) bool { return true }
 	if f := res.filter; f != nil && f.Person != nil && (src.IsProvider() || src.HasContracts()) {
 		keep = func(p *PersonRow) bool { return f.Person(res.Fields, p) }
@@ -704,6 +709,11 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 		}
 		res.Persons[emp] = p
 	})
+	dates := res.dates
+	res.dates = nil
+	if err == nil {
+		err = dates.verdict(src)
+	}
 	return err
 }
 
@@ -810,6 +820,9 @@ func (res *Result) contracts(t rowSource, file string, see func(ContractRow) boo
 	// int; a false duplicate among 1.5M keys has odds of 1 in 10^16.
 	seen := map[[12]byte]int32{}
 	seeds := [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+	if res.keepEmp == nil { // a second pass: the first one counted the dates
+		res.dates = &dateCheck{file: file}
+	}
 	// Keys without an id that repeat: few, by the same hash.
 	same := map[[12]byte]*sameKey{}
 	_, fromFile := t.(*table)
@@ -903,6 +916,11 @@ func (res *Result) contracts(t rowSource, file string, see func(ContractRow) boo
 		seen[id] = int32(len(res.Contracts))
 		res.Contracts = append(res.Contracts, row)
 	})
+	dates := res.dates
+	res.dates = nil
+	if err == nil {
+		err = dates.verdict(res.Source)
+	}
 	if err != nil || see == nil || len(same) == 0 {
 		return err
 	}
@@ -1053,17 +1071,27 @@ func (res *Result) contract(m *columnMap, rec []string, emp string) (model.Contr
 	if e, ok := res.fillRow(isContract, c.Field, c.SetField); !ok {
 		return c, e, false
 	}
+	// Both dates are read even when the first is bad, so each is counted
+	// for the date_format check (dateCheck).
+	var bad rowError
 	for _, d := range []struct {
 		field string
 		v     *string
 	}{{"start_date", &c.StartDate}, {"end_date", &c.EndDate}} {
 		if *d.v != "" {
 			iso, err := ParseDate(*d.v, res.Source.DateFormat)
+			res.dates.see(*d.v, err == nil)
 			if err != nil {
-				return c, rowError{d.field, err.Error()}, false
+				if bad.reason == "" {
+					bad = rowError{d.field, err.Error()}
+				}
+				continue
 			}
 			*d.v = iso
 		}
+	}
+	if bad.reason != "" {
+		return c, bad, false
 	}
 	if c.StartDate != "" && c.EndDate != "" && c.EndDate < c.StartDate {
 		return c, rowError{"end_date", fmt.Sprintf("end date %s is before start date %s", c.EndDate, c.StartDate)}, false
@@ -1073,6 +1101,63 @@ func (res *Result) contract(m *columnMap, rec []string, emp string) (model.Contr
 		c.Key = c.StartDate + "|" + c.OUCode + "|" + c.FunctionCode
 	}
 	return c, rowError{}, true
+}
+
+// dateLayouts are the common layouts a file's failing dates are tried
+// against (those ParseDate accepts whatever the layout, ISO dates and
+// timestamps, never fail). Day-first and month-first pairs are both
+// listed: a file whose days are all 12 or less fits both.
+var dateLayouts = []string{"02-01-2006", "01-02-2006", "20060102", "02/01/2006", "01/02/2006", "02.01.2006"}
+
+// dateCheck counts the dates of one file against date_format and keeps,
+// for the ones that fail, the common layouts that still fit every one of
+// them: a failing value is tried only against those, so a file of bad
+// dates costs a parse or two per value and a good file nothing.
+type dateCheck struct {
+	file          string
+	total, failed int
+	fits          []string // nil until the first failure
+	example       string   // the first failing value
+}
+
+func (d *dateCheck) see(v string, ok bool) {
+	if d == nil {
+		return
+	}
+	d.total++
+	if ok {
+		return
+	}
+	if d.failed == 0 {
+		d.example = v
+		d.fits = slices.Clone(dateLayouts)
+	}
+	d.failed++
+	d.fits = slices.DeleteFunc(d.fits, func(l string) bool { _, err := time.Parse(l, v); return err != nil })
+}
+
+// verdict is the config error of a file whose dates mostly fail
+// date_format while one common layout fits all that fail: hundreds of
+// rejects one by one would hide it (and persons would join without
+// their contracts). Nil otherwise: a few bad dates stay rejects.
+func (d *dateCheck) verdict(src *Source) error {
+	if d == nil || d.failed == 0 || d.failed*2 <= d.total || len(d.fits) == 0 {
+		return nil
+	}
+	key := "date_format"
+	if src.Key != "" {
+		key = src.Key + "." + key
+	}
+	what := fmt.Sprintf("%d of the %d dates in %s (first %s) do not match %q", d.failed, d.total, show.Text(d.file), show.Quote(d.example), src.DateFormat)
+	if len(d.fits) == 1 {
+		return &fault.KeyError{Key: key, Err: fmt.Errorf("%s; they all fit %q: set %s: %q", what, d.fits[0], key, d.fits[0])}
+	}
+	quoted := make([]string, len(d.fits))
+	for i, l := range d.fits {
+		quoted[i] = fmt.Sprintf("%q", l)
+	}
+	return &fault.KeyError{Key: key, Err: fmt.Errorf("%s; they all fit %s: every day and month in them is 12 or less, so the data cannot tell day-first from month-first apart; set %s to the one the HR system writes",
+		what, strings.Join(quoted, " and "), key)}
 }
 
 // ParseDate reads a date in layout, or in an unambiguous ISO form (some
