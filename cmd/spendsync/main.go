@@ -231,15 +231,65 @@ func (g *globals) setup() error {
 			format = "text"
 		}
 	}
+	var h slog.Handler
 	switch format {
 	case "text":
-		g.log = slog.New(slog.NewTextHandler(g.stderr, opts))
+		h = slog.NewTextHandler(g.stderr, opts)
 	case "json":
-		g.log = slog.New(slog.NewJSONHandler(g.stderr, opts))
+		h = slog.NewJSONHandler(g.stderr, opts)
 	default:
 		return &usageError{fmt.Errorf("--log-format must be text or json, not %q", format)}
 	}
+	g.log = slog.New(redactHandler{h, g})
 	return nil
+}
+
+// redactHandler hides the values ${VAR} put into the config in every log
+// line, once a command has loaded it (g.redact): a rejected row's file
+// or a retried request's path may be built from one.
+type redactHandler struct {
+	slog.Handler
+	g *globals
+}
+
+func (h redactHandler) Handle(ctx context.Context, r slog.Record) error {
+	redact := h.g.redact
+	if redact == nil {
+		return h.Handler.Handle(ctx, r)
+	}
+	out := slog.NewRecord(r.Time, r.Level, redact(r.Message), r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(redactAttr(a, redact))
+		return true
+	})
+	return h.Handler.Handle(ctx, out)
+}
+
+func (h redactHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return redactHandler{h.Handler.WithAttrs(attrs), h.g}
+}
+
+func (h redactHandler) WithGroup(name string) slog.Handler {
+	return redactHandler{h.Handler.WithGroup(name), h.g}
+}
+
+func redactAttr(a slog.Attr, redact func(string) string) slog.Attr {
+	switch v := a.Value.Resolve(); v.Kind() {
+	case slog.KindString:
+		return slog.String(a.Key, redact(v.String()))
+	case slog.KindGroup:
+		attrs := v.Group()
+		out := make([]slog.Attr, len(attrs))
+		for i, g := range attrs {
+			out[i] = redactAttr(g, redact)
+		}
+		return slog.Attr{Key: a.Key, Value: slog.GroupValue(out...)}
+	case slog.KindAny:
+		if err, ok := v.Any().(error); ok {
+			return slog.String(a.Key, redact(err.Error()))
+		}
+	}
+	return a
 }
 
 // progress returns a progress bar factory when stderr is a terminal and
