@@ -20,6 +20,7 @@ import (
 
 	"github.com/spendsync/spendsync/connector/pull"
 	"github.com/spendsync/spendsync/internal/atomicfile"
+	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/internal/model"
 	"github.com/spendsync/spendsync/internal/show"
 )
@@ -78,6 +79,11 @@ type Result struct {
 	ProtectedContracts map[string]bool
 	PersonRows         int // data rows read from the persons file, valid or not
 	ContractRows       int // data rows read from the contracts file, valid or not
+	// Merged counts contract rows without a contract id that repeat an
+	// earlier row of the same person field for field: one contract, not a
+	// duplicate (Raet HR Core lists two identical part-time appointments
+	// as two rows).
+	Merged int
 
 	ctx         context.Context // ends the reading of every file
 	personsFile string
@@ -88,6 +94,8 @@ type Result struct {
 	// contractIDColumn is the contracts file's header for contract_id,
 	// for duplicates reported after the file was read.
 	contractIDColumn string
+	contractHeaders  map[string]string // canonical contract field -> its header, likewise
+	dates            *dateCheck        // the dates of the file being read (nil: not counted)
 	// rawLater lists rejects of dropped rows whose raw text is read back
 	// from the file once it has been read (duplicates of a dropped row).
 	rawLater []int
@@ -250,7 +258,8 @@ func (res *Result) readBoth(src *Source, rules Rules) error {
 	res.addContracts(cres.Contracts)
 	res.Rejects = append(res.Rejects, cres.Rejects...)
 	res.ContractRows = cres.ContractRows
-	res.contractIDColumn = cres.contractIDColumn
+	res.Merged = cres.Merged
+	res.contractIDColumn, res.contractHeaders = cres.contractIDColumn, cres.contractHeaders
 	for emp := range cres.Protected {
 		res.Protected[emp] = true
 	}
@@ -619,6 +628,9 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 	_, fromFile := t.(*table)
 	firstRaw := map[string]string{}
 	dupes := map[string]bool{}
+	if !src.IsProvider() && !src.HasContracts() {
+		res.dates = &dateCheck{file: file} // each row holds a contract
+	}
 	keep := func(*PersonRow) bool { return true }
 	if f := res.filter; f != nil && f.Person != nil && (src.IsProvider() || src.HasContracts()) {
 		keep = func(p *PersonRow) bool { return f.Person(res.Fields, p) }
@@ -697,6 +709,11 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 		}
 		res.Persons[emp] = p
 	})
+	dates := res.dates
+	res.dates = nil
+	if err == nil {
+		err = dates.verdict(src)
+	}
 	return err
 }
 
@@ -792,6 +809,10 @@ func (res *Result) contracts(t rowSource, file string, see func(ContractRow) boo
 		return err
 	}
 	res.contractIDColumn = m.header("contract_id")
+	res.contractHeaders = map[string]string{}
+	for _, f := range model.ContractFields {
+		res.contractHeaders[f] = m.header(f)
+	}
 	// employee number + key -> index in res.Contracts (with see: the
 	// line), or -1 once duplicated. Keyed by a 96-bit hash of the pair,
 	// not the text: 1.5M contracts' keys as strings were ~150 MB. A
@@ -799,11 +820,16 @@ func (res *Result) contracts(t rowSource, file string, see func(ContractRow) boo
 	// int; a false duplicate among 1.5M keys has odds of 1 in 10^16.
 	seen := map[[12]byte]int32{}
 	seeds := [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+	if res.keepEmp == nil { // a second pass: the first one counted the dates
+		res.dates = &dateCheck{file: file}
+	}
+	// Keys without an id that repeat: few, by the same hash.
+	same := map[[12]byte]*sameKey{}
 	_, fromFile := t.(*table)
 	defer func() {
 		res.Contracts = slices.DeleteFunc(res.Contracts, func(c ContractRow) bool { return c.Key == "" })
 	}()
-	return res.rows(m, &res.ContractRows, func(rec []string, line int, raw func() string, emp string) {
+	err = res.rows(m, &res.ContractRows, func(rec []string, line int, raw func() string, emp string) {
 		c, e, ok := res.contract(m, rec, emp)
 		if !ok {
 			res.reject(m, line, raw(), emp, e)
@@ -816,29 +842,67 @@ func (res *Result) contracts(t rowSource, file string, see func(ContractRow) boo
 			return
 		}
 		id := pairKey(seeds, emp, c.Key)
+		row := ContractRow{Contract: c, File: file, Line: line}
+		if !fromFile {
+			row.Raw = raw()
+		}
 		if i, dup := seen[id]; dup {
-			reason := "duplicate contract " + show.Text(c.Key) + " for this employee number"
+			if i >= 0 && c.ContractID == "" {
+				// A key without an id: a row equal to the first is the
+				// same contract. Seen through see, the first row is not
+				// at hand: it is read back once the file is read.
+				g := same[id]
+				if g == nil {
+					g = &sameKey{first: int(i)}
+					if see == nil {
+						g.first = res.Contracts[i].Line
+					}
+					same[id] = g
+				}
+				if see != nil {
+					g.rows = append(g.rows, row)
+					return
+				}
+				if prev := &res.Contracts[i]; prev.Contract == c {
+					g.rows = append(g.rows, row)
+					res.Merged++
+					return
+				}
+				// A true conflict: every row of the key goes, the merged ones too.
+				e := conflict(res.Contracts[i].Contract, c)
+				res.Merged -= len(g.rows)
+				for _, r := range g.rows {
+					if fromFile {
+						res.rawLater = append(res.rawLater, len(res.Rejects))
+					}
+					res.reject(m, r.Line, r.Raw, emp, e)
+				}
+				delete(same, id)
+			}
+			e := rowError{"contract_id", "duplicate contract " + show.Text(c.Key) + " for this employee number"}
+			switch {
+			case c.ContractID == "" && i >= 0 && see == nil:
+				e = conflict(res.Contracts[i].Contract, c)
+			case c.ContractID == "":
+				e = rowError{"", "conflicting rows for contract " + show.Text(c.Key) + " of this employee number"}
+			}
 			switch {
 			case i >= 0 && see != nil:
 				res.rawLater = append(res.rawLater, len(res.Rejects))
-				res.reject(m, int(i), "", emp, rowError{"contract_id", reason})
+				res.reject(m, int(i), "", emp, e)
 				seen[id] = -1
 			case i >= 0:
 				prev := res.Contracts[i]
 				if fromFile {
 					res.rawLater = append(res.rawLater, len(res.Rejects))
 				}
-				res.reject(m, prev.Line, prev.Raw, emp, rowError{"contract_id", reason})
+				res.reject(m, prev.Line, prev.Raw, emp, e)
 				res.Contracts[i].Key = "" // dropped below
 				seen[id] = -1
 			}
-			res.reject(m, line, raw(), emp, rowError{"contract_id", reason})
+			res.reject(m, line, raw(), emp, e)
 			res.ProtectedContracts[emp] = true
 			return
-		}
-		row := ContractRow{Contract: c, File: file, Line: line}
-		if !fromFile {
-			row.Raw = raw()
 		}
 		if see != nil {
 			// A row see takes is not remembered here: its duplicates are
@@ -852,6 +916,89 @@ func (res *Result) contracts(t rowSource, file string, see func(ContractRow) boo
 		seen[id] = int32(len(res.Contracts))
 		res.Contracts = append(res.Contracts, row)
 	})
+	dates := res.dates
+	res.dates = nil
+	if err == nil {
+		err = dates.verdict(res.Source)
+	}
+	if err != nil || see == nil || len(same) == 0 {
+		return err
+	}
+	return res.sameAsFirst(file, same)
+}
+
+// sameKey is a contract key without an id that more than one row of one
+// person has: the first row's line and the later rows.
+type sameKey struct {
+	first int
+	rows  []ContractRow
+}
+
+// sameAsFirst reads back the first row of each key that repeated while
+// the rows went to the filter (which keeps none of them): later rows equal
+// to it are merged, and a key whose rows differ rejects them all.
+func (res *Result) sameAsFirst(file string, same map[[12]byte]*sameKey) error {
+	want := make(map[int]*sameKey, len(same))
+	for _, g := range same {
+		want[g.first] = g
+	}
+	return res.reread(file, func(t *table) error {
+		m, err := res.bind(t, append([]string{model.KeyField}, contractColumns...), true)
+		if err != nil {
+			return err
+		}
+		for len(want) > 0 {
+			rec, err := t.next()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			var perr *csv.ParseError
+			if errors.As(err, &perr) {
+				continue
+			}
+			if err != nil {
+				return atomicfile.Wrap("read", file, err)
+			}
+			g := want[t.lineNo()]
+			if g == nil {
+				continue
+			}
+			delete(want, t.lineNo())
+			emp := m.at(rec, m.key)
+			first, _, _ := res.contract(m, rec, emp)
+			var e rowError
+			for _, r := range g.rows {
+				if r.Contract != first {
+					e = conflict(first, r.Contract)
+					break
+				}
+			}
+			if e.reason == "" {
+				res.Merged += len(g.rows)
+				continue
+			}
+			res.rawLater = append(res.rawLater, len(res.Rejects))
+			res.reject(m, g.first, "", emp, e)
+			for _, r := range g.rows {
+				res.rawLater = append(res.rawLater, len(res.Rejects))
+				res.reject(m, r.Line, "", emp, e)
+			}
+			res.ProtectedContracts[emp] = true
+		}
+		return nil
+	})
+}
+
+// conflict is the reject of rows that share a key without an id but
+// differ in a field: which of them holds cannot be told.
+func conflict(a, b model.Contract) rowError {
+	for i, f := range model.ContractFields {
+		if x, y := a.FieldAt(i), b.FieldAt(i); x != y {
+			return rowError{f, fmt.Sprintf("conflicting rows for contract %s of this employee number: %s is %s on one and %s on another",
+				show.Text(a.Key), f, show.Quote(x), show.Quote(y))}
+		}
+	}
+	return rowError{"", "conflicting rows for contract " + show.Text(a.Key) + " of this employee number"}
 }
 
 // DuplicateContract is one contract key an employee number has on more
@@ -859,6 +1006,10 @@ func (res *Result) contracts(t rowSource, file string, see func(ContractRow) boo
 type DuplicateContract struct {
 	EmployeeNumber, Key string
 	Lines               []int
+	// Conflict, for a key without a contract id, holds the first row and
+	// one that differs from it: rows that are all identical are merged,
+	// not reported.
+	Conflict *[2]model.Contract
 }
 
 // RejectDuplicateContracts rejects every line of each duplicate, as a
@@ -871,10 +1022,14 @@ func (res *Result) RejectDuplicateContracts(dups []DuplicateContract) ([]Reject,
 	first := len(res.Rejects)
 	file := res.Source.Contracts
 	for _, d := range dups {
-		reason := "duplicate contract " + show.Text(d.Key) + " for this employee number"
+		reason, column := "duplicate contract "+show.Text(d.Key)+" for this employee number", res.contractIDColumn
+		if d.Conflict != nil {
+			e := conflict(d.Conflict[0], d.Conflict[1])
+			reason, column = e.reason, res.contractHeaders[e.field]
+		}
 		for _, line := range d.Lines {
 			res.rawLater = append(res.rawLater, len(res.Rejects))
-			res.Rejects = append(res.Rejects, Reject{File: file, Line: line, Column: res.contractIDColumn, Reason: reason, EmployeeNumber: d.EmployeeNumber})
+			res.Rejects = append(res.Rejects, Reject{File: file, Line: line, Column: column, Reason: reason, EmployeeNumber: d.EmployeeNumber})
 		}
 		res.ProtectedContracts[d.EmployeeNumber] = true
 	}
@@ -916,17 +1071,27 @@ func (res *Result) contract(m *columnMap, rec []string, emp string) (model.Contr
 	if e, ok := res.fillRow(isContract, c.Field, c.SetField); !ok {
 		return c, e, false
 	}
+	// Both dates are read even when the first is bad, so each is counted
+	// for the date_format check (dateCheck).
+	var bad rowError
 	for _, d := range []struct {
 		field string
 		v     *string
 	}{{"start_date", &c.StartDate}, {"end_date", &c.EndDate}} {
 		if *d.v != "" {
 			iso, err := ParseDate(*d.v, res.Source.DateFormat)
+			res.dates.see(*d.v, err == nil)
 			if err != nil {
-				return c, rowError{d.field, err.Error()}, false
+				if bad.reason == "" {
+					bad = rowError{d.field, err.Error()}
+				}
+				continue
 			}
 			*d.v = iso
 		}
+	}
+	if bad.reason != "" {
+		return c, bad, false
 	}
 	if c.StartDate != "" && c.EndDate != "" && c.EndDate < c.StartDate {
 		return c, rowError{"end_date", fmt.Sprintf("end date %s is before start date %s", c.EndDate, c.StartDate)}, false
@@ -936,6 +1101,63 @@ func (res *Result) contract(m *columnMap, rec []string, emp string) (model.Contr
 		c.Key = c.StartDate + "|" + c.OUCode + "|" + c.FunctionCode
 	}
 	return c, rowError{}, true
+}
+
+// dateLayouts are the common layouts a file's failing dates are tried
+// against (those ParseDate accepts whatever the layout, ISO dates and
+// timestamps, never fail). Day-first and month-first pairs are both
+// listed: a file whose days are all 12 or less fits both.
+var dateLayouts = []string{"02-01-2006", "01-02-2006", "20060102", "02/01/2006", "01/02/2006", "02.01.2006"}
+
+// dateCheck counts the dates of one file against date_format and keeps,
+// for the ones that fail, the common layouts that still fit every one of
+// them: a failing value is tried only against those, so a file of bad
+// dates costs a parse or two per value and a good file nothing.
+type dateCheck struct {
+	file          string
+	total, failed int
+	fits          []string // nil until the first failure
+	example       string   // the first failing value
+}
+
+func (d *dateCheck) see(v string, ok bool) {
+	if d == nil {
+		return
+	}
+	d.total++
+	if ok {
+		return
+	}
+	if d.failed == 0 {
+		d.example = v
+		d.fits = slices.Clone(dateLayouts)
+	}
+	d.failed++
+	d.fits = slices.DeleteFunc(d.fits, func(l string) bool { _, err := time.Parse(l, v); return err != nil })
+}
+
+// verdict is the config error of a file whose dates mostly fail
+// date_format while one common layout fits all that fail: hundreds of
+// rejects one by one would hide it (and persons would join without
+// their contracts). Nil otherwise: a few bad dates stay rejects.
+func (d *dateCheck) verdict(src *Source) error {
+	if d == nil || d.failed == 0 || d.failed*2 <= d.total || len(d.fits) == 0 {
+		return nil
+	}
+	key := "date_format"
+	if src.Key != "" {
+		key = src.Key + "." + key
+	}
+	what := fmt.Sprintf("%d of the %d dates in %s (first %s) do not match %q", d.failed, d.total, show.Text(d.file), show.Quote(d.example), src.DateFormat)
+	if len(d.fits) == 1 {
+		return &fault.KeyError{Key: key, Err: fmt.Errorf("%s; they all fit %q: set %s: %q", what, d.fits[0], key, d.fits[0])}
+	}
+	quoted := make([]string, len(d.fits))
+	for i, l := range d.fits {
+		quoted[i] = fmt.Sprintf("%q", l)
+	}
+	return &fault.KeyError{Key: key, Err: fmt.Errorf("%s; they all fit %s: every day and month in them is 12 or less, so the data cannot tell day-first from month-first apart; set %s to the one the HR system writes",
+		what, strings.Join(quoted, " and "), key)}
 }
 
 // ParseDate reads a date in layout, or in an unambiguous ISO form (some

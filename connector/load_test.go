@@ -1,9 +1,11 @@
 package connector_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -263,6 +265,66 @@ func TestDuplicateContractsRejectBothLinesWithTheirText(t *testing.T) {
 		[]byte("employee_number;contract_id;ou_code\n001;c1;FIN\n001;c2;ICT\n001;c1;HR\n"))
 	if len(res.Rejects) != 2 || res.Rejects[0].Raw != "001;c1;FIN" || res.Rejects[1].Raw != "001;c1;HR" || len(res.Contracts) != 1 {
 		t.Fatalf("rejects %+v contracts %+v", res.Rejects, res.Contracts)
+	}
+}
+
+// Without a contract id a contract's key is start date, OU and function:
+// a row equal to an earlier one of the person is the same contract
+// (merged), while rows of one key that differ are all rejected, the
+// merged ones too, whatever comes first.
+func TestIdenticalContractRowsWithoutAnIDMergeAndConflictingOnesAreRejected(t *testing.T) {
+	head := "employee_number;start_date;end_date;ou_code;function_code\n"
+	res := load(t, connector.Source{}, []byte("employee_number;last_name\n001;A\n002;B\n"),
+		[]byte(head+"001;2020-01-01;;FIN;CTRL\n002;2020-01-01;;HR;HRA\n001;2020-01-01;;FIN;CTRL\n"+
+			"002;2020-01-01;;HR;HRA\n002;2020-01-01;2020-12-31;HR;HRA\n001;2021-01-01;;ICT;DEV\n"))
+	var lines []int
+	for _, r := range res.Rejects {
+		lines = append(lines, r.Line)
+		if r.EmployeeNumber != "002" || r.Column != "end_date" || !strings.Contains(r.Reason, "conflicting rows for contract 2020-01-01|HR|HRA") {
+			t.Errorf("reject %+v", r)
+		}
+	}
+	slices.Sort(lines)
+	if !slices.Equal(lines, []int{3, 5, 6}) || res.Merged != 1 || len(res.Contracts) != 2 || !res.ProtectedContracts["002"] || res.ProtectedContracts["001"] {
+		t.Fatalf("rejected lines %v, merged %d, contracts %+v", lines, res.Merged, res.Contracts)
+	}
+	// A contract id is unique: the same id twice stays a duplicate, even
+	// on identical rows.
+	res = load(t, connector.Source{}, []byte("employee_number;last_name\n001;A\n"),
+		[]byte("employee_number;contract_id;ou_code\n001;c1;FIN\n001;c1;FIN\n"))
+	if len(res.Rejects) != 2 || res.Merged != 0 || !strings.Contains(res.Rejects[0].Reason, "duplicate contract c1") {
+		t.Fatalf("rejects %+v merged %d", res.Rejects, res.Merged)
+	}
+}
+
+// A file whose dates mostly fail date_format is a config error naming
+// the layout that fits; when every day is 12 or less, day-first and
+// month-first both fit and both are named. Persons files that hold the
+// contracts are checked alike.
+func TestDatesThatMostlyFailTheirFormatNameTheLayoutThatFits(t *testing.T) {
+	head := "employee_number;start_date;end_date;ou_code\n"
+	src := connector.Source{Key: "sources[3]"}
+	_, err := tryLoad(t, src, []byte("employee_number;last_name\n001;A\n"),
+		[]byte(head+"001;01-02-2020;03-04-2021;FIN\n001;05-06-2022;;ICT\n"))
+	var ke *fault.KeyError
+	if !errors.As(err, &ke) || ke.Key != "sources[3].date_format" || !strings.Contains(err.Error(), `"02-01-2006" and "01-02-2006"`) ||
+		!strings.Contains(err.Error(), "cannot tell day-first from month-first") {
+		t.Fatalf("ambiguous dates: %v", err)
+	}
+	_, err = tryLoad(t, connector.Source{}, []byte("employee_number;last_name;start_date\n001;A;20200131\n002;B;20210101\n"), nil)
+	if !errors.As(err, &ke) || ke.Key != "date_format" || !strings.Contains(err.Error(), `they all fit "20060102"`) {
+		t.Fatalf("persons file with contracts: %v", err)
+	}
+	// Half or fewer failing, or no common layout fitting them: rejects.
+	res := load(t, connector.Source{}, []byte("employee_number;last_name\n001;A\n"),
+		[]byte(head+"001;31-01-2020;;FIN\n001;2021-01-01;;ICT\n"))
+	if len(res.Rejects) != 1 {
+		t.Fatalf("rejects %+v", res.Rejects)
+	}
+	res = load(t, connector.Source{}, []byte("employee_number;last_name\n001;A\n"),
+		[]byte(head+"001;31-01-2020;;FIN\n001;2021/31/01;;ICT\n"))
+	if len(res.Rejects) != 2 {
+		t.Fatalf("rejects %+v", res.Rejects)
 	}
 }
 

@@ -156,6 +156,7 @@ var profiles = map[string]profile{
 			"Email: Telefoon.csv [Telefoonnummer] where [Type nummer] = EML.",
 			"OU names: Eenheid.csv [ID org-eenheid] -> [Lg naam org-eenhd]; function names: Functie.csv [Werkidentificatie] -> [Functienaam].",
 			"Seen in the field: 't written as \"t, and files saved again through Excel.",
+			"Aanstellingen carry no contract id: a contract is its start date, OU and function. Identical rows of one person (two part-time appointments in one unit and function) are one contract, counted as merged; rows of one key that differ in another field (an end date) are all rejected.",
 		},
 	},
 	"adp": {

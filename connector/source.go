@@ -31,6 +31,9 @@ type Source struct {
 	Lookups    []*Lookup         `yaml:"lookups"`
 	// MaxSize bounds each source file, in bytes (0: DefaultMaxSize).
 	MaxSize int64 `yaml:"max_size"`
+	// Key is the source's key path for run-time messages ("sources[0]"),
+	// set by the config loader.
+	Key string `yaml:"-" json:"-"`
 
 	spool map[string]*spooled // copies of the files that are not regular files (Spool)
 }

@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -201,6 +202,24 @@ type StagedPerson struct {
 type StagedContract struct {
 	model.Contract
 	Line int
+	data []byte // EachLine: the row's key and fields as staged
+}
+
+// Same reports whether two contract rows EachLine gave hold the same key
+// and fields.
+func (c *StagedContract) Same(o *StagedContract) bool { return bytes.Equal(c.data, o.data) }
+
+// HasID reports whether a contract row EachLine gave has a contract id.
+func (c *StagedContract) HasID() bool { return c.Decoded().ContractID != "" }
+
+// Decoded returns the key and fields of a contract row EachLine gave.
+func (c *StagedContract) Decoded() model.Contract {
+	d := model.Contract{EmployeeNumber: c.EmployeeNumber}
+	if vals, _ := readStrings(c.data); len(vals) > 0 {
+		d.Key = vals[0]
+		setValues(d.FieldPtrs(), vals[1:])
+	}
+	return d
 }
 
 // StagedProvided is what one provider staged for a joiner.
@@ -310,6 +329,7 @@ func (st *Stage) each(ctx context.Context, src int, emp string, provided, lines 
 			c.EmployeeNumber = g.Emp
 			if lines {
 				c.Key = firstString(cs.data) // the key: contractValues puts it first
+				c.data = cs.data             // a copy of its own (Scan)
 			} else if vals, _ := readStrings(cs.data); len(vals) > 0 {
 				c.Key = vals[0]
 				setValues(c.FieldPtrs(), vals[1:])

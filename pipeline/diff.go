@@ -34,7 +34,10 @@ type Plan struct {
 	Orphans       int
 	OrphanExample string // the first orphan, as "employee number (file line N)"
 	orphanEmp     string // its employee number
-	Files         []string
+	// Merged counts contract rows without a contract id identical to an
+	// earlier row of the same person: one contract, never a reject.
+	Merged int
+	Files  []string
 	// Unchanged is the run whose result this one repeats: nothing about the
 	// source or the state changed since (0: the source was diffed).
 	Unchanged int64
@@ -105,7 +108,7 @@ func (p *Plan) Empty() bool { return p.snapshotEmpty }
 // was read through, or nil.
 func (st *State) PlanSource(res *connector.Result, skipFields []string, f *sourceFilter) *Plan {
 	src := res.Source
-	plan := &Plan{Source: src.Name, Rejects: slices.Clone(res.Rejects), Rows: res.Rows(), Files: res.Files,
+	plan := &Plan{Source: src.Name, Rejects: slices.Clone(res.Rejects), Rows: res.Rows(), Files: res.Files, Merged: res.Merged,
 		persons: map[string]*lifecycle.Person{}, joined: map[string]int{}, provides: src.Provides,
 		hashes: make(map[string]lifecycle.Hashes, len(res.Persons)), filter: f}
 	x := newHasher()
@@ -505,6 +508,9 @@ func (p *Plan) Summary() string {
 	}
 	if p.Orphans > 0 {
 		s += fmt.Sprintf(", %d orphan contract rows skipped", p.Orphans)
+	}
+	if p.Merged > 0 {
+		s += fmt.Sprintf(", %d contract rows merged (identical rows without a contract id)", p.Merged)
 	}
 	return s
 }

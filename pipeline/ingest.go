@@ -71,7 +71,7 @@ func (p *Pipeline) ingest(ctx context.Context, o IngestOptions) (*IngestReport, 
 	for _, pl := range rep.Plans {
 		perSource[pl.Source] = map[string]any{"rows": pl.Rows, "joined": pl.Count(lifecycle.PersonJoined),
 			"changed": pl.Count(lifecycle.PersonChanged), "left": pl.Count(lifecycle.PersonLeft), "rejected": len(pl.Rejects),
-			"removals_held": pl.Count(lifecycle.PersonHeld), "orphans": pl.Orphans, "orphan_example": pl.OrphanExample,
+			"removals_held": pl.Count(lifecycle.PersonHeld), "orphans": pl.Orphans, "orphan_example": pl.OrphanExample, "merged": pl.Merged,
 			"contract_events": pl.Count(lifecycle.ContractAdded) + pl.Count(lifecycle.ContractChanged) + pl.Count(lifecycle.ContractEnded) + pl.Count(lifecycle.ContractRemoved)}
 	}
 	if err := p.Store.Summarize(p.RunID, map[string]any{"sources": perSource}); err != nil {

@@ -208,7 +208,7 @@ func finishIngest(ctx context.Context, s *lifecycle.Store, runID int64, rep *Ing
 		log.Info("ingest", "source", plan.Source, "rows", plan.Rows, "joined", plan.Count(lifecycle.PersonJoined),
 			"changed", plan.Count(lifecycle.PersonChanged), "left", plan.Count(lifecycle.PersonLeft), "contracts_added", plan.Count(lifecycle.ContractAdded),
 			"contracts_changed", plan.Count(lifecycle.ContractChanged), "contracts_ended", plan.Count(lifecycle.ContractEnded), "contracts_removed", plan.Count(lifecycle.ContractRemoved),
-			"rejected", len(plan.Rejects), "removals_held", plan.Count(lifecycle.PersonHeld), "orphans", plan.Orphans, "unknown", plan.Unknown,
+			"rejected", len(plan.Rejects), "removals_held", plan.Count(lifecycle.PersonHeld), "orphans", plan.Orphans, "merged", plan.Merged, "unknown", plan.Unknown,
 			"unchanged_since_run", plan.Unchanged, "dry_run", opts.DryRun)
 	}
 	for _, plan := range rep.Plans {
@@ -333,10 +333,12 @@ func unchangedPlan(ctx context.Context, s *lifecycle.Store, src, digest string) 
 			Sources map[string]struct {
 				Orphans       int    `json:"orphans"`
 				OrphanExample string `json:"orphan_example"`
+				Merged        int    `json:"merged"`
 			} `json:"sources"`
 		}
 		if json.Unmarshal([]byte(summary), &sum) == nil {
 			plan.Orphans, plan.OrphanExample = sum.Sources[src].Orphans, sum.Sources[src].OrphanExample
+			plan.Merged = sum.Sources[src].Merged
 		}
 	}
 	for _, r := range all {

@@ -148,7 +148,7 @@ func (st *State) planStaged(plan *Plan, res *connector.Result) error {
 	var joined []string
 	var dups []connector.DuplicateContract
 	err := g.stage.EachLine(st.ctx, g.index[plan.Source], func(sg *lifecycle.StagedGroup) error {
-		dups = duplicates(dups, sg, skip.contracts)
+		dups = duplicates(dups, sg, skip.contracts, &plan.Merged)
 		if p := sg.Person; p != nil {
 			if line, ok := res.ListedOn(sg.Emp); !ok || line != p.Line {
 				skip.persons[sg.Emp] = true
@@ -271,29 +271,60 @@ func (st *State) streamStaged(source, file string) func(*lifecycle.Writer) error
 }
 
 // duplicates appends the contract keys g has on more than one line, and
-// marks those lines void in skip.
-func duplicates(dups []connector.DuplicateContract, g *lifecycle.StagedGroup, skip map[int]bool) []connector.DuplicateContract {
+// marks those lines void in skip. Rows of a key without a contract id
+// that are all identical are one contract: the first stays, the others
+// are void and counted in merged, not rejected.
+func duplicates(dups []connector.DuplicateContract, g *lifecycle.StagedGroup, skip map[int]bool, merged *int) []connector.DuplicateContract {
 	cs := g.Contracts
 	if len(cs) < 2 {
 		return dups
 	}
 	// By key, in line order: a person has a handful of contracts, but a
 	// hostile file may give one person thousands.
-	byKey := map[string][]int{}
+	byKey := map[string][]int{} // key -> indexes in cs
 	var keys []string
-	for _, c := range cs {
+	for i, c := range cs {
 		if len(byKey[c.Key]) == 0 {
 			keys = append(keys, c.Key)
 		}
-		byKey[c.Key] = append(byKey[c.Key], c.Line)
+		byKey[c.Key] = append(byKey[c.Key], i)
 	}
 	for _, k := range keys {
-		if lines := byKey[k]; len(lines) > 1 {
-			for _, l := range lines {
+		rows := byKey[k]
+		if len(rows) < 2 {
+			continue
+		}
+		first := &cs[rows[0]]
+		same := !first.HasID()
+		for _, i := range rows[1:] {
+			same = same && cs[i].Same(first)
+		}
+		lines := make([]int, len(rows))
+		for j, i := range rows {
+			lines[j] = cs[i].Line
+		}
+		if same {
+			for _, l := range lines[1:] {
 				skip[l] = true
 			}
-			dups = append(dups, connector.DuplicateContract{EmployeeNumber: strings.Clone(g.Emp), Key: k, Lines: lines})
+			*merged += len(lines) - 1
+			continue
 		}
+		for _, l := range lines {
+			skip[l] = true
+		}
+		d := connector.DuplicateContract{EmployeeNumber: strings.Clone(g.Emp), Key: k, Lines: lines}
+		if !first.HasID() {
+			// Which field differs, for the reject's reason.
+			a := first.Decoded()
+			for _, i := range rows[1:] {
+				if !cs[i].Same(first) {
+					d.Conflict = &[2]model.Contract{a, cs[i].Decoded()}
+					break
+				}
+			}
+		}
+		dups = append(dups, d)
 	}
 	return dups
 }

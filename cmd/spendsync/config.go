@@ -170,6 +170,7 @@ func (c *config) validate() error {
 			return kerr(fmt.Sprintf("sources[%d].name", i), "%s is already the name of sources[%d]", show.Quote(s.Name), j)
 		}
 		names[s.Name] = i
+		s.Key = fmt.Sprintf("sources[%d]", i)
 		s.Persons, s.Contracts = rel(s.Persons), rel(s.Contracts)
 		for _, l := range s.Lookups {
 			l.File = rel(l.File)

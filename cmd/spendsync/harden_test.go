@@ -49,7 +49,10 @@ func TestSymlinksAreRefusedWhereverSpendsyncWrites(t *testing.T) {
 			}
 			args := append([]string{"--config", cfg}, tc.args...)
 			code, _, stderr := cli(t, args...)
-			if code != exitFailed || !strings.Contains(stderr, link+" is a symbolic link") {
+			// The path comes from ${SPENDSYNC_DEMO_OUT}, so messages name
+			// the variable, not its value.
+			shown := "${SPENDSYNC_DEMO_OUT}/" + tc.link
+			if code != exitFailed || !strings.Contains(stderr, shown+" is a symbolic link") {
 				t.Fatalf("exit %d, want 1 naming the link:\n%s", code, stderr)
 			}
 			if data, _ := os.ReadFile(victim); string(data) != "keep me" {

@@ -441,3 +441,58 @@ func TestASecondSignalExitsAtOnce(t *testing.T) {
 		t.Fatal("the second SIGTERM did not exit")
 	}
 }
+
+// A date_format that does not fit the files is a configuration error
+// naming the key and the layout that fits, not every contract row
+// rejected one by one (exit 5) with the persons joined without their
+// contracts; it changes nothing. A few bad dates among good ones stay
+// rejects.
+func TestAWrongDateFormatIsAConfigErrorNamingTheLayoutThatFits(t *testing.T) {
+	t.Run("first ingest", func(t *testing.T) {
+		cfg := demo(t)
+		editConfig(t, filepath.Dir(cfg), `    date_format: "02-01-2006"`+"\n", "")
+		code, out, stderr := cli(t, "--config", cfg, "ingest")
+		if code != exitUsage || !strings.Contains(stderr, "sources[0].date_format") || !strings.Contains(stderr, `they all fit "02-01-2006"`) ||
+			!strings.Contains(stderr, "dienstverbanden.csv") {
+			t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+		}
+		if evs := mustEvents(t, cfg, "person.joined"); len(evs) != 0 {
+			t.Fatalf("%d persons joined from files read with the wrong date format", len(evs))
+		}
+	})
+	t.Run("later ingest changes nothing", func(t *testing.T) {
+		cfg := demo(t)
+		dir := filepath.Dir(cfg)
+		mustCLI(t, "--config", cfg, "ingest")
+		mustCLI(t, "--config", cfg, "export", "--date", "2026-11-23")
+		db := filepath.Join(dir, "state", "spendsync.db")
+		before, files := dbState(t, db), checksums(t, filepath.Join(dir, "state", "out"))
+		events := mustCLI(t, "--config", cfg, "events", "--format", "json")
+		editConfig(t, dir, `    date_format: "02-01-2006"`+"\n", "")
+		code, out, stderr := cli(t, "--config", cfg, "ingest")
+		if code != exitUsage || !strings.Contains(stderr, "sources[0].date_format") || !strings.Contains(stderr, `"02-01-2006"`) {
+			t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+		}
+		if dbState(t, db) != before || checksums(t, filepath.Join(dir, "state", "out")) != files ||
+			mustCLI(t, "--config", cfg, "events", "--format", "json") != events {
+			t.Fatal("a refused ingest changed the state")
+		}
+		if left, _ := filepath.Glob(db + ".stage-*"); len(left) > 0 {
+			t.Fatalf("a refused ingest left %v", left)
+		}
+		if rejects := mustCLI(t, "--config", cfg, "rejects", "--format", "json"); strings.Contains(rejects, "does not match") {
+			t.Fatalf("rejects recorded for a config error: %s", rejects)
+		}
+	})
+	t.Run("a few bad dates stay rejects", func(t *testing.T) {
+		cfg := demo(t)
+		contracts := filepath.Join(filepath.Dir(cfg), "hr", "dienstverbanden.csv")
+		// Even dates a common layout fits are rejects when they are few.
+		edit(t, contracts, "000102;102-1;15-03-2018;", "000102;102-1;20180315;")
+		edit(t, contracts, "000103;103-1;01-09-2019;", "000103;103-1;1-9-19;")
+		code, out, stderr := cli(t, "--config", cfg, "ingest")
+		if code != exitRejected || !strings.Contains(out, "2 rejected") || strings.Contains(stderr, "date_format:") {
+			t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+		}
+	})
+}

@@ -48,7 +48,19 @@ type globals struct {
 	stdout     io.Writer
 	stderr     io.Writer
 	log        *slog.Logger
+	// redact hides the values ${VAR} put into the loaded config, in the
+	// final error message of any command that loaded it.
+	redact func(string) string
 }
+
+// redacted is an error shown with another text.
+type redacted struct {
+	err  error
+	text string
+}
+
+func (e redacted) Error() string { return e.text }
+func (e redacted) Unwrap() error { return e.err }
 
 // usageError is a bad flag or argument: exit 2.
 type usageError struct{ err error }
@@ -109,6 +121,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteContextC(ctx)
 	code := exitCode(err)
+	if err != nil && g.redact != nil {
+		// A value from the environment (a secret in a path, say) that a
+		// run-time error quotes is shown as its ${VAR}, as config errors
+		// show it; the error keeps its type for the exit code above.
+		err = redacted{err, g.redact(err.Error())}
+	}
 	switch {
 	case err == nil:
 	case code == exitRejected:
@@ -213,15 +231,65 @@ func (g *globals) setup() error {
 			format = "text"
 		}
 	}
+	var h slog.Handler
 	switch format {
 	case "text":
-		g.log = slog.New(slog.NewTextHandler(g.stderr, opts))
+		h = slog.NewTextHandler(g.stderr, opts)
 	case "json":
-		g.log = slog.New(slog.NewJSONHandler(g.stderr, opts))
+		h = slog.NewJSONHandler(g.stderr, opts)
 	default:
 		return &usageError{fmt.Errorf("--log-format must be text or json, not %q", format)}
 	}
+	g.log = slog.New(redactHandler{h, g})
 	return nil
+}
+
+// redactHandler hides the values ${VAR} put into the config in every log
+// line, once a command has loaded it (g.redact): a rejected row's file
+// or a retried request's path may be built from one.
+type redactHandler struct {
+	slog.Handler
+	g *globals
+}
+
+func (h redactHandler) Handle(ctx context.Context, r slog.Record) error {
+	redact := h.g.redact
+	if redact == nil {
+		return h.Handler.Handle(ctx, r)
+	}
+	out := slog.NewRecord(r.Time, r.Level, redact(r.Message), r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(redactAttr(a, redact))
+		return true
+	})
+	return h.Handler.Handle(ctx, out)
+}
+
+func (h redactHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return redactHandler{h.Handler.WithAttrs(attrs), h.g}
+}
+
+func (h redactHandler) WithGroup(name string) slog.Handler {
+	return redactHandler{h.Handler.WithGroup(name), h.g}
+}
+
+func redactAttr(a slog.Attr, redact func(string) string) slog.Attr {
+	switch v := a.Value.Resolve(); v.Kind() {
+	case slog.KindString:
+		return slog.String(a.Key, redact(v.String()))
+	case slog.KindGroup:
+		attrs := v.Group()
+		out := make([]slog.Attr, len(attrs))
+		for i, g := range attrs {
+			out[i] = redactAttr(g, redact)
+		}
+		return slog.Attr{Key: a.Key, Value: slog.GroupValue(out...)}
+	case slog.KindAny:
+		if err, ok := v.Any().(error); ok {
+			return slog.String(a.Key, redact(err.Error()))
+		}
+	}
+	return a
 }
 
 // progress returns a progress bar factory when stderr is a terminal and
@@ -302,6 +370,7 @@ func (g *globals) openReader() (*config, *lifecycle.Store, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	g.redact = cfg.redact
 	g.warnPermissions(cfg)
 	st, err := lifecycle.Open(cfg.Database, false, true)
 	if err != nil {
@@ -327,6 +396,7 @@ func (g *globals) openWriter(command string) (*writer, error) {
 	if err != nil {
 		return nil, err
 	}
+	g.redact = cfg.redact
 	g.warnPermissions(cfg)
 	if err := os.MkdirAll(filepath.Dir(cfg.Database), 0o700); err != nil {
 		return nil, fmt.Errorf("create database folder: %w", err)

@@ -343,3 +343,23 @@ func TestEveryCommandHasHelpWithAWorkedExample(t *testing.T) {
 		t.Fatalf("version: %q", out)
 	}
 }
+
+// A ${VAR} anywhere in the config is hidden when a run-time error quotes
+// it, not only in config errors and pulls: someone put a secret in a path.
+func TestARunTimeErrorShowsAVariableNotItsValue(t *testing.T) {
+	cfg := demo(t)
+	t.Setenv("SPENDSYNC_TEST_SECRET_DIR", "hunter2-s3cr3t")
+	edit(t, cfg, "persons: hr/medewerkers.csv", "persons: hr/${SPENDSYNC_TEST_SECRET_DIR}/medewerkers.csv")
+	code, _, stderr := cli(t, "--config", cfg, "ingest")
+	if code != exitFailed || strings.Contains(stderr, "hunter2-s3cr3t") || !strings.Contains(stderr, "${SPENDSYNC_TEST_SECRET_DIR}") {
+		t.Fatalf("exit %d, stderr shows the value or not the variable:\n%s", code, stderr)
+	}
+	// And in log lines: a rejected row names its file.
+	edit(t, cfg, "persons: hr/${SPENDSYNC_TEST_SECRET_DIR}/medewerkers.csv", "persons: ${SPENDSYNC_TEST_SECRET_DIR}.csv")
+	data, _ := os.ReadFile(filepath.Join(filepath.Dir(cfg), "hr", "medewerkers.csv"))
+	os.WriteFile(filepath.Join(filepath.Dir(cfg), "hunter2-s3cr3t.csv"), append(data, "000113;Bad;;Email;;;0;M;not-an-email;x@example.nl\n"...), 0o600)
+	code, _, stderr = cli(t, "--config", cfg, "--log-format", "text", "ingest")
+	if code != exitRejected || strings.Contains(stderr, "hunter2-s3cr3t") || !strings.Contains(stderr, "rejected row") {
+		t.Fatalf("exit %d, a log line shows the value:\n%s", code, stderr)
+	}
+}

@@ -401,3 +401,119 @@ func TestAnEmptyLookupFileThatClearsNothingIsNoStop(t *testing.T) {
 		}
 	}
 }
+
+// Raet HR Core's Aanstellingen carry no contract id: two identical
+// part-time appointments of one person are one contract (merged and
+// counted), not two rejects that cost the person the role; only rows that
+// share start date, OU and function but differ otherwise are rejects.
+// The dump stays the AFAS original's, on a first ingest (joiners staged
+// on disk), a dry run (planned in memory) and a later ingest (stored
+// persons, rows filtered by their hashes).
+func TestIdenticalContractRowsWithoutAnIDMergeAndOnlyTrueConflictsAreRejected(t *testing.T) {
+	extra := "1001|1001|3|20200601||INK|BUD|N|18,00|jboele@example.nl\r\n" + // identical to line 3
+		"1008|1008|3|20170401||INK|INK|N|4,00|tberg@example.nl\r\n" + // identical to line 12
+		"1005|1005|3|20100101|20191231|ICT|BEH|N|36,00|famrani@example.nl\r\n" // conflicts with line 7: another end date
+	appendTo := func(t *testing.T, path string) {
+		t.Helper()
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(extra)
+		f.Close()
+	}
+	sameDumpAsAFAS := func(t *testing.T, dir string) {
+		t.Helper()
+		raet, afas := filepath.Join(dir, "spendsync.yaml"), filepath.Join(dir, "afas", "spendsync.yaml")
+		mustCLI(t, "--config", afas, "ingest")
+		for _, cfg := range []string{raet, afas} {
+			mustCLI(t, "--config", cfg, "export", "--date", "2026-11-23")
+		}
+		for _, name := range []string{"persons.csv", "roles.csv"} {
+			got, _ := os.ReadFile(filepath.Join(outDir(t, raet), name))
+			want, _ := os.ReadFile(filepath.Join(outDir(t, afas), name))
+			if len(want) == 0 || !bytes.Equal(got, want) {
+				t.Errorf("%s from Raet HR Core differs from the AFAS-style export:\n%s\nwant\n%s", name, got, want)
+			}
+		}
+	}
+	// Exactly the two conflicting lines of 1005 are rejected.
+	realRejects := func(t *testing.T, cfg, stdout string) {
+		t.Helper()
+		if !strings.Contains(stdout, "2 contract rows merged") || !strings.Contains(stdout, "2 rejected") {
+			t.Errorf("summary: %s", stdout)
+		}
+		var rejects []struct {
+			File           string `json:"file"`
+			Line           int    `json:"line"`
+			Reason         string `json:"reason"`
+			EmployeeNumber string `json:"employee_number"`
+		}
+		if err := json.Unmarshal([]byte(mustCLI(t, "--config", cfg, "rejects", "--format", "json")), &rejects); err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		for _, r := range rejects {
+			lines = append(lines, fmt.Sprintf("%s:%d:%s", filepath.Base(r.File), r.Line, r.EmployeeNumber))
+			if !strings.Contains(r.Reason, "conflicting rows for contract 2010-01-01|ICT|BEH") || !strings.Contains(r.Reason, "end_date") {
+				t.Errorf("reason %q", r.Reason)
+			}
+		}
+		slices.Sort(lines)
+		if want := []string{"Aanstellingen.csv:16:1005", "Aanstellingen.csv:7:1005"}; !slices.Equal(lines, want) {
+			t.Errorf("rejects %v, want %v", lines, want)
+		}
+	}
+
+	t.Run("first ingest", func(t *testing.T) {
+		dir := fixture(t, "raet-hrcore")
+		cfg := filepath.Join(dir, "spendsync.yaml")
+		appendTo(t, filepath.Join(dir, "Aanstellingen.csv"))
+		code, out, stderr := cli(t, "--config", cfg, "--log-format", "json", "ingest")
+		if code != exitRejected || !strings.Contains(stderr, `"merged":2`) {
+			t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+		}
+		realRejects(t, cfg, out)
+		for _, j := range mustEvents(t, cfg, "person.joined") {
+			if n := len(j.Details["contracts"].([]any)); j.EmployeeNumber == "1001" && n != 2 {
+				t.Errorf("1001 joined with %d contracts, want 2: %v", n, j.Details["contracts"])
+			}
+		}
+		sameDumpAsAFAS(t, dir)
+	})
+	t.Run("later ingest", func(t *testing.T) {
+		dir := fixture(t, "raet-hrcore")
+		cfg := filepath.Join(dir, "spendsync.yaml")
+		mustCLI(t, "--config", cfg, "ingest")
+		appendTo(t, filepath.Join(dir, "Aanstellingen.csv"))
+		code, out, stderr := cli(t, "--config", cfg, "ingest", "--dry-run")
+		if code != exitRejected || !strings.Contains(out, "2 contract rows merged") || !strings.Contains(out, "2 rejected") {
+			t.Fatalf("dry run: exit %d\n%s\n%s", code, out, stderr)
+		}
+		code, out, stderr = cli(t, "--config", cfg, "--log-format", "json", "ingest")
+		if code != exitRejected || !strings.Contains(stderr, `"merged":2`) {
+			t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+		}
+		realRejects(t, cfg, out)
+		for _, kind := range []string{"contract.added", "contract.removed", "contract.changed", "contract.ended"} {
+			if evs := mustEvents(t, cfg, kind); len(evs) != 0 {
+				t.Errorf("%d %s events for rows that change nothing: %+v", len(evs), kind, evs)
+			}
+		}
+		// An end date on both identical rows is one contract ending, not a
+		// remove-and-add and not a reject.
+		path := filepath.Join(dir, "Aanstellingen.csv")
+		edit(t, path, "1001|1001|2|20200601||", "1001|1001|2|20200601|20261231|")
+		edit(t, path, "1001|1001|3|20200601||", "1001|1001|3|20200601|20261231|")
+		code, out, stderr = cli(t, "--config", cfg, "ingest")
+		if code != exitRejected || !strings.Contains(out, "2 contract rows merged") || !strings.Contains(out, "2 rejected") {
+			t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+		}
+		ended := mustEvents(t, cfg, "contract.ended")
+		if len(ended) != 1 || ended[0].EmployeeNumber != "1001" || ended[0].Details["key"] != "2020-06-01|INK|BUD" {
+			t.Fatalf("contract.ended events: %+v", ended)
+		}
+		edit(t, filepath.Join(dir, "afas", "dienstverbanden.csv"), "1001;01-06-2020;;", "1001;01-06-2020;31-12-2026;")
+		sameDumpAsAFAS(t, dir)
+	})
+}
