@@ -23,17 +23,6 @@ import (
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
-// buildBinary compiles spendsync once per test binary run.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "spendsync")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // genDataset writes an AFAS-style pair of files: n persons, about 1.5
 // contracts each. variant shifts names, OUs and who is listed, so moving
 // between variants means real joins, changes and leaves.
