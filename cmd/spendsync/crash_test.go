@@ -1,5 +1,3 @@
-//go:build unix
-
 package main
 
 import (
@@ -14,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -188,9 +185,9 @@ func TestCrashLoop(t *testing.T) {
 				}
 				delay := time.Duration(rng.Int64N(int64(span) * 11 / 10))
 				time.Sleep(delay)
-				cmd.Process.Signal(syscall.SIGKILL)
+				killHard(cmd.Process)
 				cmd.Wait()
-				if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+				if killedHard(cmd.ProcessState) {
 					landed++
 					stages[stageOf(stderr.String())]++
 				} else {

@@ -1,13 +1,13 @@
-//go:build unix
-
 package main
 
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/spendsync/spendsync/internal/access/accesstest"
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
@@ -110,9 +110,9 @@ func TestLooseModesAreWarnedAboutAtTheStartOfEveryCommand(t *testing.T) {
 			}
 		})
 	}
-	os.Chmod(cfg, 0o666)
-	os.Chmod(db, 0o644)
-	os.Chmod(out, 0o755)
+	accesstest.Chmod(t, cfg, 0o666)
+	accesstest.Chmod(t, db, 0o644)
+	accesstest.Chmod(t, out, 0o755)
 	for _, args := range [][]string{{"status"}, {"events"}, {"ingest"}} {
 		t.Run(args[0]+" warns", func(t *testing.T) {
 			_, _, stderr := cli(t, append([]string{"--config", cfg}, args...)...)
@@ -121,7 +121,11 @@ func TestLooseModesAreWarnedAboutAtTheStartOfEveryCommand(t *testing.T) {
 					t.Fatalf("no warning %q:\n%s", w, stderr)
 				}
 			}
-			if !strings.Contains(stderr, `"mode":"0644"`) || !strings.Contains(stderr, "chmod 600 "+db) {
+			mode, fix := `"mode":"0644"`, "chmod 600 "+db
+			if runtime.GOOS == "windows" { // the DACL, and icacls
+				mode, fix = `"access":"Users (read)"`, `"fix":"icacls \"`+strings.ReplaceAll(db, `\`, `\\`)+`\" /inheritance:r`
+			}
+			if !strings.Contains(stderr, mode) || !strings.Contains(stderr, fix) {
 				t.Fatalf("the warning does not give the mode and the fix:\n%s", stderr)
 			}
 		})
@@ -132,7 +136,7 @@ func TestAKeyFileOthersCanReadIsExit1NamingFileAndMode(t *testing.T) {
 	dir := t.TempDir()
 	key, kh := filepath.Join(dir, "id_ed25519"), filepath.Join(dir, "known_hosts")
 	os.WriteFile(key, []byte("not even a key"), 0o644)
-	os.Chmod(key, 0o644)
+	accesstest.Chmod(t, key, 0o644)
 	os.WriteFile(kh, nil, 0o600)
 	cfg := filepath.Join(dir, "spendsync.yaml")
 	os.WriteFile(cfg, []byte("database: db/spendsync.db\nsources: []\ntarget:\n  sftp: {host: 127.0.0.1, port: 1, user: u, key_file: id_ed25519, known_hosts: known_hosts}\n"), 0o600)
@@ -142,7 +146,11 @@ func TestAKeyFileOthersCanReadIsExit1NamingFileAndMode(t *testing.T) {
 	}
 	st.Close()
 	code, _, stderr := cli(t, "--config", cfg, "push", "--dry-run")
-	if code != exitFailed || !strings.Contains(stderr, key+" has mode 0644") {
+	want := key + " has mode 0644"
+	if runtime.GOOS == "windows" {
+		want = key + " can be read by Users"
+	}
+	if code != exitFailed || !strings.Contains(stderr, want) {
 		t.Fatalf("exit %d, want 1 naming %s and its mode:\n%s", code, key, stderr)
 	}
 }

@@ -34,17 +34,17 @@ func CreatePrivate(path string) (*os.File, error) {
 	return os.NewFile(uintptr(h), path), nil
 }
 
-// MkdirPrivate creates dir (and parents); dir itself gets the private
-// DACL (owner, SYSTEM, Administrators), which the files created in it
-// inherit. The twin of mode 0700; an existing folder is left as it is
+// MkdirPrivate creates dir and its missing parents, each with the private
+// DACL (owner, SYSTEM, Administrators) that the files created in them
+// inherit: the twin of mode 0700. An existing folder is left as it is
 // (the permission warnings report one that is open).
 func MkdirPrivate(dir string) error {
 	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
 		return nil
 	}
 	if parent := filepath.Dir(dir); parent != dir {
-		if err := os.MkdirAll(parent, 0o700); err != nil {
-			return Wrap("create folder", parent, err)
+		if err := MkdirPrivate(parent); err != nil {
+			return err
 		}
 	}
 	sa, err := access.PrivateAttributes(true)
@@ -56,7 +56,7 @@ func MkdirPrivate(dir string) error {
 		return Wrap("create folder", dir, err)
 	}
 	if err := windows.CreateDirectory(p, sa); err != nil && !errors.Is(err, windows.ERROR_ALREADY_EXISTS) {
-		return Wrap("create folder", dir, &os.PathError{Op: "mkdir", Path: dir, Err: err})
+		return &os.PathError{Op: "mkdir", Path: dir, Err: err}
 	}
 	return nil
 }
