@@ -73,6 +73,12 @@ func Open(path string, create, readOnly bool) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if !readOnly {
+		if err := protectSidecars(path); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 

@@ -56,8 +56,10 @@ func Perm(t testing.TB, path string) os.FileMode {
 }
 
 // Chmod gives path a protected DACL in Unix terms: full control for the
-// current user, SYSTEM and Administrators, and for Users read when mode
-// has a group or other read bit, change when it has a write bit.
+// current user, SYSTEM and Administrators, and for Everyone read when
+// mode has a group or other read bit, change when it has a write bit.
+// (Everyone, not Users: Wine keeps a file's DACL as Unix mode bits, where
+// only the owner and Everyone survive; Windows treats both alike.)
 func Chmod(t testing.TB, path string, mode os.FileMode) {
 	t.Helper()
 	tu, err := windows.GetCurrentProcessToken().GetTokenUser()
@@ -67,9 +69,9 @@ func Chmod(t testing.TB, path string, mode os.FileMode) {
 	sddl := fmt.Sprintf("D:P(A;;FA;;;%s)(A;;FA;;;SY)(A;;FA;;;BA)", tu.User.Sid)
 	switch {
 	case mode&0o022 != 0:
-		sddl += "(A;;FRFW;;;BU)"
+		sddl += "(A;;FRFW;;;WD)"
 	case mode&0o044 != 0:
-		sddl += "(A;;FR;;;BU)"
+		sddl += "(A;;FR;;;WD)"
 	}
 	sd, err := windows.SecurityDescriptorFromString(sddl)
 	if err != nil {
