@@ -34,7 +34,7 @@ func TestSFTPRefusesAKeyFileGroupOrOthersCanReach(t *testing.T) {
 			}
 			want := fmt.Sprintf("mode %04o", tc.mode)
 			if runtime.GOOS == "windows" { // the DACL, not mode bits
-				want = "can be read by Everyone"
+				want = "is open to Everyone"
 			}
 			if err == nil || !strings.Contains(err.Error(), s.ClientKey) || !strings.Contains(err.Error(), want) {
 				t.Fatalf("err = %v, want a refusal naming %s and its mode", err, s.ClientKey)

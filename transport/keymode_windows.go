@@ -9,8 +9,8 @@ import (
 )
 
 // checkKeyMode refuses a private key that anyone besides its owner,
-// SYSTEM and Administrators may read, as OpenSSH for Windows does ("Bad
-// permissions"): such a key may already be copied.
+// SYSTEM and Administrators may read or change, as OpenSSH for Windows
+// does ("Bad permissions"): such a key may already be copied.
 func checkKeyMode(path string) error {
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("sftp: cannot read key_file: %w", err)
@@ -20,7 +20,7 @@ func checkKeyMode(path string) error {
 		return fmt.Errorf("sftp: cannot read key_file: %w", err)
 	}
 	if len(who) > 0 {
-		return fmt.Errorf("sftp: key_file %s can be read by %s; spendsync refuses such a key, as OpenSSH does (%s)", path, strings.Join(who, ", "), access.Fix(path, false))
+		return fmt.Errorf("sftp: key_file %s is open to %s; spendsync refuses such a key, as OpenSSH does (%s)", path, strings.Join(who, ", "), access.Fix(path, false))
 	}
 	return nil
 }

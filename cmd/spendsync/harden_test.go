@@ -121,7 +121,7 @@ func TestLooseModesAreWarnedAboutAtTheStartOfEveryCommand(t *testing.T) {
 			}
 			mode, fix := `"mode":"0644"`, "chmod 600 "+db
 			if runtime.GOOS == "windows" { // the DACL, and icacls
-				mode, fix = `"access":"Everyone (read)"`, `"fix":"icacls \"`+strings.ReplaceAll(db, `\`, `\\`)+`\" /inheritance:r`
+				mode, fix = `"access":"Everyone (read)"`, `spendsync.db\" /inheritance:r /grant:r`
 			}
 			if !strings.Contains(stderr, mode) || !strings.Contains(stderr, fix) {
 				t.Fatalf("the warning does not give the mode and the fix:\n%s", stderr)
@@ -146,7 +146,7 @@ func TestAKeyFileOthersCanReadIsExit1NamingFileAndMode(t *testing.T) {
 	code, _, stderr := cli(t, "--config", cfg, "push", "--dry-run")
 	want := key + " has mode 0644"
 	if runtime.GOOS == "windows" {
-		want = key + " can be read by Everyone"
+		want = key + " is open to Everyone"
 	}
 	if code != exitFailed || !strings.Contains(stderr, want) {
 		t.Fatalf("exit %d, want 1 naming %s and its mode:\n%s", code, key, stderr)

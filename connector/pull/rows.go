@@ -55,7 +55,7 @@ func Open(ctx context.Context, cfg *Config) (*Session, error) {
 		stamp := time.Now().UTC().Format(stampLayout)
 		s.done = filepath.Join(cfg.Keep, stamp)
 		s.keep = s.done + ".partial"
-		if err := os.Mkdir(s.keep, 0o700); err != nil {
+		if err := atomicfile.MkdirPrivate(s.keep); err != nil {
 			return nil, fmt.Errorf("keep responses: %w", err)
 		}
 	}

@@ -122,7 +122,8 @@ func Broad(path string, write bool) ([]string, error) {
 }
 
 // Others lists who besides the current user, SYSTEM and Administrators
-// may read path: what OpenSSH for Windows refuses a private key for.
+// may read or change path, as "Everyone (read)": what OpenSSH for Windows
+// refuses a private key for.
 func Others(path string) ([]string, error) {
 	grants, err := Grants(path)
 	if err != nil {
@@ -134,8 +135,8 @@ func Others(path string) ([]string, error) {
 	}
 	var out []string
 	for _, g := range grants {
-		if g.Read && g.SID != me && !isTrusted(g.SID) {
-			out = append(out, g.Name)
+		if g.SID != me && !isTrusted(g.SID) {
+			out = append(out, g.Name+" ("+rights(g)+")")
 		}
 	}
 	return out, nil

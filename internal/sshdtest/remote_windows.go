@@ -70,6 +70,18 @@ func (s *Server) Authorize(pub ssh.PublicKey) {
 	s.r.Do(s.t, "authorize", nil, string(ssh.MarshalAuthorizedKey(pub)))
 }
 
+// MountSmallDrop mounts a tmpfs of size (such as 64k) as the drop, on
+// the Linux side; it is unmounted when the test ends.
+func (s *Server) MountSmallDrop(size string) {
+	s.r.Do(s.t, "mount", url.Values{"size": {size}}, "")
+}
+
+// FillDrop fills the drop with a file "filler" until a write fails.
+func (s *Server) FillDrop() { s.r.Do(s.t, "fill", nil, "") }
+
+// EmptyFiller removes what FillDrop wrote.
+func (s *Server) EmptyFiller() { s.r.Do(s.t, "unfill", nil, "") }
+
 func parseKey(t testing.TB, line string) ssh.PublicKey {
 	t.Helper()
 	k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))

@@ -15,7 +15,9 @@
 //	POST /do?id=ID&op=stop|restart|pause|resume|rotate      an sshd control
 //	POST /do?id=ID&op=writekey&name=NAME                    another key pair
 //	POST /do?id=ID&op=authorize  (body: authorized_keys line)
+//	POST /do?id=ID&op=mount&size=64k|fill|unfill            a full disk
 //	POST /close?id=ID                                       stop, remove
+//	POST /chmod?path=UNIXPATH&mode=0644                     a file's mode under Wine
 //
 // A server the helper would skip for (not installed) answers 424 with the
 // reason; other failures answer 500.
@@ -29,6 +31,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -44,6 +48,7 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "where to listen (loopback)")
 	ready := flag.String("ready", "", "write the address listened on to this file once listening")
+	root := flag.String("root", "/", "the root Wine runs in, for /chmod")
 	flag.Parse()
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -62,6 +67,7 @@ func main() {
 	mux.HandleFunc("POST /start", b.start)
 	mux.HandleFunc("POST /do", b.do)
 	mux.HandleFunc("POST /close", b.close)
+	mux.HandleFunc("POST /chmod", func(w http.ResponseWriter, r *http.Request) { chmod(w, r, *root) })
 	log.Fatal(http.Serve(l, mux))
 }
 
@@ -144,6 +150,25 @@ func (b *broker) do(w http.ResponseWriter, r *http.Request) {
 		case "writekey":
 			path, pub := s.WriteKey(q.Get("name"))
 			out = remote.Key{Path: path, Key: authorized(pub)}
+		case "mount": // a small tmpfs as the drop: a full disk on the server
+			if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+q.Get("size"), "tmpfs", s.Drop).CombinedOutput(); err != nil {
+				e.tb.Fatalf("mount a tmpfs as the drop: %v %s", err, out)
+			}
+			e.tb.Cleanup(func() { exec.Command("umount", "-l", s.Drop).Run() })
+		case "fill":
+			f, err := os.Create(filepath.Join(s.Drop, "filler"))
+			if err != nil {
+				e.tb.Fatal(err)
+			}
+			chunk := make([]byte, 512)
+			for {
+				if _, err := f.Write(chunk); err != nil {
+					break
+				}
+			}
+			f.Close()
+		case "unfill":
+			os.Remove(filepath.Join(s.Drop, "filler"))
 		case "authorize":
 			var line [4096]byte
 			n, _ := r.Body.Read(line[:])
@@ -170,6 +195,20 @@ func (b *broker) close(w http.ResponseWriter, r *http.Request) {
 	delete(b.servers, r.URL.Query().Get("id"))
 	b.mu.Unlock()
 	e.tb.cleanup()
+}
+
+// chmod sets the mode of a file Wine sees at path (a Unix path inside
+// root): Wine keeps a file's DACL as its mode and ignores SetSecurityInfo
+// on an existing file, so this is how a Windows test opens a file up.
+func chmod(w http.ResponseWriter, r *http.Request, root string) {
+	q := r.URL.Query()
+	mode, err := strconv.ParseUint(q.Get("mode"), 8, 32)
+	if err == nil {
+		err = os.Chmod(filepath.Join(root, filepath.Clean("/"+q.Get("path"))), os.FileMode(mode))
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
 }
 
 func authorized(k ssh.PublicKey) string { return string(ssh.MarshalAuthorizedKey(k)) }

@@ -82,6 +82,20 @@ func (s *Server) Do(t testing.TB, op string, args url.Values, body string) Key {
 	return k
 }
 
+// Chmod has testserve set the mode of a file Wine sees at unixPath (a
+// path inside Wine's root); it reports false when there is no testserve.
+func Chmod(t testing.TB, unixPath string, mode uint32) bool {
+	t.Helper()
+	addr := os.Getenv(Env)
+	if addr == "" {
+		return false
+	}
+	if err := call(addr, "/chmod", url.Values{"path": {unixPath}, "mode": {fmt.Sprintf("%o", mode)}}, "", nil); err != nil {
+		t.Fatalf("testserve: chmod %s: %v", unixPath, err)
+	}
+	return true
+}
+
 // Local is the Windows name of a path on the Linux side: Wine's drive Z:
 // is the root's /, and the root sees testserve's folders at the same path.
 func Local(linux string) string {
