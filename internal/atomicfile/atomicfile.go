@@ -254,7 +254,3 @@ func Wrap(op, path string, err error) error {
 	}
 	return fmt.Errorf("%s %s: %w", op, path, err)
 }
-
-func isUnsupported(err error) bool {
-	return strings.Contains(err.Error(), "not supported") || strings.Contains(err.Error(), "invalid argument")
-}

@@ -2,7 +2,10 @@
 
 package atomicfile
 
-import "os"
+import (
+	"os"
+	"strings"
+)
 
 // rename moves old to new, replacing new; SyncDir then makes it durable.
 func rename(old, new string) error { return os.Rename(old, new) }
@@ -19,4 +22,8 @@ func SyncDir(dir string) error {
 		return Wrap("sync folder", dir, err)
 	}
 	return nil
+}
+
+func isUnsupported(err error) bool {
+	return strings.Contains(err.Error(), "not supported") || strings.Contains(err.Error(), "invalid argument")
 }
