@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/spendsync/spendsync/export"
+	"github.com/spendsync/spendsync/internal/access/accesstest"
 	"github.com/spendsync/spendsync/internal/model"
 )
 
@@ -346,8 +347,8 @@ func TestWriteIsAtomicKeepsHistoryAndPrunesIt(t *testing.T) {
 		if fi.IsDir() {
 			want = 0o700
 		}
-		if fi.Mode().Perm() != want || strings.HasSuffix(p, ".tmp") {
-			t.Errorf("%s: %v", p, fi.Mode())
+		if perm := accesstest.Perm(t, p); perm != want || strings.HasSuffix(p, ".tmp") {
+			t.Errorf("%s: %v", p, perm)
 		}
 		return nil
 	})

@@ -36,6 +36,11 @@ func Acquire(dbPath string) (*Lock, error) {
 			return nil, fmt.Errorf("writer lock: %w", err)
 		}
 	}
+	// Create it private first: flock's own create gives 0600 on Unix,
+	// but on Windows only the folder's inherited ACL.
+	if f, err := atomicfile.CreatePrivate(path); err == nil {
+		f.Close()
+	}
 	fl := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR|atomicfile.NoFollow), flock.SetPermissions(0o600))
 	ok, err := fl.TryLock()
 	if err != nil {

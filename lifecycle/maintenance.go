@@ -70,12 +70,11 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 		return err
 	}
 	// An empty 0600 file first: VACUUM INTO fills it with the copy.
-	f, err := os.CreateTemp(dir, atomicfile.TempPrefix+filepath.Base(path)+".*.tmp")
+	f, err := atomicfile.CreatePrivateTemp(dir, atomicfile.TempPrefix+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
 	tmp := f.Name()
-	f.Chmod(0o600)
 	f.Close()
 	defer os.Remove(tmp)
 	if err := s.vacuumInto(ctx, tmp); err != nil {
@@ -89,10 +88,10 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	if err := atomicfile.RefuseLink(path); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicfile.Rename(tmp, path); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	return atomicfile.SyncDir(dir)
+	return nil
 }
 
 // ErrCorrupt means PRAGMA integrity_check found a problem.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/spendsync/spendsync/internal/atomicfile"
 	"github.com/spendsync/spendsync/internal/model"
 )
 
@@ -60,8 +61,8 @@ func (s *Store) RemoveStages() {
 // killed run left. The caller must hold the database's lock.
 func (s *Store) NewStage() (*Stage, error) {
 	s.RemoveStages()
-	// CreateTemp makes the file 0600; the database's folder is 0700.
-	f, err := os.CreateTemp(filepath.Dir(s.path), filepath.Base(s.path)+stagePattern)
+	// A private file (0600; on Windows owner, SYSTEM and Administrators).
+	f, err := atomicfile.CreatePrivateTemp(filepath.Dir(s.path), filepath.Base(s.path)+stagePattern)
 	if err != nil {
 		return nil, fmt.Errorf("create staging file: %w", err)
 	}

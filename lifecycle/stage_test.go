@@ -6,9 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"testing"
 
+	"github.com/spendsync/spendsync/internal/access/accesstest"
 	"github.com/spendsync/spendsync/internal/model"
 	"github.com/spendsync/spendsync/lifecycle"
 )
@@ -38,8 +38,8 @@ func TestStageIsPrivateAndRemoved(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("stage files %v, want one", files)
 	}
-	if fi, err := os.Stat(files[0]); err != nil || runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
-		t.Errorf("stage file mode %v %v, want 0600", fi.Mode(), err)
+	if perm := accesstest.Perm(t, files[0]); perm != 0o600 {
+		t.Errorf("stage file mode %v, want 0600", perm)
 	}
 	if err := st.Close(); err != nil {
 		t.Fatal(err)

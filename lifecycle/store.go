@@ -45,8 +45,9 @@ func Open(path string, create, readOnly bool) (*Store, error) {
 			return nil, err
 		}
 		// Create the file ourselves so it is 0600 from the first byte;
-		// SQLite gives its -wal and -shm files the same mode.
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		// SQLite gives its -wal and -shm files the same mode. On Windows
+		// it gets the private DACL, and the others inherit the folder's.
+		f, err := atomicfile.CreatePrivate(path)
 		if err != nil {
 			return nil, fmt.Errorf("create database: %w", err)
 		}
@@ -71,6 +72,12 @@ func Open(path string, create, readOnly bool) (*Store, error) {
 	if err := s.migrate(readOnly); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if !readOnly {
+		if err := protectSidecars(path); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }

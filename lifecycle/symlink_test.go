@@ -1,5 +1,3 @@
-//go:build unix
-
 package lifecycle_test
 
 import (
@@ -10,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spendsync/spendsync/internal/access/accesstest"
 	"github.com/spendsync/spendsync/internal/atomicfile"
 	"github.com/spendsync/spendsync/lifecycle"
 )
@@ -42,7 +41,7 @@ func TestWriterLockRefusesASymlinkAndLeavesItsTargetAlone(t *testing.T) {
 				target = filepath.Join(t.TempDir(), "created-through-the-link")
 			}
 			db := filepath.Join(t.TempDir(), "spendsync.db")
-			os.Symlink(target, db+".lock")
+			accesstest.Symlink(t, target, db+".lock")
 			l, err := lifecycle.Acquire(db)
 			if err == nil {
 				l.Release()
@@ -68,8 +67,9 @@ func TestReleaseDoesNotTruncateThroughALinkSwappedIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { l.Release() }) // when Symlink skips: Windows cannot remove an open file
 	os.Remove(db + ".lock")
-	os.Symlink(target, db+".lock")
+	accesstest.Symlink(t, target, db+".lock")
 	l.Release()
 	stillIntact(t, target)
 }
@@ -78,7 +78,7 @@ func TestBackupRefusesASymlinkedDestination(t *testing.T) {
 	e := newEnv(t)
 	target := important(t)
 	out := filepath.Join(t.TempDir(), "backup.db")
-	os.Symlink(target, out)
+	accesstest.Symlink(t, target, out)
 	if err := e.store.Backup(context.Background(), out); !errors.Is(err, atomicfile.ErrSymlink) {
 		t.Fatalf("err = %v", err)
 	}
@@ -90,7 +90,7 @@ func TestAWriterRefusesASymlinkedDatabaseOrWAL(t *testing.T) {
 		t.Run("spendsync.db"+suffix, func(t *testing.T) {
 			target := important(t)
 			db := filepath.Join(t.TempDir(), "spendsync.db")
-			os.Symlink(target, db+suffix)
+			accesstest.Symlink(t, target, db+suffix)
 			l, err := lifecycle.Acquire(db)
 			if err == nil {
 				l.Release()

@@ -3,12 +3,12 @@ package pipeline_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/spendsync/spendsync/connector"
+	"github.com/spendsync/spendsync/internal/access/accesstest"
 	"github.com/spendsync/spendsync/internal/slowtest"
 	"github.com/spendsync/spendsync/lifecycle"
 	"github.com/spendsync/spendsync/pipeline"
@@ -59,8 +59,8 @@ func TestBackupAndReadersWhileALongIngestWrites(t *testing.T) {
 		if err := lifecycle.IntegrityCheck(context.Background(), out); err != nil {
 			t.Fatal(err)
 		}
-		if fi, _ := os.Stat(out); fi.Mode().Perm() != 0o600 {
-			t.Fatalf("backup mode %v", fi.Mode().Perm())
+		if perm := accesstest.Perm(t, out); perm != 0o600 {
+			t.Fatalf("backup mode %v", perm)
 		}
 	}
 	if backups < 2 {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spendsync/spendsync/connector"
+	"github.com/spendsync/spendsync/internal/access/accesstest"
 	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/lifecycle"
 	"github.com/spendsync/spendsync/pipeline"
@@ -410,16 +411,12 @@ func TestDatabaseFilesArePrivate(t *testing.T) {
 	e := newEnv(t)
 	e.mustIngest(e.source("hr", "", personsHeader+"001;Jan;Boele;\n", ""))
 	for _, name := range []string{"spendsync.db", "spendsync.db-wal"} {
-		fi, err := os.Stat(filepath.Join(e.dir, "db", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fi.Mode().Perm() != 0o600 {
-			t.Errorf("%s mode %v, want 0600", name, fi.Mode().Perm())
+		if perm := accesstest.Perm(t, filepath.Join(e.dir, "db", name)); perm != 0o600 {
+			t.Errorf("%s mode %v, want 0600", name, perm)
 		}
 	}
-	if fi, _ := os.Stat(filepath.Join(e.dir, "db")); fi.Mode().Perm() != 0o700 {
-		t.Errorf("folder mode %v, want 0700", fi.Mode().Perm())
+	if perm := accesstest.Perm(t, filepath.Join(e.dir, "db")); perm != 0o700 {
+		t.Errorf("folder mode %v, want 0700", perm)
 	}
 }
 

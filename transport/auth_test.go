@@ -1,5 +1,3 @@
-//go:build unix
-
 package transport_test
 
 import (
@@ -13,12 +11,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
+	"github.com/spendsync/spendsync/internal/access/accesstest"
 	"github.com/spendsync/spendsync/internal/sshdtest"
 	"github.com/spendsync/spendsync/transport"
 )
@@ -38,6 +38,7 @@ func writePrivate(t *testing.T, key crypto.PrivateKey, passphrase string) string
 	}
 	p := filepath.Join(t.TempDir(), "id")
 	os.WriteFile(p, pem.EncodeToMemory(block), 0o600)
+	accesstest.Chmod(t, p, 0o600) // on Windows: a private DACL, as for a real key
 	return p
 }
 
@@ -84,6 +85,9 @@ func TestSFTPKeyTypesAndPassphrases(t *testing.T) {
 }
 
 func TestSFTPAgent(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the agent is reached over a Unix socket: Wine 10 has no AF_UNIX (WSAEAFNOSUPPORT), and OpenSSH for Windows's agent listens on a named pipe, which spendsync does not dial (docs/security.md, Windows)")
+	}
 	s := sshdtest.Start(t)
 	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	s.Authorize(pubOf(t, ecKey))

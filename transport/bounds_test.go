@@ -1,5 +1,8 @@
 //go:build unix
 
+// Unix only: the trickling proxy sits before a local sshd (sshdtest.Trickle),
+// which the Windows test binaries reach only through testserve.
+
 package transport_test
 
 import (

@@ -1,5 +1,8 @@
 //go:build unix
 
+// Unix only: it makes drop files immutable with chattr +i, a Linux
+// attribute.
+
 package transport_test
 
 import (

@@ -1,15 +1,15 @@
-//go:build unix
-
 package transport_test
 
 import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/spendsync/spendsync/internal/access/accesstest"
 	"github.com/spendsync/spendsync/internal/sshdtest"
 	"github.com/spendsync/spendsync/transport"
 )
@@ -21,10 +21,8 @@ func TestSFTPRefusesAKeyFileGroupOrOthersCanReach(t *testing.T) {
 		ok   bool
 	}{{0o600, true}, {0o400, true}, {0o640, false}, {0o604, false}, {0o620, false}, {0o644, false}} {
 		t.Run(fmt.Sprintf("%04o", tc.mode), func(t *testing.T) {
-			if err := os.Chmod(s.ClientKey, tc.mode); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { os.Chmod(s.ClientKey, 0o600) })
+			accesstest.Chmod(t, s.ClientKey, tc.mode)
+			t.Cleanup(func() { accesstest.Chmod(t, s.ClientKey, 0o600) })
 			target := open(t, sftpConfig(t, s, func(c *transport.SFTPConfig) { three := 3; c.Retries = &three }))
 			start := time.Now()
 			_, err := target.Deliver(context.Background(), "m", files(1))
@@ -34,7 +32,11 @@ func TestSFTPRefusesAKeyFileGroupOrOthersCanReach(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), s.ClientKey) || !strings.Contains(err.Error(), fmt.Sprintf("mode %04o", tc.mode)) {
+			want := fmt.Sprintf("mode %04o", tc.mode)
+			if runtime.GOOS == "windows" { // the DACL, not mode bits
+				want = "is open to Everyone"
+			}
+			if err == nil || !strings.Contains(err.Error(), s.ClientKey) || !strings.Contains(err.Error(), want) {
 				t.Fatalf("err = %v, want a refusal naming %s and its mode", err, s.ClientKey)
 			}
 			if time.Since(start) > 900*time.Millisecond {

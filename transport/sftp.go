@@ -11,7 +11,6 @@ import (
 	"net"
 	"os"
 	"path"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -328,23 +327,6 @@ func (t *sftpTarget) auth() ([]ssh.AuthMethod, error) {
 			}))
 	}
 	return methods, nil
-}
-
-// checkKeyMode refuses a private key other users can read or change, as
-// OpenSSH does ("UNPROTECTED PRIVATE KEY FILE"): such a key may already be
-// copied. Windows keeps permissions in ACLs, not mode bits: no check there.
-func checkKeyMode(path string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("sftp: cannot read key_file: %w", err)
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Errorf("sftp: key_file %s has mode %04o: group or others have access to it; spendsync refuses such a key, as OpenSSH does (chmod 600 %s)", path, perm, path)
-	}
-	return nil
 }
 
 func (t *sftpTarget) Check(ctx context.Context) error {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/spendsync/spendsync/internal/atomicfile"
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
@@ -36,10 +37,11 @@ target and metrics are commented out. init prints the next steps.`,
 
 func runInit(g *globals) error {
 	path := g.configPath
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := atomicfile.MkdirPrivate(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("create config folder: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	// 0600; on Windows the owner, SYSTEM and Administrators only.
+	f, err := atomicfile.CreatePrivate(path)
 	if errors.Is(err, os.ErrExist) {
 		return initDatabase(g, path)
 	}

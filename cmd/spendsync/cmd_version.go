@@ -20,6 +20,12 @@ func newVersionCommand() *cobra.Command {
 	}
 }
 
+// stampedVersion and stampedCommit are set by make build and make windows
+// (-ldflags -X, from git describe and git rev-parse): where builds run
+// with -buildvcs=false, or from a tree without .git, the build info has
+// no commit.
+var stampedVersion, stampedCommit string
+
 // versionText is what both "spendsync version" and "spendsync --version"
 // print: the module version, the commit and the Go version.
 func versionText() string {
@@ -36,6 +42,12 @@ func versionText() string {
 				}
 			}
 		}
+	}
+	if stampedVersion != "" {
+		version = stampedVersion
+	}
+	if stampedCommit != "" {
+		commit = stampedCommit
 	}
 	return fmt.Sprintf("spendsync %s\ncommit %s\n%s\n", version, commit, goVersion)
 }

@@ -149,10 +149,10 @@ func (c *config) validate() error {
 	}
 	base := filepath.Dir(c.path)
 	rel := func(p string) string {
-		if p == "" || filepath.IsAbs(p) {
+		if p == "" {
 			return p
 		}
-		return filepath.Join(base, p)
+		return resolvePath(base, p)
 	}
 	if c.Database == "" {
 		return kerr("database", "required: the path of the SQLite database")

@@ -1,5 +1,3 @@
-//go:build unix
-
 package main
 
 import (
@@ -9,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -74,17 +73,21 @@ func TestKilledFirstIngestLeavesNothingHalfWritten(t *testing.T) {
 		}
 		delay := time.Duration(rng.Int64N(int64(span)))
 		time.Sleep(delay)
-		cmd.Process.Signal(syscall.SIGKILL)
+		killHard(cmd.Process)
 		cmd.Wait()
-		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+		if !killedHard(cmd.ProcessState) {
 			continue // finished before the kill
 		}
 		// Only kills that find rows on the stage count.
 		if staged, _ := filepath.Glob(r.db + ".stage-*"); len(staged) > 0 {
 			landed++
 		}
-		if err := lifecycle.IntegrityCheck(context.Background(), r.db); err != nil && !os.IsNotExist(err) {
-			t.Fatalf("kill after %v: %v", delay, err)
+		// A kill before the database was created leaves none (under Wine
+		// a process takes most of a second to start): nothing to check.
+		if _, err := os.Stat(r.db); err == nil {
+			if err := lifecycle.IntegrityCheck(context.Background(), r.db); err != nil {
+				t.Fatalf("kill after %v: %v", delay, err)
+			}
 		}
 		if got := counts(); got != want && got != [3]int{} {
 			t.Fatalf("kill after %v left persons, contracts, joined events %v; want none or %v", delay, got, want)
@@ -111,6 +114,9 @@ func TestKilledFirstIngestLeavesNothingHalfWritten(t *testing.T) {
 // person.
 func TestSignalledFirstIngestStopsCleanly(t *testing.T) {
 	slowtest.Require(t)
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows has no SIGTERM to send a process: Task Scheduler's End and a service stop end spendsync with TerminateProcess, which TestKilledFirstIngestLeavesNothingHalfWritten and TestCrashLoop cover")
+	}
 	bin := buildBinary(t)
 	r := newCrashRig(t, bin, "folder")
 	genDataset(t, r.data, 20000, 1)

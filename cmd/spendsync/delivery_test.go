@@ -1,5 +1,9 @@
 //go:build unix
 
+// Unix only: it makes drop files immutable with chattr +i (Linux), puts a
+// trickling TCP proxy before sshd and stops the binary with SIGTERM, which
+// Windows does not have.
+
 package main
 
 import (

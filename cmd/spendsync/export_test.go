@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/spendsync/spendsync/internal/access/accesstest"
 	"github.com/spendsync/spendsync/lifecycle"
 	"github.com/spendsync/spendsync/pipeline"
 )
@@ -394,8 +395,8 @@ func TestMetricsTextfileParsesAndTracksRuns(t *testing.T) {
 	if value("spendsync_last_exit_code", map[string]string{"command": "run"}) != 1 {
 		t.Fatal("the failed run is not in the metrics")
 	}
-	if fi, _ := os.Stat(metrics); fi.Mode().Perm() != 0o600 {
-		t.Fatalf("metrics mode %v", fi.Mode().Perm())
+	if perm := accesstest.Perm(t, metrics); perm != 0o600 {
+		t.Fatalf("metrics mode %v", perm)
 	}
 }
 
@@ -425,8 +426,11 @@ func TestMetricsCarryTheTenantsLabelsAndTheChosenMode(t *testing.T) {
 			}
 		}
 	}
-	if fi, _ := os.Stat(metrics); fi.Mode().Perm() != 0o640 {
-		t.Errorf("metrics mode %v, want 0640", fi.Mode().Perm())
+	// Windows has no group to open the file to: metrics_mode is a Unix
+	// setting, and the file stays private (SYSTEM, which
+	// windows_exporter runs as, may read it).
+	if want := metricsModeWant(); accesstest.Perm(t, metrics) != want {
+		t.Errorf("metrics mode %v, want %v", accesstest.Perm(t, metrics), want)
 	}
 	for _, tc := range []struct{ yaml, want string }{
 		{"metrics_labels: {command: x}\n", `metrics_labels.command: the series carry a label "command" themselves`},

@@ -1,11 +1,8 @@
-//go:build unix
-
 package main
 
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -87,31 +84,13 @@ func TestSFTPFaultDropFolderNotWritable(t *testing.T) {
 func TestSFTPFaultRemoteDiskFull(t *testing.T) {
 	slowtest.Require(t)
 	var mounted bool
-	r := newFaultRig(t, "5s", func(s *sshdtest.Server) {
-		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", s.Drop).CombinedOutput(); err != nil {
-			if os.Getenv("SPENDSYNC_REQUIRE_SSHD") != "" {
-				t.Fatalf("mount a 64k tmpfs as the drop: %v %s", err, out)
-			}
-			t.Skipf("cannot mount a tmpfs here (needs root): %s", out)
-		}
-		mounted = true
-		t.Cleanup(func() { exec.Command("umount", "-l", s.Drop).Run() })
-	})
+	r := newFaultRig(t, "5s", func(s *sshdtest.Server) { mounted = mountSmallDrop(t, s) })
 	if !mounted {
 		return
 	}
 	// Fill the drop but for a few hundred bytes: neither file fits.
-	filler := filepath.Join(r.s.Drop, "filler")
-	f, _ := os.Create(filler)
-	chunk := make([]byte, 512)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			break
-		}
-	}
-	f.Close()
 	// SFTP v3 reports ENOSPC as a plain SSH_FX_FAILURE, on the write.
-	r.failThenRecover("cannot write", func() { os.Remove(filler) })
+	r.failThenRecover("cannot write", fillDrop(t, r.s))
 }
 
 func TestSFTPFaultFolderSquatsOnAFinalName(t *testing.T) {

@@ -1,5 +1,3 @@
-//go:build unix
-
 package main
 
 import (
@@ -20,6 +18,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/spendsync/spendsync/internal/access/accesstest"
 	"github.com/spendsync/spendsync/internal/slowtest"
 	"github.com/spendsync/spendsync/internal/sshdtest"
 	"github.com/spendsync/spendsync/lifecycle"
@@ -136,7 +135,6 @@ func TestEverythingCreatedIsPrivate(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		fi, _ := d.Info()
 		want := os.FileMode(0o600)
 		if d.IsDir() {
 			want = 0o700
@@ -144,8 +142,8 @@ func TestEverythingCreatedIsPrivate(t *testing.T) {
 		} else {
 			files++
 		}
-		if fi.Mode().Perm() != want {
-			t.Errorf("%s: mode %v, want %v", p, fi.Mode().Perm(), want)
+		if perm := accesstest.Perm(t, p); perm != want {
+			t.Errorf("%s: mode %v, want %v", p, perm, want)
 		}
 		return nil
 	})

@@ -1,13 +1,13 @@
-//go:build unix
-
 package main
 
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/spendsync/spendsync/internal/access/accesstest"
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
@@ -44,9 +44,7 @@ func TestSymlinksAreRefusedWhereverSpendsyncWrites(t *testing.T) {
 			victim := victimFile(t)
 			link := filepath.Join(state, tc.link)
 			os.Remove(link)
-			if err := os.Symlink(victim, link); err != nil {
-				t.Fatal(err)
-			}
+			accesstest.Symlink(t, victim, link)
 			args := append([]string{"--config", cfg}, tc.args...)
 			code, _, stderr := cli(t, args...)
 			// The path comes from ${SPENDSYNC_DEMO_OUT}, so messages name
@@ -113,9 +111,9 @@ func TestLooseModesAreWarnedAboutAtTheStartOfEveryCommand(t *testing.T) {
 			}
 		})
 	}
-	os.Chmod(cfg, 0o666)
-	os.Chmod(db, 0o644)
-	os.Chmod(out, 0o755)
+	accesstest.Chmod(t, cfg, 0o666)
+	accesstest.Chmod(t, db, 0o644)
+	accesstest.Chmod(t, out, 0o755)
 	for _, args := range [][]string{{"status"}, {"events"}, {"ingest"}} {
 		t.Run(args[0]+" warns", func(t *testing.T) {
 			_, _, stderr := cli(t, append([]string{"--config", cfg}, args...)...)
@@ -126,7 +124,11 @@ func TestLooseModesAreWarnedAboutAtTheStartOfEveryCommand(t *testing.T) {
 			}
 			// The database's path comes from ${SPENDSYNC_DEMO_OUT}: logs
 			// name the variable, not its value.
-			if !strings.Contains(stderr, `"mode":"0644"`) || !strings.Contains(stderr, "chmod 600 ${SPENDSYNC_DEMO_OUT}/spendsync.db") {
+			mode, fix := `"mode":"0644"`, "chmod 600 ${SPENDSYNC_DEMO_OUT}/spendsync.db"
+			if runtime.GOOS == "windows" { // the DACL, and icacls
+				mode, fix = `"access":"Everyone (read)"`, `spendsync.db\" /inheritance:r /grant:r`
+			}
+			if !strings.Contains(stderr, mode) || !strings.Contains(stderr, fix) {
 				t.Fatalf("the warning does not give the mode and the fix:\n%s", stderr)
 			}
 		})
@@ -137,7 +139,7 @@ func TestAKeyFileOthersCanReadIsExit1NamingFileAndMode(t *testing.T) {
 	dir := t.TempDir()
 	key, kh := filepath.Join(dir, "id_ed25519"), filepath.Join(dir, "known_hosts")
 	os.WriteFile(key, []byte("not even a key"), 0o644)
-	os.Chmod(key, 0o644)
+	accesstest.Chmod(t, key, 0o644)
 	os.WriteFile(kh, nil, 0o600)
 	cfg := filepath.Join(dir, "spendsync.yaml")
 	os.WriteFile(cfg, []byte("database: db/spendsync.db\nsources: []\ntarget:\n  sftp: {host: 127.0.0.1, port: 1, user: u, key_file: id_ed25519, known_hosts: known_hosts}\n"), 0o600)
@@ -147,7 +149,11 @@ func TestAKeyFileOthersCanReadIsExit1NamingFileAndMode(t *testing.T) {
 	}
 	st.Close()
 	code, _, stderr := cli(t, "--config", cfg, "push", "--dry-run")
-	if code != exitFailed || !strings.Contains(stderr, key+" has mode 0644") {
+	want := key + " has mode 0644"
+	if runtime.GOOS == "windows" {
+		want = key + " is open to Everyone"
+	}
+	if code != exitFailed || !strings.Contains(stderr, want) {
 		t.Fatalf("exit %d, want 1 naming %s and its mode:\n%s", code, key, stderr)
 	}
 }

@@ -1,5 +1,3 @@
-//go:build unix
-
 package main
 
 import (
@@ -15,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spendsync/spendsync/internal/access/accesstest"
 	"github.com/spendsync/spendsync/internal/slowtest"
 )
 
@@ -132,9 +131,7 @@ func TestHostileInputs(t *testing.T) {
 				victim := filepath.Join(t.TempDir(), "victim")
 				os.WriteFile(victim, []byte("keep me"), 0o600)
 				os.Remove(filepath.Join(dir, "state", name))
-				if err := os.Symlink(victim, filepath.Join(dir, "state", name)); err != nil {
-					t.Fatal(err)
-				}
+				accesstest.Symlink(t, victim, filepath.Join(dir, "state", name))
 				t.Cleanup(func() {
 					if data, _ := os.ReadFile(victim); string(data) != "keep me" {
 						t.Errorf("the link's target now holds %q", data)

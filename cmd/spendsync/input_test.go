@@ -1,5 +1,8 @@
 //go:build unix
 
+// Unix only: FIFOs, /dev/zero, sparse files and SIGTERM, which Windows
+// does not have (a named pipe is not a file path a config names).
+
 package main
 
 import (

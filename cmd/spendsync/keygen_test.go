@@ -1,5 +1,3 @@
-//go:build unix
-
 package main
 
 import (
@@ -10,6 +8,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/spendsync/spendsync/internal/access/accesstest"
 	"github.com/spendsync/spendsync/internal/sshdtest"
 )
 
@@ -23,9 +22,9 @@ func TestKeygenMakesAnRSAKeyThatPushesWithSHA2Signatures(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "ssh-rsa ") || !strings.Contains(stderr, "Application Management > General > SCP") {
 		t.Fatalf("keygen: exit %d\n%s%s", code, out, stderr)
 	}
-	for p, mode := range map[string]os.FileMode{key: 0o600, key + ".pub": 0o600} {
-		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != mode {
-			t.Fatalf("%s: %v %v", p, fi, err)
+	for _, p := range []string{key, key + ".pub"} {
+		if perm := accesstest.Perm(t, p); perm != 0o600 {
+			t.Fatalf("%s is %v, want 0600", p, perm)
 		}
 	}
 	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(out))

@@ -398,7 +398,9 @@ func (g *globals) openWriter(command string) (*writer, error) {
 	}
 	g.redact = cfg.redact
 	g.warnPermissions(cfg)
-	if err := os.MkdirAll(filepath.Dir(cfg.Database), 0o700); err != nil {
+	// 0700; on Windows a DACL for the owner, SYSTEM and Administrators,
+	// which SQLite's -wal and -shm files inherit.
+	if err := atomicfile.MkdirPrivate(filepath.Dir(cfg.Database)); err != nil {
 		return nil, fmt.Errorf("create database folder: %w", err)
 	}
 	lock, err := lifecycle.Acquire(cfg.Database)

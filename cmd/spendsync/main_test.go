@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/spendsync/spendsync/internal/access/accesstest"
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
@@ -75,7 +76,8 @@ func TestConfigExpandsVariablesAndUsesDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Sources[0].Persons != "/data/hr/p.csv" || cfg.Rules.LeadDays != 3 {
+	// On Windows a rooted path is on the config's drive (resolve_windows.go).
+	if cfg.Sources[0].Persons != filepath.VolumeName(dir)+"/data/hr/p.csv" || cfg.Rules.LeadDays != 3 {
 		t.Fatalf("expansion: %+v %+v", cfg.Sources[0], cfg.Rules)
 	}
 	if cfg.Database != filepath.Join(dir, "state", "db") {
@@ -102,9 +104,8 @@ func TestInitWritesALoadableSampleAndRefusesToOverwrite(t *testing.T) {
 		t.Fatalf("sample does not load: %v", err)
 	}
 	for p, want := range map[string]os.FileMode{path: 0o600, cfg.Database: 0o600, dir: 0o700} {
-		fi, err := os.Stat(p)
-		if err != nil || fi.Mode().Perm() != want {
-			t.Errorf("%s: %v %v, want %v", p, fi.Mode().Perm(), err, want)
+		if perm := accesstest.Perm(t, p); perm != want {
+			t.Errorf("%s: %v, want %v", p, perm, want)
 		}
 	}
 	before, _ := os.ReadFile(path)
@@ -144,8 +145,8 @@ func TestInitCreatesTheMissingDatabaseOfAnExistingConfig(t *testing.T) {
 	if after, _ := os.ReadFile(cfg); !bytes.Equal(before, after) {
 		t.Fatal("init changed the existing config")
 	}
-	if fi, err := os.Stat(c.Database); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("database: %v %v", fi, err)
+	if perm := accesstest.Perm(t, c.Database); perm != 0o600 {
+		t.Fatalf("database: %v", perm)
 	}
 	if code, out, stderr := cli(t, "--config", cfg, "ingest", "--dry-run"); code != 0 || !strings.Contains(out, "would: afas: 27 rows, 12 joined") {
 		t.Fatalf("dry run after init: %d %s %s", code, out, stderr)

@@ -1,30 +1,21 @@
 package main
 
-import (
-	"fmt"
-	"io/fs"
-	"os"
-	"runtime"
-)
-
 // warnPermissions warns, at the start of every command that reads the
 // config, about files other users could read or change: a config others
 // can write (it names the database, the drop and the secrets' variables),
 // and a database or export folder others can read (personal data). It only
 // warns: the files may be shared on purpose, and refusing would stop cron.
-// Windows keeps permissions in ACLs, not mode bits: no check there.
+// Unix checks the mode bits, Windows the DACL (exposed, in
+// permissions_unix.go and permissions_windows.go).
 func (g *globals) warnPermissions(cfg *config) {
-	if runtime.GOOS == "windows" {
-		return
-	}
-	check := func(path, what string, bad fs.FileMode, fix string) {
-		fi, err := os.Stat(path)
-		if err != nil || fi.Mode().Perm()&bad == 0 {
+	check := func(path, what string, write, dir bool) {
+		attrs, fix, bad := exposed(path, write, dir)
+		if !bad {
 			return
 		}
-		g.log.Warn(what, "path", path, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()), "fix", fmt.Sprintf("chmod %s %s", fix, path))
+		g.log.Warn(what, append(append([]any{"path", path}, attrs...), "fix", fix)...)
 	}
-	check(cfg.path, "other users can change the config file", 0o002, "o-w")
-	check(cfg.Database, "other users can read the database (personal data)", 0o004, "600")
-	check(cfg.Export.Dir, "other users can read the export folder (personal data)", 0o004, "700")
+	check(cfg.path, "other users can change the config file", true, false)
+	check(cfg.Database, "other users can read the database (personal data)", false, false)
+	check(cfg.Export.Dir, "other users can read the export folder (personal data)", false, true)
 }

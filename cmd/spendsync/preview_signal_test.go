@@ -1,5 +1,7 @@
 //go:build unix
 
+// Unix only: it stops previews with SIGTERM, which Windows does not have.
+
 package main
 
 import (

@@ -1,5 +1,8 @@
 //go:build unix
 
+// Unix only: the memory bounds are read from the child's getrusage
+// (syscall.Rusage), which Windows does not offer.
+
 package main
 
 import (

@@ -25,6 +25,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/spendsync/spendsync/internal/access/accesstest"
 )
 
 // The HR API servers below answer in each system's documented shape: its
@@ -773,8 +775,8 @@ func TestKeptResponsesArePrivateAndReplayToTheSameState(t *testing.T) {
 		t.Fatalf("kept pulls: %v, want the one of the ingest and none of the dry run", pulls)
 	}
 	for _, p := range []string{filepath.Join(rig.dir, "state", "responses"), filepath.Join(rig.dir, "state", "responses", "afas"), pulls[0]} {
-		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o700 {
-			t.Errorf("%s: %v %v, want a 0700 folder", p, fi.Mode(), err)
+		if perm := accesstest.Perm(t, p); perm != 0o700 {
+			t.Errorf("%s: %v, want a 0700 folder", p, perm)
 		}
 	}
 	pages, _ := filepath.Glob(filepath.Join(pulls[0], "*-[0-9]*.json"))
@@ -785,8 +787,8 @@ func TestKeptResponsesArePrivateAndReplayToTheSameState(t *testing.T) {
 		t.Errorf("manifest: %s", m)
 	}
 	for _, p := range append(pages, filepath.Join(pulls[0], "manifest.json")) {
-		if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
-			t.Errorf("%s is %v, want 0600", p, fi.Mode())
+		if perm := accesstest.Perm(t, p); perm != 0o600 {
+			t.Errorf("%s is %v, want 0600", p, perm)
 		}
 	}
 	// Replay into a fresh database: the same dump, without the network.

@@ -1,5 +1,9 @@
 //go:build linux
 
+// Only on Linux: it checks the systemd units in contrib/systemd with
+// systemd-analyze, which Windows has no counterpart of (Task Scheduler
+// there: docs/operations.md, "Windows").
+
 package main
 
 import (

@@ -76,13 +76,13 @@ func Open(ctx context.Context, cfg *Config) (*Session, error) {
 		return nil, err
 	}
 	if cfg.Keep != "" {
-		if err := os.MkdirAll(cfg.Keep, 0o700); err != nil {
+		if err := atomicfile.MkdirPrivate(cfg.Keep); err != nil {
 			return nil, fmt.Errorf("keep responses: %w", err)
 		}
 		stamp := time.Now().UTC().Format(stampLayout)
 		s.done = filepath.Join(cfg.Keep, stamp)
 		s.keep = s.done + ".partial"
-		if err := os.Mkdir(s.keep, 0o700); err != nil {
+		if err := atomicfile.MkdirPrivate(s.keep); err != nil {
 			return nil, fmt.Errorf("keep responses: %w", err)
 		}
 	}

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -45,12 +47,19 @@ func OpenNoFollow(path string, flag int, perm os.FileMode) (*os.File, error) {
 	return f, err
 }
 
-// WriteNew creates path as a new 0600 file holding data and fsyncs it. It
+// WriteNew creates path as a new private file (0600; on Windows the
+// owner, SYSTEM and Administrators only) holding data and fsyncs it. It
 // refuses a path that already exists, a symbolic link included: for files
 // that are written once under a fresh name (kept API responses).
 func WriteNew(path string, data []byte) (err error) {
-	f, err := OpenNoFollow(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err := RefuseLink(path); err != nil {
+		return err
+	}
+	f, err := CreatePrivate(path)
 	if err != nil {
+		if isLinkError(err) {
+			return fmt.Errorf("%s %w", path, ErrSymlink)
+		}
 		return err
 	}
 	defer func() {
@@ -67,9 +76,10 @@ func WriteNew(path string, data []byte) (err error) {
 	return f.Sync()
 }
 
-// Write creates path with mode 0600 from what fn writes: it writes to a
-// temporary file in the same folder, fsyncs it, renames it into place and
-// fsyncs the folder. On error the temporary file is removed.
+// Write creates path as a private file (see CreatePrivate) from what fn
+// writes: it writes to a temporary file in the same folder, fsyncs it and
+// renames it into place (Rename: the folder is fsynced on Unix, the move
+// written through on Windows). On error the temporary file is removed.
 func Write(path string, fn func(w io.Writer) error) error {
 	p, err := Stage(path, fn)
 	if err != nil {
@@ -105,26 +115,39 @@ type Staging struct {
 	path string
 }
 
-// Begin creates the temporary file for path (0600, O_EXCL); a symbolic
+// Begin creates the temporary file for path (private, O_EXCL); a symbolic
 // link at path is refused.
 func Begin(path string) (_ *Staging, err error) {
 	if err := RefuseLink(path); err != nil {
 		return nil, err
 	}
 	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, TempPrefix+base+".*.tmp")
+	f, err := CreatePrivateTemp(dir, TempPrefix+base+".*.tmp")
 	if err != nil {
 		return nil, fmt.Errorf("create temporary file for %s: %w", path, err)
 	}
-	if err = f.Chmod(0o600); err != nil && !isUnsupported(err) {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, Wrap("chmod", f.Name(), err)
-	}
 	return &Staging{f: f, path: path}, nil
+}
+
+// CreatePrivateTemp is os.CreateTemp for private files (CreatePrivate):
+// a new file in dir named by pattern, its last "*" replaced by a random
+// number.
+func CreatePrivateTemp(dir, pattern string) (*os.File, error) {
+	if dir == "" {
+		dir = "."
+	}
+	prefix, suffix := pattern, ""
+	if i := strings.LastIndexByte(pattern, '*'); i >= 0 {
+		prefix, suffix = pattern[:i], pattern[i+1:]
+	}
+	for try := 0; ; try++ {
+		name := filepath.Join(dir, prefix+strconv.FormatUint(uint64(rand.Uint32()), 10)+suffix)
+		f, err := CreatePrivate(name)
+		if errors.Is(err, os.ErrExist) && try < 10000 {
+			continue
+		}
+		return f, err
+	}
 }
 
 // Write appends to the temporary file.
@@ -155,7 +178,8 @@ func (s *Staging) Abort() {
 	os.Remove(s.f.Name())
 }
 
-// Commit renames the file into place and fsyncs the folder. A symbolic
+// Commit renames the file into place and makes the rename durable (see
+// Rename). A symbolic
 // link put at the path since Stage is refused; rename itself replaces a
 // link rather than writing through it, so a later swap cannot redirect it.
 func (p *Pending) Commit() error {
@@ -163,11 +187,21 @@ func (p *Pending) Commit() error {
 		os.Remove(p.tmp)
 		return err
 	}
-	if err := os.Rename(p.tmp, p.path); err != nil {
+	if err := rename(p.tmp, p.path); err != nil {
 		os.Remove(p.tmp)
 		return Wrap("rename "+p.tmp+" to", p.path, err)
 	}
 	return SyncDir(filepath.Dir(p.path))
+}
+
+// Rename moves old to new, replacing new, so that the new name survives a
+// power cut: on Unix a rename and a fsync of the folder, on Windows
+// MoveFileEx with MOVEFILE_WRITE_THROUGH (Windows cannot sync a folder).
+func Rename(old, new string) error {
+	if err := rename(old, new); err != nil {
+		return err
+	}
+	return SyncDir(filepath.Dir(new))
 }
 
 // Discard removes the temporary file.
@@ -183,20 +217,6 @@ func WriteBytes(path string, data []byte) error {
 		_, err := w.Write(data)
 		return err
 	})
-}
-
-// SyncDir fsyncs a folder so a rename in it survives a power cut. Systems
-// that cannot sync a folder (Windows) are tolerated.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return nil
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !isUnsupported(err) {
-		return Wrap("sync folder", dir, err)
-	}
-	return nil
 }
 
 // CleanTemp removes temporary files left in dir by a killed run and returns
@@ -221,15 +241,6 @@ func CleanTemp(dir string) ([]string, error) {
 	return removed, nil
 }
 
-// MkdirPrivate creates dir (and parents) with mode 0700; personal data lives
-// there.
-func MkdirPrivate(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return Wrap("create folder", dir, err)
-	}
-	return nil
-}
-
 // Wrap adds "op path: " to err unless err already names path, as every
 // *os.PathError and *os.LinkError does: a message names each file once
 // ("write x.tmp: no space left on device", not "write x.tmp: write x.tmp:
@@ -246,8 +257,4 @@ func Wrap(op, path string, err error) error {
 		return err
 	}
 	return fmt.Errorf("%s %s: %w", op, path, err)
-}
-
-func isUnsupported(err error) bool {
-	return strings.Contains(err.Error(), "not supported") || strings.Contains(err.Error(), "invalid argument")
 }

@@ -1,5 +1,3 @@
-//go:build unix
-
 package atomicfile_test
 
 import (
@@ -10,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spendsync/spendsync/internal/access/accesstest"
 	"github.com/spendsync/spendsync/internal/atomicfile"
 )
 
@@ -50,7 +49,7 @@ func TestWritingNeverFollowsASymlinkAtTheTarget(t *testing.T) {
 			target := victim(t)
 			dir := t.TempDir()
 			link := filepath.Join(dir, "metrics.prom")
-			os.Symlink(target, link)
+			accesstest.Symlink(t, target, link)
 			err := write(link)
 			if !errors.Is(err, atomicfile.ErrSymlink) || !strings.Contains(err.Error(), link) {
 				t.Fatalf("err = %v, want ErrSymlink naming %s", err, link)
@@ -70,7 +69,7 @@ func TestCommitRefusesALinkPutThereAfterStaging(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.Symlink(target, path)
+	accesstest.Symlink(t, target, path)
 	if err := p.Commit(); !errors.Is(err, atomicfile.ErrSymlink) {
 		t.Fatalf("err = %v", err)
 	}
@@ -104,7 +103,7 @@ func TestWrapAddsContextOnlyWhenTheErrorLacksThePath(t *testing.T) {
 		err  error
 		want string
 	}{
-		{err, "open /nonexistent/x: no such file or directory"},
+		{err, "open /nonexistent/x: " + errors.Unwrap(err).Error()}, // the system's wording
 		{errors.New("disk on fire"), "write /nonexistent/x: disk on fire"},
 		{&os.LinkError{Op: "rename", Old: "a", New: "/nonexistent/x", Err: errors.New("busy")}, "rename a /nonexistent/x: busy"},
 	}

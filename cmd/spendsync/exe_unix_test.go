@@ -1,0 +1,6 @@
+//go:build !windows
+
+package main
+
+// exeSuffix ends the name of a built binary.
+const exeSuffix = ""

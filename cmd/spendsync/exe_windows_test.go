@@ -1,0 +1,4 @@
+package main
+
+// exeSuffix ends the name of a built binary.
+const exeSuffix = ".exe"
