@@ -32,9 +32,12 @@ test:
 	rm -f $(SKIPPED); exit $$status
 
 # The Debian packages the tests use (openssh-server, sqlite3, ProFTPD
-# mod_sftp, rclone), with apt-get: run it as root once on a fresh machine.
+# mod_sftp, rclone, systemd-analyze), with apt-get, and the Debian 13 root
+# with Wine that make test-windows uses: run it as root once on a fresh
+# machine.
 deps:
 	bash .ci/deps
+	bash .ci/windows --root-only
 
 # Build and run the main job (ingest, export, deliver) on the bundled demo
 # data; everything lands in demo-out/ (the drop is a local folder).
