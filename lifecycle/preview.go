@@ -3,7 +3,6 @@ package lifecycle
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -167,15 +166,9 @@ func (s *Store) EachEvent(ctx context.Context, after, through int64, rank map[st
 		return fmt.Errorf("query events: %w", err)
 	}
 	err = sqlrows.Each(rows, func() error {
-		var e Event
-		var runID sql.NullInt64
-		var details string
-		if err := rows.Scan(&e.ID, &e.Time, &runID, &e.Actor, &e.Source, &e.Kind, &e.EmployeeNumber, &details); err != nil {
+		e, err := scanEvent(rows)
+		if err != nil {
 			return err
-		}
-		e.RunID = runID.Int64
-		if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
-			return fmt.Errorf("event %d: %w", e.ID, err)
 		}
 		return fn(e)
 	})

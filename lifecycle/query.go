@@ -59,15 +59,9 @@ func (s *Store) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 	}
 	var out []Event
 	err = sqlrows.Each(rows, func() error {
-		var e Event
-		var runID sql.NullInt64
-		var details string
-		if err := rows.Scan(&e.ID, &e.Time, &runID, &e.Actor, &e.Source, &e.Kind, &e.EmployeeNumber, &details); err != nil {
+		e, err := scanEvent(rows)
+		if err != nil {
 			return err
-		}
-		e.RunID = runID.Int64
-		if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
-			return fmt.Errorf("event %d: %w", e.ID, err)
 		}
 		out = append(out, e)
 		return nil
@@ -262,4 +256,20 @@ func (s *Store) DumpStatus(ctx context.Context, emp string) (*DumpStatus, error)
 	}
 	d.Held = held
 	return &d, nil
+}
+
+// scanEvent reads one row of id, time, run_id, actor, source, kind,
+// employee_number, details.
+func scanEvent(rows *sql.Rows) (Event, error) {
+	var e Event
+	var runID sql.NullInt64
+	var details string
+	if err := rows.Scan(&e.ID, &e.Time, &runID, &e.Actor, &e.Source, &e.Kind, &e.EmployeeNumber, &details); err != nil {
+		return e, err
+	}
+	e.RunID = runID.Int64
+	if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
+		return e, fmt.Errorf("event %d: %w", e.ID, err)
+	}
+	return e, nil
 }

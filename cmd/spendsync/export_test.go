@@ -336,20 +336,7 @@ func TestMetricsTextfileParsesAndTracksRuns(t *testing.T) {
 	data, _ := os.ReadFile(cfg)
 	os.WriteFile(cfg, append(data, []byte("metrics: metrics/spendsync.prom\n")...), 0o600)
 	mustCLI(t, "--config", cfg, "run")
-	read := func() map[string]*dto.MetricFamily {
-		t.Helper()
-		f, err := os.Open(metrics)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		parser := expfmt.NewTextParser(model.UTF8Validation)
-		fams, err := parser.TextToMetricFamilies(f)
-		if err != nil {
-			t.Fatalf("metrics file does not parse: %v", err)
-		}
-		return fams
-	}
+	read := func() map[string]*dto.MetricFamily { t.Helper(); return readMetrics(t, metrics) }
 	fams := read()
 	value := func(name string, labels map[string]string) float64 {
 		t.Helper()
@@ -409,16 +396,7 @@ func TestMetricsCarryTheTenantsLabelsAndTheChosenMode(t *testing.T) {
 	data, _ := os.ReadFile(cfg)
 	os.WriteFile(cfg, append(data, "metrics: spendsync-acme.prom\nmetrics_labels: {tenant: acme}\nmetrics_mode: \"0640\"\n"...), 0o600)
 	mustCLI(t, "--config", cfg, "ingest")
-	f, err := os.Open(metrics)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(f)
-	if err != nil || len(fams) == 0 {
-		t.Fatalf("metrics: %v", err)
-	}
+	fams := readMetrics(t, metrics)
 	for name, fam := range fams {
 		for _, m := range fam.Metric {
 			if !slices.ContainsFunc(m.Label, func(l *dto.LabelPair) bool { return l.GetName() == "tenant" && l.GetValue() == "acme" }) {
@@ -442,4 +420,20 @@ func TestMetricsCarryTheTenantsLabelsAndTheChosenMode(t *testing.T) {
 			t.Errorf("%s: exit %d %s", tc.yaml, code, stderr)
 		}
 	}
+}
+
+// readMetrics parses a Prometheus textfile as node_exporter would.
+func readMetrics(t *testing.T, path string) map[string]*dto.MetricFamily {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(f)
+	if err != nil || len(fams) == 0 {
+		t.Fatalf("metrics file does not parse: %v", err)
+	}
+	return fams
 }
