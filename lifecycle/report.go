@@ -153,7 +153,8 @@ func (s *Store) ReportActions(ctx context.Context, p ReportPeriod, fn func(Repor
 			SELECT time, kind, actor, employee_number, details, id AS k FROM events
 				WHERE kind IN (`+in+`) AND time >= ?1 AND time < ?2
 			UNION ALL
-			SELECT started, 'safety_stop', actor, '', command || ': ' || summary, -id FROM runs
+			SELECT started, 'safety_stop', actor, '',
+				command || ' stopped (exit 3)' || CASE WHEN summary IN ('', '{}') THEN '' ELSE ': ' || summary END, -id FROM runs
 				WHERE exit_code = 3 AND started >= ?1 AND started < ?2)
 		ORDER BY time, k`, p.From, p.To)
 	if err != nil {
