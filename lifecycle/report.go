@@ -96,19 +96,21 @@ type ReportLeaver struct {
 // ReportLeavers streams the period's leavers: every account removed in
 // the period, and every person who left HR in it while holding an account.
 func (s *Store) ReportLeavers(ctx context.Context, p ReportPeriod, fn func(ReportLeaver) error) error {
+	// The unary + keeps a person's lookups on events_employee: on
+	// events_kind each would walk every later removal.
 	rows, err := s.db.QueryContext(ctx, `WITH
 		lv AS (SELECT employee_number AS emp, MIN(id) AS id, MIN(time) AS time FROM events
 			WHERE kind = 'person.left' AND time >= ?1 AND time < ?2 GROUP BY employee_number),
 		held AS (SELECT lv.* FROM lv WHERE (SELECT kind FROM events e WHERE e.employee_number = lv.emp
-			AND e.kind IN ('account.create', 'account.remove') AND e.id < lv.id ORDER BY e.id DESC LIMIT 1) = 'account.create'),
+			AND +e.kind IN ('account.create', 'account.remove') AND e.id < lv.id ORDER BY e.id DESC LIMIT 1) = 'account.create'),
 		rm AS (SELECT employee_number AS emp, MIN(id) AS id FROM events
 			WHERE kind = 'account.remove' AND time >= ?1 AND time < ?2 GROUP BY employee_number),
 		who AS (SELECT emp FROM held UNION SELECT emp FROM rm),
-		way AS (SELECT who.emp, held.time AS left_seen,
-			COALESCE((SELECT MIN(e.id) FROM events e WHERE e.employee_number = who.emp AND e.kind = 'account.remove'
+		way AS MATERIALIZED (SELECT who.emp, held.time AS left_seen,
+			COALESCE((SELECT MIN(e.id) FROM events e WHERE e.employee_number = who.emp AND +e.kind = 'account.remove'
 				AND e.id > COALESCE(held.id, 0) AND e.time < ?2), 0) AS rm_id
 			FROM who LEFT JOIN held ON held.emp = who.emp),
-		dl AS (SELECT way.*, (SELECT MIN(d.id) FROM events d WHERE d.kind = 'delivery.ok' AND d.id > way.rm_id AND d.time < ?2) AS dl_id
+		dl AS MATERIALIZED (SELECT way.*, (SELECT MIN(d.id) FROM events d WHERE d.kind = 'delivery.ok' AND d.id > way.rm_id AND d.time < ?2) AS dl_id
 			FROM way)
 		SELECT dl.emp,
 			COALESCE((SELECT CASE WHEN SUM(end_date = '') > 0 THEN '' ELSE MAX(end_date) END FROM contracts c
@@ -207,17 +209,19 @@ type ReportAccount struct {
 // that set one, the roles granted and not revoked.
 func (s *Store) ReportAccountsAt(ctx context.Context, t string, cols ReportColumns, fn func(ReportAccount) error) error {
 	rowKey, colKey := jsonKey("$.row", cols.Email), jsonKey("$.columns", cols.Email)+".new"
-	rows, err := s.db.QueryContext(ctx, `WITH open AS (SELECT e.employee_number AS emp FROM events e JOIN (
-			SELECT MAX(id) AS id FROM events WHERE kind IN ('account.create', 'account.remove') AND time < ?1
-			GROUP BY employee_number) last ON e.id = last.id WHERE e.kind = 'account.create')
-		SELECT open.emp,
-			COALESCE((SELECT COALESCE(json_extract(e.details, ?2), json_extract(e.details, ?3)) FROM events e
-				WHERE e.employee_number = open.emp AND e.kind IN ('account.create', 'account.update') AND e.time < ?1
-				AND COALESCE(json_extract(e.details, ?2), json_extract(e.details, ?3)) IS NOT NULL
-				ORDER BY e.id DESC LIMIT 1), ''),
-			(SELECT COALESCE(SUM(CASE e.kind WHEN 'role.grant' THEN 1 ELSE -1 END), 0) FROM events e
-				WHERE e.employee_number = open.emp AND e.kind IN ('role.grant', 'role.revoke') AND e.time < ?1)
-		FROM open ORDER BY open.emp`, t, rowKey, colKey)
+	// One pass over the provisioning events by kind (a few per person),
+	// grouped per person in SQLite; a lookup per person would read every
+	// event of theirs.
+	rows, err := s.db.QueryContext(ctx, `WITH per AS (SELECT employee_number AS emp,
+			MAX(CASE WHEN kind IN ('account.create', 'account.remove') THEN id END) AS acct,
+			MAX(CASE WHEN kind = 'account.create' OR (kind = 'account.update' AND json_extract(details, ?3) IS NOT NULL) THEN id END) AS mail,
+			SUM(CASE kind WHEN 'role.grant' THEN 1 WHEN 'role.revoke' THEN -1 ELSE 0 END) AS roles
+		FROM events WHERE kind IN ('account.create', 'account.remove', 'account.update', 'role.grant', 'role.revoke') AND time < ?1
+		GROUP BY employee_number)
+		SELECT per.emp, COALESCE(json_extract(m.details, ?2), json_extract(m.details, ?3), ''), per.roles
+		FROM per JOIN events a ON a.id = per.acct AND a.kind = 'account.create'
+		LEFT JOIN events m ON m.id = per.mail
+		ORDER BY per.emp`, t, rowKey, colKey)
 	if err != nil {
 		return fmt.Errorf("read accounts: %w", err)
 	}
