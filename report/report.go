@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spendsync/spendsync/internal/show"
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
@@ -206,9 +207,9 @@ func (r *Report) counts(ctx context.Context, st *lifecycle.Store, p lifecycle.Re
 		case "account.remove":
 			m.Leavers += c.N
 		case "role.grant", "role.revoke":
-			k := [2]string{c.Month, c.Role}
+			k := [2]string{c.Month, show.Text(c.Role)}
 			if roles[k] == nil {
-				roles[k] = &RoleRow{Month: c.Month, Role: c.Role}
+				roles[k] = &RoleRow{Month: c.Month, Role: k[1]}
 			}
 			if c.Kind == "role.grant" {
 				m.Grants += c.N
@@ -258,7 +259,7 @@ func daysBetween(from, to string) int {
 func (r *Report) leavers(ctx context.Context, st *lifecycle.Store, p lifecycle.ReportPeriod) error {
 	counts := make([]int, len(Buckets))
 	err := st.ReportLeavers(ctx, p, func(l lifecycle.ReportLeaver) error {
-		row := LeaverRow{EmployeeNumber: l.EmployeeNumber, HREndDate: l.HREndDate, LeftSeen: l.LeftSeen,
+		row := LeaverRow{EmployeeNumber: show.Text(l.EmployeeNumber), HREndDate: l.HREndDate, LeftSeen: l.LeftSeen,
 			Removed: l.Removed, ExportID: l.ExportID, Delivered: l.Delivered, Target: l.Target, Days: -1}
 		switch {
 		case l.HREndDate != "":
@@ -332,7 +333,8 @@ var holdKinds = map[string]bool{lifecycle.ExportHeld: true, lifecycle.AccountRen
 
 func (r *Report) actions(ctx context.Context, st *lifecycle.Store, p lifecycle.ReportPeriod) error {
 	return st.ReportActions(ctx, p, func(a lifecycle.ReportAction) error {
-		row := ActionRow{Time: a.Time, Kind: a.Kind, Actor: a.Actor, EmployeeNumber: a.EmployeeNumber, Reason: reason(a.Kind, a.Details)}
+		row := ActionRow{Time: a.Time, Kind: a.Kind, Actor: show.Text(a.Actor), EmployeeNumber: show.Text(a.EmployeeNumber),
+			Reason: show.Line(reason(a.Kind, a.Details))}
 		if holdKinds[a.Kind] {
 			r.Held = append(r.Held, row)
 		} else {
@@ -365,7 +367,7 @@ func (r *Report) deliveries(ctx context.Context, st *lifecycle.Store, p lifecycl
 
 func (r *Report) accounts(ctx context.Context, st *lifecycle.Store, p lifecycle.ReportPeriod, o Options) error {
 	return st.ReportAccountsAt(ctx, p.To, o.Columns, func(a lifecycle.ReportAccount) error {
-		row := AccountRow{EmployeeNumber: a.EmployeeNumber, Email: a.Email, Roles: a.Roles}
+		row := AccountRow{EmployeeNumber: show.Text(a.EmployeeNumber), Email: show.Text(a.Email), Roles: a.Roles}
 		if a.Roles <= 0 {
 			row.Roles = 0
 			r.WithoutRole = append(r.WithoutRole, row)

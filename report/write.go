@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"image/color"
 	"io"
+	"reflect"
 	"strings"
 
 	"github.com/gocarina/gocsv"
@@ -47,7 +48,7 @@ func (r *Report) WriteCSV(w io.Writer) error {
 			return err
 		}
 		var b bytes.Buffer
-		if err := gocsv.Marshal(t.rows, &b); err != nil {
+		if err := gocsv.Marshal(guarded(t.rows), &b); err != nil {
 			return fmt.Errorf("csv %s: %w", t.name, err)
 		}
 		b.WriteString("\n")
@@ -56,6 +57,25 @@ func (r *Report) WriteCSV(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// guarded copies a table (a slice of structs) with every text cell that a
+// spreadsheet would run as a formula (=, +, -, @, tab, CR first) prefixed
+// with ', as export's formula_guard does: an auditor opens this CSV in
+// Excel, and its texts come from HR files and from users.
+func guarded(rows any) any {
+	v := reflect.ValueOf(rows)
+	out := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+	reflect.Copy(out, v)
+	for i := range out.Len() {
+		row := out.Index(i)
+		for f := range row.NumField() {
+			if c := row.Field(f); c.Kind() == reflect.String && c.Len() > 0 && strings.ContainsRune("=+-@\t\r", rune(c.String()[0])) {
+				c.SetString("'" + c.String())
+			}
+		}
+	}
+	return out.Interface()
 }
 
 // barChart draws one or two series of bars as an inline SVG element.

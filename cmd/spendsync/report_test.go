@@ -322,11 +322,43 @@ func TestReportRefusesFromAfterToAndBadDates(t *testing.T) {
 		{"--format", "pdf"},
 	} {
 		code, _, stderr := cli(t, append([]string{"--config", h.cfg, "report", "--out", out}, args...)...)
-		if code != 2 || !strings.Contains(stderr, strings.TrimPrefix(args[0], "")) {
+		if code != 2 || !strings.Contains(stderr, args[0]) {
 			t.Errorf("%v: exit %d, want 2 naming %s: %s", args, code, args[0], stderr)
 		}
 		if _, err := os.Stat(out); err == nil {
 			t.Errorf("%v: a refused report wrote %s", args, out)
 		}
+	}
+}
+
+// TestReportKeepsHostileTextInert: a function code from HR that a
+// spreadsheet would run as a formula reaches the CSV guarded; a block
+// reason (a user's text) with a control character and markup reaches the
+// CSV escaped and the HTML as text.
+func TestReportKeepsHostileTextInert(t *testing.T) {
+	h := newReportHistory(t)
+	h.files("001;Aa;a@example.nl;a@example.nl\n", "001;c1;2019-01-01;;OU1;=SUM(1+1)\n")
+	h.cmd(0, "run")
+	hostile := "=HYPERLINK(\"http://evil.example\")\x1b[31m<script>alert(1)</script>"
+	h.cmd(0, "person", "block", "001", "--reason", hostile)
+	code, csvOut, stderr := cli(t, "--config", h.cfg, "report", "--format", "csv")
+	if code != 0 {
+		t.Fatalf("report: %d %s", code, stderr)
+	}
+	if !strings.Contains(csvOut, `,'=SUM(1+1),1,0`) {
+		t.Errorf("the role profile is not guarded in the CSV:\n%s", csvOut)
+	}
+	if !strings.Contains(csvOut, `"reason: =HYPERLINK(""http://evil.example"")\x1b[31m<script>`) {
+		t.Errorf("the reason's control character is not escaped in the CSV:\n%s", csvOut)
+	}
+	if strings.Contains(csvOut, "\x1b") {
+		t.Errorf("a raw control character reached the CSV")
+	}
+	code, page, stderr := cli(t, "--config", h.cfg, "report")
+	if code != 0 {
+		t.Fatalf("report: %d %s", code, stderr)
+	}
+	if strings.Contains(page, "<script>") || !strings.Contains(page, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Errorf("the reason's markup is not escaped in the HTML")
 	}
 }
