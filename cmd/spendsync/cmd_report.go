@@ -35,7 +35,7 @@ The period is whole UTC days, --from and --to both included (default: the
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runReport(cmd, g, o) },
 	}
-	cmd.Flags().StringVar(&o.from, "from", "", "first day, YYYY-MM-DD (default: 365 days before --to)")
+	cmd.Flags().StringVar(&o.from, "from", "", "first day, YYYY-MM-DD (default: 364 days before --to, a period of 365 days)")
 	cmd.Flags().StringVar(&o.to, "to", "", "last day, YYYY-MM-DD (default: today, UTC)")
 	cmd.Flags().StringVar(&o.format, "format", "html", "html, csv or json")
 	cmd.Flags().StringVar(&o.out, "out", "", "write to FILE (default: stdout)")
@@ -62,7 +62,8 @@ func runReport(cmd *cobra.Command, g *globals, o reportOptions) error {
 	if err != nil {
 		return err
 	}
-	from, err := reportDay("--from", o.from, to.AddDate(0, 0, -365))
+	// 365 days with both ends included.
+	from, err := reportDay("--from", o.from, to.AddDate(0, 0, -364))
 	if err != nil {
 		return err
 	}

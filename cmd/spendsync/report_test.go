@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spendsync/spendsync/report"
 )
@@ -360,5 +361,21 @@ func TestReportKeepsHostileTextInert(t *testing.T) {
 	}
 	if strings.Contains(page, "<script>") || !strings.Contains(page, "&lt;script&gt;alert(1)&lt;/script&gt;") {
 		t.Errorf("the reason's markup is not escaped in the HTML")
+	}
+}
+
+func TestReportDefaultsToTheLast365DaysUpToToday(t *testing.T) {
+	h := newReportHistory(t)
+	h.files("001;Aa;a@example.nl;a@example.nl\n", "001;c1;2019-01-01;;OU1;F1\n")
+	h.cmd(0, "run")
+	r := reportJSON(t, h)
+	to := time.Now().UTC()
+	from := to.AddDate(0, 0, -364)
+	if r.To != to.Format("2006-01-02") || r.From != from.Format("2006-01-02") {
+		t.Errorf("default period %s to %s, want %s to %s", r.From, r.To, from.Format("2006-01-02"), to.Format("2006-01-02"))
+	}
+	// Today's run is in it, and its account is there at the end.
+	if r.Empty || r.Summary[1].Value != 1 || len(r.Deliveries) != 2 {
+		t.Errorf("today's run is missing from the default period: %+v", r.Summary)
 	}
 }
