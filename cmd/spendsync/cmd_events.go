@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gocarina/gocsv"
 	"github.com/spf13/cobra"
 
 	"github.com/spendsync/spendsync/internal/duration"
@@ -65,6 +66,13 @@ func runEvents(cmd *cobra.Command, g *globals, o eventsOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.format == "csv" {
+		records := make([]eventRecord, len(events))
+		for i, e := range events {
+			records[i] = eventRecord{e.ID, e.Time, e.RunID, e.Actor, e.Source, e.Kind, e.EmployeeNumber, compactJSON(e.Details)}
+		}
+		return gocsv.Marshal(records, g.stdout)
+	}
 	rows := make([][]string, len(events))
 	for i, e := range events {
 		rows[i] = []string{strconv.FormatInt(e.ID, 10), e.Time, strconv.FormatInt(e.RunID, 10), e.Actor, e.Source, e.Kind, e.EmployeeNumber, compactJSON(e.Details)}
@@ -73,6 +81,18 @@ func runEvents(cmd *cobra.Command, g *globals, o eventsOptions) error {
 		events = []lifecycle.Event{}
 	}
 	return render(g.stdout, o.format, []string{"id", "time", "run", "actor", "source", "kind", "employee", "details"}, rows, events)
+}
+
+// eventRecord is an event as events --format csv writes it.
+type eventRecord struct {
+	ID       int64  `csv:"id"`
+	Time     string `csv:"time"`
+	Run      int64  `csv:"run"`
+	Actor    string `csv:"actor"`
+	Source   string `csv:"source"`
+	Kind     string `csv:"kind"`
+	Employee string `csv:"employee"`
+	Details  string `csv:"details"`
 }
 
 // parseTime reads a flag time as stored (UTC RFC 3339). A bare date means

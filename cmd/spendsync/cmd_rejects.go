@@ -3,6 +3,7 @@ package main
 import (
 	"strconv"
 
+	"github.com/gocarina/gocsv"
 	"github.com/spf13/cobra"
 
 	"github.com/spendsync/spendsync/lifecycle"
@@ -30,6 +31,13 @@ func newRejectsCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if format == "csv" {
+				records := make([]rejectRecord, len(rejects))
+				for i, r := range rejects {
+					records[i] = rejectRecord{r.RunID, r.Source, r.File, r.Line, r.Column, r.EmployeeNumber, r.Reason, r.Raw}
+				}
+				return gocsv.Marshal(records, g.stdout)
+			}
 			rows := make([][]string, len(rejects))
 			for i, r := range rejects {
 				rows[i] = []string{strconv.FormatInt(r.RunID, 10), r.Source, r.File, strconv.Itoa(r.Line), r.Column, r.EmployeeNumber, r.Reason, r.Raw}
@@ -43,4 +51,16 @@ func newRejectsCommand(g *globals) *cobra.Command {
 	cmd.Flags().Int64Var(&run, "run", 0, "run id (default: the last ingest)")
 	cmd.Flags().StringVar(&format, "format", "table", "table, json or csv")
 	return cmd
+}
+
+// rejectRecord is a reject as rejects --format csv writes it.
+type rejectRecord struct {
+	Run      int64  `csv:"run"`
+	Source   string `csv:"source"`
+	File     string `csv:"file"`
+	Line     int    `csv:"line"`
+	Column   string `csv:"column"`
+	Employee string `csv:"employee"`
+	Reason   string `csv:"reason"`
+	Raw      string `csv:"raw"`
 }
