@@ -49,6 +49,8 @@ type Checker struct {
 	Rules   map[string]Rule
 	// Timeout bounds each lookup (LookupTimeout when 0).
 	Timeout time.Duration
+	// Bound bounds the whole CheckAll (CommandTimeout when 0).
+	Bound time.Duration
 	// HTTPClient fetches verification files. Nil: a client that checks
 	// certificates against the system roots and follows no redirect to
 	// anything but https. Tests set one that trusts their own CA.
@@ -75,8 +77,16 @@ type Domain struct {
 // CheckAll checks every domain, several at once, all within
 // CommandTimeout. A domain whose check was cut off by that bound says so.
 func (c *Checker) CheckAll(ctx context.Context, domains []Domain) []Result {
-	ctx, cancel := context.WithTimeout(ctx, CommandTimeout)
+	bound := c.Bound
+	if bound <= 0 {
+		bound = CommandTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
+	// A connection's deadline (the context's) can fire a moment before
+	// the context's own timer marks it done: the clock decides.
+	deadline, _ := ctx.Deadline()
+	expired := func() bool { return ctx.Err() != nil || !time.Now().Before(deadline) }
 	out := make([]Result, len(domains))
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
@@ -87,9 +97,16 @@ func (c *Checker) CheckAll(ctx context.Context, domains []Domain) []Result {
 			select {
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
+				if expired() {
+					out[i] = Result{Domain: d.Name, Detail: fmt.Sprintf("not checked: the whole check's bound (%s) passed", bound)}
+					break
+				}
 				out[i] = c.Check(ctx, d.Name)
+				if !out[i].Verified && expired() {
+					out[i].Detail = fmt.Sprintf("cut off by the whole check's bound (%s): %s", bound, out[i].Detail)
+				}
 			case <-ctx.Done():
-				out[i] = Result{Domain: d.Name, Detail: fmt.Sprintf("not checked: the whole check's bound (%s) passed", CommandTimeout)}
+				out[i] = Result{Domain: d.Name, Detail: fmt.Sprintf("not checked: the whole check's bound (%s) passed", bound)}
 			}
 			out[i].Persons = d.Persons
 		}()

@@ -176,3 +176,28 @@ func TestCheckFetchesTheVerificationFileOverVerifiedHTTPS(t *testing.T) {
 		t.Errorf("%+v: an untrusted certificate must fail", r)
 	}
 }
+
+func TestCheckAllStopsAtTheWholeCheckBound(t *testing.T) {
+	c := &Checker{Servers: []string{silentServer(t)}, Timeout: 5 * time.Second, Bound: 400 * time.Millisecond}
+	var ds []Domain
+	for i := range 20 {
+		ds = append(ds, Domain{Name: "d" + string(rune('a'+i)) + ".test", Persons: 1})
+	}
+	start := time.Now()
+	rs := c.CheckAll(context.Background(), ds)
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("took %s, the whole bound is 400ms", took)
+	}
+	var notChecked int
+	for _, r := range rs {
+		if r.Verified || !strings.Contains(r.Detail, "the whole check's bound (400ms)") {
+			t.Errorf("%+v: want the bound named", r)
+		}
+		if strings.HasPrefix(r.Detail, "not checked") {
+			notChecked++
+		}
+	}
+	if notChecked != len(ds)-parallel {
+		t.Errorf("%d not checked, want %d (only %d at a time)", notChecked, len(ds)-parallel, parallel)
+	}
+}
