@@ -54,6 +54,7 @@ demo: build
 bench:
 	$(GO) run ./internal/benchrun -persons 100000
 	$(GO) run ./internal/benchrun -tenants 200 -persons 500
+	$(GO) run ./internal/benchrun -report -persons 10000
 	$(GO) test -run '^$$' -bench Ingest100kPullVsCSV -benchmem -benchtime 2x -timeout 30m ./cmd/spendsync/
 
 bench-1m:

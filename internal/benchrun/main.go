@@ -26,7 +26,15 @@ func main() {
 	steps := flag.Int("steps", 6, "stop after this many steps of the cycle (first ingest, re-ingest, export, re-export, 1% ingest, export)")
 	floorOf := flag.String("floor", "", "internal: write the files in -dir into spendsync's schema and nothing else (rows, events or export; see floor.go)")
 	tenantsN := flag.Int("tenants", 0, "instead: this many tenants of -persons each, one run after the other (tenants.go)")
+	reportOnly := flag.Bool("report", false, "instead: a year of events for -persons, then spendsync report over it (report.go)")
 	flag.Parse()
+	if *reportOnly {
+		if err := withBinary(*dir, *bin, func(dir, bin string) error { return reportBench(*persons, dir, bin) }); err != nil {
+			fmt.Fprintln(os.Stderr, "benchrun:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *floorOf != "" {
 		if err := floor(*dir, *floorOf); err != nil {
 			fmt.Fprintln(os.Stderr, "benchrun floor:", err)
