@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/spendsync/spendsync/internal/show"
 )
@@ -119,6 +120,11 @@ func (c *Checker) CheckAll(ctx context.Context, domains []Domain) []Result {
 // of them holds.
 func (c *Checker) Check(ctx context.Context, domain string) Result {
 	r := Result{Domain: domain}
+	if !hostName(domain) {
+		// From an email in HR data: never put in a query or a URL.
+		r.Detail = "not a domain name: " + show.Quote(domain)
+		return r
+	}
 	rule := c.Rules[strings.ToLower(domain)]
 	var why []string
 	try := func(by string, fn func() (string, bool)) {
@@ -273,6 +279,24 @@ func (c *Checker) file(ctx context.Context, domain, path string) (string, bool) 
 		return fmt.Sprintf("GET %s: the file does not hold %s", show.Text(url), show.Quote(want)), false
 	}
 	return "file " + show.Text(url), true
+}
+
+// hostName reports whether s is a plain DNS name: labels of letters,
+// digits, hyphens and underscores (or non-ASCII letters, an IDN), so it
+// cannot carry a port, a path or user info into the file's URL.
+func hostName(s string) bool {
+	if s == "" || len(s) > 253 || strings.HasPrefix(s, ".") || strings.Contains(s, "..") {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.', r == '_':
+		case r > 0x7f && unicode.IsLetter(r):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Failed reports whether a domain holding persons failed.

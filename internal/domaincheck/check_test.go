@@ -95,6 +95,7 @@ func TestCheckAnswersPerDomainFromARealDNSServer(t *testing.T) {
 		{"badcname.test", false, "", `CNAME is "elsewhere.example", not "verify.connect.visma.com"`},
 		{"wrong.test", false, "", `no TXT record holding "connect-token-42" (found 1: other\x1b[31m)`},
 		{"nx.test", false, "", "NXDOMAIN"},
+		{"evil.test/x?@127.0.0.1:9", false, "", `not a domain name: "evil.test/x?@127.0.0.1:9"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.domain, func(t *testing.T) {
