@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -162,4 +163,31 @@ func readTree(t *testing.T, dir string) string {
 		return err
 	})
 	return b.String()
+}
+
+// Through the real binary: exit 5 with findings and the JSON on stdout,
+// exit 1 naming file, line and column for a broken list, and the demo's
+// export folder and drop byte for byte as before.
+func TestReconcileThroughTheBinary(t *testing.T) {
+	bin := buildBinary(t)
+	cfg, dir := reconcileDemo(t)
+	before := readTree(t, filepath.Join(dir, "state", "out")) + readTree(t, filepath.Join(dir, "state", "drop"))
+	list := filepath.Join(dir, "connect.csv")
+	os.WriteFile(list, []byte(demoConnect+"admin@example.nl,,Active,Ad,Min\n"), 0o600)
+	cmd := exec.Command(bin, "--config", cfg, "reconcile", "--kind", "connect", "--file", list, "--format", "json")
+	cmd.Env = append(os.Environ(), "SPENDSYNC_CONFIG=")
+	out, err := cmd.Output()
+	var rep reconcile.Report
+	if code := cmd.ProcessState.ExitCode(); code != exitRejected || json.Unmarshal(out, &rep) != nil || len(rep.OnlyThere) != 1 ||
+		rep.OnlyThere[0].Email != "admin@example.nl" || rep.OnlyThere[0].Line != 12 {
+		t.Fatalf("exit %d (%v): %s", code, err, out)
+	}
+	os.WriteFile(list, []byte("Email,ExternalId,Status\na@x.nl,1,\"Active\nb\"@x.nl,2,Active\n"), 0o600)
+	if code, stderr := binary(t, bin, "--config", cfg, "reconcile", "--kind", "connect", "--file", list); code != exitFailed ||
+		!strings.Contains(stderr, list+" line 3 column 2: ") {
+		t.Errorf("broken list: exit %d: %s", code, stderr)
+	}
+	if after := readTree(t, filepath.Join(dir, "state", "out")) + readTree(t, filepath.Join(dir, "state", "drop")); after != before {
+		t.Error("reconcile changed the export folder or the drop")
+	}
 }
