@@ -183,8 +183,10 @@ func TestReconcileThroughTheBinary(t *testing.T) {
 		t.Fatalf("exit %d (%v): %s", code, err, out)
 	}
 	os.WriteFile(list, []byte("Email,ExternalId,Status\na@x.nl,1,\"Active\nb\"@x.nl,2,Active\n"), 0o600)
-	if code, stderr := binary(t, bin, "--config", cfg, "reconcile", "--kind", "connect", "--file", list); code != exitFailed ||
-		!strings.Contains(stderr, list+" line 3 column 2: ") {
+	cmd = exec.Command(bin, "--config", cfg, "reconcile", "--kind", "connect", "--file", list)
+	cmd.Env = append(os.Environ(), "SPENDSYNC_CONFIG=")
+	stderr, _ := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != exitFailed || !strings.Contains(string(stderr), list+" line 3 column 2: ") {
 		t.Errorf("broken list: exit %d: %s", code, stderr)
 	}
 	if after := readTree(t, filepath.Join(dir, "state", "out")) + readTree(t, filepath.Join(dir, "state", "drop")); after != before {
