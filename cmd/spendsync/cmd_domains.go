@@ -1,7 +1,12 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"strconv"
+
+	"github.com/spendsync/spendsync/internal/domaincheck"
+	"github.com/spendsync/spendsync/lifecycle"
 
 	"github.com/spendsync/spendsync/pipeline"
 	"github.com/spf13/cobra"
@@ -9,14 +14,23 @@ import (
 
 func newDomainsCommand(g *globals) *cobra.Command {
 	var format string
+	var check bool
 	cmd := &cobra.Command{
 		Use:   "domains",
 		Short: "List email domains in the data: persons per domain, verified or not",
 		Long: `domains lists each email domain of the current persons with how many use it
 and whether it is in rules.verified_domains. Persons on an unverified domain
-cannot log in through Visma Connect.`,
-		Example: `  spendsync domains --format json`,
-		Args:    noArgs,
+cannot log in through Visma Connect.
+
+With --check it verifies each domain live instead: the TXT record
+(rules.connect_domains.DOMAIN.txt, or one starting with
+visma-domain-verification=), the CNAME (...cname) or the HTTPS verification
+file (...file, a path on https://DOMAIN), asking rules.dns_servers when set.
+Each lookup waits at most 5s, the whole check 2 minutes. Exit 5 when a
+domain holding persons is not verified.`,
+		Example: `  spendsync domains --format json
+  spendsync domains --check`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format, "table", "json"); err != nil {
 				return err
@@ -26,6 +40,9 @@ cannot log in through Visma Connect.`,
 				return err
 			}
 			defer st.Close()
+			if check {
+				return checkDomains(cmd.Context(), g, cfg, st, format)
+			}
 			ds, err := pipeline.Domains(cmd.Context(), st, cfg.Rules.VerifiedDomains)
 			if err != nil {
 				return err
@@ -42,5 +59,47 @@ cannot log in through Visma Connect.`,
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "table", "table or json")
+	cmd.Flags().BoolVar(&check, "check", false, "verify each domain live: DNS TXT, CNAME or HTTPS file (exit 5 when one holding persons fails)")
 	return cmd
+}
+
+// findingsError: the command found something to report (exit 5).
+type findingsError struct{ msg string }
+
+func (e *findingsError) Error() string { return e.msg }
+
+func findings(format string, args ...any) error {
+	return &findingsError{fmt.Sprintf(format, args...)}
+}
+
+// checkDomains is domains --check.
+func checkDomains(ctx context.Context, g *globals, cfg *config, st *lifecycle.Store, format string) error {
+	counts, err := st.EmailDomains(ctx)
+	if err != nil {
+		return err
+	}
+	ds := make([]domaincheck.Domain, len(counts))
+	for i, c := range counts {
+		ds[i] = domaincheck.Domain{Name: c.Domain, Persons: c.Persons}
+	}
+	c := &domaincheck.Checker{Servers: cfg.Rules.DNSServers, Rules: cfg.Rules.ConnectDomains}
+	rs := c.CheckAll(ctx, ds)
+	var rows [][]string
+	failed := 0
+	for _, r := range rs {
+		v := "no"
+		if r.Verified {
+			v = "yes"
+		} else if r.Persons > 0 {
+			failed++
+		}
+		rows = append(rows, []string{r.Domain, strconv.Itoa(r.Persons), v, r.By, r.Detail})
+	}
+	if err := render(g.stdout, format, []string{"domain", "persons", "verified", "by", "detail"}, rows, rs); err != nil {
+		return err
+	}
+	if failed > 0 {
+		return findings("%d domain(s) holding persons not verified for Visma Connect", failed)
+	}
+	return nil
 }

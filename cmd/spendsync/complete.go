@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/spendsync/spendsync/reconcile"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -23,6 +24,10 @@ func addCompletions(root *cobra.Command, g *globals) {
 				vals := strings.FieldsFunc(strings.ReplaceAll(f.Usage, " or ", ","), func(r rune) bool { return r == ',' || r == ' ' })
 				c.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(vals, cobra.ShellCompDirectiveNoFileComp))
 			case "kind":
+				if c.Name() == "reconcile" {
+					c.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions(reconcile.Kinds, cobra.ShellCompDirectiveNoFileComp))
+					return
+				}
 				c.RegisterFlagCompletionFunc("kind", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
 					return eventKinds(g), cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
 				})

@@ -12,6 +12,7 @@ import (
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/export"
 	"github.com/spendsync/spendsync/internal/configfile"
+	"github.com/spendsync/spendsync/internal/domaincheck"
 	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/internal/show"
 	"github.com/spendsync/spendsync/lifecycle"
@@ -27,6 +28,7 @@ type config struct {
 	Export    export.Config       `yaml:"export"`
 	Target    transport.Config    `yaml:"target"`
 	Retention lifecycle.Retention `yaml:"retention"`
+	Reconcile reconcileConfig     `yaml:"reconcile"`
 	Metrics   string              `yaml:"metrics"`
 	// MetricsLabels go on every series: one box's tenants share one
 	// node_exporter, whose textfile collector refuses two files with the
@@ -53,6 +55,9 @@ type rules struct {
 	UsernameChange   string               `yaml:"username_change"`
 	EmailReuse       string               `yaml:"email_reuse"`
 	EmailReuseDays   *int                 `yaml:"email_reuse_days"`
+	// ConnectDomains and DNSServers are for domains --check.
+	ConnectDomains map[string]domaincheck.Rule `yaml:"connect_domains"`
+	DNSServers     []string                    `yaml:"dns_servers"`
 }
 
 // configError is a configuration problem, named by its key path and the
@@ -254,6 +259,9 @@ func (c *config) validate() error {
 			return kerr(fmt.Sprintf("rules.verified_domains[%d]", i), "%s is not a domain", show.Quote(d))
 		}
 	}
+	if err := r.validateConnect(kerr); err != nil {
+		return err
+	}
 	if err := r.Scope.Validate(); err != nil {
 		return keyed("rules.scope", err)
 	}
@@ -272,6 +280,9 @@ func (c *config) validate() error {
 	}
 	if d := c.Target.Dir; d != nil {
 		d.Path = rel(d.Path)
+	}
+	if err := c.Reconcile.validate(keyed); err != nil {
+		return err
 	}
 	if c.Retention.Exports < 0 {
 		return kerr("retention.exports", "must not be negative")

@@ -235,6 +235,7 @@ func TestCompletionOffersFlagValuesSourcesAndEmployees(t *testing.T) {
 		{[]string{"diff", "--format", ""}, []string{"table", "json"}, []string{"csv"}},
 		{[]string{"status", "--log-format", ""}, []string{"text", "json"}, nil},
 		{[]string{"events", "--kind", ""}, []string{"person.", "person.joined", "row.warning"}, nil}, // a joiner's contracts are in its person.joined
+		{[]string{"reconcile", "--kind", ""}, []string{"connect", "spendcloud"}, []string{"person."}},
 		{[]string{"ingest", ""}, []string{"afas", "ad"}, nil},
 		{[]string{"ingest", "afas", ""}, []string{"ad"}, []string{"afas"}},
 		{[]string{"person", "show", "00010"}, []string{"000101", "000105"}, nil},

@@ -165,7 +165,7 @@ func exitCode(err error) int {
 		return exitSafety
 	case errors.Is(err, lifecycle.ErrLocked):
 		return exitLocked
-	case errors.Is(err, pipeline.ErrRejected), errors.Is(err, pipeline.ErrHeld):
+	case errors.Is(err, pipeline.ErrRejected), errors.Is(err, pipeline.ErrHeld), errors.As(err, new(*findingsError)):
 		return exitRejected
 	}
 	return exitFailed
@@ -200,7 +200,7 @@ and delivers it over SFTP.`,
 	root.AddCommand(newInitCommand(g), newIngestCommand(g), newEventsCommand(g), newRejectsCommand(g),
 		newPersonCommand(g), newStatusCommand(g), newVersionCommand(), newExportCommand(g), newDiffCommand(g),
 		newMigrateCommand(g), newDomainsCommand(g), newPushCommand(g), newRunCommand(g), newHostkeyCommand(g), newKeygenCommand(g),
-		newPruneCommand(g), newBackupCommand(g), newManCommand(g), newProfilesCommand(g), newReportCommand(g))
+		newPruneCommand(g), newBackupCommand(g), newManCommand(g), newProfilesCommand(g), newReportCommand(g), newReconcileCommand(g))
 	root.Version = versionText()
 	root.SetVersionTemplate("{{.Version}}")
 	// Cobra's completion commands keep the writer they see now.
