@@ -72,18 +72,22 @@ func newBlockCommand(g *globals, blocked bool) *cobra.Command {
 				}
 				g.log.Info(name, "employee", args[0], "actor", lifecycle.Actor())
 				fmt.Fprintf(g.stdout, "%sed %s\n", name, args[0])
-				if !push {
-					return nil
-				}
 				p := g.pipeline(w.cfg, w.store, w.runID)
+				// The login layer first (target.scim), before any export; a
+				// failure there is retried by the next command and holds
+				// nothing back.
+				connectErr := p.Connect(ctx, false)
+				if !push {
+					return connectErr
+				}
 				_, exportErr := p.Export(ctx, pipeline.ExportOptions{})
 				if exportErr != nil && !errors.Is(exportErr, pipeline.ErrHeld) {
-					return exportErr
+					return errors.Join(exportErr, connectErr)
 				}
 				if err := p.Push(ctx, pipeline.PushOptions{}); err != nil {
-					return err
+					return errors.Join(err, connectErr)
 				}
-				return exportErr
+				return errors.Join(exportErr, connectErr)
 			}()
 			return w.close(err)
 		},

@@ -273,6 +273,9 @@ func (c *config) validate() error {
 	if d := c.Target.Dir; d != nil {
 		d.Path = rel(d.Path)
 	}
+	if sc := c.Target.SCIM; sc != nil {
+		sc.TokenFile, sc.CAFile = rel(sc.TokenFile), rel(sc.CAFile)
+	}
 	if c.Retention.Exports < 0 {
 		return kerr("retention.exports", "must not be negative")
 	}

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -147,16 +146,9 @@ type client struct {
 func newClient(ctx context.Context, cfg *Config) (*client, error) {
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.CAFile != "" {
-		pool, err := x509.SystemCertPool()
+		pool, err := RootCAs(cfg.CAFile, "api.ca_file")
 		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		pem, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("api.ca_file: %w", err)
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("api.ca_file: %s holds no PEM certificate", cfg.CAFile)
+			return nil, err
 		}
 		tlsCfg.RootCAs = pool
 	}
