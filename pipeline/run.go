@@ -53,6 +53,10 @@ func (p *Pipeline) Run(ctx context.Context, o RunOptions) error {
 			return err
 		}
 	}
+	if connectErr != nil && onlyConnect(ingestErr) {
+		// The push's SCIM calls retried the ingest's failures: one report.
+		ingestErr = nil
+	}
 	return errors.Join(ingestErr, exportErr, connectErr)
 }
 
