@@ -49,6 +49,9 @@ func (p *Pipeline) Ingest(ctx context.Context, o IngestOptions) error {
 	// Connect"); a failure there is recorded and retried, and ends the
 	// command with exit 1 after the rest was done.
 	if err := p.Connect(ctx, false); err != nil {
+		if rejected == nil {
+			return err
+		}
 		return errors.Join(rejected, err)
 	}
 	return rejected

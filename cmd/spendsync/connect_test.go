@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/spendsync/spendsync/export"
 	"github.com/spendsync/spendsync/internal/scimtest"
@@ -32,7 +34,7 @@ func newSCIMEnv(t *testing.T, extra string) *scimEnv {
 	t.Setenv("TEST_SCIM_TOKEN", scimToken)
 	os.MkdirAll(filepath.Join(dir, "drop"), 0o700)
 	yaml := "database: state/db\nsources:\n  - {name: hr, persons: persons.csv, contracts: contracts.csv}\n" +
-		"rules: {thresholds: {max_removals: 0, max_removal_percent: 0}}\n" +
+		"rules: {thresholds: {max_removals: 0, max_removal_percent: 0}}\nmetrics: state/metrics.prom\n" +
 		"target:\n  dir: {path: drop}\n  scim:\n    url: " + e.scim.URL + "\n    token_env: TEST_SCIM_TOKEN\n    ca_file: " + e.scim.CAFile + "\n" + extra
 	if err := os.WriteFile(e.cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -340,4 +342,137 @@ func TestTheSCIMTokenAppearsNowhere(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestAStalledSCIMServerIsEndedByTheDeadlineAndTheDeliveryStillHappens(t *testing.T) {
+	e := newSCIMEnv(t, "    deadline: 2s\n    timeout: 1m\n")
+	e.seed()
+	e.hr(threeSCIM...)
+	e.mustCLI("run")
+	e.scim.Fault = func(w http.ResponseWriter, r *http.Request) bool {
+		<-r.Context().Done() // never answers
+		return true
+	}
+	e.hr(threeSCIM[:2]...)
+	start := time.Now()
+	code, out, stderr := e.cli("run")
+	if took := time.Since(start); took > 15*time.Second {
+		t.Fatalf("the run took %s: target.scim.deadline must end it", took)
+	}
+	if code != 1 || !strings.Contains(stderr, "target.scim.deadline") {
+		t.Fatalf("exit %d, want 1 naming target.scim.deadline\n%s%s", code, out, stderr)
+	}
+	if delivered := e.events("delivery.ok"); strings.Count(delivered, "\n") != 3 {
+		t.Fatalf("the stalled SCIM server held back the delivery:\n%s", delivered)
+	}
+	if st := e.connectStatus(); st["failing"] != float64(1) {
+		t.Fatalf("status: %v", st)
+	}
+}
+
+func TestSCIMCallsRunSeveralAtOnceBounded(t *testing.T) {
+	e := newSCIMEnv(t, "    parallel: 3\n")
+	var persons []string
+	for i := range 20 {
+		emp := fmt.Sprintf("%03d", i+1)
+		persons = append(persons, emp+";P;L"+emp+";p"+emp+"@x.nl")
+		e.scim.Add("p"+emp+"@x.nl", emp, "P", "L"+emp, true)
+	}
+	e.hr(persons...)
+	e.mustCLI("run")
+	e.scim.Fault = func(w http.ResponseWriter, r *http.Request) bool {
+		time.Sleep(20 * time.Millisecond) // let calls overlap
+		return false
+	}
+	e.hr(persons[:2]...)
+	e.mustCLI("ingest")
+	if n := e.scim.MaxInFlight(); n < 2 || n > 3 {
+		t.Fatalf("%d calls at once, want 2 or 3 (target.scim.parallel: 3)", n)
+	}
+	for _, p := range persons[2:] {
+		if e.active(strings.Split(p, ";")[3]) {
+			t.Fatalf("%s left but is active", p)
+		}
+	}
+}
+
+func TestTimeToRevokeWalksOneLeaverThroughEveryStep(t *testing.T) {
+	e := newSCIMEnv(t, "")
+	e.seed()
+	e.hr(threeSCIM...)
+	// 003's contract ends in HR on 2030-06-30; the leave shows as 003
+	// gone from the file.
+	os.WriteFile(e.contrs, []byte("employee_number;contract_id;start_date;end_date;ou_code;function_code\n"+
+		"001;c1;2020-01-01;;OU1;F1\n002;c2;2020-01-01;;OU1;F1\n003;c3;2020-01-01;2030-06-30;OU1;F1\n"), 0o600)
+	e.mustCLI("run")
+	show := func() (rev struct {
+		HREnd    string         `json:"hr_end"`
+		Ingest   *lifecycleStep `json:"ingest"`
+		Export   *lifecycleStep `json:"export"`
+		Delivery *lifecycleStep `json:"delivery"`
+		Connect  *lifecycleStep `json:"connect"`
+		Pending  []string       `json:"pending"`
+	}) {
+		var v struct {
+			Revocation *json.RawMessage `json:"revocation"`
+		}
+		if err := json.Unmarshal([]byte(e.mustCLI("person", "show", "003", "--format", "json")), &v); err != nil || v.Revocation == nil {
+			t.Fatalf("person show: %v %v", err, v)
+		}
+		json.Unmarshal(*v.Revocation, &rev)
+		return rev
+	}
+	withAccess := func() float64 { return e.connectStatus()["leavers_with_access"].(float64) }
+	if n := withAccess(); n != 0 {
+		t.Fatalf("no leaver yet, %v with access", n)
+	}
+	e.hr(threeSCIM[:2]...)
+	e.mustCLI("ingest")
+	r := show()
+	if r.HREnd != "2030-06-30" || r.Ingest == nil || r.Connect == nil || r.Export != nil || r.Delivery != nil {
+		t.Fatalf("after the ingest: %+v", r)
+	}
+	if strings.Join(r.Pending, ",") != "export" || withAccess() != 1 {
+		t.Fatalf("after the ingest the last export still carries 003: pending %v", r.Pending)
+	}
+	if e.active("c@x.nl") {
+		t.Fatal("not suspended by the ingest")
+	}
+	e.mustCLI("export")
+	r = show()
+	if r.Export == nil || r.Export.ExportID != e.lastExportID() || r.Delivery != nil || strings.Join(r.Pending, ",") != "delivery" {
+		t.Fatalf("after the export: %+v (export %s)", r, e.lastExportID())
+	}
+	e.mustCLI("push")
+	r = show()
+	if r.Delivery == nil || r.Delivery.ExportID != r.Export.ExportID || !strings.HasPrefix(r.Delivery.Target, "dir:") || len(r.Pending) != 0 {
+		t.Fatalf("after the push: %+v", r)
+	}
+	// Each step at or after the one before.
+	steps := []*lifecycleStep{r.Ingest, r.Connect, r.Export, r.Delivery}
+	for i := 1; i < len(steps); i++ {
+		if steps[i].Time < steps[i-1].Time {
+			t.Fatalf("step %d at %s is before step %d at %s", i, steps[i].Time, i-1, steps[i-1].Time)
+		}
+	}
+	if n := withAccess(); n != 0 {
+		t.Fatalf("003 is revoked everywhere, yet status counts %v leavers with access", n)
+	}
+	text := e.mustCLI("person", "show", "003")
+	for _, want := range []string{"time to revoke", "hr end date", "2030-06-30", r.Export.ExportID} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("person show lacks %q:\n%s", want, text)
+		}
+	}
+	prom, err := os.ReadFile(filepath.Join(e.dir, "state", "metrics.prom"))
+	if err != nil || !strings.Contains(string(prom), "spendsync_leavers_with_access 0") || !strings.Contains(string(prom), "spendsync_oldest_leaver_with_access_seconds 0") {
+		t.Fatalf("metrics: %v\n%s", err, prom)
+	}
+}
+
+type lifecycleStep struct {
+	Time     string `json:"time"`
+	RunID    int64  `json:"run_id"`
+	ExportID string `json:"export_id"`
+	Target   string `json:"target"`
 }
