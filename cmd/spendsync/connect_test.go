@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -350,7 +354,8 @@ func TestAStalledSCIMServerIsEndedByTheDeadlineAndTheDeliveryStillHappens(t *tes
 	e.hr(threeSCIM...)
 	e.mustCLI("run")
 	e.scim.Fault = func(w http.ResponseWriter, r *http.Request) bool {
-		<-r.Context().Done() // never answers
+		io.Copy(io.Discard, r.Body) // else the server never sees the client go
+		<-r.Context().Done()        // never answers
 		return true
 	}
 	e.hr(threeSCIM[:2]...)
@@ -475,4 +480,65 @@ type lifecycleStep struct {
 	RunID    int64  `json:"run_id"`
 	ExportID string `json:"export_id"`
 	Target   string `json:"target"`
+}
+
+// SIGTERM during a stalled SCIM call ends the command promptly; the
+// attempt is recorded as failed and retried by the next command.
+func TestSIGTERMEndsAStalledSCIMCallAndTheNextCommandRetries(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows has no SIGTERM to send a process")
+	}
+	bin := buildBinary(t)
+	e := newSCIMEnv(t, "    timeout: 1m\n")
+	e.seed()
+	e.hr(threeSCIM...)
+	e.mustCLI("run")
+	arrived := make(chan struct{}, 8)
+	e.scim.Fault = func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodPatch {
+			return false
+		}
+		io.Copy(io.Discard, r.Body) // else the server never sees the client go
+		arrived <- struct{}{}
+		<-r.Context().Done()
+		return true
+	}
+	e.hr(threeSCIM[:2]...)
+	cmd := exec.Command(bin, "--config", e.cfg, "--log-format", "json", "ingest")
+	cmd.Env = append(os.Environ(), "SPENDSYNC_CONFIG=")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-arrived:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the suspension never reached the server")
+	}
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("SIGTERM did not end the stalled SCIM call")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitFailed || time.Since(start) > 10*time.Second {
+		t.Fatalf("exit %d after %s, want 1 at once: %s", code, time.Since(start), stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "stopped by a signal") {
+		t.Fatalf("stderr does not say a signal stopped it: %s", stderr.String())
+	}
+	if st := e.connectStatus(); st["failing"] != float64(1) {
+		t.Fatalf("the cut-off call is not recorded as failed: %v", st)
+	}
+	e.scim.Fault = nil
+	e.mustCLI("ingest")
+	if e.active("c@x.nl") {
+		t.Fatal("the next command did not retry the suspension")
+	}
 }
