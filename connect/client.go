@@ -123,7 +123,7 @@ type User struct {
 // Want is what spendsync holds of a person for the service.
 type Want struct {
 	UserName, ExternalID, GivenName, FamilyName, Email string
-	Active                                              bool
+	Active                                             bool
 }
 
 // Find looks the user up by a filter on attr (userName or externalId);

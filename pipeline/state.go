@@ -113,7 +113,6 @@ func (st *State) contractsOf(emp string) map[string]model.Contract {
 }
 
 // contractCount is the number of contracts the person holds now.
-func (st *State) contractCount(emp string) int { return len(st.contractsOf(emp)) }
 
 // useHashesOf puts what source recorded into the index entries, in place
 // of the previous source's, and clears the previous source's contract
