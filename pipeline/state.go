@@ -112,8 +112,6 @@ func (st *State) contractsOf(emp string) map[string]model.Contract {
 	return m
 }
 
-// contractCount is the number of contracts the person holds now.
-
 // useHashesOf puts what source recorded into the index entries, in place
 // of the previous source's, and clears the previous source's contract
 // sums: one index for the persons and what a source says of them, not a
