@@ -21,11 +21,14 @@ import (
 type ConnectError struct {
 	Failed int
 	First  string // the first failure's message
+	Err    error  // set when no call could be made (the token unreadable)
 }
 
+func (e *ConnectError) Unwrap() error { return e.Err }
+
 func (e *ConnectError) Error() string {
-	if e.Failed == 0 {
-		return "target.scim: " + e.First
+	if e.Err != nil {
+		return e.Err.Error()
 	}
 	return fmt.Sprintf("target.scim: %d of the SCIM calls failed (spendsync status lists them; the next command retries them): %s", e.Failed, e.First)
 }
@@ -66,7 +69,9 @@ func (p *Pipeline) Connect(ctx context.Context, full bool) error {
 	start := time.Now()
 	c, err := connect.Open(cfg)
 	if err != nil {
-		return err
+		// A config problem (exit 2 naming the key), yet it must not hold
+		// back the export and delivery of the same run either.
+		return &ConnectError{Err: err}
 	}
 	defer c.Close()
 	results := make([]lifecycle.ConnectResult, len(work))

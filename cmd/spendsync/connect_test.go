@@ -542,3 +542,19 @@ func TestSIGTERMEndsAStalledSCIMCallAndTheNextCommandRetries(t *testing.T) {
 		t.Fatal("the next command did not retry the suspension")
 	}
 }
+
+func TestAnUnsetSCIMTokenExits2NamingTheKeyAfterTheDelivery(t *testing.T) {
+	e := newSCIMEnv(t, "")
+	e.seed()
+	e.hr(threeSCIM...)
+	e.mustCLI("run")
+	os.Unsetenv("TEST_SCIM_TOKEN")
+	e.hr(threeSCIM[:2]...)
+	code, out, stderr := e.cli("run")
+	if code != exitUsage || !strings.Contains(stderr, "target.scim.token_env") {
+		t.Fatalf("exit %d, want 2 naming target.scim.token_env\n%s%s", code, out, stderr)
+	}
+	if delivered := e.events("delivery.ok"); strings.Count(delivered, "\n") != 3 {
+		t.Fatalf("an unreadable SCIM token held back the delivery:\n%s", delivered)
+	}
+}
