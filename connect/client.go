@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spendsync/spendsync/connector/pull"
 	"github.com/spendsync/spendsync/internal/fault"
+	"github.com/spendsync/spendsync/internal/httpwait"
 	"github.com/spendsync/spendsync/internal/show"
 )
 
@@ -50,7 +50,7 @@ func Open(cfg *Config) (*Client, error) {
 	}
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.CAFile != "" {
-		pool, err := pull.RootCAs(cfg.CAFile, "target.scim.ca_file")
+		pool, err := httpwait.RootCAs(cfg.CAFile, "target.scim.ca_file")
 		if err != nil {
 			return nil, err
 		}
@@ -334,12 +334,12 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) (in
 		if !retryable(status, err) || e.Attempts > *c.cfg.Retries {
 			return status, e
 		}
-		d := pull.Backoff(e.Attempts - 1)
+		d := httpwait.Backoff(e.Attempts - 1)
 		if retryAfter > 0 {
 			d = retryAfter
 		}
-		if d > pull.MaxWait {
-			e.Err = errors.Join(e.Err, fmt.Errorf("server asks to wait %s, longer than %s", retryAfter, pull.MaxWait))
+		if d > httpwait.MaxWait {
+			e.Err = errors.Join(e.Err, fmt.Errorf("server asks to wait %s, longer than %s", retryAfter, httpwait.MaxWait))
 			return status, e
 		}
 		if err := c.wait(ctx, d); err != nil {
@@ -374,7 +374,7 @@ func (c *Client) once(ctx context.Context, method, path string, payload []byte, 
 		return 0, 0, "", c.translate(err)
 	}
 	defer resp.Body.Close()
-	retryAfter = pull.ParseRetryAfter(resp.Header.Get("Retry-After"))
+	retryAfter = httpwait.ParseRetryAfter(resp.Header.Get("Retry-After"))
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
 	if err != nil {
 		return resp.StatusCode, retryAfter, "", c.translate(err)
