@@ -143,6 +143,18 @@ func TestLeaverIsSuspendedAtTheSCIMServerByTheRunThatIngestsItBeforeTheExport(t 
 	if ev := e.events("connect.suspended"); !strings.Contains(ev, "003") || strings.Count(ev, "\n") != 2 {
 		t.Fatalf("want one connect.suspended for 003:\n%s", ev)
 	}
+	var evs []struct {
+		Actor   string         `json:"actor"`
+		RunID   int64          `json:"run_id"`
+		Source  string         `json:"source"`
+		Details map[string]any `json:"details"`
+	}
+	if err := json.Unmarshal([]byte(e.mustCLI("events", "--kind", "connect.suspended", "--format", "json")), &evs); err != nil || len(evs) != 1 {
+		t.Fatalf("events: %v %d", err, len(evs))
+	}
+	if ev := evs[0]; ev.Actor == "" || ev.RunID == 0 || ev.Source != "connect" || ev.Details["method"] != "PATCH" || ev.Details["scim_id"] == "" {
+		t.Fatalf("connect.suspended lacks actor, run or details: %+v", ev)
+	}
 	// Idempotent: the next run writes nothing.
 	writes := len(e.scim.Writes())
 	e.mustCLI("run")
