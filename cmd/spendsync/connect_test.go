@@ -570,3 +570,36 @@ func TestAnUnsetSCIMTokenExits2NamingTheKeyAfterTheDelivery(t *testing.T) {
 		t.Fatalf("an unreadable SCIM token held back the delivery:\n%s", delivered)
 	}
 }
+
+func TestASCIMServerOfAnUntrustedCASaysAddCAFileAndTokenFileWorks(t *testing.T) {
+	e := newSCIMEnv(t, "")
+	e.seed()
+	tokenFile := filepath.Join(e.dir, "scim.token")
+	os.WriteFile(tokenFile, []byte(scimToken+"\n"), 0o600)
+	cfg, _ := os.ReadFile(e.cfg)
+	noCA := strings.Replace(strings.Replace(string(cfg), "    token_env: TEST_SCIM_TOKEN\n", "    token_file: scim.token\n", 1),
+		"    ca_file: "+e.scim.CAFile+"\n", "", 1)
+	e.hr(threeSCIM...)
+	e.mustCLI("run")
+	os.WriteFile(e.cfg, []byte(noCA), 0o600)
+	e.hr(threeSCIM[:2]...)
+	code, out, stderr := e.cli("run")
+	if code != 1 || !strings.Contains(stderr, "target.scim.ca_file") {
+		t.Fatalf("exit %d, want 1 saying to add the CA with target.scim.ca_file\n%s%s", code, out, stderr)
+	}
+	if delivered := e.events("delivery.ok"); strings.Count(delivered, "\n") != 3 {
+		t.Fatalf("delivery held back:\n%s", delivered)
+	}
+	// With the CA the same token file works and the next command suspends.
+	os.WriteFile(e.cfg, []byte(noCA+"    ca_file: "+e.scim.CAFile+"\n"), 0o600)
+	e.mustCLI("ingest")
+	if e.active("c@x.nl") {
+		t.Fatal("not suspended once the CA is trusted")
+	}
+	for _, p := range []string{"state/db"} {
+		b, _ := os.ReadFile(filepath.Join(e.dir, p))
+		if bytes.Contains(b, []byte(scimToken)) {
+			t.Fatalf("token in %s", p)
+		}
+	}
+}
