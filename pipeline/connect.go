@@ -22,6 +22,9 @@ type ConnectError struct {
 	Failed int
 	First  string // the first failure's message
 	Err    error  // set when no call could be made (the token unreadable)
+	// NotReached counts the persons the deadline or a signal left
+	// untried: their state is unchanged and the next command takes them.
+	NotReached int
 }
 
 func (e *ConnectError) Unwrap() error { return e.Err }
@@ -30,7 +33,14 @@ func (e *ConnectError) Error() string {
 	if e.Err != nil {
 		return e.Err.Error()
 	}
-	return fmt.Sprintf("target.scim: %d of the SCIM calls failed (spendsync status lists them; the next command retries them): %s", e.Failed, e.First)
+	if e.Failed == 0 {
+		return fmt.Sprintf("target.scim: stopped before all calls were made: %d persons not reached (the next command takes them up)", e.NotReached)
+	}
+	msg := fmt.Sprintf("target.scim: %d of the SCIM calls failed (spendsync status lists them; the next command retries them): %s", e.Failed, e.First)
+	if e.NotReached > 0 {
+		msg += fmt.Sprintf("; %d persons not reached (the next command takes them up)", e.NotReached)
+	}
+	return msg
 }
 
 // onlyConnect reports whether err is a ConnectError and nothing else.
@@ -84,6 +94,12 @@ func (p *Pipeline) Connect(ctx context.Context, full bool) error {
 		var wg sync.WaitGroup
 		for i := range work {
 			sem <- struct{}{}
+			if ctx.Err() != nil {
+				// The deadline or a signal: the persons not reached keep
+				// their state and are taken up by the next command.
+				<-sem
+				break
+			}
 			wg.Add(1)
 			go func() {
 				defer func() { <-sem; wg.Done() }()
@@ -94,6 +110,14 @@ func (p *Pipeline) Connect(ctx context.Context, full bool) error {
 	}
 	// The outcome is recorded even when a signal or the deadline ended the
 	// calls: they were attempts.
+	reached := results[:0]
+	for _, r := range results {
+		if r.EmployeeNumber != "" {
+			reached = append(reached, r)
+		}
+	}
+	notReached := len(results) - len(reached)
+	results = reached
 	if err := p.Store.RecordConnect(context.WithoutCancel(ctx), p.RunID, results); err != nil {
 		return err
 	}
@@ -119,6 +143,13 @@ func (p *Pipeline) Connect(ctx context.Context, full bool) error {
 		"duration", time.Since(start).String())
 	fmt.Fprintf(p.stdout(), "scim: %d suspended, %d reactivated, %d created, %d updated, %d failed\n", counts[lifecycle.ConnectSuspended],
 		counts[lifecycle.ConnectReactivated], counts[lifecycle.ConnectCreated], counts[lifecycle.ConnectUpdated], counts[lifecycle.ConnectFailed])
+	if notReached > 0 {
+		p.log().Warn("scim: persons not reached before the calls were stopped; the next command takes them up", "not_reached", notReached)
+		if ce == nil {
+			ce = &ConnectError{First: "stopped before all calls were made"}
+		}
+		ce.NotReached = notReached
+	}
 	if ce != nil {
 		return ce
 	}

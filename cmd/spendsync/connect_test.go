@@ -603,3 +603,41 @@ func TestASCIMServerOfAnUntrustedCASaysAddCAFileAndTokenFileWorks(t *testing.T) 
 		}
 	}
 }
+
+// A deadline that ends the calls leaves the persons not reached as they
+// were: no failure recorded for a call never made, and the next command
+// takes them up.
+func TestTheSCIMDeadlineLeavesThePersonsNotReachedForTheNextCommand(t *testing.T) {
+	e := newSCIMEnv(t, "    deadline: 1s\n    parallel: 1\n")
+	var persons []string
+	for i := range 10 {
+		emp := fmt.Sprintf("%03d", i+1)
+		persons = append(persons, emp+";P;L"+emp+";p"+emp+"@x.nl")
+		e.scim.Add("p"+emp+"@x.nl", emp, "P", "L"+emp, true)
+	}
+	e.hr(persons...)
+	e.mustCLI("run")
+	e.scim.Fault = func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodPatch {
+			time.Sleep(300 * time.Millisecond)
+		}
+		return false
+	}
+	e.hr(persons[:1]...)
+	code, out, stderr := e.cli("ingest")
+	if code != 1 || !strings.Contains(stderr, "not reached") {
+		t.Fatalf("exit %d, want 1 saying persons were not reached\n%s%s", code, out, stderr)
+	}
+	failed := strings.Count(e.events("connect.failed"), "\n") - 1
+	suspended := strings.Count(e.events("connect.suspended"), "\n") - 1
+	if failed > 1 || suspended+failed >= 9 {
+		t.Fatalf("%d failed and %d suspended of 9: the persons not reached must not be recorded", failed, suspended)
+	}
+	e.scim.Fault = nil
+	e.mustCLI("ingest")
+	for _, p := range persons[1:] {
+		if e.active(strings.Split(p, ";")[3]) {
+			t.Fatalf("%s not taken up by the next command", p)
+		}
+	}
+}
