@@ -198,6 +198,11 @@ var migrations = [][]string{
 	// Cloud refuses an email a deactivated employee still holds.
 	{`CREATE TABLE IF NOT EXISTS removed_emails (email TEXT NOT NULL, employee_number TEXT NOT NULL, time TEXT NOT NULL,
 		PRIMARY KEY (email, employee_number)) WITHOUT ROWID`},
+	// 11: each person's state at the SCIM service (target.scim, connect.go):
+	// the user found, its active flag as last set, the last failure.
+	{`CREATE TABLE IF NOT EXISTS connect_state (employee_number TEXT PRIMARY KEY, scim_id TEXT NOT NULL DEFAULT '',
+		matched TEXT NOT NULL DEFAULT '', active INTEGER, synced TEXT NOT NULL DEFAULT '', suspended_at TEXT,
+		error TEXT NOT NULL DEFAULT '', failures INTEGER NOT NULL DEFAULT 0, attempted TEXT) WITHOUT ROWID`},
 }
 
 // migrate creates the schema in a new database, upgrades an older one in

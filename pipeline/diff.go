@@ -266,7 +266,16 @@ func emptiedBy(empty map[string][]string, events []lifecycle.Event) *emptiedLook
 func (plan *Plan) leaveEvent(st *State, emp string, details map[string]any) {
 	plan.leave = append(plan.leave, emp)
 	plan.void = append(plan.void, emp)
-	details["contracts"] = st.contractCount(emp)
+	cs := st.contractsOf(emp)
+	details["contracts"] = len(cs)
+	// The HR end date, for time to revoke (the contracts go with the leave).
+	end := ""
+	for _, c := range cs {
+		end = max(end, c.EndDate)
+	}
+	if end != "" {
+		details["hr_end"] = end
+	}
 	plan.event(lifecycle.PersonLeft, emp, details)
 }
 

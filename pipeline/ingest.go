@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -40,7 +41,20 @@ func (p *Pipeline) Ingest(ctx context.Context, o IngestOptions) error {
 			}
 		}
 	}
-	return rep.rejected(p.RunID, o.DryRun)
+	rejected := rep.rejected(p.RunID, o.DryRun)
+	if o.DryRun {
+		return rejected
+	}
+	// Leavers lose their login at once, before any export (SPEC, "Visma
+	// Connect"); a failure there is recorded and retried, and ends the
+	// command with exit 1 after the rest was done.
+	if err := p.Connect(ctx, false); err != nil {
+		if rejected == nil {
+			return err
+		}
+		return errors.Join(rejected, err)
+	}
+	return rejected
 }
 
 // ingest is Ingest without its report on stdout.

@@ -126,6 +126,25 @@ func Metrics(ctx context.Context, s *lifecycle.Store, extra map[string]string) (
 	for _, d := range lastOK {
 		sample("spendsync_last_delivery_success_timestamp_seconds", map[string]string{"target": d.Target}, unix(d.Time))
 	}
+	revs, err := s.Revocations(ctx, "")
+	if err != nil {
+		return "", err
+	}
+	n, oldest := lifecycle.WithAccess(revs)
+	family("spendsync_leavers_with_access", "gauge", "Leavers that still have access somewhere: in the last export, an undelivered removal, or not yet suspended at the SCIM service.")
+	sample("spendsync_leavers_with_access", nil, float64(n))
+	age := 0.0
+	if oldest != nil && !oldest.Since().IsZero() {
+		age = time.Since(oldest.Since()).Seconds()
+	}
+	family("spendsync_oldest_leaver_with_access_seconds", "gauge", "Seconds since the ingest saw the leave of the leaver that has had access longest (0: none).")
+	sample("spendsync_oldest_leaver_with_access_seconds", nil, age)
+	failing, _, err := s.ConnectFailures(ctx)
+	if err != nil {
+		return "", err
+	}
+	family("spendsync_connect_failing", "gauge", "Persons whose last SCIM call failed; the next command retries them.")
+	sample("spendsync_connect_failing", nil, float64(failing))
 	var b strings.Builder
 	for _, mf := range families {
 		if len(mf.Metric) == 0 {

@@ -32,6 +32,22 @@ func (p *Pipeline) target() (transport.Target, error) {
 // Push delivers the latest export in the export folder to the target, once:
 // an export already delivered there is skipped unless forced.
 func (p *Pipeline) Push(ctx context.Context, o PushOptions) error {
+	err := p.push(ctx, o)
+	if o.DryRun {
+		return err
+	}
+	// The SCIM service is told after the delivery, whatever became of it:
+	// a failure of one never holds the other back.
+	if cerr := p.Connect(ctx, true); cerr != nil {
+		if err == nil {
+			return cerr
+		}
+		return errors.Join(err, cerr)
+	}
+	return err
+}
+
+func (p *Pipeline) push(ctx context.Context, o PushOptions) error {
 	target, err := p.target()
 	if err != nil {
 		return err

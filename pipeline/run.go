@@ -23,9 +23,12 @@ func (p *Pipeline) Run(ctx context.Context, o RunOptions) error {
 		return p.previewRun(ctx, o)
 	}
 	ingestErr := p.Ingest(ctx, IngestOptions{Force: o.Force})
-	if ingestErr != nil && !errors.Is(ingestErr, ErrRejected) {
+	// A SCIM failure (ConnectError) never holds back the export or the
+	// delivery: it ends the run with exit 1 once they are done.
+	if ingestErr != nil && !errors.Is(ingestErr, ErrRejected) && !errors.As(ingestErr, new(*ConnectError)) {
 		return ingestErr
 	}
+	var connectErr error
 	// A held rename is a finding, not a failure: the dump without it is
 	// still delivered.
 	_, exportErr := p.Export(ctx, ExportOptions{Force: o.Force})
@@ -34,9 +37,15 @@ func (p *Pipeline) Run(ctx context.Context, o RunOptions) error {
 	}
 	if t := p.Settings.Target; t != nil && t.Configured() {
 		if err := p.Push(ctx, PushOptions{}); err != nil {
-			return err
+			if !onlyConnect(err) {
+				return err
+			}
+			connectErr = err
 		}
 	} else {
+		if err := p.Connect(ctx, true); err != nil {
+			connectErr = err
+		}
 		p.log().Warn("no target configured: the export is not delivered")
 	}
 	if p.retains() {
@@ -44,7 +53,11 @@ func (p *Pipeline) Run(ctx context.Context, o RunOptions) error {
 			return err
 		}
 	}
-	return errors.Join(ingestErr, exportErr)
+	if connectErr != nil && onlyConnect(ingestErr) {
+		// The push's SCIM calls retried the ingest's failures: one report.
+		ingestErr = nil
+	}
+	return errors.Join(ingestErr, exportErr, connectErr)
 }
 
 func (p *Pipeline) retains() bool {

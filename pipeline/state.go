@@ -112,9 +112,6 @@ func (st *State) contractsOf(emp string) map[string]model.Contract {
 	return m
 }
 
-// contractCount is the number of contracts the person holds now.
-func (st *State) contractCount(emp string) int { return len(st.contractsOf(emp)) }
-
 // useHashesOf puts what source recorded into the index entries, in place
 // of the previous source's, and clears the previous source's contract
 // sums: one index for the persons and what a source says of them, not a

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/spendsync/spendsync/connect"
 	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/internal/show"
 )
@@ -13,6 +14,9 @@ import (
 type Config struct {
 	SFTP *SFTPConfig `yaml:"sftp"`
 	Dir  *DirConfig  `yaml:"dir"`
+	// SCIM is told of access changes beside the drop (connect/); it is
+	// not a drop: Configured ignores it.
+	SCIM *connect.Config `yaml:"scim"`
 }
 
 // SFTPConfig is an SFTP drop.
@@ -56,6 +60,11 @@ func (c *Config) Configured() bool { return c.SFTP != nil || c.Dir != nil }
 
 // Validate fills defaults and checks values.
 func (c *Config) Validate() error {
+	if c.SCIM != nil {
+		if err := c.SCIM.Validate(); err != nil {
+			return err
+		}
+	}
 	if c.SFTP != nil && c.Dir != nil {
 		return fault.Key("dir", "set either target.sftp or target.dir, not both")
 	}

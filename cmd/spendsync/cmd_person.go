@@ -72,18 +72,22 @@ func newBlockCommand(g *globals, blocked bool) *cobra.Command {
 				}
 				g.log.Info(name, "employee", args[0], "actor", lifecycle.Actor())
 				fmt.Fprintf(g.stdout, "%sed %s\n", name, args[0])
-				if !push {
-					return nil
-				}
 				p := g.pipeline(w.cfg, w.store, w.runID)
+				// The login layer first (target.scim), before any export; a
+				// failure there is retried by the next command and holds
+				// nothing back.
+				connectErr := p.Connect(ctx, false)
+				if !push {
+					return connectErr
+				}
 				_, exportErr := p.Export(ctx, pipeline.ExportOptions{})
 				if exportErr != nil && !errors.Is(exportErr, pipeline.ErrHeld) {
-					return exportErr
+					return errors.Join(exportErr, connectErr)
 				}
 				if err := p.Push(ctx, pipeline.PushOptions{}); err != nil {
-					return err
+					return errors.Join(err, connectErr)
 				}
-				return exportErr
+				return errors.Join(exportErr, connectErr)
 			}()
 			return w.close(err)
 		},
@@ -182,6 +186,9 @@ func newPersonShowCommand(g *globals) *cobra.Command {
 				Why       string                `json:"dump_reason"`
 				Rejects   []lifecycle.RejectRow `json:"rejects"`
 				Events    []lifecycle.Event     `json:"events"`
+				// Revocation is a leaver's time to revoke; Connect its SCIM state.
+				Revocation *lifecycle.Revocation   `json:"revocation,omitempty"`
+				Connect    *lifecycle.ConnectState `json:"connect,omitempty"`
 			}{PersonRecord: p, Dump: dump, Rejects: nonNil(rejects), Events: evs}
 			counting := 0
 			for _, c := range p.Contracts {
@@ -192,6 +199,14 @@ func newPersonShowCommand(g *globals) *cobra.Command {
 				}
 			}
 			view.Why = dumpReason(p, dump, counting)
+			if revs, err := st.Revocations(cmd.Context(), args[0]); err != nil {
+				return err
+			} else if len(revs) == 1 {
+				view.Revocation = &revs[0]
+			}
+			if view.Connect, err = st.ConnectStateOf(cmd.Context(), args[0]); err != nil {
+				return err
+			}
 			if format == "json" {
 				return render(g.stdout, "json", nil, nil, view)
 			}
@@ -217,6 +232,12 @@ func newPersonShowCommand(g *globals) *cobra.Command {
 				rows = append(rows, []string{c.Key, c.StartDate, c.EndDate, c.OUCode, c.OUName, c.FunctionCode, c.FunctionName, active})
 			}
 			render(w, "table", []string{"key", "start", "end", "ou_code", "ou_name", "function_code", "function_name", "active_today"}, rows, nil)
+			if r := view.Revocation; r != nil {
+				printRevocation(w, r, p.EmployeeNumber)
+			}
+			if c := view.Connect; c != nil && c.Error != "" {
+				fmt.Fprintf(w, "\nscim: the last call failed (%d times; the next command retries): %s\n", c.Failures, c.Error)
+			}
 			if len(rejects) > 0 {
 				fmt.Fprintf(w, "\nrejected rows in the last ingest (the person keeps its last good state)\n")
 				rows = nil

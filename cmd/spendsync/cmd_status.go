@@ -69,13 +69,17 @@ is none): a ready check for Nagios, Icinga or a cron wrapper.`,
 			if err != nil {
 				return err
 			}
+			connectView, err := connectStatus(ctx, cfg, st)
+			if err != nil {
+				return err
+			}
 			stale := maxAge > 0 && !deliveredWithin(lastOK, maxAge)
 			if asJSON {
 				err = render(g.stdout, "json", nil, nil, map[string]any{
 					"database": cfg.Database, "persons": persons, "contracts": contracts, "blocked": blocked,
 					"open_rejects": len(rejects), "held_back": len(held), "last_runs": nonNil(runs),
 					"last_deliveries": nonNil(last), "last_successful_deliveries": nonNil(lastOK), "stale": stale,
-					"held_renames": nonNil(renames), "without_role": withoutRole,
+					"held_renames": nonNil(renames), "without_role": withoutRole, "connect": connectView,
 				})
 			} else {
 				fmt.Fprintf(g.stdout, "database   %s\npersons    %d (%d blocked)\ncontracts  %d\nrejects    %d in the last ingest\nheld back  %d in the last export\nno role    %d in the last export (they cannot log in to Spend Cloud)\n\n",
@@ -140,6 +144,7 @@ is none): a ready check for Nagios, Icinga or a cron wrapper.`,
 					}
 					render(g.stdout, "table", []string{"employee", "exported username", "new username"}, held, nil)
 				}
+				printConnectStatus(g.stdout, connectView)
 				fmt.Fprintln(g.stdout)
 				err = render(g.stdout, "table", []string{"target", "last attempt", "result", "export", "last success"}, rows, nil)
 			}

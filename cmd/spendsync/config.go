@@ -284,6 +284,9 @@ func (c *config) validate() error {
 	if err := c.Reconcile.validate(keyed); err != nil {
 		return err
 	}
+	if sc := c.Target.SCIM; sc != nil {
+		sc.TokenFile, sc.CAFile = rel(sc.TokenFile), rel(sc.CAFile)
+	}
 	if c.Retention.Exports < 0 {
 		return kerr("retention.exports", "must not be negative")
 	}

@@ -165,6 +165,9 @@ func exitCode(err error) int {
 		return exitSafety
 	case errors.Is(err, lifecycle.ErrLocked):
 		return exitLocked
+	case errors.As(err, new(*pipeline.ConnectError)):
+		// A SCIM failure beside rejected rows is still a failure.
+		return exitFailed
 	case errors.Is(err, pipeline.ErrRejected), errors.Is(err, pipeline.ErrHeld), errors.As(err, new(*findingsError)):
 		return exitRejected
 	}

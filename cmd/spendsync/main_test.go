@@ -53,6 +53,11 @@ func TestConfigErrorsExit2AndNameTheKey(t *testing.T) {
 		{"bad gender map", "database: d\nrules: {gender_map: {X: Q}}\n", "rules.gender_map.X"},
 		{"negative threshold", "database: d\nrules: {thresholds: {max_removals: -5}}\n", "rules.thresholds.max_removals"},
 		{"bad retention", "database: d\nretention: {events: forever}\n", "retention.events"},
+		{"scim over plain http", "database: d\ntarget:\n  scim: {url: \"http://connect.example/scim/v2\", token_env: T}\n", "target.scim.url: must be https://"},
+		{"scim without token", "database: d\ntarget:\n  scim: {url: \"https://connect.example/scim/v2\"}\n", "target.scim.token_env: set one of token_env and token_file"},
+		{"scim bad match", "database: d\ntarget:\n  scim: {url: \"https://c.example\", token_env: T, match: email}\n", "target.scim.match"},
+		{"scim negative deadline", "database: d\ntarget:\n  scim: {url: \"https://c.example\", token_env: T, deadline: -1s}\n", "target.scim.deadline"},
+		{"scim parallel", "database: d\ntarget:\n  scim: {url: \"https://c.example\", token_env: T, parallel: 100}\n", "target.scim.parallel"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,18 +8,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/spendsync/spendsync/internal/httpwait"
 	"github.com/spendsync/spendsync/internal/show"
 )
 
@@ -147,16 +145,9 @@ type client struct {
 func newClient(ctx context.Context, cfg *Config) (*client, error) {
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.CAFile != "" {
-		pool, err := x509.SystemCertPool()
+		pool, err := httpwait.RootCAs(cfg.CAFile, "api.ca_file")
 		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		pem, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("api.ca_file: %w", err)
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("api.ca_file: %s holds no PEM certificate", cfg.CAFile)
+			return nil, err
 		}
 		tlsCfg.RootCAs = pool
 	}
@@ -260,7 +251,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // maxWait caps a server's Retry-After: past it the pull fails rather than
 // hang the nightly run.
-const maxWait = 5 * time.Minute
+const maxWait = httpwait.MaxWait
 
 // get fetches u, retrying network failures, timeouts, 429 and 5xx with
 // exponential backoff (or the server's Retry-After). Auth and TLS failures,
@@ -461,21 +452,7 @@ func retryable(status int, err error) bool {
 	return status == http.StatusTooManyRequests || status >= 500
 }
 
-func backoff(attempt int) time.Duration {
-	d := 250 * time.Millisecond << min(attempt, 7)
-	return d + rand.N(d/2)
-}
+func backoff(attempt int) time.Duration { return httpwait.Backoff(attempt) }
 
 // parseRetryAfter reads seconds or an HTTP date; 0 when absent or bad.
-func parseRetryAfter(v string) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return max(time.Duration(s)*time.Second, time.Millisecond)
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), time.Millisecond)
-	}
-	return 0
-}
+func parseRetryAfter(v string) time.Duration { return httpwait.ParseRetryAfter(v) }
