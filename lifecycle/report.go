@@ -91,6 +91,7 @@ type ReportLeaver struct {
 	ExportID       string
 	Delivered      string
 	Target         string
+	Suspended      string // set active: false at the SCIM service (target.scim)
 }
 
 // ReportLeavers streams the period's leavers: every account removed in
@@ -106,18 +107,24 @@ func (s *Store) ReportLeavers(ctx context.Context, p ReportPeriod, fn func(Repor
 		rm AS (SELECT employee_number AS emp, MIN(id) AS id FROM events
 			WHERE kind = 'account.remove' AND time >= ?1 AND time < ?2 GROUP BY employee_number),
 		who AS (SELECT emp FROM held UNION SELECT emp FROM rm),
-		way AS MATERIALIZED (SELECT who.emp, held.time AS left_seen,
+		way AS MATERIALIZED (SELECT who.emp, held.time AS left_seen, held.id AS left_id,
 			COALESCE((SELECT MIN(e.id) FROM events e WHERE e.employee_number = who.emp AND +e.kind = 'account.remove'
 				AND e.id > COALESCE(held.id, 0) AND e.time < ?2), 0) AS rm_id
 			FROM who LEFT JOIN held ON held.emp = who.emp),
 		dl AS MATERIALIZED (SELECT way.*, (SELECT MIN(d.id) FROM events d WHERE d.kind = 'delivery.ok' AND d.id > way.rm_id AND d.time < ?2) AS dl_id
 			FROM way)
 		SELECT dl.emp,
-			COALESCE((SELECT CASE WHEN SUM(end_date = '') > 0 THEN '' ELSE MAX(end_date) END FROM contracts c
+			COALESCE(NULLIF((SELECT json_extract(l.details, '$.hr_end') FROM events l WHERE l.id = dl.left_id), ''),
+				(SELECT CASE WHEN SUM(end_date = '') > 0 THEN '' ELSE MAX(end_date) END FROM contracts c
 				WHERE c.employee_number = dl.emp), ''),
 			COALESCE(dl.left_seen, ''),
 			COALESCE(r.time, ''), COALESCE(json_extract(r.details, '$.export_id'), ''),
-			COALESCE(d.time, ''), COALESCE(json_extract(d.details, '$.target'), '')
+			COALESCE(d.time, ''), COALESCE(json_extract(d.details, '$.target'), ''),
+			-- The suspension that followed the leave (or the block that
+			-- removed the account).
+			COALESCE((SELECT MIN(s.time) FROM events s WHERE s.employee_number = dl.emp AND +s.kind = 'connect.suspended'
+				AND s.id > COALESCE(dl.left_id, (SELECT MAX(b.id) FROM events b WHERE b.employee_number = dl.emp
+					AND +b.kind = 'person.blocked' AND b.id < dl.rm_id), dl.rm_id) AND s.time < ?2), '')
 		FROM dl LEFT JOIN events r ON r.id = dl.rm_id AND dl.rm_id > 0
 		LEFT JOIN events d ON d.id = dl.dl_id AND dl.rm_id > 0
 		ORDER BY dl.emp`, p.From, p.To)
@@ -126,7 +133,7 @@ func (s *Store) ReportLeavers(ctx context.Context, p ReportPeriod, fn func(Repor
 	}
 	err = sqlrows.Each(rows, func() error {
 		var l ReportLeaver
-		if err := rows.Scan(&l.EmployeeNumber, &l.HREndDate, &l.LeftSeen, &l.Removed, &l.ExportID, &l.Delivered, &l.Target); err != nil {
+		if err := rows.Scan(&l.EmployeeNumber, &l.HREndDate, &l.LeftSeen, &l.Removed, &l.ExportID, &l.Delivered, &l.Target, &l.Suspended); err != nil {
 			return err
 		}
 		return fn(l)

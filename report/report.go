@@ -88,6 +88,9 @@ type LeaverRow struct {
 	Target         string `json:"target" csv:"target"`
 	From           string `json:"measured_from" csv:"measured_from"`
 	Days           int    `json:"days" csv:"days"`
+	// Suspended is when the SCIM service (Visma Connect, target.scim) was
+	// told the person left; empty without that target, or not yet.
+	Suspended string `json:"connect_suspended" csv:"connect_suspended"`
 }
 
 // ActionRow is an override, a manual action, a rename let through, a
@@ -182,7 +185,7 @@ func Build(ctx context.Context, st *lifecycle.Store, o Options) (*Report, error)
 		{"overrides and manual actions", len(r.Actions)}, {"holds", len(r.Held)},
 		{"delivered files", len(r.Deliveries)}, {"accounts on unverified domains", len(r.Unverified)},
 		{"accounts without a role", len(r.WithoutRole)}}
-	r.Notes = append(r.Notes, NoteRow{"suspension in Visma Connect is not tracked: time to revoke ends at the delivery of the dump that removed the account"})
+	r.Notes = append(r.Notes, NoteRow{"time to revoke ends at the delivery of the dump that removed the account; where target.scim is configured, each leaver's suspension at Visma Connect is listed beside it (connect_suspended)"})
 	return r, nil
 }
 
@@ -260,7 +263,7 @@ func (r *Report) leavers(ctx context.Context, st *lifecycle.Store, p lifecycle.R
 	counts := make([]int, len(Buckets))
 	err := st.ReportLeavers(ctx, p, func(l lifecycle.ReportLeaver) error {
 		row := LeaverRow{EmployeeNumber: show.Text(l.EmployeeNumber), HREndDate: l.HREndDate, LeftSeen: l.LeftSeen,
-			Removed: l.Removed, ExportID: l.ExportID, Delivered: l.Delivered, Target: l.Target, Days: -1}
+			Removed: l.Removed, ExportID: l.ExportID, Delivered: l.Delivered, Target: l.Target, Days: -1, Suspended: l.Suspended}
 		switch {
 		case l.HREndDate != "":
 			row.From = "hr_end_date"

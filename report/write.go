@@ -201,14 +201,14 @@ figure { margin: 0.5em 0; } svg { max-width: 100%; height: auto; }
 {{end}}</tbody></table>
 
 <h2>Time to revoke</h2>
-<p>Days from the HR end date (where HR gave none: the ingest that saw the leave) to the first delivery of the dump without the account. Suspension in Visma Connect is not tracked.</p>
+<p>Days from the HR end date (where HR gave none: the ingest that saw the leave) to the first delivery of the dump without the account. Where target.scim is configured, the leaver's suspension at Visma Connect is listed beside it.</p>
 <figure id="chart-revoke">{{.RevokeChart}}</figure>
 <table id="revoke"><thead><tr><th>days</th><th>leavers</th></tr></thead><tbody>
 {{range .Revoke}}<tr><td>{{.Days}}</td><td class="n">{{.Leavers}}</td></tr>
 {{end}}</tbody></table>
-{{define "leavers"}}<thead><tr><th>employee</th><th>HR end date</th><th>leave seen</th><th>removed</th><th>export</th><th>delivered</th><th>to</th><th>days</th></tr></thead><tbody>
-{{range .}}<tr><td>{{.EmployeeNumber}}</td><td>{{.HREndDate}}</td><td>{{.LeftSeen}}</td><td>{{.Removed}}</td><td>{{.ExportID}}</td><td>{{.Delivered}}</td><td>{{.Target}}</td><td class="n">{{days .Days}}</td></tr>
-{{else}}<tr><td colspan="8" class="none">none</td></tr>
+{{define "leavers"}}<thead><tr><th>employee</th><th>HR end date</th><th>leave seen</th><th>removed</th><th>export</th><th>delivered</th><th>to</th><th>days</th><th>suspended in Connect</th></tr></thead><tbody>
+{{range .}}<tr><td>{{.EmployeeNumber}}</td><td>{{.HREndDate}}</td><td>{{.LeftSeen}}</td><td>{{.Removed}}</td><td>{{.ExportID}}</td><td>{{.Delivered}}</td><td>{{.Target}}</td><td class="n">{{days .Days}}</td><td>{{.Suspended}}</td></tr>
+{{else}}<tr><td colspan="9" class="none">none</td></tr>
 {{end}}</tbody>{{end}}
 <h3>The ten slowest</h3>
 <table id="slowest">{{template "leavers" .Slowest}}</table>

@@ -485,6 +485,12 @@ func TestTimeToRevokeWalksOneLeaverThroughEveryStep(t *testing.T) {
 	if err != nil || !strings.Contains(string(prom), "spendsync_leavers_with_access 0") || !strings.Contains(string(prom), "spendsync_oldest_leaver_with_access_seconds 0") {
 		t.Fatalf("metrics: %v\n%s", err, prom)
 	}
+	// The auditor's report carries the same way out, the suspension too.
+	report := e.mustCLI("report", "--format", "csv")
+	want := fmt.Sprintf("003,2030-06-30,%s,%s,%s,%s,%s,hr_end_date,", r.Ingest.Time, r.Export.Time, r.Export.ExportID, r.Delivery.Time, r.Delivery.Target)
+	if !strings.Contains(report, want) || !strings.Contains(report, ","+r.Connect.Time+"\n") {
+		t.Fatalf("the report's leaver row lacks %q or the suspension at %s:\n%s", want, r.Connect.Time, report)
+	}
 }
 
 type lifecycleStep struct {
