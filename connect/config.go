@@ -2,11 +2,11 @@ package connect
 
 import (
 	"fmt"
-	"net"
 	"net/url"
 	"time"
 
 	"github.com/spendsync/spendsync/internal/fault"
+	"github.com/spendsync/spendsync/internal/httpwait"
 	"github.com/spendsync/spendsync/internal/show"
 )
 
@@ -92,18 +92,5 @@ func checkURL(raw string) error {
 	if u.RawQuery != "" {
 		return fmt.Errorf("must not carry a query")
 	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		h := u.Hostname()
-		if h == "localhost" {
-			return nil
-		}
-		if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
-			return nil
-		}
-		return fmt.Errorf("must be https:// (plain http is allowed only for a loopback host)")
-	}
-	return fmt.Errorf("must be https://, not %s://", show.Text(u.Scheme))
+	return httpwait.CheckScheme(u)
 }

@@ -2,7 +2,6 @@ package connector
 
 import (
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"slices"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spendsync/spendsync/connector/pull"
+	"github.com/spendsync/spendsync/internal/httpwait"
 	"github.com/spendsync/spendsync/internal/show"
 )
 
@@ -199,20 +199,7 @@ func checkURL(raw string) error {
 	if u.User != nil {
 		return fmt.Errorf("must not carry credentials; use the *_env or *_file keys")
 	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		h := u.Hostname()
-		if h == "localhost" {
-			return nil
-		}
-		if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
-			return nil
-		}
-		return fmt.Errorf("must be https:// (plain http is allowed only for a loopback host)")
-	}
-	return fmt.Errorf("must be https://, not %s://", u.Scheme)
+	return httpwait.CheckScheme(u)
 }
 
 // secret reads a secret from the environment or a file; key names the

@@ -1,18 +1,42 @@
 // Package httpwait holds what the HTTP clients (the pulls in
-// connector/pull, the SCIM target in connect) share: the waits between
-// attempts and the trust in a ca_file.
+// connector/pull, the SCIM target in connect) share: which URLs they may
+// call, the waits between attempts and the trust in a ca_file.
 package httpwait
 
 import (
 	"crypto/x509"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spendsync/spendsync/internal/show"
 )
+
+// CheckScheme allows https, and plain http only for a loopback host
+// (localhost, 127.0.0.0/8, ::1): personal data and tokens never cross a
+// network in the clear.
+func CheckScheme(u *url.URL) error {
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		h := u.Hostname()
+		if h == "localhost" {
+			return nil
+		}
+		if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
+			return nil
+		}
+		return fmt.Errorf("must be https:// (plain http is allowed only for a loopback host)")
+	}
+	return fmt.Errorf("must be https://, not %s://", show.Text(u.Scheme))
+}
 
 // MaxWait caps a server's Retry-After: past it the call fails rather than
 // hang the nightly run.
