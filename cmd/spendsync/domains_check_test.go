@@ -2,48 +2,14 @@ package main
 
 import (
 	"encoding/json"
-	"net"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
+	"github.com/spendsync/spendsync/internal/dnstest"
 	"github.com/spendsync/spendsync/internal/domaincheck"
 )
-
-// dnsZone serves records (zone-file lines) from a real DNS server
-// (github.com/miekg/dns) on loopback UDP; every other name is NXDOMAIN.
-func dnsZone(t *testing.T, records ...string) string {
-	t.Helper()
-	pc := listenUDP(t)
-	mux := dns.NewServeMux()
-	mux.HandleFunc(".", func(w dns.ResponseWriter, req *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(req)
-		q := req.Question[0]
-		m.Rcode = dns.RcodeNameError
-		for _, s := range records {
-			rr, err := dns.NewRR(s)
-			if err != nil || !strings.EqualFold(rr.Header().Name, q.Name) {
-				continue
-			}
-			m.Rcode = dns.RcodeSuccess
-			if rr.Header().Rrtype == q.Qtype || rr.Header().Rrtype == dns.TypeCNAME {
-				m.Answer = append(m.Answer, rr)
-			}
-		}
-		w.WriteMsg(m)
-	})
-	srv := &dns.Server{PacketConn: pc, Handler: mux}
-	started := make(chan struct{})
-	srv.NotifyStartedFunc = func() { close(started) }
-	go srv.ActivateAndServe()
-	<-started
-	t.Cleanup(func() { srv.Shutdown() })
-	return pc.LocalAddr().String()
-}
 
 // withRules puts text at the top of the demo config's rules section.
 func withRules(t *testing.T, cfg, text string) {
@@ -76,7 +42,7 @@ func TestDomainsCheckAnswersPerDomainFromTheConfiguredDNSServer(t *testing.T) {
 			if code, _, stderr := cli(t, "--config", cfg, "run", "-q"); code != exitOK {
 				t.Fatalf("run: %d %s", code, stderr)
 			}
-			withRules(t, cfg, "  dns_servers: ["+dnsZone(t, tc.records)+"]\n  connect_domains:\n    Example.NL: "+tc.rules+"\n")
+			withRules(t, cfg, "  dns_servers: ["+dnstest.Serve(t, tc.records)+"]\n  connect_domains:\n    Example.NL: "+tc.rules+"\n")
 			code, out, stderr := cli(t, "--config", cfg, "domains", "--check", "--format", "json")
 			var got []domaincheck.Result
 			if err := json.Unmarshal([]byte(out), &got); err != nil {
@@ -90,7 +56,7 @@ func TestDomainsCheckAnswersPerDomainFromTheConfiguredDNSServer(t *testing.T) {
 }
 
 func TestDomainsCheckOfADNSServerThatNeverAnswersIsATimeoutNotAFailedCommand(t *testing.T) {
-	pc := listenUDP(t)
+	pc := dnstest.ListenUDP(t)
 	defer pc.Close()
 	cfg := demo(t)
 	if code, _, stderr := cli(t, "--config", cfg, "run", "-q"); code != exitOK {
@@ -120,20 +86,4 @@ func TestDomainsCheckConfigErrorsNameTheKey(t *testing.T) {
 			t.Errorf("%q: exit %d: %s", tc.rules, code, stderr)
 		}
 	}
-}
-
-// listenUDP opens a UDP socket on loopback for a test DNS server. Wine 10
-// cannot give Go's net package one (its WSAIoctl lacks SIO_UDP_CONNRESET,
-// WSAEOPNOTSUPP); real Windows can, so there the test skips with that
-// reason rather than fail.
-func listenUDP(t *testing.T) net.PacketConn {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil && runtime.GOOS == "windows" {
-		t.Skipf("no UDP socket under Wine 10 (WSAIoctl SIO_UDP_CONNRESET unsupported): %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pc
 }

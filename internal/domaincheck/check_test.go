@@ -6,70 +6,23 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
+	"github.com/spendsync/spendsync/internal/dnstest"
 )
 
-// ServeZone starts a real DNS server (github.com/miekg/dns) on loopback
-// UDP serving a test zone, and returns its HOST:PORT.
+// serveZone starts a real DNS server on loopback serving the test zone.
 func serveZone(t *testing.T) string {
 	t.Helper()
-	pc := listenUDP(t)
-	zone := map[string][]string{
-		"txt.test.":      {`txt.test. 60 IN TXT "visma-domain-verification=abc123"`, `txt.test. 60 IN TXT "v=spf1 -all"`},
-		"valued.test.":   {`valued.test. 60 IN TXT "connect-token-42"`},
-		"wrong.test.":    {"wrong.test. 60 IN TXT \"other\x1b[31m\""},
-		"cname.test.":    {`cname.test. 60 IN CNAME verify.connect.visma.com.`},
-		"badcname.test.": {`badcname.test. 60 IN CNAME elsewhere.example.`},
-		"example.com.":   {`example.com. 60 IN A 127.0.0.1`},
-	}
-	mux := dns.NewServeMux()
-	mux.HandleFunc(".", func(w dns.ResponseWriter, req *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(req)
-		q := req.Question[0]
-		recs, ok := zone[strings.ToLower(q.Name)]
-		if !ok {
-			m.Rcode = dns.RcodeNameError
-		}
-		for _, s := range recs {
-			rr, err := dns.NewRR(s)
-			if err != nil {
-				t.Errorf("zone: %v", err)
-				continue
-			}
-			if rr.Header().Rrtype == q.Qtype || rr.Header().Rrtype == dns.TypeCNAME {
-				m.Answer = append(m.Answer, rr)
-			}
-		}
-		w.WriteMsg(m)
-	})
-	srv := &dns.Server{PacketConn: pc, Handler: mux}
-	started := make(chan struct{})
-	srv.NotifyStartedFunc = func() { close(started) }
-	go srv.ActivateAndServe()
-	<-started
-	t.Cleanup(func() { srv.Shutdown() })
-	return pc.LocalAddr().String()
-}
-
-// silentServer reads queries and never answers.
-func silentServer(t *testing.T) string {
-	pc := listenUDP(t)
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			if _, _, err := pc.ReadFrom(buf); err != nil {
-				return
-			}
-		}
-	}()
-	return pc.LocalAddr().String()
+	return dnstest.Serve(t,
+		`txt.test. 60 IN TXT "visma-domain-verification=abc123"`, `txt.test. 60 IN TXT "v=spf1 -all"`,
+		`valued.test. 60 IN TXT "connect-token-42"`,
+		"wrong.test. 60 IN TXT \"other\x1b[31m\"",
+		`cname.test. 60 IN CNAME verify.connect.visma.com.`,
+		`badcname.test. 60 IN CNAME elsewhere.example.`,
+		`example.com. 60 IN A 127.0.0.1`)
 }
 
 func TestCheckAnswersPerDomainFromARealDNSServer(t *testing.T) {
@@ -106,7 +59,7 @@ func TestCheckAnswersPerDomainFromARealDNSServer(t *testing.T) {
 }
 
 func TestCheckOfAServerThatNeverAnswersIsATimeoutWithinTheBound(t *testing.T) {
-	c := &Checker{Servers: []string{silentServer(t)}, Timeout: 300 * time.Millisecond}
+	c := &Checker{Servers: []string{dnstest.Silent(t)}, Timeout: 300 * time.Millisecond}
 	start := time.Now()
 	rs := c.CheckAll(context.Background(), []Domain{{"a.test", 3}, {"b.test", 0}})
 	if took := time.Since(start); took > 3*time.Second {
@@ -174,7 +127,7 @@ func TestCheckFetchesTheVerificationFileOverVerifiedHTTPS(t *testing.T) {
 }
 
 func TestCheckAllStopsAtTheWholeCheckBound(t *testing.T) {
-	c := &Checker{Servers: []string{silentServer(t)}, Timeout: 5 * time.Second, Bound: 400 * time.Millisecond}
+	c := &Checker{Servers: []string{dnstest.Silent(t)}, Timeout: 5 * time.Second, Bound: 400 * time.Millisecond}
 	var ds []Domain
 	for i := range 20 {
 		ds = append(ds, Domain{Name: "d" + string(rune('a'+i)) + ".test", Persons: 1})
@@ -196,20 +149,4 @@ func TestCheckAllStopsAtTheWholeCheckBound(t *testing.T) {
 	if notChecked != len(ds)-parallel {
 		t.Errorf("%d not checked, want %d (only %d at a time)", notChecked, len(ds)-parallel, parallel)
 	}
-}
-
-// listenUDP opens a UDP socket on loopback for a test DNS server. Wine 10
-// cannot give Go's net package one (its WSAIoctl lacks SIO_UDP_CONNRESET,
-// WSAEOPNOTSUPP); real Windows can, so there the test skips with that
-// reason rather than fail.
-func listenUDP(t *testing.T) net.PacketConn {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil && runtime.GOOS == "windows" {
-		t.Skipf("no UDP socket under Wine 10 (WSAIoctl SIO_UDP_CONNRESET unsupported): %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pc
 }
