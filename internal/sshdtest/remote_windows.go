@@ -1,11 +1,8 @@
 package sshdtest
 
 import (
-	"net"
 	"net/url"
-	"strconv"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -102,31 +99,4 @@ func parseKey(t testing.TB, line string) ssh.PublicKey {
 		t.Fatalf("testserve sent a bad key %q: %v", line, err)
 	}
 	return k
-}
-
-// FreeAddr returns 127.0.0.1 and a port that was free a moment ago.
-func FreeAddr(t testing.TB) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
-}
-
-// WaitListening waits until something accepts on addr.
-func WaitListening(t testing.TB, addr, logFile string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nothing listens on %s: %v", addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
