@@ -135,38 +135,24 @@ func TestSignalledFirstIngestStopsCleanly(t *testing.T) {
 	for k := range 6 {
 		os.RemoveAll(filepath.Dir(r.db))
 		cmd := ingest()
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
 		delay := span * time.Duration(k+1) / 7 // spread over the whole run
-		time.Sleep(delay)
-		cmd.Process.Signal(syscall.SIGTERM)
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			t.Fatalf("SIGTERM after %v: still running 30 s later", delay)
-		}
-		switch code := cmd.ProcessState.ExitCode(); code {
+		code, stderr := termAfter(t, cmd, delay)
+		switch code {
 		case 0: // finished before the signal
 		case exitFailed:
 			stopped++
-			if !strings.Contains(stderr.String(), "stopped by a signal") {
-				t.Errorf("SIGTERM after %v: %q does not say a signal stopped it", delay, stderr.String())
+			if !strings.Contains(stderr, "stopped by a signal") {
+				t.Errorf("SIGTERM after %v: %q does not say a signal stopped it", delay, stderr)
 			}
 			// The summary line says what was written: it is logged when,
 			// and only when, the persons were (a signal that lands after
 			// the commit still stops the run's last steps).
-			logged := strings.Contains(stderr.String(), `"msg":"ingest"`)
+			logged := strings.Contains(stderr, `"msg":"ingest"`)
 			if n := countRows(t, r.db, "persons"); logged != (n == whole) {
 				t.Errorf("SIGTERM after %v: summary logged %v, %d of %d persons stored", delay, logged, n, whole)
 			}
 		default:
-			t.Fatalf("SIGTERM after %v: exit %d: %s", delay, code, stderr.String())
+			t.Fatalf("SIGTERM after %v: exit %d: %s", delay, code, stderr)
 		}
 		if left, _ := filepath.Glob(r.db + ".stage-*"); len(left) > 0 {
 			t.Errorf("SIGTERM after %v: stage files left: %v", delay, left)
@@ -198,4 +184,27 @@ func countRows(t *testing.T, path, table string) int {
 		return 0 // stopped before the schema was made
 	}
 	return n
+}
+
+// termAfter starts cmd, sends it SIGTERM after delay and waits for it to
+// exit, failing t when it is still running 30 s later; it returns the exit
+// code and what it wrote to stderr.
+func termAfter(t *testing.T, cmd *exec.Cmd, delay time.Duration) (int, string) {
+	t.Helper()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(delay)
+	cmd.Process.Signal(syscall.SIGTERM)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("SIGTERM after %v: still running 30 s later", delay)
+	}
+	return cmd.ProcessState.ExitCode(), stderr.String()
 }

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -40,31 +39,17 @@ func TestSignalledPreviewRemovesItsCopy(t *testing.T) {
 	stopped := 0
 	for k := range 5 {
 		cmd := preview()
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
 		delay := span * time.Duration(k+1) / 6
-		time.Sleep(delay)
-		cmd.Process.Signal(syscall.SIGTERM)
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			t.Fatalf("SIGTERM after %v: still running 30 s later", delay)
-		}
-		switch code := cmd.ProcessState.ExitCode(); code {
+		code, stderr := termAfter(t, cmd, delay)
+		switch code {
 		case 0:
 		case exitFailed:
 			stopped++
-			if !strings.Contains(stderr.String(), "stopped by a signal") {
-				t.Errorf("SIGTERM after %v: %q does not say a signal stopped it", delay, stderr.String())
+			if !strings.Contains(stderr, "stopped by a signal") {
+				t.Errorf("SIGTERM after %v: %q does not say a signal stopped it", delay, stderr)
 			}
 		default:
-			t.Fatalf("SIGTERM after %v: exit %d: %s", delay, code, stderr.String())
+			t.Fatalf("SIGTERM after %v: exit %d: %s", delay, code, stderr)
 		}
 		sameState(t, "a signalled preview", before, filesUnder(t, filepath.Dir(state)))
 	}
