@@ -170,13 +170,13 @@ func heldRenames(ctx context.Context, st *lifecycle.Store) ([]export.Rename, err
 	}
 	var out []export.Rename
 	for h := range held {
-		var r export.Rename
 		var d struct {
+			export.Rename
 			Reason string `json:"reason"`
 		}
-		if json.Unmarshal([]byte(h.Details), &r) == nil && json.Unmarshal([]byte(h.Details), &d) == nil && d.Reason == pipeline.HeldRename {
-			r.EmployeeNumber, r.Held = h.EmployeeNumber, true
-			out = append(out, r)
+		if json.Unmarshal([]byte(h.Details), &d) == nil && d.Reason == pipeline.HeldRename {
+			d.EmployeeNumber, d.Held = h.EmployeeNumber, true
+			out = append(out, d.Rename)
 		}
 	}
 	slices.SortFunc(out, func(a, b export.Rename) int { return strings.Compare(a.EmployeeNumber, b.EmployeeNumber) })
