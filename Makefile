@@ -52,13 +52,13 @@ demo: build
 # persons, one run after the other, as on a service provider's box.
 # bench-1m: 1M persons, slow.
 bench:
-	$(GO) run ./internal/benchrun -persons 100000
-	$(GO) run ./internal/benchrun -tenants 200 -persons 500
-	$(GO) run ./internal/benchrun -report -persons 10000
+	$(GO) run ./cmd/spendsync-bench -persons 100000
+	$(GO) run ./cmd/spendsync-bench -tenants 200 -persons 500
+	$(GO) run ./cmd/spendsync-bench -report -persons 10000
 	$(GO) test -run '^$$' -bench Ingest100kPullVsCSV -benchmem -benchtime 2x -timeout 30m ./cmd/spendsync/
 
 bench-1m:
-	$(GO) run ./internal/benchrun -persons 1000000
+	$(GO) run ./cmd/spendsync-bench -persons 1000000
 
 # Each fuzz target for FUZZTIME (a duration such as 30s, or a count of runs
 # such as 30000x, which CI uses: a duration can end in a spurious "context
