@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/spendsync/spendsync/internal/domaincheck"
 	"github.com/spendsync/spendsync/lifecycle"
-
-	"github.com/spendsync/spendsync/pipeline"
-	"github.com/spf13/cobra"
 )
 
 func newDomainsCommand(g *globals) *cobra.Command {
@@ -43,7 +44,7 @@ domain holding persons is not verified.`,
 			if check {
 				return checkDomains(cmd.Context(), g, cfg, st, format)
 			}
-			ds, err := pipeline.Domains(cmd.Context(), st, cfg.Rules.VerifiedDomains)
+			ds, err := listDomains(cmd.Context(), st, cfg.Rules.VerifiedDomains)
 			if err != nil {
 				return err
 			}
@@ -102,4 +103,26 @@ func checkDomains(ctx context.Context, g *globals, cfg *config, st *lifecycle.St
 		return findings("%d domain(s) holding persons not verified for Visma Connect", failed)
 	}
 	return nil
+}
+
+// domain is an email domain in the state, as domains lists it.
+type domain struct {
+	Domain   string `json:"domain"`
+	Persons  int    `json:"persons"`
+	Verified bool   `json:"verified"`
+}
+
+// listDomains lists the current persons' email domains, marking those in
+// verified (rules.verified_domains).
+func listDomains(ctx context.Context, st *lifecycle.Store, verified []string) ([]domain, error) {
+	counts, err := st.EmailDomains(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []domain{}
+	for _, c := range counts {
+		out = append(out, domain{Domain: c.Domain, Persons: c.Persons,
+			Verified: slices.ContainsFunc(verified, func(v string) bool { return strings.EqualFold(v, c.Domain) })})
+	}
+	return out, nil
 }

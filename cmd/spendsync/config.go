@@ -16,7 +16,6 @@ import (
 	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/internal/show"
 	"github.com/spendsync/spendsync/lifecycle"
-	"github.com/spendsync/spendsync/pipeline"
 	"github.com/spendsync/spendsync/transport"
 )
 
@@ -302,7 +301,7 @@ func (c *config) validate() error {
 		return kerr("metrics_mode", "must be 0600, 0640 or 0644, not %q", c.MetricsMode)
 	}
 	for name := range c.MetricsLabels {
-		if err := pipeline.CheckMetricsLabel(name); err != nil {
+		if err := checkMetricsLabel(name); err != nil {
 			return kerr("metrics_labels."+name, "%v", err)
 		}
 	}

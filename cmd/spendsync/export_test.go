@@ -21,7 +21,6 @@ import (
 
 	"github.com/spendsync/spendsync/internal/access/accesstest"
 	"github.com/spendsync/spendsync/lifecycle"
-	"github.com/spendsync/spendsync/pipeline"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -315,7 +314,7 @@ func TestDomainsCountsPersonsPerDomain(t *testing.T) {
 	cfg := demo(t)
 	mustCLI(t, "--config", cfg, "ingest")
 	out := mustCLI(t, "--config", cfg, "domains", "--format", "json")
-	var ds []pipeline.Domain
+	var ds []domain
 	if err := json.Unmarshal([]byte(out), &ds); err != nil {
 		t.Fatal(err)
 	}

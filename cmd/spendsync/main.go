@@ -442,29 +442,6 @@ func (g *globals) withStore(command string, dry bool, fn func(cfg *config, st *l
 	return w.close(fn(w.cfg, w.store, w.runID))
 }
 
-// writeMetrics refreshes the Prometheus textfile atomically, so the
-// collector never reads half a file.
-func writeMetrics(st *lifecycle.Store, cfg *config) error {
-	path := cfg.Metrics
-	text, err := pipeline.Metrics(context.Background(), st, cfg.MetricsLabels)
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.MkdirPrivate(filepath.Dir(path)); err != nil {
-		return err
-	}
-	if err := atomicfile.WriteBytes(path, []byte(text)); err != nil {
-		return fmt.Errorf("write metrics: %w", err)
-	}
-	if cfg.metricsMode != 0o600 {
-		// Written 0600 like everything else, then opened up as asked.
-		if err := os.Chmod(path, cfg.metricsMode); err != nil {
-			return fmt.Errorf("write metrics: %w", err)
-		}
-	}
-	return nil
-}
-
 // close records the run's outcome and releases the database.
 func (w *writer) close(err error) error {
 	var ferr error

@@ -1,9 +1,11 @@
-package pipeline
+package main
 
 import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -12,15 +14,39 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/spendsync/spendsync/internal/atomicfile"
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
-// Metrics renders the state as a Prometheus textfile (node_exporter's
+// writeMetrics refreshes the Prometheus textfile atomically, so the
+// collector never reads half a file.
+func writeMetrics(st *lifecycle.Store, cfg *config) error {
+	path := cfg.Metrics
+	text, err := metricsText(context.Background(), st, cfg.MetricsLabels)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.MkdirPrivate(filepath.Dir(path)); err != nil {
+		return err
+	}
+	if err := atomicfile.WriteBytes(path, []byte(text)); err != nil {
+		return fmt.Errorf("write metrics: %w", err)
+	}
+	if cfg.metricsMode != 0o600 {
+		// Written 0600 like everything else, then opened up as asked.
+		if err := os.Chmod(path, cfg.metricsMode); err != nil {
+			return fmt.Errorf("write metrics: %w", err)
+		}
+	}
+	return nil
+}
+
+// metricsText renders the state as a Prometheus textfile (node_exporter's
 // textfile collector format), every series named spendsync_*. The text is
 // written by expfmt, so escaping and number formats are the exposition
 // format's own; a family without samples is left out. extra labels (a
 // tenant's name) go on every series.
-func Metrics(ctx context.Context, s *lifecycle.Store, extra map[string]string) (string, error) {
+func metricsText(ctx context.Context, s *lifecycle.Store, extra map[string]string) (string, error) {
 	var families []*dto.MetricFamily
 	byName := map[string]*dto.MetricFamily{}
 	family := func(name, typ, help string) {
@@ -160,9 +186,9 @@ func Metrics(ctx context.Context, s *lifecycle.Store, extra map[string]string) (
 // ownLabels are the labels the series carry themselves.
 var ownLabels = []string{"command", "state", "target", "result"}
 
-// CheckMetricsLabel refuses a label name Prometheus would refuse, or one
+// checkMetricsLabel refuses a label name Prometheus would refuse, or one
 // the series carry themselves.
-func CheckMetricsLabel(name string) error {
+func checkMetricsLabel(name string) error {
 	valid := name != "" && !strings.HasPrefix(name, "__")
 	for i, r := range name {
 		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
