@@ -1,7 +1,6 @@
 package export
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -169,57 +168,9 @@ func (w *Writer) Commit(m *Manifest, history bool, keep int) error {
 	return nil
 }
 
-// Render produces a collected dump's two files and manifest in memory
-// (tests; the export streams through a Writer).
-func Render(d *Dump, id string, cfg *Config) (persons, roles []byte, m *Manifest, err error) {
-	var pb, rb bytes.Buffer
-	pw := newCSV(&pb, cfg.Persons, columnsAt(cfg.Persons.Columns, personAt), cfg)
-	rw := newCSV(&rb, cfg.Roles, columnsAt(cfg.Roles.Columns, roleAt), cfg)
-	for _, r := range d.Persons {
-		pw.row(r)
-	}
-	for _, r := range d.Roles {
-		rw.row(r)
-	}
-	m = &Manifest{ExportID: id, Date: d.Date, Created: time.Now().UTC().Format(time.RFC3339)}
-	if m.Persons, err = pw.finish(cfg.Persons.File); err != nil {
-		return nil, nil, nil, err
-	}
-	if m.Roles, err = rw.finish(cfg.Roles.File); err != nil {
-		return nil, nil, nil, err
-	}
-	return pb.Bytes(), rb.Bytes(), m, nil
-}
-
 func info(name string, rows int, data []byte) FileInfo {
 	sum := sha256.Sum256(data)
 	return FileInfo{File: name, Rows: rows, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}
-}
-
-// Write puts a rendered export into dir, as a Writer's Commit does.
-func Write(dir string, persons, roles []byte, m *Manifest, history bool, keep int) error {
-	if err := atomicfile.MkdirPrivate(dir); err != nil {
-		return err
-	}
-	if _, err := atomicfile.CleanTemp(dir); err != nil {
-		return fmt.Errorf("clean leftover temporary files: %w", err) // names dir
-	}
-	w := &Writer{dir: dir}
-	defer w.Discard()
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{{m.Roles.File, roles}, {m.Persons.File, persons}} {
-		p, err := atomicfile.Stage(filepath.Join(dir, f.name), func(out io.Writer) error {
-			_, err := out.Write(f.data)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("write export: %w", err)
-		}
-		w.pending = append(w.pending, p)
-	}
-	return w.Commit(m, history, keep)
 }
 
 // archive links (or copies) the current export into history/<id>/.

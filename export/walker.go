@@ -12,7 +12,8 @@ import (
 	"github.com/spendsync/spendsync/internal/model"
 )
 
-// Rules are the rules: keys that shape the dump.
+// Rules shape the dump: the config's rules and export.require_role, with
+// the allowed renames and recently removed emails the store holds.
 type Rules struct {
 	LeadDays, GraceDays int
 	NameStyle           string
@@ -39,13 +40,6 @@ type Rules struct {
 
 // formulaStart lists what makes a spreadsheet treat a cell as a formula.
 const formulaStart = "=+-@\t\r"
-
-// Input is a current person with its contracts.
-type Input struct {
-	Person    model.Person
-	Blocked   bool
-	Contracts []model.Contract
-}
 
 // Held is a person left out of this dump's changes.
 type Held struct {

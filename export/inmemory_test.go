@@ -1,19 +1,28 @@
 package export
 
+// The in-memory dump the tests compare: the export itself streams through
+// a Walker into a Writer, so none of this is needed outside tests.
+
 import (
+	"bytes"
+	"fmt"
+	"io"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/spendsync/spendsync/internal/atomicfile"
+	"github.com/spendsync/spendsync/internal/model"
 )
 
-// Previous is a last export held in memory (a HelloID database being
-// adopted, tests): the store streams the real one.
-type Previous struct {
-	Persons map[string]*PersonRows // by employee number
+// Input is a current person with its contracts.
+type Input struct {
+	Person    model.Person
+	Blocked   bool
+	Contracts []model.Contract
 }
-
-// NewPrevious returns an empty last export.
-func NewPrevious() *Previous { return &Previous{Persons: map[string]*PersonRows{}} }
 
 // Cursor reads p as a Last.
 func (p *Previous) Cursor() Last {
@@ -104,4 +113,52 @@ func (d *Dump) PersonsOf() *Previous {
 		pr.Roles = append(pr.Roles, r)
 	}
 	return p
+}
+
+// Render produces a collected dump's two files and manifest in memory
+// (tests; the export streams through a Writer).
+func Render(d *Dump, id string, cfg *Config) (persons, roles []byte, m *Manifest, err error) {
+	var pb, rb bytes.Buffer
+	pw := newCSV(&pb, cfg.Persons, columnsAt(cfg.Persons.Columns, personAt), cfg)
+	rw := newCSV(&rb, cfg.Roles, columnsAt(cfg.Roles.Columns, roleAt), cfg)
+	for _, r := range d.Persons {
+		pw.row(r)
+	}
+	for _, r := range d.Roles {
+		rw.row(r)
+	}
+	m = &Manifest{ExportID: id, Date: d.Date, Created: time.Now().UTC().Format(time.RFC3339)}
+	if m.Persons, err = pw.finish(cfg.Persons.File); err != nil {
+		return nil, nil, nil, err
+	}
+	if m.Roles, err = rw.finish(cfg.Roles.File); err != nil {
+		return nil, nil, nil, err
+	}
+	return pb.Bytes(), rb.Bytes(), m, nil
+}
+
+// Write puts a rendered export into dir, as a Writer's Commit does.
+func Write(dir string, persons, roles []byte, m *Manifest, history bool, keep int) error {
+	if err := atomicfile.MkdirPrivate(dir); err != nil {
+		return err
+	}
+	if _, err := atomicfile.CleanTemp(dir); err != nil {
+		return fmt.Errorf("clean leftover temporary files: %w", err) // names dir
+	}
+	w := &Writer{dir: dir}
+	defer w.Discard()
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{m.Roles.File, roles}, {m.Persons.File, persons}} {
+		p, err := atomicfile.Stage(filepath.Join(dir, f.name), func(out io.Writer) error {
+			_, err := out.Write(f.data)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("write export: %w", err)
+		}
+		w.pending = append(w.pending, p)
+	}
+	return w.Commit(m, history, keep)
 }
