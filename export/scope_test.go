@@ -9,9 +9,12 @@ import (
 	"github.com/spendsync/spendsync/internal/model"
 )
 
-// decode reads YAML with the config file's own parser.
+// decode reads YAML with the config file's own parser, told of export's
+// types as cmd/spendsync tells it.
 func decode(data []byte, v any) error {
-	_, err := configfile.Decode(data, v)
+	_, err := configfile.Decode(data, v,
+		configfile.OneKeyMap(func(c *export.Column, header, field string) { c.Header, c.Field = header, field }, "a column is a one-key map"),
+		configfile.ValueList[export.Values]("give a value or a list of values"))
 	return err
 }
 

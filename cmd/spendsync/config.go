@@ -117,10 +117,19 @@ func readConfig(path string) ([]byte, error) {
 	return data, nil
 }
 
+// configTypes are the config's types that the file writes in a shape of
+// their own: an export column as {header: field}, a condition's values as
+// one value or a list.
+var configTypes = []configfile.Type{
+	configfile.OneKeyMap(func(c *export.Column, header, field string) { c.Header, c.Field = header, field },
+		"a column is a one-key map such as {externalId: employee_number}"),
+	configfile.ValueList[export.Values]("give a value or a list of values, such as [OU10, OU20]"),
+}
+
 func parseConfig(path string, data []byte) (*config, error) {
 	// Defaults go in before decoding: keys the file leaves out keep them.
 	cfg := &config{path: path, Rules: rules{Thresholds: lifecycle.DefaultThresholds()}}
-	doc, err := configfile.Decode(data, cfg)
+	doc, err := configfile.Decode(data, cfg, configTypes...)
 	if err != nil {
 		var fe *configfile.Error
 		if errors.As(err, &fe) {

@@ -3,8 +3,9 @@
 // naming their keys and nothing else: no YAML types, no unmarshal methods.
 // goccy/go-yaml was chosen over yaml.v3 on evidence (docs/development.md): its parser
 // gives every node its line, so a bad indent names its own line, and it
-// takes decoders for foreign types (time.Duration, export.Column) from the
-// caller.
+// takes decoders for foreign types. The caller names those types
+// ([OneKeyMap], [ValueList]), so this package imports none of the packages
+// whose config it reads.
 package configfile
 
 import (
@@ -28,18 +29,58 @@ import (
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
-	"github.com/spendsync/spendsync/export"
 	"github.com/spendsync/spendsync/internal/duration"
 	"github.com/spendsync/spendsync/internal/show"
 )
 
 var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
-var (
-	durationType = reflect.TypeFor[time.Duration]()
-	columnType   = reflect.TypeFor[export.Column]()
-	valuesType   = reflect.TypeFor[export.Values]()
-)
+var durationType = reflect.TypeFor[time.Duration]()
+
+// A Type tells Decode how a type the file writes in a shape of its own is
+// checked and read: a value of the type is not decoded field by field.
+type Type struct {
+	t      reflect.Type
+	list   bool // ValueList; else OneKeyMap
+	hint   string
+	decode yaml.DecodeOption
+}
+
+// OneKeyMap reads a T written as a map of one key, {key: value}, so that
+// a list of them keeps its order; set fills the T. hint is the message
+// for anything else, such as "a column is a one-key map such as
+// {externalId: employee_number}".
+func OneKeyMap[T any](set func(v *T, key, value string), hint string) Type {
+	return Type{t: reflect.TypeFor[T](), hint: hint, decode: yaml.CustomUnmarshaler(func(v *T, b []byte) error {
+		var m yaml.MapSlice
+		if err := yaml.Unmarshal(b, &m); err != nil || len(m) != 1 {
+			return errors.New(hint)
+		}
+		set(v, fmt.Sprint(m[0].Key), fmt.Sprint(m[0].Value))
+		return nil
+	})}
+}
+
+// ValueList reads a T written as one value or a list of values, each
+// taken as text. hint is the message for a mapping in its place, such as
+// "give a value or a list of values, such as [OU10, OU20]".
+func ValueList[T ~[]string](hint string) Type {
+	return Type{t: reflect.TypeFor[T](), list: true, hint: hint, decode: yaml.CustomUnmarshaler(func(vs *T, b []byte) error {
+		var a any
+		if err := yaml.Unmarshal(b, &a); err != nil {
+			return err
+		}
+		*vs = nil
+		if l, ok := a.([]any); ok {
+			for _, e := range l {
+				*vs = append(*vs, fmt.Sprint(e))
+			}
+			return nil
+		}
+		*vs = T{fmt.Sprint(a)}
+		return nil
+	})}
+}
 
 // Error is a problem in the file: the line (0 if unknown), the key path
 // (empty for the file as a whole) and what is wrong.
@@ -64,6 +105,7 @@ type Doc struct {
 	lines map[string]int    // key path -> line
 	vars  map[string]string // key path -> the ${VAR} its value came from
 	used  map[string]string // ${VAR} name -> its value, for Redact
+	types map[reflect.Type]Type
 }
 
 // Redact replaces in msg every value that came from an environment
@@ -90,10 +132,11 @@ func (d *Doc) Redact(msg string) string {
 }
 
 // Decode parses data and decodes it into v, a pointer to a struct whose
-// defaults are set. Before decoding, one walk over the tree guided by v's
-// type expands ${VAR}, checks keys and scalar types and reads durations, so
-// every error is an *Error with the key path and line.
-func Decode(data []byte, v any) (*Doc, error) {
+// defaults are set; types are the types in v written in a shape of their
+// own. Before decoding, one walk over the tree guided by v's type expands
+// ${VAR}, checks keys and scalar types and reads durations, so every error
+// is an *Error with the key path and line.
+func Decode(data []byte, v any, types ...Type) (*Doc, error) {
 	data = bytes.TrimPrefix(data, []byte("\ufeff")) // Notepad's byte order mark
 	if err := checkText(data); err != nil {
 		return nil, err
@@ -108,40 +151,22 @@ func Decode(data []byte, v any) (*Doc, error) {
 	if len(f.Docs) > 1 {
 		return nil, &Error{Line: line(f.Docs[1].Body), Err: errors.New("holds more than one YAML document (---)")}
 	}
-	d := &Doc{lines: map[string]int{}, vars: map[string]string{}, used: map[string]string{}}
-	body, err := d.walk(f.Docs[0].Body, reflect.TypeOf(v).Elem(), "")
-	if err != nil {
-		return nil, err
-	}
-	err = yaml.NodeToValue(body, v, yaml.DisallowUnknownField(),
-		yaml.CustomUnmarshaler(func(vs *export.Values, b []byte) error {
-			var a any
-			if err := yaml.Unmarshal(b, &a); err != nil {
-				return err
-			}
-			*vs = nil
-			if l, ok := a.([]any); ok {
-				for _, e := range l {
-					*vs = append(*vs, fmt.Sprint(e))
-				}
-				return nil
-			}
-			*vs = export.Values{fmt.Sprint(a)}
-			return nil
-		}),
+	d := &Doc{lines: map[string]int{}, vars: map[string]string{}, used: map[string]string{}, types: map[reflect.Type]Type{}}
+	opts := []yaml.DecodeOption{yaml.DisallowUnknownField(),
 		yaml.CustomUnmarshaler(func(d *time.Duration, b []byte) error {
 			ns, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 			*d = time.Duration(ns)
 			return err
-		}),
-		yaml.CustomUnmarshaler(func(c *export.Column, b []byte) error {
-			var m yaml.MapSlice
-			if err := yaml.Unmarshal(b, &m); err != nil || len(m) != 1 {
-				return errors.New("a column is a one-key map such as {externalId: employee_number}")
-			}
-			c.Header, c.Field = fmt.Sprint(m[0].Key), fmt.Sprint(m[0].Value)
-			return nil
-		}))
+		})}
+	for _, t := range types {
+		d.types[t.t] = t
+		opts = append(opts, t.decode)
+	}
+	body, err := d.walk(f.Docs[0].Body, reflect.TypeOf(v).Elem(), "")
+	if err != nil {
+		return nil, err
+	}
+	err = yaml.NodeToValue(body, v, opts...)
 	if err != nil {
 		// The walk checked what it can name; whatever the decoder still
 		// finds is said without its Go types.
@@ -275,7 +300,7 @@ func (d *Doc) walk(n ast.Node, t reflect.Type, path string) (ast.Node, error) {
 		// Nanoseconds, read back by the time.Duration decoder below.
 		ns := strconv.FormatInt(int64(dur), 10)
 		return ast.String(token.New(ns, ns, n.GetToken().Position)), nil
-	case t == valuesType:
+	case d.types[t].list:
 		if seq, ok := n.(*ast.SequenceNode); ok {
 			for i, e := range seq.Values {
 				val, err := d.scalar(e, reflect.String, fmt.Sprintf("%s[%d]", path, i))
@@ -287,13 +312,12 @@ func (d *Doc) walk(n ast.Node, t reflect.Type, path string) (ast.Node, error) {
 			return n, nil
 		}
 		if pairs := mappingPairs(n); pairs != nil {
-			return n, d.errAt(n, path, "give a value or a list of values, such as [OU10, OU20]")
+			return n, d.errAt(n, path, d.types[t].hint)
 		}
 		return d.scalar(n, reflect.String, path)
-	case t == columnType:
-		pairs := mappingPairs(n)
-		if len(pairs) != 1 {
-			return n, d.errAt(n, path, "a column is a one-key map such as {externalId: employee_number}")
+	case d.types[t].t != nil:
+		if len(mappingPairs(n)) != 1 {
+			return n, d.errAt(n, path, d.types[t].hint)
 		}
 		return n, nil
 	}
