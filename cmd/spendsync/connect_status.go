@@ -1,48 +1,18 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/spendsync/spendsync/lifecycle"
+	"github.com/spendsync/spendsync/pipeline"
 )
 
-// connectView is status's SCIM block (target.scim).
-type connectView struct {
-	Configured bool `json:"configured"`
-	// Failing counts the persons whose last SCIM call failed; the next
-	// command retries them.
-	Failing        int    `json:"failing"`
-	FailingExample string `json:"failing_example,omitempty"`
-	// LeaversWithAccess counts the leavers still with access somewhere
-	// (lifecycle.Revocation.Pending); Oldest is the longest such.
-	LeaversWithAccess int                   `json:"leavers_with_access"`
-	Oldest            *lifecycle.Revocation `json:"oldest_leaver_with_access"`
-	OldestSeconds     int64                 `json:"oldest_leaver_with_access_seconds"`
-}
-
-func connectStatus(ctx context.Context, cfg *config, st *lifecycle.Store) (*connectView, error) {
-	v := &connectView{Configured: cfg.Target.SCIM != nil}
-	n, ex, err := st.ConnectFailures(ctx)
-	if err != nil {
-		return nil, err
-	}
-	v.Failing, v.FailingExample = n, ex
-	revs, err := st.Revocations(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	v.LeaversWithAccess, v.Oldest = lifecycle.WithAccess(revs)
-	if v.Oldest != nil && !v.Oldest.Since().IsZero() {
-		v.OldestSeconds = int64(time.Since(v.Oldest.Since()).Seconds())
-	}
-	return v, nil
-}
-
-func printConnectStatus(w io.Writer, v *connectView) {
+// printConnectStatus is status's SCIM block (target.scim) and the
+// leavers still with access.
+func printConnectStatus(w io.Writer, v *pipeline.ConnectStatus) {
 	fmt.Fprintf(w, "\nleavers with access  %d", v.LeaversWithAccess)
 	if o := v.Oldest; o != nil {
 		fmt.Fprintf(w, " (oldest %s, left %s ago: %s pending; spendsync person show %s)", o.EmployeeNumber,

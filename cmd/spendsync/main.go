@@ -367,7 +367,7 @@ func exactArgs(n int) cobra.PositionalArgs {
 	}
 }
 
-// openStore loads the config and opens the database for reading.
+// openReader loads the config and opens the database for reading.
 func (g *globals) openReader() (*config, *lifecycle.Store, error) {
 	cfg, err := loadConfig(g.configPath)
 	if err != nil {
@@ -424,16 +424,21 @@ func (g *globals) openWriter(command string) (*writer, error) {
 	return &writer{cfg: cfg, store: st, lock: lock, runID: id}, nil
 }
 
+// withReader runs fn on the database opened for reading.
+func (g *globals) withReader(fn func(cfg *config, st *lifecycle.Store) error) error {
+	cfg, st, err := g.openReader()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(cfg, st)
+}
+
 // withStore runs fn on the database: read-only with no run record when dry
 // (runID 0), else under the writer lock as a recorded run of command.
 func (g *globals) withStore(command string, dry bool, fn func(cfg *config, st *lifecycle.Store, runID int64) error) error {
 	if dry {
-		cfg, st, err := g.openReader()
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		return fn(cfg, st, 0)
+		return g.withReader(func(cfg *config, st *lifecycle.Store) error { return fn(cfg, st, 0) })
 	}
 	w, err := g.openWriter(command)
 	if err != nil {
