@@ -9,15 +9,27 @@ import (
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/spendsync/spendsync/export"
 	"github.com/spendsync/spendsync/lifecycle"
 	"github.com/spendsync/spendsync/pipeline"
 )
 
+// diffOptions are diff's flags.
+type diffOptions struct {
+	format, date string
+	sources      bool
+}
+
+func (o *diffOptions) addFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.format, "format", "table", "table or json")
+	f.StringVar(&o.date, "date", "", "for this date, YYYY-MM-DD (default today)")
+	f.BoolVar(&o.sources, "sources", false, "from today's HR data: what the whole run would deliver")
+}
+
 func newDiffCommand(g *globals) *cobra.Command {
-	var format, date string
-	var sources bool
+	var o diffOptions
 	cmd := &cobra.Command{
 		Use:   "diff",
 		Short: "Show what the next export would change in Spend Cloud, writing nothing",
@@ -32,66 +44,64 @@ run --force would deliver), 5 for rejected rows or held renames.`,
   spendsync diff --sources
   spendsync diff --format json | jq '.[] | select(.kind == "account.remove")'`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "table", "json"); err != nil {
-				return err
-			}
-			if err := checkDate(date); err != nil {
-				return err
-			}
-			cfg, st, err := g.openReader()
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if sources {
-				return diffSources(cmd.Context(), g, g.pipeline(cfg, st, 0), format, date)
-			}
-			// A diff is shown even when the export would hit a safety stop.
-			p, err := g.pipeline(cfg, st, 0).PlanExport(cmd.Context(), pipeline.ExportOptions{Date: date, Force: true})
-			if err != nil {
-				return err
-			}
-			type change struct {
-				Kind           string         `json:"kind"`
-				EmployeeNumber string         `json:"employee_number"`
-				Details        map[string]any `json:"details"`
-			}
-			out := []change{}
-			var rows [][]string
-			for _, c := range p.Changes {
-				out = append(out, change{c.Kind, c.EmployeeNumber, c.Details})
-				rows = append(rows, []string{c.Kind, c.EmployeeNumber, compactJSON(c.Details)})
-			}
-			// Renames apart: each would make a new employee in Spend Cloud.
-			for _, r := range p.Stats.Renames {
-				kind := lifecycle.AccountRenamed
-				if r.Held {
-					kind = lifecycle.AccountRenameHeld
-				}
-				d := map[string]any{"old": r.Old, "new": r.New}
-				out = append(out, change{kind, r.EmployeeNumber, d})
-				rows = append(rows, []string{kind, r.EmployeeNumber, compactJSON(d)})
-			}
-			for _, h := range p.Stats.Held {
-				d := map[string]any{"reason": h.Reason, "fields": h.Fields, "kept_last_export": h.Kept}
-				out = append(out, change{"export.held", h.EmployeeNumber, d})
-				rows = append(rows, []string{"export.held", h.EmployeeNumber, compactJSON(d)})
-			}
-			if format == "json" {
-				return render(g.stdout, "json", nil, nil, out)
-			}
-			if err := render(g.stdout, "table", []string{"change", "employee", "details"}, rows, nil); err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(g.stdout, "\n%s (%s)\n", p.Summary(), countRemovals(p.Changes, p.Stats.Before))
-			return err
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runDiff(cmd.Context(), o, g) },
 	}
-	cmd.Flags().StringVar(&format, "format", "table", "table or json")
-	cmd.Flags().StringVar(&date, "date", "", "for this date, YYYY-MM-DD (default today)")
-	cmd.Flags().BoolVar(&sources, "sources", false, "from today's HR data: what the whole run would deliver")
+	o.addFlags(cmd.Flags())
 	return cmd
+}
+
+// diffChange is one line of diff's list, as --format json writes it.
+type diffChange struct {
+	Kind           string         `json:"kind"`
+	EmployeeNumber string         `json:"employee_number"`
+	Details        map[string]any `json:"details"`
+}
+
+func runDiff(ctx context.Context, o diffOptions, g *globals) error {
+	if err := checkFormat(o.format, "table", "json"); err != nil {
+		return err
+	}
+	if err := checkDate(o.date); err != nil {
+		return err
+	}
+	return g.withReader(func(cfg *config, st *lifecycle.Store) error {
+		if o.sources {
+			return diffSources(ctx, g, g.pipeline(cfg, st, 0), o.format, o.date)
+		}
+		// A diff is shown even when the export would hit a safety stop.
+		p, err := g.pipeline(cfg, st, 0).PlanExport(ctx, pipeline.ExportOptions{Date: o.date, Force: true})
+		if err != nil {
+			return err
+		}
+		out := []diffChange{}
+		var rows [][]string
+		add := func(kind, emp string, details map[string]any) {
+			out = append(out, diffChange{kind, emp, details})
+			rows = append(rows, []string{kind, emp, compactJSON(details)})
+		}
+		for _, c := range p.Changes {
+			add(c.Kind, c.EmployeeNumber, c.Details)
+		}
+		// Renames apart: each would make a new employee in Spend Cloud.
+		for _, r := range p.Stats.Renames {
+			kind := lifecycle.AccountRenamed
+			if r.Held {
+				kind = lifecycle.AccountRenameHeld
+			}
+			add(kind, r.EmployeeNumber, map[string]any{"old": r.Old, "new": r.New})
+		}
+		for _, h := range p.Stats.Held {
+			add("export.held", h.EmployeeNumber, map[string]any{"reason": h.Reason, "fields": h.Fields, "kept_last_export": h.Kept})
+		}
+		if o.format == "json" {
+			return render(g.stdout, "json", nil, nil, out)
+		}
+		if err := render(g.stdout, "table", []string{"change", "employee", "details"}, rows, nil); err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(g.stdout, "\n%s (%s)\n", p.Summary(), countRemovals(p.Changes, p.Stats.Before))
+		return err
+	})
 }
 
 // diffSources is diff --sources: a preview's changes, streamed from the
@@ -102,16 +112,11 @@ func diffSources(ctx context.Context, g *globals, p *pipeline.Pipeline, format, 
 		return err
 	}
 	defer pv.Close()
-	type change struct {
-		Kind           string         `json:"kind"`
-		EmployeeNumber string         `json:"employee_number"`
-		Details        map[string]any `json:"details"`
-	}
 	w := bufio.NewWriter(g.stdout)
 	if format == "json" {
 		n := 0
 		err := pv.Changes(ctx, func(e lifecycle.Event) error {
-			b, err := json.MarshalIndent(change{e.Kind, e.EmployeeNumber, e.Details}, "  ", "  ")
+			b, err := json.MarshalIndent(diffChange{e.Kind, e.EmployeeNumber, e.Details}, "  ", "  ")
 			if err != nil {
 				return err
 			}
