@@ -8,14 +8,25 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/spendsync/spendsync/internal/domaincheck"
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
+// domainsOptions are domains's flags.
+type domainsOptions struct {
+	format string
+	check  bool
+}
+
+func (o *domainsOptions) addFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.format, "format", "table", "table or json")
+	f.BoolVar(&o.check, "check", false, "verify each domain live: DNS TXT, CNAME or HTTPS file (exit 5 when one holding persons fails)")
+}
+
 func newDomainsCommand(g *globals) *cobra.Command {
-	var format string
-	var check bool
+	var o domainsOptions
 	cmd := &cobra.Command{
 		Use:   "domains",
 		Short: "List email domains in the data: persons per domain, verified or not",
@@ -32,36 +43,34 @@ domain holding persons is not verified.`,
 		Example: `  spendsync domains --format json
   spendsync domains --check`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "table", "json"); err != nil {
-				return err
-			}
-			cfg, st, err := g.openReader()
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if check {
-				return checkDomains(cmd.Context(), g, cfg, st, format)
-			}
-			ds, err := listDomains(cmd.Context(), st, cfg.Rules.VerifiedDomains)
-			if err != nil {
-				return err
-			}
-			var rows [][]string
-			for _, d := range ds {
-				v := "no"
-				if d.Verified {
-					v = "yes"
-				}
-				rows = append(rows, []string{d.Domain, strconv.Itoa(d.Persons), v})
-			}
-			return render(g.stdout, format, []string{"domain", "persons", "verified"}, rows, ds)
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runDomains(cmd.Context(), o, g) },
 	}
-	cmd.Flags().StringVar(&format, "format", "table", "table or json")
-	cmd.Flags().BoolVar(&check, "check", false, "verify each domain live: DNS TXT, CNAME or HTTPS file (exit 5 when one holding persons fails)")
+	o.addFlags(cmd.Flags())
 	return cmd
+}
+
+func runDomains(ctx context.Context, o domainsOptions, g *globals) error {
+	if err := checkFormat(o.format, "table", "json"); err != nil {
+		return err
+	}
+	return g.withReader(func(cfg *config, st *lifecycle.Store) error {
+		if o.check {
+			return checkDomains(ctx, g, cfg, st, o.format)
+		}
+		ds, err := listDomains(ctx, st, cfg.Rules.VerifiedDomains)
+		if err != nil {
+			return err
+		}
+		var rows [][]string
+		for _, d := range ds {
+			v := "no"
+			if d.Verified {
+				v = "yes"
+			}
+			rows = append(rows, []string{d.Domain, strconv.Itoa(d.Persons), v})
+		}
+		return render(g.stdout, o.format, []string{"domain", "persons", "verified"}, rows, ds)
+	})
 }
 
 // findingsError: the command found something to report (exit 5).

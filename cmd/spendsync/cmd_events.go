@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
 	"github.com/gocarina/gocsv"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/spendsync/spendsync/internal/duration"
 	"github.com/spendsync/spendsync/lifecycle"
@@ -29,11 +32,13 @@ person.joined, or a family ending in a dot such as person. ; --since and
 		Example: `  spendsync events --employee 001234
   spendsync events --kind person. --since 7d --format csv`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runEvents(cmd, g, o)
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runEvents(cmd.Context(), o, g) },
 	}
-	f := cmd.Flags()
+	o.addFlags(cmd.Flags())
+	return cmd
+}
+
+func (o *eventsOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.employee, "employee", "", "only this employee number")
 	f.StringVar(&o.kind, "kind", "", "only this kind (person.joined) or family (person.)")
 	f.StringVar(&o.since, "since", "", "from this time (RFC 3339, YYYY-MM-DD, or a duration ago such as 24h)")
@@ -41,10 +46,9 @@ person.joined, or a family ending in a dot such as person. ; --since and
 	f.Int64Var(&o.run, "run", 0, "only this run id")
 	f.IntVar(&o.limit, "limit", 0, "only the newest N")
 	f.StringVar(&o.format, "format", "table", "table, json or csv")
-	return cmd
 }
 
-func runEvents(cmd *cobra.Command, g *globals, o eventsOptions) error {
+func runEvents(ctx context.Context, o eventsOptions, g *globals) error {
 	if err := checkFormat(o.format); err != nil {
 		return err
 	}
@@ -56,22 +60,24 @@ func runEvents(cmd *cobra.Command, g *globals, o eventsOptions) error {
 	if err != nil {
 		return err
 	}
-	_, st, err := g.openReader()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	events, err := st.Events(cmd.Context(), lifecycle.EventFilter{EmployeeNumber: o.employee, Kind: o.kind,
-		Since: since, Until: until, RunID: o.run, Limit: o.limit})
-	if err != nil {
-		return err
-	}
-	if o.format == "csv" {
+	return g.withReader(func(_ *config, st *lifecycle.Store) error {
+		events, err := st.Events(ctx, lifecycle.EventFilter{EmployeeNumber: o.employee, Kind: o.kind,
+			Since: since, Until: until, RunID: o.run, Limit: o.limit})
+		if err != nil {
+			return err
+		}
+		return printEvents(g.stdout, o.format, events)
+	})
+}
+
+// printEvents writes events as a table, JSON or CSV.
+func printEvents(w io.Writer, format string, events []lifecycle.Event) error {
+	if format == "csv" {
 		records := make([]eventRecord, len(events))
 		for i, e := range events {
 			records[i] = eventRecord{e.ID, e.Time, e.RunID, e.Actor, e.Source, e.Kind, e.EmployeeNumber, compactJSON(e.Details)}
 		}
-		return gocsv.Marshal(records, g.stdout)
+		return gocsv.Marshal(records, w)
 	}
 	rows := make([][]string, len(events))
 	for i, e := range events {
@@ -80,7 +86,7 @@ func runEvents(cmd *cobra.Command, g *globals, o eventsOptions) error {
 	if events == nil {
 		events = []lifecycle.Event{}
 	}
-	return render(g.stdout, o.format, []string{"id", "time", "run", "actor", "source", "kind", "employee", "details"}, rows, events)
+	return render(w, format, []string{"id", "time", "run", "actor", "source", "kind", "employee", "details"}, rows, events)
 }
 
 // eventRecord is an event as events --format csv writes it.

@@ -1,15 +1,18 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/lifecycle"
 	"github.com/spendsync/spendsync/pipeline"
 )
 
+// ingestOptions are ingest's flags.
 type ingestOptions struct {
 	file, source  string
 	dryRun, force bool
@@ -29,19 +32,20 @@ rejects) exits 3 and changes nothing; --force lets it through once.`,
   spendsync ingest afas
   spendsync ingest --source afas --file /tmp/medewerkers-correctie.csv
   spendsync ingest --source afas --file /var/lib/spendsync/responses/afas/20260101T020000.000000000Z`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runIngest(cmd, g, o, args)
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runIngest(cmd.Context(), o, g, args) },
 	}
-	f := cmd.Flags()
+	o.addFlags(cmd.Flags())
+	return cmd
+}
+
+func (o *ingestOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.file, "file", "", "ingest this persons file instead of the source's configured one, or for an api: source a kept pull's folder (needs --source)")
 	f.StringVar(&o.source, "source", "", "the source whose settings apply to --file")
 	f.BoolVar(&o.dryRun, "dry-run", false, "report what would change; write nothing")
 	f.BoolVar(&o.force, "force", false, "let a safety stop through once (recorded as a force event)")
-	return cmd
 }
 
-func runIngest(cmd *cobra.Command, g *globals, o ingestOptions, args []string) error {
+func runIngest(ctx context.Context, o ingestOptions, g *globals, args []string) error {
 	if (o.file == "") != (o.source == "") {
 		return &usageError{fmt.Errorf("--file and --source go together")}
 	}
@@ -53,7 +57,7 @@ func runIngest(cmd *cobra.Command, g *globals, o ingestOptions, args []string) e
 		if err != nil {
 			return err
 		}
-		return g.pipeline(cfg, st, runID).Ingest(cmd.Context(), pipeline.IngestOptions{Sources: sources, DryRun: o.dryRun, Force: o.force})
+		return g.pipeline(cfg, st, runID).Ingest(ctx, pipeline.IngestOptions{Sources: sources, DryRun: o.dryRun, Force: o.force})
 	})
 }
 

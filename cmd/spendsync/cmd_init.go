@@ -29,9 +29,7 @@ hr/dienstverbanden.csv next to the config; a second source, the delivery
 target and metrics are commented out. init prints the next steps.`,
 		Example: `  spendsync init --config /etc/spendsync/spendsync.yaml`,
 		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runInit(g)
-		},
+		RunE:    func(cmd *cobra.Command, args []string) error { return runInit(g) },
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/spendsync/spendsync/internal/atomicfile"
@@ -19,9 +20,19 @@ import (
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
+// keygenOptions are keygen's flags.
+type keygenOptions struct {
+	keyType string
+	bits    int
+}
+
+func (o *keygenOptions) addFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.keyType, "type", "rsa", "rsa or ed25519")
+	f.IntVar(&o.bits, "bits", 4096, "RSA key size: 3072 or more")
+}
+
 func newKeygenCommand(g *globals) *cobra.Command {
-	var keyType string
-	var bits int
+	var o keygenOptions
 	cmd := &cobra.Command{
 		Use:   "keygen FILE [--type rsa|ed25519] [--bits 4096]",
 		Short: "Make an SSH key pair for the SFTP/SCP upload to Spend Cloud",
@@ -34,23 +45,21 @@ sign with rsa-sha2-256 or rsa-sha2-512, never SHA-1.`,
 		Example: `  spendsync keygen /etc/spendsync/id_rsa
   spendsync keygen /etc/spendsync/id_ed25519 --type ed25519   # for SFTP servers other than Spend Cloud's`,
 		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runKeygen(g, args[0], keyType, bits)
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runKeygen(o, g, args) },
 	}
-	cmd.Flags().StringVar(&keyType, "type", "rsa", "rsa or ed25519")
-	cmd.Flags().IntVar(&bits, "bits", 4096, "RSA key size: 3072 or more")
+	o.addFlags(cmd.Flags())
 	return cmd
 }
 
-func runKeygen(g *globals, file, keyType string, bits int) error {
+func runKeygen(o keygenOptions, g *globals, args []string) error {
+	file := args[0]
 	var priv crypto.Signer
-	switch keyType {
+	switch o.keyType {
 	case "rsa":
-		if bits < 3072 || bits > 16384 {
-			return &usageError{fmt.Errorf("--bits %d: an RSA key for the upload has 3072 to 16384 bits", bits)}
+		if o.bits < 3072 || o.bits > 16384 {
+			return &usageError{fmt.Errorf("--bits %d: an RSA key for the upload has 3072 to 16384 bits", o.bits)}
 		}
-		k, err := rsa.GenerateKey(rand.Reader, bits)
+		k, err := rsa.GenerateKey(rand.Reader, o.bits)
 		if err != nil {
 			return fmt.Errorf("make an RSA key: %w", err)
 		}
@@ -62,7 +71,7 @@ func runKeygen(g *globals, file, keyType string, bits int) error {
 		}
 		priv = k
 	default:
-		return &usageError{fmt.Errorf("--type %s: rsa or ed25519", show.Quote(keyType))}
+		return &usageError{fmt.Errorf("--type %s: rsa or ed25519", show.Quote(o.keyType))}
 	}
 	for _, p := range []string{file, file + ".pub"} {
 		if _, err := os.Lstat(p); err == nil {

@@ -18,19 +18,21 @@ func newManCommand(g *globals) *cobra.Command {
 		Short:  "Write man pages for every command into DIR",
 		Hidden: true,
 		Args:   exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := os.MkdirAll(args[0], 0o755); err != nil {
-				return fmt.Errorf("create man page folder: %w", err)
-			}
-			root := cmd.Root()
-			root.DisableAutoGenTag = true
-			if err := genManTree(root, args[0]); err != nil {
-				return fmt.Errorf("generate man pages: %w", err)
-			}
-			fmt.Fprintf(g.stdout, "man pages in %s\n", args[0])
-			return nil
-		},
+		RunE:   func(cmd *cobra.Command, args []string) error { return runMan(cmd.Root(), g, args) },
 	}
+}
+
+// runMan writes the pages of root's tree into args[0].
+func runMan(root *cobra.Command, g *globals, args []string) error {
+	if err := os.MkdirAll(args[0], 0o755); err != nil {
+		return fmt.Errorf("create man page folder: %w", err)
+	}
+	root.DisableAutoGenTag = true
+	if err := genManTree(root, args[0]); err != nil {
+		return fmt.Errorf("generate man pages: %w", err)
+	}
+	fmt.Fprintf(g.stdout, "man pages in %s\n", args[0])
+	return nil
 }
 
 // genManTree writes one page per available command, as doc.GenManTree does,

@@ -1,16 +1,29 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
-	"github.com/spendsync/spendsync/pipeline"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/spendsync/spendsync/pipeline"
 )
 
+// migrateOptions are migrate's flags.
+type migrateOptions struct {
+	from  string
+	force bool
+}
+
+func (o *migrateOptions) addFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.from, "from-helloid", "", "path of the HelloID SpendCloud connector database")
+	f.BoolVar(&o.force, "force", false, "migrate again although an earlier migrate was recorded")
+}
+
 func newMigrateCommand(g *globals) *cobra.Command {
-	var from string
-	var force bool
+	var o migrateOptions
 	cmd := &cobra.Command{
 		Use:   "migrate --from-helloid DB",
 		Short: "Adopt a HelloID SpendCloud.db as the last export",
@@ -21,22 +34,23 @@ of creates. Run it once, after the first ingest and before the first export;
 a second migrate is refused unless --force.`,
 		Example: `  spendsync migrate --from-helloid 'C:\ProgramData\Tools4ever\HelloID\SpendCloud.db'`,
 		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if from == "" {
-				return &usageError{fmt.Errorf("--from-helloid is required")}
-			}
-			w, err := g.openWriter("migrate")
-			if err != nil {
-				return err
-			}
-			err = g.pipeline(w.cfg, w.store, w.runID).Migrate(cmd.Context(), from, force)
-			if errors.Is(err, pipeline.ErrMigrated) {
-				err = &usageError{err}
-			}
-			return w.close(err)
-		},
+		RunE:    func(cmd *cobra.Command, args []string) error { return runMigrate(cmd.Context(), o, g) },
 	}
-	cmd.Flags().StringVar(&from, "from-helloid", "", "path of the HelloID SpendCloud connector database")
-	cmd.Flags().BoolVar(&force, "force", false, "migrate again although an earlier migrate was recorded")
+	o.addFlags(cmd.Flags())
 	return cmd
+}
+
+func runMigrate(ctx context.Context, o migrateOptions, g *globals) error {
+	if o.from == "" {
+		return &usageError{fmt.Errorf("--from-helloid is required")}
+	}
+	w, err := g.openWriter("migrate")
+	if err != nil {
+		return err
+	}
+	err = g.pipeline(w.cfg, w.store, w.runID).Migrate(ctx, o.from, o.force)
+	if errors.Is(err, pipeline.ErrMigrated) {
+		err = &usageError{err}
+	}
+	return w.close(err)
 }

@@ -31,15 +31,17 @@ where the names come from. Columns set in the config always win.`,
 			}
 			return connector.ProfileNames(), cobra.ShellCompDirectiveNoFileComp
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return connector.WriteProfiles(g.stdout)
-			}
-			ok, err := connector.WriteProfile(g.stdout, args[0])
-			if !ok {
-				return &usageError{fmt.Errorf("unknown profile %q (known: %s)", args[0], strings.Join(connector.ProfileNames(), ", "))}
-			}
-			return err
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runProfiles(g, args) },
 	}
+}
+
+func runProfiles(g *globals, args []string) error {
+	if len(args) == 0 {
+		return connector.WriteProfiles(g.stdout)
+	}
+	ok, err := connector.WriteProfile(g.stdout, args[0])
+	if !ok {
+		return &usageError{fmt.Errorf("unknown profile %q (known: %s)", args[0], strings.Join(connector.ProfileNames(), ", "))}
+	}
+	return err
 }

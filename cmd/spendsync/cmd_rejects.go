@@ -1,56 +1,72 @@
 package main
 
 import (
+	"context"
+	"io"
 	"strconv"
 
 	"github.com/gocarina/gocsv"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
+// rejectsOptions are rejects's flags.
+type rejectsOptions struct {
+	run    int64
+	format string
+}
+
+func (o *rejectsOptions) addFlags(f *pflag.FlagSet) {
+	f.Int64Var(&o.run, "run", 0, "run id (default: the last ingest)")
+	f.StringVar(&o.format, "format", "table", "table, json or csv")
+}
+
 func newRejectsCommand(g *globals) *cobra.Command {
-	var run int64
-	var format string
+	var o rejectsOptions
 	cmd := &cobra.Command{
 		Use:   "rejects",
 		Short: "List the rows an ingest rejected, with file, line, column and reason",
 		Example: `  spendsync rejects
   spendsync rejects --run 42 --format csv > rejects.csv`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format); err != nil {
-				return err
-			}
-			_, st, err := g.openReader()
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			rejects, err := st.Rejects(cmd.Context(), run)
-			if err != nil {
-				return err
-			}
-			if format == "csv" {
-				records := make([]rejectRecord, len(rejects))
-				for i, r := range rejects {
-					records[i] = rejectRecord{r.RunID, r.Source, r.File, r.Line, r.Column, r.EmployeeNumber, r.Reason, r.Raw}
-				}
-				return gocsv.Marshal(records, g.stdout)
-			}
-			rows := make([][]string, len(rejects))
-			for i, r := range rejects {
-				rows[i] = []string{strconv.FormatInt(r.RunID, 10), r.Source, r.File, strconv.Itoa(r.Line), r.Column, r.EmployeeNumber, r.Reason, r.Raw}
-			}
-			if rejects == nil {
-				rejects = []lifecycle.RejectRow{}
-			}
-			return render(g.stdout, format, []string{"run", "source", "file", "line", "column", "employee", "reason", "raw"}, rows, rejects)
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runRejects(cmd.Context(), o, g) },
 	}
-	cmd.Flags().Int64Var(&run, "run", 0, "run id (default: the last ingest)")
-	cmd.Flags().StringVar(&format, "format", "table", "table, json or csv")
+	o.addFlags(cmd.Flags())
 	return cmd
+}
+
+func runRejects(ctx context.Context, o rejectsOptions, g *globals) error {
+	if err := checkFormat(o.format); err != nil {
+		return err
+	}
+	return g.withReader(func(_ *config, st *lifecycle.Store) error {
+		rejects, err := st.Rejects(ctx, o.run)
+		if err != nil {
+			return err
+		}
+		return printRejects(g.stdout, o.format, rejects)
+	})
+}
+
+// printRejects writes rejects as a table, JSON or CSV.
+func printRejects(w io.Writer, format string, rejects []lifecycle.RejectRow) error {
+	if format == "csv" {
+		records := make([]rejectRecord, len(rejects))
+		for i, r := range rejects {
+			records[i] = rejectRecord{r.RunID, r.Source, r.File, r.Line, r.Column, r.EmployeeNumber, r.Reason, r.Raw}
+		}
+		return gocsv.Marshal(records, w)
+	}
+	rows := make([][]string, len(rejects))
+	for i, r := range rejects {
+		rows[i] = []string{strconv.FormatInt(r.RunID, 10), r.Source, r.File, strconv.Itoa(r.Line), r.Column, r.EmployeeNumber, r.Reason, r.Raw}
+	}
+	if rejects == nil {
+		rejects = []lifecycle.RejectRow{}
+	}
+	return render(w, format, []string{"run", "source", "file", "line", "column", "employee", "reason", "raw"}, rows, rejects)
 }
 
 // rejectRecord is a reject as rejects --format csv writes it.

@@ -1,17 +1,20 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/spendsync/spendsync/internal/atomicfile"
 	"github.com/spendsync/spendsync/lifecycle"
 	"github.com/spendsync/spendsync/report"
 )
 
+// reportOptions are report's flags.
 type reportOptions struct {
 	from, to, format, out string
 }
@@ -33,13 +36,17 @@ The period is whole UTC days, --from and --to both included (default: the
 		Example: `  spendsync report --out access-2026.html
   spendsync report --from 2026-01-01 --to 2026-06-30 --format csv --out h1.csv`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return runReport(cmd, g, o) },
+		RunE: func(cmd *cobra.Command, args []string) error { return runReport(cmd.Context(), o, g) },
 	}
-	cmd.Flags().StringVar(&o.from, "from", "", "first day, YYYY-MM-DD (default: 364 days before --to, a period of 365 days)")
-	cmd.Flags().StringVar(&o.to, "to", "", "last day, YYYY-MM-DD (default: today, UTC)")
-	cmd.Flags().StringVar(&o.format, "format", "html", "html, csv or json")
-	cmd.Flags().StringVar(&o.out, "out", "", "write to FILE (default: stdout)")
+	o.addFlags(cmd.Flags())
 	return cmd
+}
+
+func (o *reportOptions) addFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.from, "from", "", "first day, YYYY-MM-DD (default: 364 days before --to, a period of 365 days)")
+	f.StringVar(&o.to, "to", "", "last day, YYYY-MM-DD (default: today, UTC)")
+	f.StringVar(&o.format, "format", "html", "html, csv or json")
+	f.StringVar(&o.out, "out", "", "write to FILE (default: stdout)")
 }
 
 func reportDay(flag, v string, def time.Time) (time.Time, error) {
@@ -53,7 +60,7 @@ func reportDay(flag, v string, def time.Time) (time.Time, error) {
 	return t, nil
 }
 
-func runReport(cmd *cobra.Command, g *globals, o reportOptions) error {
+func runReport(ctx context.Context, o reportOptions, g *globals) error {
 	if err := checkFormat(o.format, "html", "csv", "json"); err != nil {
 		return err
 	}
@@ -88,7 +95,7 @@ func runReport(cmd *cobra.Command, g *globals, o reportOptions) error {
 			cols.Role = c.Header
 		}
 	}
-	r, err := report.Build(cmd.Context(), st, report.Options{From: from, To: to, Columns: cols,
+	r, err := report.Build(ctx, st, report.Options{From: from, To: to, Columns: cols,
 		Verified: cfg.Rules.VerifiedDomains, Now: now})
 	if err != nil {
 		return err

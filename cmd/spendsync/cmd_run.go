@@ -1,14 +1,27 @@
 package main
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/spendsync/spendsync/lifecycle"
 	"github.com/spendsync/spendsync/pipeline"
 )
 
+// runOptions are run's flags: the stages' own options.
+type runOptions struct {
+	pipeline.RunOptions
+}
+
+func (o *runOptions) addFlags(f *pflag.FlagSet) {
+	f.BoolVar(&o.DryRun, "dry-run", false, "report what each stage would do; write nothing")
+	f.BoolVar(&o.Force, "force", false, "let safety stops through once (recorded as force events)")
+}
+
 func newRunCommand(g *globals) *cobra.Command {
-	var dryRun, force bool
+	var o runOptions
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Ingest, export, push and prune under one lock (for cron)",
@@ -25,13 +38,14 @@ Nothing is written to the database, the export folder or the drop.`,
 		Example: `  # crontab: every day at 06:15
   15 6 * * * spendsync --config /etc/spendsync/spendsync.yaml run`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.withStore("run", dryRun, func(cfg *config, st *lifecycle.Store, runID int64) error {
-				return g.pipeline(cfg, st, runID).Run(cmd.Context(), pipeline.RunOptions{DryRun: dryRun, Force: force})
-			})
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runRun(cmd.Context(), o, g) },
 	}
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "report what each stage would do; write nothing")
-	cmd.Flags().BoolVar(&force, "force", false, "let safety stops through once (recorded as force events)")
+	o.addFlags(cmd.Flags())
 	return cmd
+}
+
+func runRun(ctx context.Context, o runOptions, g *globals) error {
+	return g.withStore("run", o.DryRun, func(cfg *config, st *lifecycle.Store, runID int64) error {
+		return g.pipeline(cfg, st, runID).Run(ctx, o.RunOptions)
+	})
 }

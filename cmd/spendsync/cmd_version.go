@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
@@ -13,11 +14,13 @@ func newVersionCommand() *cobra.Command {
 		Short:   "Print the version, commit and Go version",
 		Example: `  spendsync version`,
 		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			_, err := fmt.Fprint(cmd.OutOrStdout(), versionText())
-			return err
-		},
+		RunE:    func(cmd *cobra.Command, args []string) error { return runVersion(cmd.OutOrStdout()) },
 	}
+}
+
+func runVersion(w io.Writer) error {
+	_, err := fmt.Fprint(w, versionText())
+	return err
 }
 
 // stampedVersion and stampedCommit are set by make build and make windows
