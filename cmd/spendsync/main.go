@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -120,6 +119,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteContextC(ctx)
+	if err != nil && !errors.As(err, new(*usageError)) {
+		// cobra resolves the words to a command (Find) before anything
+		// runs, and says so in an untyped error: when the same words do
+		// not resolve now, that is where err came from, a command that
+		// does not exist.
+		if _, _, ferr := root.Find(args); ferr != nil {
+			err = &usageError{err}
+		}
+	}
 	code := exitCode(err)
 	if err != nil && g.redact != nil {
 		// A value from the environment (a secret in a path, say) that a
@@ -157,9 +165,7 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, &ue), errors.As(err, &ce), errors.As(err, new(*fault.KeyError)), errors.Is(err, lifecycle.ErrNewerSchema),
-		strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown flag"),
-		strings.HasPrefix(err.Error(), "unknown shorthand flag"):
+	case errors.As(err, &ue), errors.As(err, &ce), errors.As(err, new(*fault.KeyError)), errors.Is(err, lifecycle.ErrNewerSchema):
 		return exitUsage
 	case errors.Is(err, fault.ErrSafetyStop), errors.Is(err, connector.ErrStale), errors.Is(err, errStaleDelivery):
 		return exitSafety
@@ -212,7 +218,26 @@ and delivers it over SFTP.`,
 		root.SetErr(g.stderr)
 	}
 	addCompletions(root, g)
+	usageArgs(root)
 	return root
+}
+
+// usageArgs makes every failed check of positional arguments in c's tree a
+// usage error (exit 2), whoever wrote the check: cobra's own completion
+// commands use cobra.NoArgs. Bad flags are one already (SetFlagErrorFunc).
+func usageArgs(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			err := check(cmd, args)
+			if err != nil && !errors.As(err, new(*usageError)) {
+				err = &usageError{err}
+			}
+			return err
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
 }
 
 // setup builds the logger: logs and progress go to stderr, data to stdout.

@@ -303,6 +303,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"--config", cfg, "events", "--since", "yesterday-ish"},
 		{"--config", cfg, "person", "show"},
 		{"--config", cfg, "--log-format", "xml", "status"},
+		{"completion", "bash", "extra"}, // cobra's own cobra.NoArgs
 	} {
 		if code, _, stderr := cli(t, args...); code != exitUsage {
 			t.Errorf("%q: exit %d (%s), want 2", args, code, stderr)
