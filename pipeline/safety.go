@@ -8,7 +8,8 @@ import (
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
-// Check returns why plan must not be applied without --force, or nil.
+// checkThresholds returns why plan must not be applied without --force
+// (rules.thresholds), or nil.
 // Messages name the source, its files, the threshold and the figure.
 func checkThresholds(th lifecycle.Thresholds, plan *Plan) error {
 	src := plan.Source
