@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gocarina/gocsv"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -72,21 +71,13 @@ func runEvents(ctx context.Context, o eventsOptions, g *globals) error {
 
 // printEvents writes events as a table, JSON or CSV.
 func printEvents(w io.Writer, format string, events []lifecycle.Event) error {
-	if format == "csv" {
-		records := make([]eventRecord, len(events))
-		for i, e := range events {
-			records[i] = eventRecord{e.ID, e.Time, e.RunID, e.Actor, e.Source, e.Kind, e.EmployeeNumber, compactJSON(e.Details)}
-		}
-		return gocsv.Marshal(records, w)
-	}
-	rows := make([][]string, len(events))
-	for i, e := range events {
-		rows[i] = []string{strconv.FormatInt(e.ID, 10), e.Time, strconv.FormatInt(e.RunID, 10), e.Actor, e.Source, e.Kind, e.EmployeeNumber, compactJSON(e.Details)}
-	}
-	if events == nil {
-		events = []lifecycle.Event{}
-	}
-	return render(w, format, []string{"id", "time", "run", "actor", "source", "kind", "employee", "details"}, rows, events)
+	return renderList(w, format, []string{"id", "time", "run", "actor", "source", "kind", "employee", "details"}, events,
+		func(e lifecycle.Event) eventRecord {
+			return eventRecord{e.ID, e.Time, e.RunID, e.Actor, e.Source, e.Kind, e.EmployeeNumber, compactJSON(e.Details)}
+		},
+		func(e lifecycle.Event) []string {
+			return []string{strconv.FormatInt(e.ID, 10), e.Time, strconv.FormatInt(e.RunID, 10), e.Actor, e.Source, e.Kind, e.EmployeeNumber, compactJSON(e.Details)}
+		})
 }
 
 // eventRecord is an event as events --format csv writes it.

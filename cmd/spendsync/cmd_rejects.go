@@ -5,7 +5,6 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/gocarina/gocsv"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -52,21 +51,13 @@ func runRejects(ctx context.Context, o rejectsOptions, g *globals) error {
 
 // printRejects writes rejects as a table, JSON or CSV.
 func printRejects(w io.Writer, format string, rejects []lifecycle.RejectRow) error {
-	if format == "csv" {
-		records := make([]rejectRecord, len(rejects))
-		for i, r := range rejects {
-			records[i] = rejectRecord{r.RunID, r.Source, r.File, r.Line, r.Column, r.EmployeeNumber, r.Reason, r.Raw}
-		}
-		return gocsv.Marshal(records, w)
-	}
-	rows := make([][]string, len(rejects))
-	for i, r := range rejects {
-		rows[i] = []string{strconv.FormatInt(r.RunID, 10), r.Source, r.File, strconv.Itoa(r.Line), r.Column, r.EmployeeNumber, r.Reason, r.Raw}
-	}
-	if rejects == nil {
-		rejects = []lifecycle.RejectRow{}
-	}
-	return render(w, format, []string{"run", "source", "file", "line", "column", "employee", "reason", "raw"}, rows, rejects)
+	return renderList(w, format, []string{"run", "source", "file", "line", "column", "employee", "reason", "raw"}, rejects,
+		func(r lifecycle.RejectRow) rejectRecord {
+			return rejectRecord{r.RunID, r.Source, r.File, r.Line, r.Column, r.EmployeeNumber, r.Reason, r.Raw}
+		},
+		func(r lifecycle.RejectRow) []string {
+			return []string{strconv.FormatInt(r.RunID, 10), r.Source, r.File, strconv.Itoa(r.Line), r.Column, r.EmployeeNumber, r.Reason, r.Raw}
+		})
 }
 
 // rejectRecord is a reject as rejects --format csv writes it.

@@ -155,10 +155,3 @@ func deliveredWithin(ok []lifecycle.Delivery, maxAge time.Duration) bool {
 	}
 	return false
 }
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}

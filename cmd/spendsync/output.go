@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/gocarina/gocsv"
 )
 
 // render writes rows as an aligned table, CSV, or (from value) JSON.
@@ -38,6 +40,24 @@ func render(w io.Writer, format string, header []string, rows [][]string, value 
 	return &usageError{fmt.Errorf("--format must be table, json or csv, not %q", format)}
 }
 
+// renderList writes items as an aligned table of their rows or as JSON
+// (an empty list as []), or as CSV of their records, which name their
+// columns in csv tags.
+func renderList[T, R any](w io.Writer, format string, header []string, items []T, record func(T) R, row func(T) []string) error {
+	if format == "csv" {
+		records := make([]R, len(items))
+		for i, it := range items {
+			records[i] = record(it)
+		}
+		return gocsv.Marshal(records, w)
+	}
+	rows := make([][]string, len(items))
+	for i, it := range items {
+		rows[i] = row(it)
+	}
+	return render(w, format, header, rows, nonNil(items))
+}
+
 // checkFormat accepts format if it is one of allowed (default: all three).
 func checkFormat(format string, allowed ...string) error {
 	if len(allowed) == 0 {
@@ -55,4 +75,12 @@ func compactJSON(v any) string {
 		return ""
 	}
 	return string(b)
+}
+
+// nonNil is s, or an empty slice for nil: JSON lists print as [], not null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
