@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spendsync/spendsync/connector"
+	"github.com/spendsync/spendsync/ingest"
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
@@ -37,11 +38,11 @@ func (p *Pipeline) Ingest(ctx context.Context, o IngestOptions) error {
 			// The events the run would record: no id, time or actor yet.
 			enc := json.NewEncoder(out)
 			for _, e := range pl.Events {
-				enc.Encode(wouldEvent{Source: e.Source, Kind: e.Kind, EmployeeNumber: e.EmployeeNumber, Details: eventDetails(e)})
+				enc.Encode(wouldEvent{Source: e.Source, Kind: e.Kind, EmployeeNumber: e.EmployeeNumber, Details: ingest.EventDetails(e)})
 			}
 		}
 	}
-	rejected := rep.rejected(p.RunID, o.DryRun)
+	rejected := rejected(rep, p.RunID, o.DryRun)
 	if o.DryRun {
 		return rejected
 	}
@@ -58,7 +59,7 @@ func (p *Pipeline) Ingest(ctx context.Context, o IngestOptions) error {
 }
 
 // ingest is Ingest without its report on stdout.
-func (p *Pipeline) ingest(ctx context.Context, o IngestOptions) (*IngestReport, error) {
+func (p *Pipeline) ingest(ctx context.Context, o IngestOptions) (*ingest.Report, error) {
 	sources := o.Sources
 	if sources == nil {
 		sources = p.Settings.Sources
@@ -73,7 +74,7 @@ func (p *Pipeline) ingest(ctx context.Context, o IngestOptions) (*IngestReport, 
 	for _, src := range p.Settings.Sources {
 		provided = append(provided, src.Provides...)
 	}
-	rep, err := ingestSources(ctx, p.Store, p.RunID, sources, ingestConfig{Provided: provided,
+	rep, err := ingest.Run(ctx, p.Store, p.RunID, sources, ingest.Config{Provided: provided,
 		Rules: p.Settings.Rules, Thresholds: p.Settings.Thresholds,
 		DryRun: o.DryRun, Force: o.Force, Now: o.Now, Log: p.Log, Progress: p.progress("reading"), Phases: p.Phases,
 		Stopped: p.stopped,
@@ -96,9 +97,9 @@ func (p *Pipeline) ingest(ctx context.Context, o IngestOptions) (*IngestReport, 
 
 // rejected is the error an ingest that rejected rows ends with, nil when
 // it rejected none.
-func (r *IngestReport) rejected(runID int64, dry bool) error {
-	if r.Rejects > 0 {
-		return &rejectedError{rows: r.Rejects, run: runID, dry: dry}
+func rejected(rep *ingest.Report, runID int64, dry bool) error {
+	if rep.Rejects > 0 {
+		return &rejectedError{rows: rep.Rejects, run: runID, dry: dry}
 	}
 	return nil
 }

@@ -92,7 +92,7 @@ func (p *Pipeline) Preview(ctx context.Context, o PreviewOptions) (_ *Preview, e
 	for _, pl := range rep.Plans {
 		pv.Ingest = append(pv.Ingest, pl.Summary())
 	}
-	rejected := rep.rejected(0, true)
+	rejected := rejected(rep, 0, true)
 	if pv.exportFrom, err = c.LastEventID(ctx); err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package pipeline_test
+package ingest
 
 import (
 	"bufio"
@@ -11,7 +11,6 @@ import (
 
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/lifecycle"
-	"github.com/spendsync/spendsync/pipeline"
 )
 
 // genSource writes n persons with 1.5 contracts each on average, in the
@@ -74,7 +73,7 @@ func BenchmarkIngestFirst(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		if _, err := pipeline.IngestSources(context.Background(), st, 1, []*connector.Source{src}, pipeline.IngestConfig{Now: time.Now()}); err != nil {
+		if _, err := Run(context.Background(), st, 1, []*connector.Source{src}, Config{Now: time.Now()}); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
@@ -92,11 +91,11 @@ func BenchmarkIngestUnchanged(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := pipeline.IngestSources(context.Background(), st, 1, []*connector.Source{src}, pipeline.IngestConfig{Now: time.Now()}); err != nil {
+	if _, err := Run(context.Background(), st, 1, []*connector.Source{src}, Config{Now: time.Now()}); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		rep, err := pipeline.IngestSources(context.Background(), st, 2, []*connector.Source{src}, pipeline.IngestConfig{Now: time.Now()})
+		rep, err := Run(context.Background(), st, 2, []*connector.Source{src}, Config{Now: time.Now()})
 		if err != nil || len(rep.Plans[0].Events) != 0 {
 			b.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package pipeline
+package ingest
 
 import (
 	"encoding/json"
@@ -51,9 +51,9 @@ func (j *joinedEvent) MarshalJSON() ([]byte, error) {
 	return append(buf, '}'), nil
 }
 
-// eventDetails returns an event's details as a map, rendering lazy ones,
+// EventDetails returns an event's details as a map, rendering lazy ones,
 // for the places that show an event before it is written (dry run, log).
-func eventDetails(e lifecycle.Event) map[string]any {
+func EventDetails(e lifecycle.Event) map[string]any {
 	if e.Lazy == nil {
 		return e.Details
 	}

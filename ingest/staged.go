@@ -1,4 +1,4 @@
-package pipeline
+package ingest
 
 import (
 	"slices"
@@ -8,10 +8,6 @@ import (
 	"github.com/spendsync/spendsync/internal/model"
 	"github.com/spendsync/spendsync/lifecycle"
 )
-
-// stageJoiners turns staging on; a test turns it off to compare with the
-// plan held in memory.
-var stageJoiners = true
 
 // A person new to the store (a joiner the index does not know) is not
 // planned in memory: its persons row, its contract rows and what the
@@ -99,7 +95,7 @@ func (g *staging) stagedBy(emp string) string {
 // newJoiner reports whether emp, whose index entry is e (nil: none),
 // would join: the store does not know it and no earlier source of the run
 // staged it.
-func (st *State) newJoiner(e *entry, emp string) bool {
+func (st *state) newJoiner(e *entry, emp string) bool {
 	return e == nil && st.stg.stagedBy(emp) == ""
 }
 
@@ -107,7 +103,7 @@ func (st *State) newJoiner(e *entry, emp string) bool {
 // source sets (by their positions in model.PersonFields, as the filter
 // resolved them: every row of a first ingest comes here), its warnings
 // and its hash.
-func (st *State) stagePerson(src *connector.Source, pos []int, row *connector.PersonRow, h lifecycle.Hash) {
+func (st *state) stagePerson(src *connector.Source, pos []int, row *connector.PersonRow, h lifecycle.Hash) {
 	p := model.Person{EmployeeNumber: row.EmployeeNumber}
 	for _, i := range pos {
 		p.SetFieldAt(i, row.FieldAt(i))
@@ -115,13 +111,13 @@ func (st *State) stagePerson(src *connector.Source, pos []int, row *connector.Pe
 	st.stg.stage.Person(st.stg.index[src.Name], &p, row.Line, row.Warnings, h)
 }
 
-func (st *State) stageContract(src *connector.Source, c *connector.ContractRow) {
+func (st *state) stageContract(src *connector.Source, c *connector.ContractRow) {
 	st.stg.stage.Contract(st.stg.index[src.Name], &c.Contract, c.Line)
 }
 
 // provide stages a provider's row for a person an earlier source of the
 // run staged as a joiner: its fields go into that person.joined event.
-func (st *State) provide(src *connector.Source, fields []string, row *connector.PersonRow, h lifecycle.Hash) {
+func (st *state) provide(src *connector.Source, fields []string, row *connector.PersonRow, h lifecycle.Hash) {
 	g := st.stg
 	g.field[src.Name], g.files[src.Name] = fields, row.File
 	vals := make([]string, len(fields))
@@ -133,7 +129,7 @@ func (st *State) provide(src *connector.Source, fields []string, row *connector.
 
 // planStaged counts what src staged: its joiners, and the orphans among
 // its staged contract rows; it notes the staged rows rejects made void.
-func (st *State) planStaged(plan *Plan, res *connector.Result) error {
+func (st *state) planStaged(plan *Plan, res *connector.Result) error {
 	g := st.stg
 	if g.stage == nil {
 		return nil // nothing staged yet
@@ -192,7 +188,7 @@ func (st *State) planStaged(plan *Plan, res *connector.Result) error {
 // streamStaged writes source's staged joiners: each person with what the
 // providers supplied for it, its contracts, one person.joined event with
 // them (and the providers named), its warnings and every source's hashes.
-func (st *State) streamStaged(source, file string) func(*lifecycle.Writer) error {
+func (st *state) streamStaged(source, file string) func(*lifecycle.Writer) error {
 	g := st.stg
 	ctx := st.ctx
 	skip := g.skip[source]
@@ -341,7 +337,7 @@ func writeWarnings(w *lifecycle.Writer, source, emp string, warnings []string, f
 
 // loadStaged returns a joiner an earlier source of the run staged, as that
 // source's plan left it, with its contracts, for a later source's diff.
-func (st *State) loadStaged(emp string) (*lifecycle.Person, map[string]model.Contract, error) {
+func (st *state) loadStaged(emp string) (*lifecycle.Person, map[string]model.Contract, error) {
 	owner := st.stg.stagedBy(emp)
 	sp, cs, err := st.stg.stage.Load(st.ctx, st.stg.index[owner], emp)
 	if err != nil || sp == nil {

@@ -1,4 +1,4 @@
-package pipeline_test
+package ingest
 
 import (
 	"context"
@@ -16,7 +16,6 @@ import (
 	"github.com/spendsync/spendsync/internal/access/accesstest"
 	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/lifecycle"
-	"github.com/spendsync/spendsync/pipeline"
 	_ "modernc.org/sqlite"
 )
 
@@ -60,13 +59,13 @@ func (e *env) source(name, mode, persons, contracts string) *connector.Source {
 }
 
 // ingest runs one ingest and returns its events as "kind emp" lines.
-func (e *env) ingest(opts pipeline.IngestConfig, sources ...*connector.Source) ([]string, *pipeline.IngestReport, error) {
+func (e *env) ingest(opts Config, sources ...*connector.Source) ([]string, *Report, error) {
 	e.t.Helper()
 	e.run++
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
-	rep, err := pipeline.IngestSources(context.Background(), e.store, e.run, sources, opts)
+	rep, err := Run(context.Background(), e.store, e.run, sources, opts)
 	if err != nil {
 		return nil, rep, err
 	}
@@ -89,7 +88,7 @@ func eventLines(t *testing.T, st *lifecycle.Store, run int64) []string {
 
 func (e *env) mustIngest(sources ...*connector.Source) []string {
 	e.t.Helper()
-	out, _, err := e.ingest(pipeline.IngestConfig{}, sources...)
+	out, _, err := e.ingest(Config{}, sources...)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -185,7 +184,7 @@ func TestProviderFillsFieldsAndNeverCreatesOrRemoves(t *testing.T) {
 	if err := ad.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	out, rep, err := e.ingest(pipeline.IngestConfig{}, ad, hr) // order in config does not matter
+	out, rep, err := e.ingest(Config{}, ad, hr) // order in config does not matter
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +196,7 @@ func TestProviderFillsFieldsAndNeverCreatesOrRemoves(t *testing.T) {
 		fmt.Sprint(d["provided_by"]) != "[ad]" || len(d["contracts"].([]any)) != 1 {
 		t.Fatalf("joined event %v", d)
 	}
-	if rep.Plans[1].Unknown != 1 || rep.Rejects != 0 {
+	if rep.Plans[1].unknown != 1 || rep.Rejects != 0 {
 		t.Fatalf("provider plan %+v", rep.Plans[1])
 	}
 	p, _ := e.store.Person(context.Background(), "001")
@@ -256,7 +255,7 @@ func TestRejectedRowLeavesThePersonByteForByteUnchanged(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, rep, err := e.ingest(pipeline.IngestConfig{}, e.source("hr", "", tc.persons, tc.contracts))
+			_, rep, err := e.ingest(Config{}, e.source("hr", "", tc.persons, tc.contracts))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -310,7 +309,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 	db := filepath.Join(e.dir, "db", "spendsync.db")
 	e.mustIngest(e.source("hr", "", personsHeader+"001;Jan;Boele;\n", ""))
 	before := rowOf(t, db, "SELECT COUNT(*), (SELECT COUNT(*) FROM events), (SELECT COUNT(*) FROM rejects), (SELECT COUNT(*) FROM runs) FROM persons")
-	_, rep, err := e.ingest(pipeline.IngestConfig{DryRun: true}, e.source("hr", "", personsHeader+"002;Anna;Jansen;bad\n003;X;Y;\n", ""))
+	_, rep, err := e.ingest(Config{DryRun: true}, e.source("hr", "", personsHeader+"002;Anna;Jansen;bad\n003;X;Y;\n", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,7 +363,7 @@ func TestSafetyStopsChangeNothingUnlessForced(t *testing.T) {
 				old := time.Now().Add(-tc.mtime)
 				os.Chtimes(src.Persons, old, old)
 			}
-			_, _, err := e.ingest(pipeline.IngestConfig{Thresholds: tc.th}, src)
+			_, _, err := e.ingest(Config{Thresholds: tc.th}, src)
 			if !errors.Is(err, fault.ErrSafetyStop) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "--force") {
 				t.Fatalf("err = %v, want safety stop mentioning %q and --force", err, tc.want)
 			}
@@ -374,7 +373,7 @@ func TestSafetyStopsChangeNothingUnlessForced(t *testing.T) {
 			if evs, _ := e.store.Events(context.Background(), lifecycle.EventFilter{RunID: e.run}); len(evs) != 0 {
 				t.Fatalf("events recorded: %v", evs)
 			}
-			out, _, err := e.ingest(pipeline.IngestConfig{Thresholds: tc.th, Force: true}, src)
+			out, _, err := e.ingest(Config{Thresholds: tc.th, Force: true}, src)
 			if err != nil {
 				t.Fatalf("forced: %v", err)
 			}

@@ -1,4 +1,4 @@
-package pipeline_test
+package ingest
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 	"github.com/spendsync/spendsync/internal/access/accesstest"
 	"github.com/spendsync/spendsync/internal/slowtest"
 	"github.com/spendsync/spendsync/lifecycle"
-	"github.com/spendsync/spendsync/pipeline"
 )
 
 func TestBackupAndReadersWhileALongIngestWrites(t *testing.T) {
@@ -26,7 +25,7 @@ func TestBackupAndReadersWhileALongIngestWrites(t *testing.T) {
 	defer w.Close()
 	done := make(chan error, 1)
 	go func() {
-		_, err := pipeline.IngestSources(context.Background(), w, 1, []*connector.Source{src}, pipeline.IngestConfig{Now: time.Now()})
+		_, err := Run(context.Background(), w, 1, []*connector.Source{src}, Config{Now: time.Now()})
 		done <- err
 	}()
 	r, err := lifecycle.Open(db, false, true)

@@ -1,11 +1,10 @@
-package pipeline_test
+package ingest
 
 import (
 	"strings"
 	"testing"
 
 	"github.com/spendsync/spendsync/connector"
-	"github.com/spendsync/spendsync/pipeline"
 )
 
 // Joiners staged on disk are written exactly as the plan held in memory
@@ -47,7 +46,6 @@ func TestStagedJoinersWriteWhatThePlanInMemoryWrites(t *testing.T) {
 	}}
 	rules := connector.Rules{VerifiedDomains: []string{"example.nl"}}
 	dump := func(staged bool) (string, int) {
-		pipeline.StageJoiners(t, staged)
 		e := newEnv(t)
 		var out []string
 		joiners := 0
@@ -56,14 +54,14 @@ func TestStagedJoinersWriteWhatThePlanInMemoryWrites(t *testing.T) {
 			if err := ad.Validate(); err != nil {
 				t.Fatal(err)
 			}
-			_, rep, err := e.ingest(pipeline.IngestConfig{Rules: rules},
+			_, rep, err := e.ingest(Config{Rules: rules, inMemory: !staged},
 				e.source("hr", "", d.hr, d.hrContracts), e.source("hr2", "", d.hr2, d.hr2Contracts), ad)
 			if err != nil && rep == nil {
 				t.Fatal(err)
 			}
 			for _, p := range rep.Plans {
 				out = append(out, p.Summary()+"; first orphan: "+p.OrphanExample)
-				joiners += pipeline.StagedJoiners(p)
+				joiners += p.stagedJoined
 			}
 		}
 		db := e.store.Path()

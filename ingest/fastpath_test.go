@@ -1,4 +1,4 @@
-package pipeline_test
+package ingest
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"github.com/spendsync/spendsync/connector"
 	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/lifecycle"
-	"github.com/spendsync/spendsync/pipeline"
 )
 
 func TestUnchangedSourcesSkipTheDiffOnlyWhenNothingChanged(t *testing.T) {
@@ -21,7 +20,7 @@ func TestUnchangedSourcesSkipTheDiffOnlyWhenNothingChanged(t *testing.T) {
 	if err := ad.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	ingest := func(opts pipeline.IngestConfig, srcs ...*connector.Source) *pipeline.IngestReport {
+	ingest := func(opts Config, srcs ...*connector.Source) *Report {
 		t.Helper()
 		_, rep, err := e.ingest(opts, srcs...)
 		if err != nil {
@@ -29,7 +28,7 @@ func TestUnchangedSourcesSkipTheDiffOnlyWhenNothingChanged(t *testing.T) {
 		}
 		return rep
 	}
-	unchanged := func(rep *pipeline.IngestReport) bool {
+	unchanged := func(rep *Report) bool {
 		for _, p := range rep.Plans {
 			if p.Unchanged == 0 {
 				return false
@@ -37,7 +36,7 @@ func TestUnchangedSourcesSkipTheDiffOnlyWhenNothingChanged(t *testing.T) {
 		}
 		return true
 	}
-	first := ingest(pipeline.IngestConfig{}, hr, ad)
+	first := ingest(Config{}, hr, ad)
 	// The event as it is stored: the person's non-empty fields.
 	var joined struct {
 		Person map[string]string `json:"person"`
@@ -50,10 +49,10 @@ func TestUnchangedSourcesSkipTheDiffOnlyWhenNothingChanged(t *testing.T) {
 	}
 	// The provider changed the state after hr was applied, but only in a
 	// field hr skips: the next two runs both take the fast path.
-	if rep := ingest(pipeline.IngestConfig{}, hr, ad); !unchanged(rep) {
+	if rep := ingest(Config{}, hr, ad); !unchanged(rep) {
 		t.Fatalf("second ingest of the same files was diffed again: %s / %s", rep.Plans[0].Summary(), rep.Plans[1].Summary())
 	}
-	rep := ingest(pipeline.IngestConfig{}, hr, ad)
+	rep := ingest(Config{}, hr, ad)
 	if !unchanged(rep) || rep.Rejects != 1 || rep.Plans[0].Rows != 2 {
 		t.Fatalf("third ingest of the same files was diffed again: %s", rep.Plans[0].Summary())
 	}
@@ -69,23 +68,23 @@ func TestUnchangedSourcesSkipTheDiffOnlyWhenNothingChanged(t *testing.T) {
 	if _, err := e.store.SetBlocked(context.Background(), 99, "001", true, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if unchanged(ingest(pipeline.IngestConfig{}, hr, ad)) {
+	if unchanged(ingest(Config{}, hr, ad)) {
 		t.Fatal("skipped after a block changed the state")
 	}
-	ingest(pipeline.IngestConfig{}, hr, ad)
+	ingest(Config{}, hr, ad)
 	// Other rules: diff again.
-	if unchanged(ingest(pipeline.IngestConfig{Rules: connector.Rules{VerifiedDomains: []string{"example.nl"}}}, hr, ad)) {
+	if unchanged(ingest(Config{Rules: connector.Rules{VerifiedDomains: []string{"example.nl"}}}, hr, ad)) {
 		t.Fatal("skipped although the rules changed")
 	}
 	// A changed file: diff again, and the change lands.
 	hr2 := e.source("hr", "", personsHeader+"001;Jan;Boele-Smit;jan@example.nl\n002;Anna;Jansen;bad-email\n", "")
-	if rep := ingest(pipeline.IngestConfig{}, hr2, ad); unchanged(rep) || rep.Plans[0].Count(lifecycle.PersonChanged) != 1 {
+	if rep := ingest(Config{}, hr2, ad); unchanged(rep) || rep.Plans[0].Count(lifecycle.PersonChanged) != 1 {
 		t.Fatal("a changed file was not diffed")
 	}
 	// Too many rejects last time (let through with --force): an unchanged
 	// file must meet the stop again, not slip through the shortcut.
 	two := e.source("hr", "", personsHeader+"001;Jan;Boele-Smit;jan@example.nl\n002;Anna;Jansen;bad-email\n003;X;Y;also-bad\n", "")
-	strict := pipeline.IngestConfig{Thresholds: lifecycle.Thresholds{MaxRejects: 1}}
+	strict := Config{Thresholds: lifecycle.Thresholds{MaxRejects: 1}}
 	if _, _, err := e.ingest(strict, two, ad); !errors.Is(err, fault.ErrSafetyStop) {
 		t.Fatalf("err = %v, want a safety stop", err)
 	}

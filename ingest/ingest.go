@@ -1,4 +1,4 @@
-package pipeline
+package ingest
 
 import (
 	"context"
@@ -19,8 +19,8 @@ import (
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
-// ingestConfig is everything one ingest of some sources needs.
-type ingestConfig struct {
+// Config is everything one ingest of some sources needs.
+type Config struct {
 	Rules      connector.Rules
 	Thresholds lifecycle.Thresholds
 	DryRun     bool
@@ -36,28 +36,31 @@ type ingestConfig struct {
 	// the error a run without Force would have ended with (a preview shows
 	// which stop a real run would hit).
 	Stopped func(stage string, err error)
+	// inMemory plans joiners in memory, as a dry run does, instead of
+	// staging them: tests compare the two.
+	inMemory bool
 }
 
-func (c ingestConfig) stopped(err error) {
+func (c Config) stopped(err error) {
 	if c.Stopped != nil {
 		c.Stopped("ingest", err)
 	}
 }
 
-// IngestReport is what an ingest did (or, dry, would do).
-type IngestReport struct {
+// Report is what an ingest did (or, dry, would do).
+type Report struct {
 	Plans   []*Plan
 	Rejects int
 }
 
-// Ingest reads every source, diffs each against the state and, unless dry,
+// Run reads every source, diffs each against the state and, unless dry,
 // applies each in its own transaction. Each source is read and diffed in
 // turn, against the state as the earlier sources of the run left it (in
 // memory), and all are read and checked against the safety stops before
 // anything is written, so a stop or a bad file leaves the state exactly
 // as it was. Primary sources go before providers, so a provider fills
 // persons that joined in the same run.
-func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources []*connector.Source, opts ingestConfig) (*IngestReport, error) {
+func Run(ctx context.Context, s *lifecycle.Store, runID int64, sources []*connector.Source, opts Config) (*Report, error) {
 	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -102,7 +105,7 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 		}
 		defer src.Release()
 	}
-	// Unchanged sources on an unchanged state need no diff (fastpath.go).
+	// Unchanged sources on an unchanged state need no diff (unchangedPlan).
 	digests := make([]string, len(ordered))
 	var unchanged []*Plan
 	for i, src := range ordered {
@@ -117,12 +120,12 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 		}
 		if p != nil && (opts.Thresholds.MaxRejects == 0 || len(p.Rejects) <= opts.Thresholds.MaxRejects) {
 			p.provides = src.Provides
-			p.Files = src.Files()
+			p.files = src.Files()
 			unchanged = append(unchanged, p)
 		}
 	}
 	if len(unchanged) == len(ordered) {
-		return finishIngest(ctx, s, runID, &IngestReport{Plans: unchanged}, forced, opts, log)
+		return finishIngest(ctx, s, runID, &Report{Plans: unchanged}, forced, opts, log)
 	}
 	// The index of the stored persons comes first. Then each source in
 	// turn is read (dropping the rows that hash as it recorded last time),
@@ -146,10 +149,10 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 	if st.index.len() > 0 && os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(50))
 	}
-	if !opts.DryRun && stageJoiners {
+	if !opts.DryRun && !opts.inMemory {
 		st.stg = newStaging(s, ordered)
 	}
-	rep := &IngestReport{}
+	rep := &Report{}
 	diff := opts.Phases.Start("diff", int64(len(ordered)))
 	defer diff.Done()
 	for i, src := range ordered {
@@ -171,7 +174,7 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", src.Name, err)
 		}
-		plan := st.PlanSource(res, provided, f)
+		plan := st.planSource(res, provided, f)
 		if st.err != nil {
 			return nil, fmt.Errorf("source %s: %w", src.Name, st.err)
 		}
@@ -185,7 +188,7 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 		}
 		plan.hashes, plan.putHashes = nil, st.newHashes(plan.hashes, plan.void)
 		if i < len(ordered)-1 {
-			st.Commit(plan)
+			st.remember(plan)
 		}
 		rep.Plans = append(rep.Plans, plan)
 		diff.Add(1)
@@ -196,7 +199,7 @@ func ingestSources(ctx context.Context, s *lifecycle.Store, runID int64, sources
 }
 
 // finishIngest logs the plans and, unless dry, records them.
-func finishIngest(ctx context.Context, s *lifecycle.Store, runID int64, rep *IngestReport, forced []lifecycle.Event, opts ingestConfig, log *slog.Logger) (*IngestReport, error) {
+func finishIngest(ctx context.Context, s *lifecycle.Store, runID int64, rep *Report, forced []lifecycle.Event, opts Config, log *slog.Logger) (*Report, error) {
 	rep.Rejects = 0
 	for _, plan := range rep.Plans {
 		rep.Rejects += len(plan.Rejects)
@@ -208,7 +211,7 @@ func finishIngest(ctx context.Context, s *lifecycle.Store, runID int64, rep *Ing
 		log.Info("ingest", "source", plan.Source, "rows", plan.Rows, "joined", plan.Count(lifecycle.PersonJoined),
 			"changed", plan.Count(lifecycle.PersonChanged), "left", plan.Count(lifecycle.PersonLeft), "contracts_added", plan.Count(lifecycle.ContractAdded),
 			"contracts_changed", plan.Count(lifecycle.ContractChanged), "contracts_ended", plan.Count(lifecycle.ContractEnded), "contracts_removed", plan.Count(lifecycle.ContractRemoved),
-			"rejected", len(plan.Rejects), "removals_held", plan.Count(lifecycle.PersonHeld), "orphans", plan.Orphans, "merged", plan.Merged, "unknown", plan.Unknown,
+			"rejected", len(plan.Rejects), "removals_held", plan.Count(lifecycle.PersonHeld), "orphans", plan.Orphans, "merged", plan.Merged, "unknown", plan.unknown,
 			"unchanged_since_run", plan.Unchanged, "dry_run", opts.DryRun)
 	}
 	for _, plan := range rep.Plans {
@@ -230,7 +233,7 @@ func finishIngest(ctx context.Context, s *lifecycle.Store, runID int64, rep *Ing
 			// 100k joiners that rendering was a sixth of a first ingest.
 			// A dry run with -v prints them on stdout instead (Ingest).
 			if debug && !opts.DryRun {
-				log.Debug("event", "kind", e.Kind, "employee", e.EmployeeNumber, "source", e.Source, detailsAttr(eventDetails(e)))
+				log.Debug("event", "kind", e.Kind, "employee", e.EmployeeNumber, "source", e.Source, detailsAttr(EventDetails(e)))
 			}
 		}
 		for _, r := range plan.Rejects {
@@ -299,7 +302,7 @@ func mergeProvided(plans []*Plan) {
 				return false
 			}
 			je := j.Lazy.(*joinedEvent)
-			for f, ch := range e.Details["fields"].(map[string]Change) {
+			for f, ch := range e.Details["fields"].(map[string]change) {
 				je.person.p.SetField(f, ch.New)
 			}
 			if !slices.Contains(je.providedBy, p.Source) {

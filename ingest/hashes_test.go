@@ -1,14 +1,16 @@
-package pipeline_test
+package ingest
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/spendsync/spendsync/connector"
-	"github.com/spendsync/spendsync/pipeline"
+	"github.com/spendsync/spendsync/lifecycle"
 )
 
 // A provider's recorded hash must not outlive the person: a leaver who
@@ -86,7 +88,7 @@ func TestDuplicateOfAnUnchangedRowIsRejectedWithBothLines(t *testing.T) {
 
 	day2 := e.source("hr", "", persons+"001;Jan;Dubbel;jan@example.nl\n",
 		contracts+"002;c2;2021-01-01;;ICT;HRA\n")
-	out, rep, err := e.ingest(pipeline.IngestConfig{}, day2)
+	out, rep, err := e.ingest(Config{}, day2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +162,7 @@ func TestDryRunThroughTheFilterPlansTheSameAndRecordsNoHashes(t *testing.T) {
 	// both in memory, through the filter.
 	day2 := e.source("hr", "", strings.Replace(persons, "Boele", "Boele-Smit", 1)+"003;Piet;Smit;piet@example.nl\n",
 		strings.Replace(contracts, "HR;HRA", "ICT;HRA", 1)+"003;c3;2022-01-01;;FIN;CTRL\n099;c9;2019-01-01;2020-01-01;FIN;CTRL\n")
-	_, rep, err := e.ingest(pipeline.IngestConfig{DryRun: true}, day2)
+	_, rep, err := e.ingest(Config{DryRun: true}, day2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,4 +176,27 @@ func TestDryRunThroughTheFilterPlansTheSameAndRecordsNoHashes(t *testing.T) {
 		t.Fatalf("a dry run recorded hashes:\n%s\n%s", before, after)
 	}
 	eq(t, "the real run", e.mustIngest(day2), []string{"person.changed 001", "contract.changed 002", "person.joined 003"})
+}
+
+// openV1 writes a database as schema version 1 left it (the fixture in
+// testdata/schema) at path and opens it, which upgrades it.
+func openV1(t *testing.T, path string) *lifecycle.Store {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join("..", "testdata", "schema", "v1.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(string(text)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	st, err := lifecycle.Open(path, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

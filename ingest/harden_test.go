@@ -1,11 +1,9 @@
-package pipeline_test
+package ingest
 
 import (
 	"context"
 	"strings"
 	"testing"
-
-	"github.com/spendsync/spendsync/pipeline"
 )
 
 func TestStoredRawRowOfARejectIsCappedWithItsLength(t *testing.T) {
@@ -13,7 +11,7 @@ func TestStoredRawRowOfARejectIsCappedWithItsLength(t *testing.T) {
 	good := personsHeader + "001;Jan;Boele;jan@example.nl\n"
 	e.mustIngest(e.source("hr", "", good, ""))
 	huge := "002;Anna;" + strings.Repeat("Lang", 500_000) + ";anna@example.nl"
-	if _, _, err := e.ingest(pipeline.IngestConfig{}, e.source("hr", "", good+huge+"\n", "")); err != nil {
+	if _, _, err := e.ingest(Config{}, e.source("hr", "", good+huge+"\n", "")); err != nil {
 		t.Fatal(err)
 	}
 	rejects, err := e.store.Rejects(context.Background(), e.run)

@@ -1,4 +1,4 @@
-package pipeline
+package ingest
 
 import (
 	"crypto/sha256"
@@ -102,7 +102,7 @@ func (x *hasher) contracts(rows []connector.ContractRow) lifecycle.Hash {
 // newHashes lists the hashes of plan that differ from what the source
 // recorded: only those are written. A voided person's are all written,
 // since the void clears what was recorded.
-func (st *State) newHashes(next map[string]lifecycle.Hashes, void []string) map[string]lifecycle.Hashes {
+func (st *state) newHashes(next map[string]lifecycle.Hashes, void []string) map[string]lifecycle.Hashes {
 	own := make(map[string]bool, len(void))
 	for _, emp := range void {
 		own[emp] = true
@@ -133,7 +133,7 @@ func (st *State) newHashes(next map[string]lifecycle.Hashes, void []string) map[
 // committed to the state, so what they changed (a person taken over,
 // joined or left) is seen and keeps the row.
 type sourceFilter struct {
-	st   *State
+	st   *state
 	src  *connector.Source
 	skip []string
 
@@ -154,7 +154,7 @@ type sourceFilter struct {
 
 // newFilter returns the filter src is read through, or nil when it would
 // keep every row: nothing recorded and nothing to stage.
-func (st *State) newFilter(src *connector.Source, skip []string) *sourceFilter {
+func (st *state) newFilter(src *connector.Source, skip []string) *sourceFilter {
 	stages := st.stg.stages(src)
 	if src.API != nil {
 		return nil // a pulled source's pages are read once, whole

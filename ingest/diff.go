@@ -1,4 +1,4 @@
-package pipeline
+package ingest
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 )
 
 // Change is one field's old and new value.
-type Change struct {
+type change struct {
 	Old string `json:"old"`
 	New string `json:"new"`
 }
@@ -23,11 +23,11 @@ type Plan struct {
 	Source  string
 	Events  []lifecycle.Event
 	Rejects []connector.Reject
-	// Population is the number of current persons the source owned before,
+	// population is the number of current persons the source owned before,
 	// the base for max_removal_percent.
-	Population int
+	population int
 	Rows       int
-	Unknown    int // provider rows for employee numbers not in the state
+	unknown    int // provider rows for employee numbers not in the state
 	// Orphans counts contract rows whose employee number the persons file
 	// does not list: HR systems keep listing ended employments of people
 	// who left, so they are counted, not rejected, and create nobody.
@@ -37,7 +37,7 @@ type Plan struct {
 	// Merged counts contract rows without a contract id identical to an
 	// earlier row of the same person: one contract, never a reject.
 	Merged int
-	Files  []string
+	files  []string
 	// Unchanged is the run whose result this one repeats: nothing about the
 	// source or the state changed since (0: the source was diffed).
 	Unchanged int64
@@ -95,20 +95,20 @@ func (p *Plan) Count(kind string) int {
 	return n
 }
 
-// Removals is the number of persons the plan removes.
-func (p *Plan) Removals() int { return len(p.leave) }
+// removals is the number of persons the plan removes.
+func (p *Plan) removals() int { return len(p.leave) }
 
-// Empty reports a snapshot source with no data rows.
-func (p *Plan) Empty() bool { return p.snapshotEmpty }
+// empty reports a snapshot source with no data rows.
+func (p *Plan) empty() bool { return p.snapshotEmpty }
 
-// PlanSource diffs res against the state, consuming res.Persons.
+// planSource diffs res against the state, consuming res.Persons.
 // skipFields are person fields another source provides, which this source
 // must not overwrite. A person whose row hashes as the source recorded
-// last time (State.useHashesOf) is not diffed; f is the filter the source
+// last time (state.useHashesOf) is not diffed; f is the filter the source
 // was read through, or nil.
-func (st *State) PlanSource(res *connector.Result, skipFields []string, f *sourceFilter) *Plan {
+func (st *state) planSource(res *connector.Result, skipFields []string, f *sourceFilter) *Plan {
 	src := res.Source
-	plan := &Plan{Source: src.Name, Rejects: slices.Clone(res.Rejects), Rows: res.Rows(), Files: res.Files, Merged: res.Merged,
+	plan := &Plan{Source: src.Name, Rejects: slices.Clone(res.Rejects), Rows: res.Rows(), files: res.Files, Merged: res.Merged,
 		persons: map[string]*lifecycle.Person{}, joined: map[string]int{}, provides: src.Provides,
 		hashes: make(map[string]lifecycle.Hashes, len(res.Persons)), filter: f}
 	x := newHasher()
@@ -127,7 +127,7 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string, f *sourc
 		plan.contractsBefore = n
 	}
 	fields := diffedFields(src, res.Fields, skipFields)
-	st.owned(src.Name, func(string) { plan.Population++ })
+	st.owned(src.Name, func(string) { plan.population++ })
 
 	for _, emp := range slices.Sorted(maps.Keys(res.Persons)) {
 		// The plan consumes the rows: each is garbage once planned, so a
@@ -158,10 +158,10 @@ func (st *State) PlanSource(res *connector.Result, skipFields []string, f *sourc
 		}
 		p := *old
 		p.Source = src.Name
-		changes := map[string]Change{}
+		changes := map[string]change{}
 		for _, f := range fields {
 			if o, n := old.Field(f), row.Field(f); o != n {
-				changes[f] = Change{o, n}
+				changes[f] = change{o, n}
 				p.SetField(f, n)
 			}
 		}
@@ -232,7 +232,7 @@ func diffedFields(src *connector.Source, fields, provided []string) []string {
 // leaveUnlessHeld removes emp, unless a rejected row of this source names
 // its employee number: then the person keeps its last good state and the
 // held removal is an event pointing at that row.
-func (plan *Plan) leaveUnlessHeld(st *State, res *connector.Result, emp string, details map[string]any) {
+func (plan *Plan) leaveUnlessHeld(st *state, res *connector.Result, emp string, details map[string]any) {
 	if r, held := res.HeldBy(emp); held {
 		plan.event(lifecycle.PersonHeld, emp, map[string]any{"reason": "removal held back: a rejected row names this employee number",
 			"file": r.File, "line": r.Line, "reject": r.Reason})
@@ -247,7 +247,7 @@ func emptiedBy(empty map[string][]string, events []lifecycle.Event) *emptiedLook
 	for _, file := range slices.Sorted(maps.Keys(empty)) {
 		counts := map[string]int{}
 		for _, e := range events {
-			changes, _ := e.Details["fields"].(map[string]Change)
+			changes, _ := e.Details["fields"].(map[string]change)
 			for _, f := range empty[file] {
 				if ch, ok := changes[f]; ok && ch.Old != "" && ch.New == "" {
 					counts[f]++
@@ -263,7 +263,7 @@ func emptiedBy(empty map[string][]string, events []lifecycle.Event) *emptiedLook
 	return nil
 }
 
-func (plan *Plan) leaveEvent(st *State, emp string, details map[string]any) {
+func (plan *Plan) leaveEvent(st *state, emp string, details map[string]any) {
 	plan.leave = append(plan.leave, emp)
 	plan.void = append(plan.void, emp)
 	cs := st.contractsOf(emp)
@@ -279,7 +279,7 @@ func (plan *Plan) leaveEvent(st *State, emp string, details map[string]any) {
 	plan.event(lifecycle.PersonLeft, emp, details)
 }
 
-func (st *State) planContracts(plan *Plan, res *connector.Result, x *hasher) {
+func (st *state) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 	// Grouped in place: a stable sort by employee number keeps each
 	// person's rows in file order, and each person's rows are a window of
 	// the result's, not a copy of them.
@@ -342,10 +342,10 @@ func (st *State) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 				plan.event(lifecycle.ContractAdded, emp, map[string]any{"contract": *c, "file": row.File, "line": row.Line})
 				continue
 			}
-			changes := map[string]Change{}
+			changes := map[string]change{}
 			for _, f := range model.ContractFields {
 				if o, n := old.Field(f), c.Field(f); o != n {
-					changes[f] = Change{o, n}
+					changes[f] = change{o, n}
 				}
 			}
 			if len(changes) == 0 {
@@ -398,7 +398,7 @@ func (st *State) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 	}
 }
 
-func (st *State) planProvider(plan *Plan, res *connector.Result, x *hasher) {
+func (st *state) planProvider(plan *Plan, res *connector.Result, x *hasher) {
 	if plan.filter != nil {
 		plan.stagedProvided = plan.filter.provided
 	}
@@ -418,7 +418,7 @@ func (st *State) planProvider(plan *Plan, res *connector.Result, x *hasher) {
 			continue
 		}
 		if !st.present(emp) {
-			plan.Unknown++
+			plan.unknown++
 			continue
 		}
 		row := res.Persons[emp]
@@ -432,10 +432,10 @@ func (st *State) planProvider(plan *Plan, res *connector.Result, x *hasher) {
 			continue // a failed load: st.err ends the ingest
 		}
 		p := *old
-		changes := map[string]Change{}
+		changes := map[string]change{}
 		for _, f := range res.Fields {
 			if o, n := old.Field(f), row.Field(f); o != n {
-				changes[f] = Change{o, n}
+				changes[f] = change{o, n}
 				p.SetField(f, n)
 			}
 		}
@@ -466,9 +466,9 @@ func warningEvent(source, emp, warning, file string, line int) lifecycle.Event {
 		Details: map[string]any{"warning": warning, "file": file, "line": line}}
 }
 
-// Commit makes the plan part of the in-memory state, so later sources of
-// the same run see it. The run's last plan needs no Commit.
-func (st *State) Commit(plan *Plan) {
+// remember makes the plan part of the in-memory state (it writes nothing), so later sources of
+// the same run see it. The run's last plan needs none.
+func (st *state) remember(plan *Plan) {
 	for emp, p := range plan.persons {
 		p.Left = false
 		st.persons[emp] = p

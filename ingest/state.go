@@ -1,4 +1,4 @@
-package pipeline
+package ingest
 
 import (
 	"context"
@@ -9,13 +9,13 @@ import (
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
-// State is what an ingest knows of the stored persons and contracts. It
+// state is what an ingest knows of the stored persons and contracts. It
 // holds an index of every person (owner, left), loads a
 // person or its contracts only when a diff needs them, and keeps what the
 // earlier sources of the same run changed, so every source is diffed
 // against what they left. Persons whose hashes match what their source
 // supplied last time are never loaded (hashes.go).
-type State struct {
+type state struct {
 	ctx    context.Context
 	store  *lifecycle.Store
 	loader *lifecycle.Loader
@@ -39,7 +39,7 @@ type State struct {
 }
 
 // loadState reads the index of the stored persons.
-func loadState(ctx context.Context, s *lifecycle.Store) (*State, error) {
+func loadState(ctx context.Context, s *lifecycle.Store) (*state, error) {
 	var index *index
 	owners, err := s.Index(ctx, func(n int) { index = newIndex(n) }, func(emp string, e lifecycle.Indexed) {
 		index.add(emp).Indexed = e
@@ -51,18 +51,18 @@ func loadState(ctx context.Context, s *lifecycle.Store) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &State{ctx: ctx, store: s, loader: loader, index: index, owners: owners, persons: map[string]*lifecycle.Person{},
+	return &state{ctx: ctx, store: s, loader: loader, index: index, owners: owners, persons: map[string]*lifecycle.Person{},
 		contracts: map[string]map[string]model.Contract{}, voided: map[string]bool{}}, nil
 }
 
 // Close releases the loader and removes the stage.
-func (st *State) Close() {
+func (st *state) Close() {
 	st.loader.Close()
 	st.stg.close()
 }
 
 // person returns the stored (or this run's) person, or nil.
-func (st *State) person(emp string) *lifecycle.Person {
+func (st *state) person(emp string) *lifecycle.Person {
 	if p, ok := st.persons[emp]; ok {
 		return p
 	}
@@ -91,8 +91,8 @@ func (st *State) person(emp string) *lifecycle.Person {
 }
 
 // contractsOf returns the person's contracts by key, loading them once.
-// The map is the state's own: Commit changes it.
-func (st *State) contractsOf(emp string) map[string]model.Contract {
+// The map is the state's own: remember changes it.
+func (st *state) contractsOf(emp string) map[string]model.Contract {
 	if m, ok := st.contracts[emp]; ok {
 		return m
 	}
@@ -116,7 +116,7 @@ func (st *State) contractsOf(emp string) map[string]model.Contract {
 // of the previous source's, and clears the previous source's contract
 // sums: one index for the persons and what a source says of them, not a
 // map each (a million entries each at 1M persons).
-func (st *State) useHashesOf(source string) error {
+func (st *state) useHashesOf(source string) error {
 	st.index.each(func(_ string, e *entry) {
 		*e = entry{Indexed: lifecycle.Indexed{Owner: e.Owner, Left: e.Left}}
 	})
@@ -131,7 +131,7 @@ func (st *State) useHashesOf(source string) error {
 }
 
 // recorded is what the source of useHashesOf recorded for emp.
-func (st *State) recorded(emp string) lifecycle.Hashes {
+func (st *state) recorded(emp string) lifecycle.Hashes {
 	if e := st.index.get(emp); e != nil {
 		return e.Hashes
 	}
@@ -139,7 +139,7 @@ func (st *State) recorded(emp string) lifecycle.Hashes {
 }
 
 // owner returns the number the index gives source, adding it if new.
-func (st *State) owner(source string) uint16 {
+func (st *state) owner(source string) uint16 {
 	if i := slices.Index(st.owners, source); i >= 0 {
 		return uint16(i)
 	}
@@ -149,12 +149,12 @@ func (st *State) owner(source string) uint16 {
 
 // known reports whether the index holds emp: stored, or planned by a
 // source of this run in memory.
-func (st *State) known(emp string) bool {
+func (st *state) known(emp string) bool {
 	return st.index.get(emp) != nil
 }
 
 // present reports whether emp is a current (not left) person.
-func (st *State) present(emp string) bool {
+func (st *state) present(emp string) bool {
 	if e := st.index.get(emp); e != nil {
 		return !e.Left
 	}
@@ -162,7 +162,7 @@ func (st *State) present(emp string) bool {
 }
 
 // owned calls fn for every current person source owns.
-func (st *State) owned(source string, fn func(emp string)) {
+func (st *state) owned(source string, fn func(emp string)) {
 	st.index.each(func(emp string, e *entry) {
 		if !e.Left && st.owners[e.Owner] == source {
 			fn(emp)
@@ -175,13 +175,13 @@ func (st *State) owned(source string, fn func(emp string)) {
 // stored fields already hold it. A primary source skips only a person it
 // owns (one another source took over is diffed in full); a provider owns
 // no one.
-func (st *State) unchanged(src *connector.Source, recorded, now lifecycle.Hash, emp string) bool {
+func (st *state) unchanged(src *connector.Source, recorded, now lifecycle.Hash, emp string) bool {
 	return st.unchangedAt(src, st.index.get(emp), recorded, now, emp)
 }
 
 // unchangedAt is unchanged for the caller that holds emp's index entry
 // (nil: not stored).
-func (st *State) unchangedAt(src *connector.Source, e *entry, recorded, now lifecycle.Hash, emp string) bool {
+func (st *state) unchangedAt(src *connector.Source, e *entry, recorded, now lifecycle.Hash, emp string) bool {
 	if e == nil || !src.IsProvider() && st.owners[e.Owner] != src.Name {
 		return false
 	}

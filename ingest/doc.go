@@ -1,0 +1,32 @@
+// Package ingest is the diff engine: it reads each source through the
+// connector, compares what it holds with the store and writes the changes
+// through lifecycle. Run is its one entry; the Plans of its Report are the
+// result as data.
+//
+// An ingest holds an index of the stored persons (employee number, owning
+// source, left), not the persons themselves (index.go: the numbers in one
+// arena, the entries in one slice, an open-addressed table of positions).
+// Each source recorded, per person, a hash of the person fields it supplied
+// and one of that person's contracts (hashes.go); before a source is read
+// its hashes go into the index entries. The source is then read through a
+// filter the engine implements (connector.Filter): a persons row that
+// hashes as last time is dropped as it is read, and the contracts file is
+// read twice, once to sum each person's contract hashes and once to keep
+// only the rows of persons whose contracts changed. So the rows in memory
+// follow the day's changes, not the size of the files. A pulled source
+// keeps every row.
+//
+// The diff (diff.go) loads, one by one, only the persons whose hashes
+// differ, and compares them field by field: a 1% change loads 1% of the
+// state. A joiner or a leaver voids every source's hashes for that person,
+// and a person another source took over is compared in full. The sources
+// are diffed one after the other, each against the state as the earlier
+// ones left it in memory (state.go), and nothing is written before all are
+// checked against the thresholds (safety.go).
+//
+// Joiners (every row of a first ingest) are not planned in memory: their
+// rows, and what providers supply for them, go to a stage on disk as they
+// are read (staged.go), and come back in employee order when their
+// source's changes are written, each as one person.joined event (joined.go)
+// that folds in the providers' fields. A dry run plans in memory.
+package ingest
