@@ -41,7 +41,7 @@ func FuzzLoad(f *testing.F) {
 		if err := src.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		res, err := connector.Load(src, connector.Rules{VerifiedDomains: []string{"example.nl"}}, nil)
+		res, err := connector.Load(context.Background(), src, connector.Rules{VerifiedDomains: []string{"example.nl"}}, nil, nil)
 		if err != nil {
 			return // a file-level error is a fine answer; a panic is not
 		}
@@ -67,16 +67,8 @@ func FuzzLoad(f *testing.F) {
 // listed numbers and protections, and exactly the kept rows of the
 // unfiltered result, in the same order.
 func sameThroughAFilter(t *testing.T, src *connector.Source, all *connector.Result) {
-	keep := func(emp string) bool { return len(emp)%2 == 0 }
-	// The lines of dropped rows of numbers of length 1, 5, 9... are kept
-	// by the caller (Filter.Lines), the others by the result.
-	lines := mapLines{}
-	got, err := connector.LoadFiltered(context.Background(), src, connector.Rules{VerifiedDomains: []string{"example.nl"}}, nil, &connector.Filter{
-		Person:        func(_ []string, p *connector.PersonRow) bool { return keep(p.EmployeeNumber) },
-		Contract:      func(*connector.ContractRow) bool { return false },
-		KeepContracts: func(emp string, listed func() bool) bool { return keep(emp) || !listed() },
-		Lines:         lines,
-	})
+	lines := oddFilter{}
+	got, err := connector.Load(context.Background(), src, connector.Rules{VerifiedDomains: []string{"example.nl"}}, nil, lines)
 	if err != nil {
 		t.Fatalf("filtered load failed where the whole one did not: %v", err)
 	}
@@ -84,25 +76,29 @@ func sameThroughAFilter(t *testing.T, src *connector.Source, all *connector.Resu
 		t.Fatalf("rejects differ through a filter:\n%+v\n%+v", got.Rejects, all.Rejects)
 	}
 	listed := map[string]int{}
-	got.EachListed(func(emp string) {
+	see := func(emp string) {
 		line, ok := got.ListedOn(emp)
 		if _, twice := listed[emp]; twice || !ok {
-			t.Fatalf("EachListed gave %q twice, or ListedOn does not know it", emp)
+			t.Fatalf("EachListed or the filter gave %q twice, or ListedOn does not know it", emp)
 		}
 		listed[emp] = line
-	})
+	}
+	got.EachListed(see)
+	for emp := range lines {
+		see(emp)
+	}
 	if !reflect.DeepEqual(listed, all.Listed) || !reflect.DeepEqual(got.Protected, all.Protected) ||
 		!reflect.DeepEqual(got.ProtectedContracts, all.ProtectedContracts) || got.Rows() != all.Rows() {
 		t.Fatalf("listed, protected or counts differ through a filter")
 	}
 	for emp, p := range all.Persons {
-		if q, ok := got.Persons[emp]; ok != keep(emp) || ok && !reflect.DeepEqual(q, p) {
-			t.Fatalf("person %q kept %v, want %v", emp, ok, keep(emp))
+		if q, ok := got.Persons[emp]; ok != keepOdd(emp) || ok && !reflect.DeepEqual(q, p) {
+			t.Fatalf("person %q kept %v, want %v", emp, ok, keepOdd(emp))
 		}
 	}
 	var want []connector.ContractRow
 	for _, c := range all.Contracts {
-		if _, listed := all.Listed[c.EmployeeNumber]; !listed || keep(c.EmployeeNumber) {
+		if _, listed := all.Listed[c.EmployeeNumber]; !listed || keepOdd(c.EmployeeNumber) {
 			want = append(want, c)
 		}
 	}
@@ -128,22 +124,27 @@ func FuzzParseDate(f *testing.F) {
 	})
 }
 
-// mapLines keeps the lines of employee numbers whose length is 1 modulo 4
-// (connector.Lines), and lets the result keep the others.
-type mapLines map[string]int
+// oddFilter keeps the rows of employee numbers of even length, and the
+// lines of the dropped rows of numbers of length 1, 5, 9...: the result
+// keeps the others' lines.
+type oddFilter map[string]int
 
-func (m mapLines) Keep(emp string, line int) bool {
-	if len(emp)%4 != 1 {
-		return false
+func keepOdd(emp string) bool { return len(emp)%2 == 0 }
+
+func (m oddFilter) Person(_ []string, p *connector.PersonRow) (keep, lineKept bool) {
+	if keepOdd(p.EmployeeNumber) {
+		return true, false
 	}
-	m[emp] = line
-	return true
+	if len(p.EmployeeNumber)%4 != 1 {
+		return false, false
+	}
+	m[p.EmployeeNumber] = p.Line
+	return false, true
 }
 
-func (m mapLines) Line(emp string) (int, bool) { line, ok := m[emp]; return line, ok }
-func (m mapLines) Forget(emp string)           { delete(m, emp) }
-func (m mapLines) Each(fn func(emp string)) {
-	for emp := range m {
-		fn(emp)
-	}
+func (m oddFilter) Line(emp string) (int, bool)          { line, ok := m[emp]; return line, ok }
+func (m oddFilter) Forget(emp string)                    { delete(m, emp) }
+func (m oddFilter) Contract(*connector.ContractRow) bool { return false }
+func (m oddFilter) KeepContracts(emp string, listed func() bool) bool {
+	return keepOdd(emp) || !listed()
 }

@@ -85,12 +85,23 @@ type Result struct {
 	// as two rows).
 	Merged int
 
+	held map[string]int // token -> index in Rejects, built on first HeldBy
+	rd   *reader        // what reading left that the methods below need
+}
+
+// reader is the state of reading one source's files into a Result: what
+// the headers and the filter decided, and what is read back from a file
+// once it has been read.
+type reader struct {
+	*Result
 	ctx         context.Context // ends the reading of every file
 	personsFile string
-	held        map[string]int // token -> index in Rejects, built on first HeldBy
 	lookups     []*lookupTable
-	filter      *Filter
+	filter      Filter
 	keepEmp     func(string) bool // the second pass over a filtered contracts file
+	// left counts the first pass's contract rows the filter did not take:
+	// without any, a second pass would keep none.
+	left int
 	// contractIDColumn is the contracts file's header for contract_id,
 	// for duplicates reported after the file was read.
 	contractIDColumn string
@@ -104,40 +115,37 @@ type Result struct {
 // Filter drops, while a source is read, the rows the caller already
 // knows it does not need: an ingest keeps only rows that differ from what
 // the source supplied last time, so its memory follows the changes, not
-// the size of the files. It applies to sources read from files.
-type Filter struct {
+// the size of the files. It applies to sources read from files (a pulled
+// source keeps every row), and is the only way the connector calls out.
+//
+// The persons file and the contracts file may be read on two goroutines
+// at once: Person, Line and Forget are called on the one that reads the
+// persons file, Contract on the one that reads the contracts file, and
+// KeepContracts after both.
+type Filter interface {
 	// Person sees each valid persons row with the person fields the
-	// source supplies; false drops it (it stays in Listed). Only for
-	// providers and sources with a contracts file: a persons row that
-	// also holds a contract is always kept.
-	Person func(fields []string, p *PersonRow) bool
-	// Contract sees each valid row of the contracts file in a first pass,
-	// on a goroutine of its own; KeepContracts then names, once the
-	// persons file is read, the employee numbers whose rows a second pass
-	// over the file keeps (listed reports whether the persons file lists
-	// it: asked only when the answer needs it). Contract
-	// returns true when it takes the row away (to disk): the caller then
+	// source supplies (for providers and sources with a contracts file
+	// only: a persons row that also holds a contract is always kept).
+	// keep false drops the row; lineKept then says the filter keeps the
+	// row's line itself (Line answers for it), else the Result's Listed
+	// does: the filter may hold a million lines more compactly than a map.
+	Person(fields []string, p *PersonRow) (keep, lineKept bool)
+	// Line returns the line of a persons row whose line Person kept.
+	Line(emp string) (int, bool)
+	// Forget voids the line Person kept for emp: a duplicate row came.
+	Forget(emp string)
+	// Contract sees each valid row of the contracts file in a first pass
+	// and returns true when it takes the row away (to disk): it then
 	// checks that employee number's rows for duplicate contracts itself
 	// and reports them with RejectDuplicateContracts. It must take all or
 	// none of one employee number's rows.
-	Contract      func(*ContractRow) bool
-	KeepContracts func(emp string, listed func() bool) bool
-	// Reread, when set, is asked before the second pass: false skips it
-	// (the caller knows it would keep no row).
-	Reread func() bool
-	// Lines, when set, is offered the line of each persons row Person
-	// dropped, to keep in place of Listed: the caller may hold them more
-	// compactly than a map (a million at 1M persons).
-	Lines Lines
-}
-
-// Lines keeps on which line of the persons file employee numbers are.
-// Keep is called on the goroutine that reads the persons file.
-type Lines interface {
-	Keep(emp string, line int) bool // false: not kept, Listed holds it
-	Line(emp string) (int, bool)
-	Forget(emp string)
-	Each(fn func(emp string))
+	Contract(c *ContractRow) bool
+	// KeepContracts names, once the persons file is read, the employee
+	// numbers whose rows a second pass over the contracts file keeps;
+	// listed reports whether the persons file lists emp (ask it only when
+	// the answer needs it). There is no second pass when Contract took
+	// every row.
+	KeepContracts(emp string, listed func() bool) bool
 }
 
 // ListedOn returns the line of emp's valid persons row, if there is one.
@@ -145,28 +153,18 @@ func (res *Result) ListedOn(emp string) (int, bool) {
 	if line, ok := res.Listed[emp]; ok {
 		return line, true
 	}
-	if l := res.lines(); l != nil {
-		return l.Line(emp)
+	if res.rd != nil && res.rd.filter != nil {
+		return res.rd.filter.Line(emp)
 	}
 	return 0, false
 }
 
 // EachListed calls fn with the employee number of every valid persons
-// row, in no order.
+// row Listed holds, in no order: not those whose lines the Filter kept.
 func (res *Result) EachListed(fn func(emp string)) {
 	for emp := range res.Listed {
 		fn(emp)
 	}
-	if l := res.lines(); l != nil {
-		l.Each(fn)
-	}
-}
-
-func (res *Result) lines() Lines {
-	if res.filter == nil {
-		return nil
-	}
-	return res.filter.Lines
 }
 
 // Rows is the number of data rows read from all files.
@@ -176,32 +174,22 @@ func (res *Result) Rows() int { return res.PersonRows + res.ContractRows }
 // the named file (for a progress bar), or nil.
 type Progress func(path string, size int64) io.Writer
 
-// Load reads and validates a source's files.
-func Load(src *Source, rules Rules, progress Progress) (*Result, error) {
-	return LoadContext(context.Background(), src, rules, progress)
-}
-
-// LoadContext is Load with a context, which ends an API pull early.
-func LoadContext(ctx context.Context, src *Source, rules Rules, progress Progress) (*Result, error) {
-	return LoadFiltered(ctx, src, rules, progress, nil)
-}
-
-// LoadFiltered is LoadContext keeping only the rows filter keeps (nil:
-// all). A pulled source keeps all its rows.
-func LoadFiltered(ctx context.Context, src *Source, rules Rules, progress Progress, filter *Filter) (*Result, error) {
+// Load reads and validates a source's files, keeping only the rows
+// filter keeps (nil: all); ctx ends the reading, and an API pull, early.
+// A pulled source keeps all its rows.
+func Load(ctx context.Context, src *Source, rules Rules, progress Progress, filter Filter) (*Result, error) {
 	if src.API != nil {
 		filter = nil
 	}
-	res := &Result{
-		ctx:                ctx,
+	res := &reader{ctx: ctx, filter: filter, Result: &Result{
 		Source:             src,
-		filter:             filter,
 		Listed:             map[string]int{},
 		Persons:            map[string]*PersonRow{},
 		Deleted:            map[string]int{},
 		Protected:          map[string]bool{},
 		ProtectedContracts: map[string]bool{},
-	}
+	}}
+	res.rd = res
 	if err := res.loadLookups(progress); err != nil {
 		return nil, err
 	}
@@ -231,7 +219,7 @@ func LoadFiltered(ctx context.Context, src *Source, rules Rules, progress Progre
 	for _, l := range src.Lookups {
 		res.Files = append(res.Files, l.File)
 	}
-	return res, nil
+	return res.Result, nil
 }
 
 // readBoth reads the persons and the contracts file side by side, on two
@@ -240,7 +228,7 @@ func LoadFiltered(ctx context.Context, src *Source, rules Rules, progress Progre
 // merged after, so rejects and files keep the order of one file after the
 // other. (With a progress bar, for a person at a terminal, the files are
 // read one at a time so the two bars do not draw over each other.)
-func (res *Result) readBoth(src *Source, rules Rules) error {
+func (res *reader) readBoth(src *Source, rules Rules) error {
 	cres := res.sub()
 	cres.personsFile, cres.filter = src.Persons, res.filter
 	done := make(chan error, 1)
@@ -259,6 +247,7 @@ func (res *Result) readBoth(src *Source, rules Rules) error {
 	res.Rejects = append(res.Rejects, cres.Rejects...)
 	res.ContractRows = cres.ContractRows
 	res.Merged = cres.Merged
+	res.left = cres.left
 	res.contractIDColumn, res.contractHeaders = cres.contractIDColumn, cres.contractHeaders
 	for emp := range cres.Protected {
 		res.Protected[emp] = true
@@ -271,14 +260,16 @@ func (res *Result) readBoth(src *Source, rules Rules) error {
 
 // sub is an empty result for reading a file of res's source apart from
 // res (a goroutine's file, a second pass), merged by the caller.
-func (res *Result) sub() *Result {
-	return &Result{ctx: res.ctx, Source: res.Source, Protected: map[string]bool{}, ProtectedContracts: map[string]bool{},
-		personsFile: res.personsFile, lookups: res.lookups}
+func (res *reader) sub() *reader {
+	r := &reader{ctx: res.ctx, personsFile: res.personsFile, lookups: res.lookups,
+		Result: &Result{Source: res.Source, Protected: map[string]bool{}, ProtectedContracts: map[string]bool{}}}
+	r.rd = r
+	return r
 }
 
 // addContracts appends rows read apart; into an empty result they are
 // taken over, not copied (150k rows on a first ingest).
-func (res *Result) addContracts(rows []ContractRow) {
+func (res *reader) addContracts(rows []ContractRow) {
 	if len(res.Contracts) == 0 {
 		res.Contracts = rows
 		return
@@ -288,7 +279,7 @@ func (res *Result) addContracts(rows []ContractRow) {
 
 // reread reads file of res's source again as a table, after a first
 // read found what to look for in it; an empty file has nothing to give.
-func (res *Result) reread(file string, fn func(*table) error) error {
+func (res *reader) reread(file string, fn func(*table) error) error {
 	return withFile(res.ctx, res.Source, file, nil, func(r io.Reader) error {
 		t, err := newTable(r, file, res.Source.Encoding, res.Source.Delimiter)
 		if errors.Is(err, errEmpty) {
@@ -390,7 +381,7 @@ func (m *columnMap) at(rec []string, i int) string {
 // bind resolves fields against t's header. A field set explicitly in
 // columns: must exist; a profile's may be missing (not every export has
 // every column).
-func (res *Result) bind(t rowSource, fields []string, contracts bool) (*columnMap, error) {
+func (res *reader) bind(t rowSource, fields []string, contracts bool) (*columnMap, error) {
 	cols, fromProfile := res.Source.columnsFor(contracts)
 	m := &columnMap{t: t, idx: map[string]int{}}
 	for _, f := range fields {
@@ -434,7 +425,7 @@ func (m *columnMap) header(f string) string {
 // rowError is a validation failure in one column.
 type rowError struct{ field, reason string }
 
-func (res *Result) reject(m *columnMap, line int, raw, emp string, e rowError) {
+func (res *reader) reject(m *columnMap, line int, raw, emp string, e rowError) {
 	col := ""
 	if e.field != "" {
 		col = m.header(e.field)
@@ -444,7 +435,7 @@ func (res *Result) reject(m *columnMap, line int, raw, emp string, e rowError) {
 
 // rows iterates t's data rows, rejecting unparseable ones and rows whose
 // field count does not match the header.
-func (res *Result) rows(m *columnMap, count *int, fn func(rec []string, line int, raw func() string, emp string)) error {
+func (res *reader) rows(m *columnMap, count *int, fn func(rec []string, line int, raw func() string, emp string)) error {
 	raw := m.t.raw
 	for {
 		rec, err := m.t.next()
@@ -500,7 +491,7 @@ func validText(s string) string {
 }
 
 // protect keeps emp's last good state after a rejected row.
-func (res *Result) protect(m *columnMap, emp string) {
+func (res *reader) protect(m *columnMap, emp string) {
 	if emp == "" {
 		return
 	}
@@ -567,7 +558,7 @@ func printableASCII(v string) bool {
 // open starts reading a file of the source; a nil table with a nil error
 // means the file has no header at all (zero rows: the safety stops decide
 // what that means).
-func (res *Result) open(r io.Reader, file string) (*table, error) {
+func (res *reader) open(r io.Reader, file string) (*table, error) {
 	res.Files = append(res.Files, file)
 	t, err := newTable(r, file, res.Source.Encoding, res.Source.Delimiter)
 	if errors.Is(err, errEmpty) {
@@ -576,7 +567,7 @@ func (res *Result) open(r io.Reader, file string) (*table, error) {
 	return t, err
 }
 
-func (res *Result) readPersons(r io.Reader, file string, rules Rules) error {
+func (res *reader) readPersons(r io.Reader, file string, rules Rules) error {
 	res.personsFile = file
 	t, err := res.open(r, file)
 	if t == nil {
@@ -589,7 +580,7 @@ func (res *Result) readPersons(r io.Reader, file string, rules Rules) error {
 }
 
 // personFields lists the fields the persons file supplies.
-func (res *Result) personFields() []string {
+func (res *reader) personFields() []string {
 	src := res.Source
 	fields := slices.Clone(personColumns)
 	if src.IsProvider() {
@@ -603,7 +594,7 @@ func (res *Result) personFields() []string {
 	return fields
 }
 
-func (res *Result) persons(t rowSource, file string, rules Rules) error {
+func (res *reader) persons(t rowSource, file string, rules Rules) error {
 	src := res.Source
 	m, err := res.bind(t, res.personFields(), false)
 	if err != nil {
@@ -631,9 +622,9 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 	if !src.IsProvider() && !src.HasContracts() {
 		res.dates = &dateCheck{file: file} // each row holds a contract
 	}
-	keep := func(*PersonRow) bool { return true }
-	if f := res.filter; f != nil && f.Person != nil && (src.IsProvider() || src.HasContracts()) {
-		keep = func(p *PersonRow) bool { return f.Person(res.Fields, p) }
+	var filter Filter
+	if src.IsProvider() || src.HasContracts() {
+		filter = res.filter
 	}
 	err = res.rows(m, &res.PersonRows, func(rec []string, line int, raw func() string, emp string) {
 		if prevLine, ok := res.ListedOn(emp); ok || dupes[emp] {
@@ -646,8 +637,8 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 				res.reject(m, prevLine, first, emp, rowError{"employee_number", reason})
 				delete(res.Persons, emp)
 				delete(res.Listed, emp)
-				if l := res.lines(); l != nil {
-					l.Forget(emp)
+				if res.filter != nil {
+					res.filter.Forget(emp)
 				}
 				res.Contracts = slices.DeleteFunc(res.Contracts, func(c ContractRow) bool { return c.EmployeeNumber == emp && c.File == file })
 			}
@@ -694,14 +685,15 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 			}
 			res.Contracts = append(res.Contracts, ContractRow{Contract: c, File: file, Line: line, Raw: raw()})
 		}
-		if !keep(p) {
-			if l := res.lines(); l != nil && l.Keep(emp, line) {
+		if filter != nil {
+			if keep, lineKept := filter.Person(res.Fields, p); !keep {
+				if !lineKept {
+					// A copy: the number is a slice of the row's text, which
+					// a dropped row would otherwise keep alive.
+					res.Listed[strings.Clone(emp)] = line
+				}
 				return
 			}
-			// A copy: the number is a slice of the row's text, which a
-			// dropped row would otherwise keep alive.
-			res.Listed[strings.Clone(emp)] = line
-			return
 		}
 		res.Listed[emp] = line
 		if !fromFile {
@@ -719,7 +711,7 @@ func (res *Result) persons(t rowSource, file string, rules Rules) error {
 
 // fillRaw reads back, from the file just read, the raw text of the
 // rejects whose row had been dropped before a duplicate showed it bad.
-func (res *Result) fillRaw(file string) error {
+func (res *reader) fillRaw(file string) error {
 	if len(res.rawLater) == 0 {
 		return nil
 	}
@@ -750,7 +742,7 @@ func (res *Result) fillRaw(file string) error {
 // readContracts reads the contracts file. With a filter it reads the
 // file once to show the filter every valid row, keeping none, and the
 // persons file must have been read before keptContracts reads it again.
-func (res *Result) readContracts(r io.Reader, file string) error {
+func (res *reader) readContracts(r io.Reader, file string) error {
 	t, err := res.open(r, file)
 	if t == nil {
 		return err
@@ -765,24 +757,21 @@ func (res *Result) readContracts(r io.Reader, file string) error {
 	return res.fillRaw(file)
 }
 
-// FilteredContracts reports whether the contracts file was read through
+// filtersContracts reports whether the contracts file is read through
 // the filter: then Contracts holds only the rows it kept.
-func (res *Result) FilteredContracts() bool { return res.filtersContracts() }
-
-func (res *Result) filtersContracts() bool {
-	f := res.filter
-	return f != nil && f.Contract != nil && f.KeepContracts != nil && res.Source.API == nil
+func (res *reader) filtersContracts() bool {
+	return res.filter != nil && res.Source.API == nil
 }
 
 // keptContracts reads the contracts file a second time and keeps the rows
 // of the employee numbers the filter names. Its rejects were recorded by
 // the first pass.
-func (res *Result) keptContracts(file string) error {
+func (res *reader) keptContracts(file string) error {
 	if !res.filtersContracts() || !slices.Contains(res.Files, file) {
 		return nil
 	}
-	if res.filter.Reread != nil && !res.filter.Reread() {
-		return nil
+	if res.left == 0 {
+		return nil // the filter took every row
 	}
 	keep := res.filter.KeepContracts
 	again := res.sub()
@@ -803,7 +792,7 @@ func (res *Result) keptContracts(file string) error {
 
 // contracts reads the contract rows of t. With see, each valid row goes
 // to see instead of being kept.
-func (res *Result) contracts(t rowSource, file string, see func(ContractRow) bool) error {
+func (res *reader) contracts(t rowSource, file string, see func(ContractRow) bool) error {
 	m, err := res.bind(t, append([]string{model.KeyField}, contractColumns...), true)
 	if err != nil {
 		return err
@@ -910,6 +899,7 @@ func (res *Result) contracts(t rowSource, file string, see func(ContractRow) boo
 			// of a 1M first ingest's memory).
 			if !see(row) {
 				seen[id] = int32(line)
+				res.left++
 			}
 			return
 		}
@@ -937,7 +927,7 @@ type sameKey struct {
 // sameAsFirst reads back the first row of each key that repeated while
 // the rows went to the filter (which keeps none of them): later rows equal
 // to it are merged, and a key whose rows differ rejects them all.
-func (res *Result) sameAsFirst(file string, same map[[12]byte]*sameKey) error {
+func (res *reader) sameAsFirst(file string, same map[[12]byte]*sameKey) error {
 	want := make(map[int]*sameKey, len(same))
 	for _, g := range same {
 		want[g.first] = g
@@ -1016,6 +1006,10 @@ type DuplicateContract struct {
 // duplicate found while reading is (the raw text read back from the
 // file), and returns the new rejects.
 func (res *Result) RejectDuplicateContracts(dups []DuplicateContract) ([]Reject, error) {
+	return res.rd.rejectDuplicateContracts(dups)
+}
+
+func (res *reader) rejectDuplicateContracts(dups []DuplicateContract) ([]Reject, error) {
 	if len(dups) == 0 {
 		return nil, nil
 	}
@@ -1062,7 +1056,7 @@ func pairKey(seeds [2]maphash.Seed, emp, key string) [12]byte {
 }
 
 // contract builds and validates the contract in rec.
-func (res *Result) contract(m *columnMap, rec []string, emp string) (model.Contract, rowError, bool) {
+func (res *reader) contract(m *columnMap, rec []string, emp string) (model.Contract, rowError, bool) {
 	c := model.Contract{EmployeeNumber: emp}
 	for i, col := range m.contract {
 		c.SetFieldAt(i, m.at(rec, col))

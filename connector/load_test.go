@@ -1,6 +1,7 @@
 package connector_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -49,7 +50,7 @@ func tryLoad(t *testing.T, src connector.Source, persons, contracts []byte) (*co
 	if err := src.Validate(); err != nil {
 		t.Fatalf("validate: %v", err)
 	}
-	return connector.Load(&src, connector.Rules{}, nil)
+	return connector.Load(context.Background(), &src, connector.Rules{}, nil, nil)
 }
 
 func TestEveryEncodingDecodesTheSameName(t *testing.T) {
@@ -214,7 +215,7 @@ func TestRowValidation(t *testing.T) {
 			if err := src.Validate(); err != nil {
 				t.Fatal(err)
 			}
-			res, err := connector.Load(&src, tc.rules, nil)
+			res, err := connector.Load(context.Background(), &src, tc.rules, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -538,7 +539,7 @@ func TestAMissingSourceFileIsNamedByItsKey(t *testing.T) {
 			if err := src.Validate(); err != nil {
 				t.Fatalf("validate: %v", err)
 			}
-			_, err := connector.Load(&src, connector.Rules{}, nil)
+			_, err := connector.Load(context.Background(), &src, connector.Rules{}, nil, nil)
 			if err == nil || err.Error() != tc.want {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}

@@ -293,7 +293,7 @@ func loadLookup(r io.Reader, l *Lookup, src *Source) (*lookupTable, error) {
 }
 
 // loadLookups reads the source's lookup files.
-func (res *Result) loadLookups(progress Progress) error {
+func (res *reader) loadLookups(progress Progress) error {
 	for _, l := range res.Source.Lookups {
 		err := withFile(res.ctx, res.Source, l.File, progress, func(r io.Reader) error {
 			lt, err := loadLookup(r, l, res.Source)
@@ -315,7 +315,7 @@ func (res *Result) loadLookups(progress Progress) error {
 // side file looks like a broken export: every name it carries would go.
 func (res *Result) EmptyLookups() map[string][]string {
 	out := map[string][]string{}
-	for _, lt := range res.lookups {
+	for _, lt := range res.rd.lookups {
 		if len(lt.rows) == 0 && len(lt.unreadable) == 0 {
 			out[lt.file] = lt.fill
 		}
@@ -324,7 +324,7 @@ func (res *Result) EmptyLookups() map[string][]string {
 }
 
 // lookupFields returns the person fields the lookups may fill.
-func (res *Result) lookupFields() []string {
+func (res *reader) lookupFields() []string {
 	var out []string
 	for _, lt := range res.lookups {
 		for _, f := range lt.fill {
@@ -341,7 +341,7 @@ func (res *Result) lookupFields() []string {
 // persons row; employee number and contract fields for a contract row). A
 // key that is missing from the lookup leaves the fields empty; a key whose
 // lookup row is unusable rejects the row.
-func (res *Result) fillRow(has func(string) bool, get func(string) string, set func(string, string)) (rowError, bool) {
+func (res *reader) fillRow(has func(string) bool, get func(string) string, set func(string, string)) (rowError, bool) {
 	for _, lt := range res.lookups {
 		if !has(lt.key) {
 			continue

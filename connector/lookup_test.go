@@ -1,6 +1,7 @@
 package connector_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -32,7 +33,7 @@ func loadWithLookups(t *testing.T, src connector.Source, persons, contracts stri
 	if err := src.Validate(); err != nil {
 		t.Fatalf("validate: %v", err)
 	}
-	return connector.Load(&src, connector.Rules{}, nil)
+	return connector.Load(context.Background(), &src, connector.Rules{}, nil, nil)
 }
 
 func TestLookupsFillOnlyEmptyFieldsInTheSourcesEncodingAndDelimiter(t *testing.T) {

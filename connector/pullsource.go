@@ -78,7 +78,7 @@ func (s *Source) columnsOf(fields []string, contracts bool) []string {
 
 // pull reads the source's API: persons, then contracts, all pages of both
 // or nothing. Kept pages are moved into place only when both are complete.
-func (res *Result) pull(ctx context.Context, rules Rules) (err error) {
+func (res *reader) pull(ctx context.Context, rules Rules) (err error) {
 	src := res.Source
 	if redact := src.API.Redact; redact != nil {
 		// A value from ${VAR} (a resource name, the URL) may stand in any

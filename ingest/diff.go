@@ -370,16 +370,20 @@ func (st *state) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 	// Snapshot persons listed without any contract row lose their contracts.
 	if res.Source.Mode == connector.Snapshot && res.Source.HasContracts() {
 		hasRows := func(emp string) bool { _, has := byEmp[emp]; return has }
-		if plan.filter != nil && res.FilteredContracts() {
+		if plan.filter != nil {
 			hasRows = plan.filter.hasContractRows
 		}
 		// Only the few persons without a row are sorted, not every listed one.
 		var without []string
-		res.EachListed(func(emp string) {
+		check := func(emp string) {
 			if !hasRows(emp) && !res.ProtectedContracts[emp] && st.present(emp) {
 				without = append(without, emp)
 			}
-		})
+		}
+		res.EachListed(check)
+		if plan.filter != nil {
+			plan.filter.eachLine(check)
+		}
 		none := x.contracts(nil)
 		for _, emp := range slices.Sorted(slices.Values(without)) {
 			h := plan.hashes[emp]

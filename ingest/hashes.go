@@ -146,7 +146,6 @@ type sourceFilter struct {
 	// were not staged: orphans, or a dry run's joiners), whose rows are
 	// all kept.
 	others   map[string]bool
-	summed   int  // contract rows seen
 	compared bool // the sums were compared with the recorded hashes
 	stages   bool // joiners' rows go to the stage
 	provided int  // provider rows for staged joiners, staged
@@ -164,14 +163,6 @@ func (st *state) newFilter(src *connector.Source, skip []string) *sourceFilter {
 	}
 	return &sourceFilter{st: st, src: src, skip: skip, px: newHasher(), cx: newHasher(),
 		pe: lookup{x: st.index}, ce: lookup{x: st.index}, others: map[string]bool{}, stages: stages}
-}
-
-func (f *sourceFilter) connector() *connector.Filter {
-	// When every contract row went to the stage (a first ingest), a second
-	// pass would keep none.
-	reread := func() bool { return f.summed > 0 }
-	return &connector.Filter{Person: f.person, Contract: f.contract, KeepContracts: f.keepContracts, Reread: reread,
-		Lines: (*listedLines)(f)}
 }
 
 // lookup is one goroutine's way into the index that remembers the last
@@ -192,39 +183,44 @@ func (l *lookup) get(emp string) *entry {
 	return l.e
 }
 
-// listedLines keeps the lines of the dropped persons rows of stored
-// persons in their index entries (a map of a million lines was 60 MB).
-// Keep and Forget run on the persons goroutine, Line and Each after it.
-type listedLines sourceFilter
-
-func (l *listedLines) Keep(emp string, line int) bool {
-	e := l.pe.get(emp)
-	if e == nil || line > math.MaxInt32 {
-		return false
-	}
-	e.line = int32(line)
-	return true
-}
-
-func (l *listedLines) Line(emp string) (int, bool) {
-	if e := l.pe.get(emp); e != nil && e.line > 0 {
+// Line, Forget and eachLine are the lines of the dropped persons rows of
+// stored persons, kept in their index entries (a map of a million lines
+// was 60 MB): Person keeps them on the persons goroutine, Line and
+// eachLine read them after it.
+func (f *sourceFilter) Line(emp string) (int, bool) {
+	if e := f.pe.get(emp); e != nil && e.line > 0 {
 		return int(e.line), true
 	}
 	return 0, false
 }
 
-func (l *listedLines) Forget(emp string) {
-	if e := l.pe.get(emp); e != nil {
+func (f *sourceFilter) Forget(emp string) {
+	if e := f.pe.get(emp); e != nil {
 		e.line = 0
 	}
 }
 
-func (l *listedLines) Each(fn func(emp string)) {
-	l.st.index.each(func(emp string, e *entry) {
+// eachLine calls fn with every employee number whose line Person kept.
+func (f *sourceFilter) eachLine(fn func(emp string)) {
+	f.st.index.each(func(emp string, e *entry) {
 		if e.line > 0 {
 			fn(emp)
 		}
 	})
+}
+
+// Person drops a row that hashes as the source recorded, keeping its line
+// in the index entry.
+func (f *sourceFilter) Person(fields []string, p *connector.PersonRow) (keep, lineKept bool) {
+	keep = f.person(fields, p)
+	if keep {
+		return true, false
+	}
+	if e := f.pe.get(p.EmployeeNumber); e != nil && p.Line <= math.MaxInt32 {
+		e.line = int32(p.Line)
+		return false, true
+	}
+	return false, false
 }
 
 func (f *sourceFilter) person(fields []string, p *connector.PersonRow) bool {
@@ -251,14 +247,13 @@ func (f *sourceFilter) person(fields []string, p *connector.PersonRow) bool {
 	return !f.st.unchangedAt(f.src, e, e.Hashes.Person, f.px.personAt(f.fields, f.pos, &p.Person), emp)
 }
 
-func (f *sourceFilter) contract(c *connector.ContractRow) bool {
+func (f *sourceFilter) Contract(c *connector.ContractRow) bool {
 	e := f.ce.get(c.EmployeeNumber)
 	if f.stages && f.st.newJoiner(e, c.EmployeeNumber) {
 		// Staged, and checked for duplicates there (planStaged).
 		f.st.stageContract(f.src, c)
 		return true
 	}
-	f.summed++
 	if e != nil {
 		e.addContract(f.cx, &c.Contract)
 		return false
@@ -271,12 +266,12 @@ func (f *sourceFilter) contract(c *connector.ContractRow) bool {
 	return false
 }
 
-// keepContracts is asked for every row of the second pass: the answer is
+// KeepContracts is asked for every row of the second pass: the answer is
 // worked out once per person, on the first call, when the first pass and
 // the persons file are done. The rows of a person the persons file does
 // not list are kept (orphans, or leavers' rows), and so are those of a
 // person the store does not hold: nothing recorded to compare with.
-func (f *sourceFilter) keepContracts(emp string, listed func() bool) bool {
+func (f *sourceFilter) KeepContracts(emp string, listed func() bool) bool {
 	e := f.ce.get(emp)
 	if f.stages && f.st.newJoiner(e, emp) {
 		return false // staged in the first pass

@@ -166,11 +166,11 @@ func Run(ctx context.Context, s *lifecycle.Store, runID int64, sources []*connec
 			return nil, fmt.Errorf("source %s: %w", src.Name, err)
 		}
 		f := st.newFilter(src, provided)
-		var cf *connector.Filter
+		var cf connector.Filter
 		if f != nil {
-			cf = f.connector()
+			cf = f // not a nil *sourceFilter in the interface
 		}
-		res, err := connector.LoadFiltered(ctx, src, opts.Rules, opts.Progress, cf)
+		res, err := connector.Load(ctx, src, opts.Rules, opts.Progress, cf)
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", src.Name, err)
 		}
