@@ -5,12 +5,13 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"github.com/spendsync/spendsync/internal/show"
 	"io"
 	"io/fs"
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/spendsync/spendsync/internal/show"
 
 	"github.com/spendsync/spendsync/internal/atomicfile"
 	"github.com/spendsync/spendsync/internal/model"

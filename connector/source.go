@@ -3,11 +3,13 @@ package connector
 import (
 	"errors"
 	"fmt"
-	"github.com/spendsync/spendsync/internal/show"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/spendsync/spendsync/internal/show"
 
 	"github.com/spendsync/spendsync/internal/fault"
 	"github.com/spendsync/spendsync/internal/model"
@@ -185,3 +187,21 @@ func validLayout(layout string) bool {
 
 // ErrStale marks a source file older than max_age: a safety stop.
 var ErrStale = errors.New("source export is stale")
+
+// CheckAge refuses source files older than max_age (by modification time).
+func (s *Source) CheckAge(now time.Time) error {
+	if s.MaxAge <= 0 {
+		return nil
+	}
+	for _, path := range s.Files() {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return s.fileError(path, err)
+		}
+		if age := now.Sub(fi.ModTime()); age > s.MaxAge {
+			return fmt.Errorf("%w: %s was last written %s ago (%s), longer than sources.max_age %s (override with --force)",
+				ErrStale, show.Text(path), age.Round(time.Minute), fi.ModTime().UTC().Format(time.RFC3339), s.MaxAge)
+		}
+	}
+	return nil
+}
