@@ -38,10 +38,10 @@ type Plan struct {
 	// earlier row of the same person: one contract, never a reject.
 	Merged int
 	files  []string
-	// Unchanged is the run whose result this one repeats: nothing about the
-	// source or the state changed since (0: the source was diffed).
-	Unchanged int64
-	digest    string
+	// unchangedSince is the run whose result this one repeats: nothing
+	// about the source or the state changed since (0: the source was diffed).
+	unchangedSince int64
+	digest         string
 	// provides is the provider's field list (nil for a primary source); it
 	// decides whose recorded generation a later change may carry forward.
 	provides []string
@@ -509,8 +509,8 @@ func (p *Plan) changes() bool {
 // Summary is a one-line account of the plan.
 func (p *Plan) Summary() string {
 	var s string
-	if p.Unchanged > 0 {
-		s = fmt.Sprintf("%s: %d rows, unchanged since run %d, %d rejected", p.Source, p.Rows, p.Unchanged, len(p.Rejects))
+	if p.unchangedSince > 0 {
+		s = fmt.Sprintf("%s: %d rows, unchanged since run %d, %d rejected", p.Source, p.Rows, p.unchangedSince, len(p.Rejects))
 	} else {
 		s = fmt.Sprintf("%s: %d rows, %d joined, %d changed, %d left, %d contracts added, %d changed, %d ended, %d removed, %d rejected",
 			p.Source, p.Rows, p.Count(lifecycle.PersonJoined), p.Count(lifecycle.PersonChanged), p.Count(lifecycle.PersonLeft),

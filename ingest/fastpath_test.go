@@ -30,7 +30,7 @@ func TestUnchangedSourcesSkipTheDiffOnlyWhenNothingChanged(t *testing.T) {
 	}
 	unchanged := func(rep *Report) bool {
 		for _, p := range rep.Plans {
-			if p.Unchanged == 0 {
+			if p.unchangedSince == 0 {
 				return false
 			}
 		}

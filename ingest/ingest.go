@@ -212,7 +212,7 @@ func finishIngest(ctx context.Context, s *lifecycle.Store, runID int64, rep *Rep
 			"changed", plan.Count(lifecycle.PersonChanged), "left", plan.Count(lifecycle.PersonLeft), "contracts_added", plan.Count(lifecycle.ContractAdded),
 			"contracts_changed", plan.Count(lifecycle.ContractChanged), "contracts_ended", plan.Count(lifecycle.ContractEnded), "contracts_removed", plan.Count(lifecycle.ContractRemoved),
 			"rejected", len(plan.Rejects), "removals_held", plan.Count(lifecycle.PersonHeld), "orphans", plan.Orphans, "merged", plan.Merged, "unknown", plan.unknown,
-			"unchanged_since_run", plan.Unchanged, "dry_run", opts.DryRun)
+			"unchanged_since_run", plan.unchangedSince, "dry_run", opts.DryRun)
 	}
 	for _, plan := range rep.Plans {
 		if opts.DryRun {
@@ -329,7 +329,7 @@ func unchangedPlan(ctx context.Context, s *lifecycle.Store, src, digest string) 
 	if err != nil {
 		return nil, err
 	}
-	plan := &Plan{Source: src, Rows: last.Rows, Unchanged: last.RunID, digest: digest}
+	plan := &Plan{Source: src, Rows: last.Rows, unchangedSince: last.RunID, digest: digest}
 	// The orphans are as they were: the run's summary counted them.
 	if summary, err := s.RunSummary(ctx, last.RunID); err == nil {
 		var sum struct {
