@@ -15,7 +15,7 @@ type entry struct {
 	// contractsChanged: the sum hashes otherwise than the source recorded.
 	contractsChanged bool
 	// line is where the source's persons file lists the person, when the
-	// row was dropped as unchanged (connector.Lines); 0: not kept here.
+	// row was dropped as unchanged (sourceFilter.Line); 0: not kept here.
 	line int32
 	// The source's valid contract rows for this person (contractSum),
 	// flattened: as a contractSum field the entry would be 72 bytes, not 64.
