@@ -19,14 +19,9 @@ import (
 // Digest hashes everything a source's diff depends on besides the state:
 // its file contents (lookup files included), its settings, the rules, the
 // fields other sources own (skip), and the binary. The fast path compares
-// it with the digest of the source's last apply.
-func Digest(src *Source, rules Rules, skip []string) (string, error) {
-	return DigestContext(context.Background(), src, rules, skip)
-}
-
-// DigestContext is Digest reading the files until ctx ends: a signal
-// stops the digest of a huge file at once.
-func DigestContext(ctx context.Context, src *Source, rules Rules, skip []string) (string, error) {
+// it with the digest of the source's last apply. The files are read until
+// ctx ends: a signal stops the digest of a huge file at once.
+func Digest(ctx context.Context, src *Source, rules Rules, skip []string) (string, error) {
 	h := sha256.New()
 	settings, err := json.Marshal(struct {
 		Src   *Source

@@ -109,7 +109,7 @@ func Run(ctx context.Context, s *lifecycle.Store, runID int64, sources []*connec
 	digests := make([]string, len(ordered))
 	var unchanged []*Plan
 	for i, src := range ordered {
-		d, err := connector.DigestContext(ctx, src, opts.Rules, provided)
+		d, err := connector.Digest(ctx, src, opts.Rules, provided)
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", src.Name, err)
 		}
