@@ -2,7 +2,7 @@
 // migrate) in order, with the safety policy and the write ordering. The
 // command turns flags into a Pipeline and options and makes one call; the
 // stages' own packages (connector, lifecycle, export, transport) never call
-// each other.
+// each other, and the ingest stage's diff is package ingest.
 package pipeline
 
 import (
