@@ -79,11 +79,13 @@ func sameThroughAFilter(t *testing.T, src *connector.Source, all *connector.Resu
 	see := func(emp string) {
 		line, ok := got.ListedOn(emp)
 		if _, twice := listed[emp]; twice || !ok {
-			t.Fatalf("EachListed or the filter gave %q twice, or ListedOn does not know it", emp)
+			t.Fatalf("Listed or the filter gave %q twice, or ListedOn does not know it", emp)
 		}
 		listed[emp] = line
 	}
-	got.EachListed(see)
+	for emp := range got.Listed {
+		see(emp)
+	}
 	for emp := range lines {
 		see(emp)
 	}

@@ -47,7 +47,7 @@ type Result struct {
 	// Persons are the valid persons rows the Filter kept (all of them
 	// without one), by employee number; Listed is every valid persons row,
 	// kept or not (employee number -> line), but for the rows whose lines
-	// the Filter's Lines kept: ListedOn and EachListed see both.
+	// the Filter kept: ListedOn sees both.
 	Persons   map[string]*PersonRow
 	Listed    map[string]int
 	Contracts []ContractRow
@@ -140,14 +140,6 @@ func (res *Result) ListedOn(emp string) (int, bool) {
 		return res.rd.filter.Line(emp)
 	}
 	return 0, false
-}
-
-// EachListed calls fn with the employee number of every valid persons
-// row Listed holds, in no order: not those whose lines the Filter kept.
-func (res *Result) EachListed(fn func(emp string)) {
-	for emp := range res.Listed {
-		fn(emp)
-	}
 }
 
 // Rows is the number of data rows read from all files.

@@ -380,7 +380,9 @@ func (st *state) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 				without = append(without, emp)
 			}
 		}
-		res.EachListed(check)
+		for emp := range res.Listed {
+			check(emp)
+		}
 		if plan.filter != nil {
 			plan.filter.eachLine(check)
 		}
