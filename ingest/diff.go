@@ -12,32 +12,35 @@ import (
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
-// Change is one field's old and new value.
+// change is one field's old and new value, in an event's details.
 type change struct {
 	Old string `json:"old"`
 	New string `json:"new"`
 }
 
-// Plan is what applying one source's result would change.
+// Plan is what applying one source's result would change. The exported
+// fields are the plan as its caller reports it; the rest is what the
+// engine writes and checks.
 type Plan struct {
 	Source  string
-	Events  []lifecycle.Event
+	Events  []lifecycle.Event // without the staged joiners' (Count counts them)
 	Rejects []connector.Reject
-	// population is the number of current persons the source owned before,
-	// the base for max_removal_percent.
-	population int
-	Rows       int
-	unknown    int // provider rows for employee numbers not in the state
+	Rows    int // data rows the source gave, valid or not
 	// Orphans counts contract rows whose employee number the persons file
 	// does not list: HR systems keep listing ended employments of people
 	// who left, so they are counted, not rejected, and create nobody.
 	Orphans       int
 	OrphanExample string // the first orphan, as "employee number (file line N)"
-	orphanEmp     string // its employee number
 	// Merged counts contract rows without a contract id identical to an
 	// earlier row of the same person: one contract, never a reject.
 	Merged int
-	files  []string
+
+	orphanEmp string // OrphanExample's employee number
+	// population is the number of current persons the source owned before,
+	// the base for max_removal_percent.
+	population int
+	unknown    int // provider rows for employee numbers not in the state
+	files      []string
 	// unchangedSince is the run whose result this one repeats: nothing
 	// about the source or the state changed since (0: the source was diffed).
 	unchangedSince int64
