@@ -3,6 +3,9 @@
 // through lifecycle. Run is its one entry; the Plans of its Report are the
 // result as data.
 //
+// A source whose files, settings and rules are as at its last apply, on a
+// state no one changed since, is not read at all (fastpath.go).
+//
 // An ingest holds an index of the stored persons (employee number, owning
 // source, left), not the persons themselves (index.go: the numbers in one
 // arena, the entries in one slice, an open-addressed table of positions).
