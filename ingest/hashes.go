@@ -209,8 +209,9 @@ func (f *sourceFilter) eachLine(fn func(emp string)) {
 	})
 }
 
-// Person drops a row that hashes as the source recorded, keeping its line
-// in the index entry.
+// Person drops a row the diff does not need (it hashes as the source
+// recorded, or it went to the stage), keeping the line of a stored
+// person's row in its index entry.
 func (f *sourceFilter) Person(fields []string, p *connector.PersonRow) (keep, lineKept bool) {
 	keep = f.person(fields, p)
 	if keep {
@@ -223,6 +224,7 @@ func (f *sourceFilter) Person(fields []string, p *connector.PersonRow) (keep, li
 	return false, false
 }
 
+// person is Person's verdict on the row: keep it, or not.
 func (f *sourceFilter) person(fields []string, p *connector.PersonRow) bool {
 	if f.fields == nil {
 		f.fields = diffedFields(f.src, fields, f.skip)
