@@ -94,7 +94,16 @@ func sameThroughAFilter(t *testing.T, src *connector.Source, all *connector.Resu
 		t.Fatalf("listed, protected or counts differ through a filter")
 	}
 	for emp, p := range all.Persons {
-		if q, ok := got.Persons[emp]; ok != keepOdd(emp) || ok && !reflect.DeepEqual(q, p) {
+		q, ok := got.Persons[emp]
+		if ok {
+			if q.Hash == ([16]byte{}) && (src.HasContracts() || src.IsProvider()) {
+				t.Fatalf("person %q read through a filter has no hash of its record", emp)
+			}
+			c := *q
+			c.Hash = p.Hash // only a row read through a filter has one
+			q = &c
+		}
+		if ok != keepOdd(emp) || ok && !reflect.DeepEqual(q, p) {
 			t.Fatalf("person %q kept %v, want %v", emp, ok, keepOdd(emp))
 		}
 	}
@@ -146,6 +155,8 @@ func (m oddFilter) Person(_ []string, p *connector.PersonRow) (keep, lineKept bo
 
 func (m oddFilter) Line(emp string) (int, bool)          { line, ok := m[emp]; return line, ok }
 func (m oddFilter) Forget(emp string)                    { delete(m, emp) }
+func (m oddFilter) Seed() []byte                         { return nil }
+func (m oddFilter) Unchanged(string, int, [16]byte) bool { return false }
 func (m oddFilter) Contract(*connector.ContractRow) bool { return false }
 func (m oddFilter) KeepContracts(emp string, listed func() bool) bool {
 	return keepOdd(emp) || !listed()

@@ -30,6 +30,10 @@ type PersonRow struct {
 	File     string
 	Line     int
 	Warnings []string // e.g. an unknown naming convention treated as B
+	// Hash is the hash of the row's record as read, with a seed of all
+	// that decides how it maps (rowhash.go), for a row read through a
+	// Filter; else zero.
+	Hash [16]byte
 }
 
 // ContractRow is a valid contract row.
@@ -80,8 +84,13 @@ type reader struct {
 	ctx         context.Context // ends the reading of every file
 	personsFile string
 	lookups     []*lookupTable
+	lookupSum   []byte // of the lookup files' bytes as loaded (rowhash.go)
 	filter      Filter
 	keepEmp     func(string) bool // the second pass over a filtered contracts file
+	// unchanged, while a persons file is read through the filter, sees
+	// each row of the header's width before it is checked, and drops it
+	// when it returns true.
+	unchanged func(rec []string, line int, emp string) bool
 	// left counts the first pass's contract rows the filter did not take:
 	// without any, a second pass would keep none.
 	left int
@@ -129,6 +138,17 @@ type Filter interface {
 	// the answer needs it). There is no second pass when Contract took
 	// every row.
 	KeepContracts(emp string, listed func() bool) bool
+	// Seed returns what the caller adds to the seed of every persons
+	// row's hash (PersonRow.Hash): anything of its own that changes how a
+	// row is diffed.
+	Seed() []byte
+	// Unchanged sees, before it is checked or mapped, each persons row
+	// Person would see whose employee number no earlier row listed, as
+	// the hash of its record (PersonRow.Hash); true drops the row as
+	// the source supplied it last time, and the filter keeps its line
+	// (Line answers for it). A row it keeps goes on to be checked, and
+	// to Person if valid.
+	Unchanged(emp string, line int, hash [16]byte) bool
 }
 
 // ListedOn returns the line of emp's valid persons row, if there is one.

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"cmp"
+	"crypto/sha256"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -295,19 +296,28 @@ func loadLookup(r io.Reader, l *Lookup, src *Source) (*lookupTable, error) {
 
 // loadLookups reads the source's lookup files.
 func (res *reader) loadLookups(progress Progress) error {
-	for _, l := range res.Source.Lookups {
+	// The bytes read are hashed into the seed of the rows' hashes
+	// (rowhash.go): a changed lookup file changes what a row maps to.
+	sum := sha256.New()
+	for i, l := range res.Source.Lookups {
 		err := withFile(res.ctx, res.Source, l.File, progress, func(r io.Reader) error {
+			fmt.Fprintf(sum, "\x00lookup %d\x00", i)
+			r = io.TeeReader(r, sum)
 			lt, err := loadLookup(r, l, res.Source)
 			if err != nil {
 				return fmt.Errorf("lookup: %w", err)
 			}
 			res.lookups = append(res.lookups, lt)
+			if _, err := io.Copy(io.Discard, r); err != nil { // what the table left unread
+				return atomicfile.Wrap("read", l.File, err)
+			}
 			return nil
 		})
 		if err != nil {
 			return err // an open error names lookups[i].file already
 		}
 	}
+	res.lookupSum = sum.Sum(nil)
 	return nil
 }
 

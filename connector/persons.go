@@ -69,6 +69,23 @@ func (res *reader) persons(t rowSource, file string, rules Rules) error {
 	if src.IsProvider() || src.HasContracts() {
 		filter = res.filter
 	}
+	// Through a filter, each row is hashed as read and may be dropped
+	// before it is checked or mapped (rowhash.go); hash is the row's.
+	var hash [16]byte
+	if filter != nil && fromFile {
+		rh, err := res.newRowHasher(t.head(), rules, filter.Seed())
+		if err != nil {
+			return err
+		}
+		res.unchanged = func(rec []string, line int, emp string) bool {
+			hash = rh.sum(rec)
+			if _, listed := res.ListedOn(emp); listed || dupes[emp] || emp == "" {
+				return false // a duplicate: rejected below, with the first
+			}
+			return filter.Unchanged(emp, line, hash)
+		}
+		defer func() { res.unchanged = nil }()
+	}
 	err = res.rows(m, &res.PersonRows, func(rec []string, line int, raw func() string, emp string) {
 		if prevLine, ok := res.ListedOn(emp); ok || dupes[emp] {
 			reason := "duplicate employee number in this file"
@@ -95,6 +112,9 @@ func (res *reader) persons(t rowSource, file string, rules Rules) error {
 			return
 		}
 		p := &PersonRow{File: file, Line: line}
+		if res.unchanged != nil {
+			p.Hash = hash
+		}
 		p.EmployeeNumber = emp
 		for _, i := range supplied {
 			p.SetFieldAt(i, m.at(rec, m.person[i]))

@@ -137,7 +137,7 @@ func (st *state) planSource(res *connector.Result, skipFields []string, f *sourc
 		// first ingest does not hold every row and its planned copy at once.
 		row := res.Persons[emp]
 		delete(res.Persons, emp)
-		h := x.person(fields, row.Field)
+		h := x.row(fields, row)
 		plan.hashes[emp] = lifecycle.Hashes{Person: h}
 		if st.unchanged(src, st.recorded(emp).Person, h, emp) {
 			continue
@@ -420,7 +420,7 @@ func (st *state) planProvider(plan *Plan, res *connector.Result, x *hasher) {
 		staged := st.stg.stagedBy(emp) != ""
 		if staged && plan.filter == nil {
 			row := res.Persons[emp]
-			st.provide(res.Source, res.Fields, row, x.person(res.Fields, row.Field))
+			st.provide(res.Source, res.Fields, row, x.row(res.Fields, row))
 			plan.stagedProvided++
 		}
 		if staged && !st.known(emp) {
@@ -431,7 +431,7 @@ func (st *state) planProvider(plan *Plan, res *connector.Result, x *hasher) {
 			continue
 		}
 		row := res.Persons[emp]
-		h := x.person(res.Fields, row.Field)
+		h := x.row(res.Fields, row)
 		plan.hashes[emp] = lifecycle.Hashes{Person: h}
 		if st.unchanged(res.Source, st.recorded(emp).Person, h, emp) {
 			continue

@@ -54,6 +54,19 @@ func (x *hasher) person(fields []string, get func(string) string) lifecycle.Hash
 	return x.done()
 }
 
+// row is the hash recorded for a persons row: the connector's hash of its
+// record as read (connector.PersonRow.Hash), which lets the next ingest
+// drop an unchanged row before mapping it; for a row read without a
+// filter (a pulled source's), the hash of the fields diffed. The two never
+// match each other, so a person recorded one way is compared in full once
+// when read the other way, and recorded anew.
+func (x *hasher) row(fields []string, p *connector.PersonRow) lifecycle.Hash {
+	if p.Hash != ([16]byte{}) {
+		return lifecycle.Hash(p.Hash)
+	}
+	return x.person(fields, p.Field)
+}
+
 // personAt is person for a reader that resolved the fields' positions in
 // model.PersonFields once (pos[i] is fields[i]'s): no lookup by name per
 // field and row.
@@ -151,15 +164,14 @@ type sourceFilter struct {
 	provided int  // provider rows for staged joiners, staged
 }
 
-// newFilter returns the filter src is read through, or nil when it would
-// keep every row: nothing recorded and nothing to stage.
+// newFilter returns the filter src is read through, or nil for a pulled
+// source. A source with nothing recorded is read through one too: its
+// rows then carry the hashes of their records, which are what is
+// recorded, so a plan in memory records what a staged one does.
 func (st *state) newFilter(src *connector.Source, skip []string) *sourceFilter {
 	stages := st.stg.stages(src)
 	if src.API != nil {
 		return nil // a pulled source's pages are read once, whole
-	}
-	if st.hashes == 0 && !stages && !(src.IsProvider() && st.stg != nil && len(st.stg.joined) > 0) {
-		return nil
 	}
 	return &sourceFilter{st: st, src: src, skip: skip, px: newHasher(), cx: newHasher(),
 		pe: lookup{x: st.index}, ce: lookup{x: st.index}, others: map[string]bool{}, stages: stages}
@@ -209,6 +221,31 @@ func (f *sourceFilter) eachLine(fn func(emp string)) {
 	})
 }
 
+// Seed adds to the seed of the rows' hashes the fields other sources own,
+// which this source's rows are not diffed on: when they change, so does
+// what a row means to the diff.
+func (f *sourceFilter) Seed() []byte {
+	return []byte("skip\x00" + strings.Join(f.skip, "\x00"))
+}
+
+// Unchanged drops, before it is checked or mapped, the row of a stored
+// person whose record hashes as what the source recorded, keeping its
+// line in the index entry. Joiners, rows a provider supplies for a
+// staged joiner, persons another source took over, voided or left, and
+// rows never recorded (rejected last time, or new) go on to Person.
+func (f *sourceFilter) Unchanged(emp string, line int, h [16]byte) bool {
+	e := f.pe.get(emp)
+	switch {
+	case e == nil || f.st.hashes == 0 || line > math.MaxInt32,
+		f.stages && f.st.newJoiner(e, emp),
+		f.src.IsProvider() && f.st.stg.stagedBy(emp) != "",
+		!f.st.unchangedAt(f.src, e, e.Hashes.Person, lifecycle.Hash(h), emp):
+		return false
+	}
+	e.line = int32(line)
+	return true
+}
+
 // Person drops a row the diff does not need (it hashes as the source
 // recorded, or it went to the stage), keeping the line of a stored
 // person's row in its index entry.
@@ -237,16 +274,24 @@ func (f *sourceFilter) person(fields []string, p *connector.PersonRow) bool {
 	switch {
 	case f.stages && f.st.newJoiner(e, emp):
 		// A joiner's row goes to the stage (staged.go), not into memory.
-		f.st.stagePerson(f.src, f.pos, p, f.px.personAt(f.fields, f.pos, &p.Person))
+		f.st.stagePerson(f.src, f.pos, p, f.hash(p))
 		return false
 	case f.src.IsProvider() && f.st.stg.stagedBy(emp) != "":
-		f.st.provide(f.src, f.fields, p, f.px.personAt(f.fields, f.pos, &p.Person))
+		f.st.provide(f.src, f.fields, p, f.hash(p))
 		f.provided++
 		return e != nil // taken over by a later source: diffed too (planProvider)
 	case f.st.hashes == 0 || e == nil:
 		return true // nothing recorded to compare with
 	}
-	return !f.st.unchangedAt(f.src, e, e.Hashes.Person, f.px.personAt(f.fields, f.pos, &p.Person), emp)
+	return !f.st.unchangedAt(f.src, e, e.Hashes.Person, f.hash(p), emp)
+}
+
+// hash is hasher.row for the persons goroutine's reader.
+func (f *sourceFilter) hash(p *connector.PersonRow) lifecycle.Hash {
+	if p.Hash != ([16]byte{}) {
+		return lifecycle.Hash(p.Hash)
+	}
+	return f.px.personAt(f.fields, f.pos, &p.Person)
 }
 
 func (f *sourceFilter) Contract(c *connector.ContractRow) bool {
