@@ -1,0 +1,115 @@
+package ingest
+
+import (
+	"crypto/sha256"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spendsync/spendsync/connector"
+)
+
+// The rows of an unchanged person are dropped by the hash of their record
+// before they are checked or mapped (connector/rowhash.go). These tests
+// fail if a row that maps otherwise than last time were dropped.
+
+const rawPersons = "employee_number;first_name;last_name;email;naming_convention\n" +
+	"001;Jan;Boele;jan@example.nl;B\n" +
+	"002;Anna;Jansen;anna@example.nl;B\n" +
+	"003;Noor;Visser;noor@example.nl;B\n"
+
+const rawContracts = contractsHeader + "001;c1;2020-01-01;;FIN;CTRL\n002;c2;2021-01-01;;HR;HRA\n003;c3;2022-01-01;;FIN;CRED\n"
+
+func TestAByteChangedInAnyMappedColumnIsNeverDroppedAsUnchanged(t *testing.T) {
+	lines := strings.Split(rawPersons, "\n")
+	for col, changed := range []string{"002;Anno;Jansen;anna@example.nl;B", "002;Anna;Jansem;anna@example.nl;B",
+		"002;Anna;Jansen;anne@example.nl;B", "002;Anna;Jansen;anna@example.nl;P"} {
+		e := newEnv(t)
+		e.mustIngest(e.source("hr", "", rawPersons, rawContracts))
+		day2 := withLine(lines, 2, changed)
+		eq(t, "column "+strings.Split(lines[0], ";")[col+1], e.mustIngest(e.source("hr", "", day2, rawContracts)),
+			[]string{"person.changed 002"})
+	}
+}
+
+func withLine(lines []string, i int, s string) string {
+	out := append([]string(nil), lines...)
+	out[i] = s
+	return strings.Join(out, "\n")
+}
+
+func TestAChangedLookupFileChangesTheRowsItFills(t *testing.T) {
+	e := newEnv(t)
+	persons := "employee_number;first_name;last_name\n001;Jan;Boele\n002;Anna;Jansen\n"
+	withLookup := func(mails string) *connector.Source {
+		src := e.source("hr", "", persons, rawContracts)
+		src.Lookups = []*connector.Lookup{{File: e.write("mail.csv", "emp;mail\n"+mails),
+			Key: map[string]string{"employee_number": "emp"}, Fill: map[string]string{"email": "mail"}}}
+		if err := src.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	e.mustIngest(withLookup("001;jan@example.nl\n002;anna@example.nl\n"))
+	eq(t, "a lookup row changed", e.mustIngest(withLookup("001;jan@example.nl\n002;a.jansen@example.nl\n")),
+		[]string{"person.changed 002"})
+}
+
+func TestAChangedSettingOrRuleRemapsEveryRow(t *testing.T) {
+	e := newEnv(t)
+	naming := func(code string) *connector.Source {
+		src := e.source("hr", "", strings.ReplaceAll(rawPersons, ".nl;B", ".nl;X"), rawContracts)
+		src.NamingMap = map[string]string{"X": code}
+		return src
+	}
+	e.mustIngest(naming("P"))
+	eq(t, "naming_map changed", e.mustIngest(naming("BP")),
+		[]string{"person.changed 001", "person.changed 002", "person.changed 003"})
+
+	// A rule that now rejects what it let through: the rows are checked
+	// again, not dropped as they were.
+	_, rep, err := e.ingest(Config{Force: true, Rules: connector.Rules{VerifiedDomains: []string{"other.nl"}, RejectUnverified: true}}, naming("BP"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Rejects != 3 {
+		t.Fatalf("%d rows rejected under a rule that rejects all three", rep.Rejects)
+	}
+}
+
+// A database whose hashes were of the mapped fields (before the rows were
+// hashed as read) compares every person once, with no spurious events,
+// and records the hashes of the records.
+func TestHashesOfMappedFieldsAreReplacedWithoutSpuriousEvents(t *testing.T) {
+	e := newEnv(t)
+	e.mustIngest(e.source("hr", "", rawPersons, rawContracts))
+	db, err := sql.Open("sqlite", filepath.Join(e.dir, "db", "spendsync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, emp := range []string{"001", "002", "003"} {
+		old := sha256.Sum256([]byte("fields of " + emp))
+		if _, err := db.Exec(`UPDATE source_hashes SET person = ? WHERE source = 'hr' AND employee_number = ?`, old[:16], emp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := rowOf(t, filepath.Join(e.dir, "db", "spendsync.db"), `SELECT employee_number, hex(person) FROM source_hashes ORDER BY 1`)
+	day2 := strings.Replace(rawPersons, "Jansen", "Jansen-Smit", 1)
+	eq(t, "first ingest over old hashes", e.mustIngest(e.source("hr", "", day2, rawContracts)), []string{"person.changed 002"})
+	after := rowOf(t, filepath.Join(e.dir, "db", "spendsync.db"), `SELECT employee_number, hex(person) FROM source_hashes ORDER BY 1`)
+	b, a := strings.Split(before, "\n"), strings.Split(after, "\n")
+	if len(a) != 3 {
+		t.Fatalf("hashes after: %s", after)
+	}
+	for i := range a {
+		if a[i] == b[i] {
+			t.Fatalf("hash kept as it was: %s", a[i])
+		}
+	}
+	// Now recorded as read: a file that changes elsewhere compares only
+	// the changed person.
+	day3 := strings.Replace(day2, "Visser", "Visser-Bos", 1)
+	eq(t, "the next ingest", e.mustIngest(e.source("hr", "", day3, rawContracts)), []string{"person.changed 003"})
+}
