@@ -9,15 +9,18 @@
 // An ingest holds an index of the stored persons (employee number, owning
 // source, left), not the persons themselves (index.go: the numbers in one
 // arena, the entries in one slice, an open-addressed table of positions).
-// Each source recorded, per person, a hash of the person fields it supplied
-// and one of that person's contracts (hashes.go); before a source is read
-// its hashes go into the index entries. The source is then read through a
-// filter the engine implements (connector.Filter): a persons row that
-// hashes as last time is dropped as it is read, and the contracts file is
-// read twice, once to sum each person's contract hashes and once to keep
-// only the rows of persons whose contracts changed. So the rows in memory
-// follow the day's changes, not the size of the files. A pulled source
-// keeps every row.
+// Each source recorded, per person, a hash of its persons row and one of
+// that person's contracts (hashes.go); before a source is read its hashes
+// go into the index entries. The source is then read through a filter the
+// engine implements (connector.Filter): a persons row is hashed as read,
+// its record with a seed of all that decides how it maps (settings, rules,
+// header, lookup files, binary, the fields other sources own), and dropped
+// before it is checked or mapped when that hash is as last time. The
+// contracts file is read twice, once to sum each person's contract hashes
+// and once to keep only the rows of persons whose contracts changed. So
+// the rows in memory follow the day's changes, not the size of the files.
+// A pulled source keeps every row, and records hashes of its mapped
+// fields.
 //
 // The diff (diff.go) loads, one by one, only the persons whose hashes
 // differ, and compares them field by field: a 1% change loads 1% of the

@@ -13,8 +13,9 @@ import (
 )
 
 // What a source supplied for a person last time is kept as two hashes
-// (the person fields, the contracts); a row that hashes the same as last
-// time needs no diff and its stored person is never loaded. SHA-256
+// (the persons row, the contracts); a row that hashes the same as last
+// time needs no diff and its stored person is never loaded. A persons row
+// read from a file is hashed by the connector as read (hasher.row). SHA-256
 // truncated to 128 bits: collisions are out of reach, and the hardware
 // hashes the 25 MB of a 100k-person source in a few milliseconds.
 const hashSize = 16
