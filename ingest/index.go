@@ -104,11 +104,19 @@ func (x *index) probe(emp string) (int, uint64) {
 // get returns emp's entry, or nil. The pointer is valid until the next
 // add.
 func (x *index) get(emp string) *entry {
-	s, _ := x.probe(emp)
-	if v := x.slots[s]; v != 0 {
-		return &x.ents[uint32(v)-1]
+	if i := x.find(emp); i >= 0 {
+		return &x.ents[i]
 	}
 	return nil
+}
+
+// find returns the position of emp's entry, or -1.
+func (x *index) find(emp string) int {
+	s, _ := x.probe(emp)
+	if v := x.slots[s]; v != 0 {
+		return int(uint32(v)) - 1
+	}
+	return -1
 }
 
 // add returns emp's entry, adding a zero one if emp is new.

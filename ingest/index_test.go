@@ -52,3 +52,27 @@ func TestIndexFindsEveryEntryAfterGrowing(t *testing.T) {
 		t.Errorf("each gave %d entries, want %d", len(seen), 2*n)
 	}
 }
+
+// A lookup tries the entry after the last it found: it must still find
+// what the index finds, in order, out of order, repeated and unknown.
+func TestLookupFindsWhatTheIndexFindsInAnyOrder(t *testing.T) {
+	x := newIndex(0)
+	const n = 300
+	for i := range n {
+		x.add(fmt.Sprintf("%04d", i))
+	}
+	var asks []string
+	for i := range n {
+		asks = append(asks, fmt.Sprintf("%04d", i)) // in order
+	}
+	for i := range n {
+		asks = append(asks, fmt.Sprintf("%04d", (i*37)%n), fmt.Sprintf("%04d", (i*37)%n)) // shuffled, twice each
+	}
+	asks = append(asks, "0299", "x", "0000", "0300", "0001", "")
+	l := lookup{x: x}
+	for _, emp := range asks {
+		if got, want := l.get(emp), x.get(emp); got != want {
+			t.Fatalf("lookup of %q gave %p, the index %p", emp, got, want)
+		}
+	}
+}

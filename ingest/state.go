@@ -121,8 +121,9 @@ func (st *state) useHashesOf(source string) error {
 		*e = entry{Indexed: lifecycle.Indexed{Owner: e.Owner, Left: e.Left}}
 	})
 	st.hashes = 0
+	l := lookup{x: st.index} // the hashes come in employee order, as the index most often is
 	err := st.store.EachHashes(st.ctx, source, func(emp string, h lifecycle.Hashes) {
-		if e := st.index.get(emp); e != nil {
+		if e := l.get(emp); e != nil {
 			e.Hashes = h
 			st.hashes++
 		}
