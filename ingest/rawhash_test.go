@@ -113,3 +113,23 @@ func TestHashesOfMappedFieldsAreReplacedWithoutSpuriousEvents(t *testing.T) {
 	day3 := strings.Replace(day2, "Visser", "Visser-Bos", 1)
 	eq(t, "the next ingest", e.mustIngest(e.source("hr", "", day3, rawContracts)), []string{"person.changed 003"})
 }
+
+// A row rejected last time was never recorded: the same row again is
+// checked, and rejected, again; the good row back is as the state holds it.
+func TestARowRejectedLastTimeIsCheckedAgain(t *testing.T) {
+	e := newEnv(t)
+	e.mustIngest(e.source("hr", "", rawPersons, rawContracts))
+	bad := strings.Replace(rawPersons, "anna@example.nl", "anna@@example.nl", 1)
+	for day := 2; day <= 3; day++ {
+		// A changed contracts file each day, so the source is read again.
+		contracts := rawContracts + strings.Repeat("\n", day)
+		_, rep, err := e.ingest(Config{Force: true}, e.source("hr", "", bad, contracts))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Rejects != 1 {
+			t.Fatalf("day %d: %d rows rejected, want the bad one", day, rep.Rejects)
+		}
+	}
+	eq(t, "the good row back", e.mustIngest(e.source("hr", "", rawPersons, rawContracts)), nil)
+}
