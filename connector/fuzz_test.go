@@ -2,6 +2,7 @@ package connector_test
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -29,6 +30,9 @@ func FuzzLoad(f *testing.F) {
 	// keeps (length 1) and the result keeps (length 3).
 	f.Add([]byte("employee_number;last_name;start_date\n1;A;2024-01-01\n1;B;2024-01-01\n123;C;2024-01-01\n"+
 		"123;D;2024-01-02\n12;E;2024-01-01\n7;F;2024-01-01\n"), uint8(0), uint8(0), true)
+	// A duplicate row equal to the first, which a filter recorded: neither
+	// may be dropped unchecked.
+	f.Add([]byte("employee_number;last_name;start_date\n5;A;2024-01-01\n5;A;2024-01-01\n6;B;2024-01-01\n"), uint8(0), uint8(0), true)
 	f.Fuzz(func(t *testing.T, data []byte, enc, delim uint8, withContracts bool) {
 		dir := t.TempDir()
 		src := &connector.Source{Name: "fuzz", Encoding: fuzzEncodings[int(enc)%len(fuzzEncodings)],
@@ -57,8 +61,74 @@ func FuzzLoad(f *testing.F) {
 		}
 		if withContracts {
 			sameThroughAFilter(t, src, res)
+			sameDroppedUnchecked(t, src, res)
 		}
 	})
+}
+
+// sameDroppedUnchecked loads src through a filter that keeps every row,
+// recording the hash of the first valid persons row of each employee
+// number (as an earlier day without its duplicates would), then again through one
+// that drops, before their checks, the rows whose hashes it recorded: the
+// same files under the same settings must give the same rejects, listed
+// numbers and protections, with exactly the recorded rows dropped.
+func sameDroppedUnchecked(t *testing.T, src *connector.Source, all *connector.Result) {
+	rules := connector.Rules{VerifiedDomains: []string{"example.nl"}}
+	f := &hashFilter{lines: map[string]int{}, recorded: map[string][16]byte{}, record: true}
+	if _, err := connector.Load(context.Background(), src, rules, nil, f); err != nil {
+		t.Fatalf("load through a filter failed where the whole one did not: %v", err)
+	}
+	f.record = false
+	got, err := connector.Load(context.Background(), src, rules, nil, f)
+	if err != nil {
+		t.Fatalf("load dropping recorded rows failed where the whole one did not: %v", err)
+	}
+	if !reflect.DeepEqual(got.Rejects, all.Rejects) {
+		t.Fatalf("rejects differ with rows dropped unchecked:\n%+v\n%+v", got.Rejects, all.Rejects)
+	}
+	listed := maps.Clone(got.Listed)
+	for emp, line := range f.lines {
+		if _, twice := listed[emp]; twice {
+			t.Fatalf("%q listed twice", emp)
+		}
+		listed[emp] = line
+	}
+	if !reflect.DeepEqual(listed, all.Listed) || !reflect.DeepEqual(got.Protected, all.Protected) || got.Rows() != all.Rows() {
+		t.Fatalf("listed, protected or counts differ with rows dropped unchecked")
+	}
+	for emp := range all.Persons {
+		_, kept := got.Persons[emp]
+		if dropped := f.lines[emp] > 0; kept == dropped {
+			t.Fatalf("person %q kept %v, dropped unchecked %v", emp, kept, dropped)
+		}
+	}
+}
+
+// hashFilter keeps every row but those Unchanged drops: the persons rows
+// whose hashes it recorded, keeping their lines.
+type hashFilter struct {
+	recorded map[string][16]byte
+	lines    map[string]int
+	record   bool
+}
+
+func (f *hashFilter) Person(_ []string, p *connector.PersonRow) (keep, lineKept bool) {
+	if _, ok := f.recorded[p.EmployeeNumber]; f.record && !ok {
+		f.recorded[p.EmployeeNumber] = p.Hash
+	}
+	return true, false
+}
+func (f *hashFilter) Line(emp string) (int, bool)            { line, ok := f.lines[emp]; return line, ok }
+func (f *hashFilter) Forget(emp string)                      { delete(f.lines, emp) }
+func (f *hashFilter) Contract(*connector.ContractRow) bool   { return false }
+func (f *hashFilter) KeepContracts(string, func() bool) bool { return true }
+func (f *hashFilter) Seed() []byte                           { return []byte("fuzz") }
+func (f *hashFilter) Unchanged(emp string, line int, h [16]byte) bool {
+	if r, ok := f.recorded[emp]; ok && r == h {
+		f.lines[emp] = line
+		return true
+	}
+	return false
 }
 
 // sameThroughAFilter loads src again through a filter that drops some
