@@ -6,7 +6,8 @@
 // nothing of the store or the diff. Its files, in the order a row meets
 // them: load.go (Load, Result, the Filter a caller may read through, the
 // two files side by side), table.go (a file as records), columns.go (the
-// header bound to canonical fields), rows.go (each row's checks and
+// header bound to canonical fields), rowhash.go (a persons row's hash as
+// read, which lets a Filter drop it before its checks), rows.go (each row's checks and
 // rejects), persons.go and contracts.go (the rows of each file, duplicate
 // contracts), dates.go (date_format), lookup.go (side files that fill
 // fields), held.go (removals a reject holds back), pullsource.go (an API
