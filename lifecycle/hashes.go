@@ -22,7 +22,7 @@ func (h Hash) blob() value {
 	if !h.Known() {
 		return value{}
 	}
-	return blob(h[:])
+	return value{kind: kindHash, h: h}
 }
 
 // Hashes are what one source last supplied for one person: a hash of the

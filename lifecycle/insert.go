@@ -20,6 +20,7 @@ type value struct {
 	s    string
 	i    int64
 	b    []byte
+	h    Hash // kindHash: held in the value, so queueing one copies no slice
 }
 
 const (
@@ -27,6 +28,7 @@ const (
 	kindText
 	kindInt
 	kindBlob
+	kindHash
 )
 
 func text(s string) value   { return value{kind: kindText, s: s} }
@@ -54,6 +56,8 @@ func (v *value) bind(st *sqlite.Stmt, i int) {
 		st.BindInt64(i, v.i)
 	case kindBlob:
 		st.BindBytes(i, v.b)
+	case kindHash:
+		st.BindBytes(i, v.h[:])
 	default:
 		st.BindNull(i)
 	}

@@ -99,11 +99,11 @@ func (st *Stage) BeginContext(ctx context.Context) {
 }
 
 // add queues one row; a failure is Flush's to report.
-func (st *Stage) add(in *inserter, src int, emp string, line int, data []byte, hash *Hash) {
+func (st *Stage) add(in *inserter, src int, emp string, line int, data []byte, hash bool, h Hash) {
 	st.bg.add(in, func(vals []value) []value {
 		vals = append(vals, integer(int64(src)), text(strings.Clone(emp)), integer(int64(line)), blob(data))
-		if hash != nil {
-			vals = append(vals, blob(hash[:]))
+		if hash {
+			vals = append(vals, value{kind: kindHash, h: h})
 		}
 		return vals
 	})
@@ -115,20 +115,20 @@ func (st *Stage) add(in *inserter, src int, emp string, line int, data []byte, h
 func (st *Stage) Person(src int, p *model.Person, line int, warnings []string, hash Hash) {
 	data := appendStrings(nil, personValues(p))
 	data = appendStrings(data, warnings)
-	st.add(st.persons, src, p.EmployeeNumber, line, data, &hash)
+	st.add(st.persons, src, p.EmployeeNumber, line, data, true, hash)
 }
 
 // Contract stages a contract row of a joiner.
 func (st *Stage) Contract(src int, c *model.Contract, line int) {
 	data := appendStrings(nil, contractValues(c))
-	st.add(st.contracts, src, c.EmployeeNumber, line, data, nil)
+	st.add(st.contracts, src, c.EmployeeNumber, line, data, false, Hash{})
 }
 
 // Provide stages what a provider supplies for a joiner: the values of its
 // fields in order, the row's warnings and its hash.
 func (st *Stage) Provide(src int, emp string, line int, values, warnings []string, hash Hash) {
 	data := appendStrings(appendStrings(nil, values), warnings)
-	st.add(st.provided, src, emp, line, data, &hash)
+	st.add(st.provided, src, emp, line, data, true, hash)
 }
 
 // Flush waits until every row sent since Begin is written; the stage
