@@ -28,7 +28,15 @@ func main() {
 	floorOf := flag.String("floor", "", "internal: write the files in -dir into spendsync's schema and nothing else (rows, events or export; see floor.go)")
 	tenantsN := flag.Int("tenants", 0, "instead: this many tenants of -persons each, one run after the other (tenants.go)")
 	reportOnly := flag.Bool("report", false, "instead: a year of events for -persons, then spendsync report over it (report.go)")
+	shuffleInto := flag.String("shuffle", "", "internal: copy the files in -dir into this folder, their rows shuffled")
 	flag.Parse()
+	if *shuffleInto != "" {
+		if err := shuffle(*dir, *shuffleInto); err != nil {
+			fmt.Fprintln(os.Stderr, "benchrun shuffle:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *reportOnly {
 		if err := withBinary(*dir, *bin, func(dir, bin string) error { return reportBench(*persons, dir, bin) }); err != nil {
 			fmt.Fprintln(os.Stderr, "benchrun:", err)
@@ -102,7 +110,13 @@ func run(n int, dir, bin string, cycle int) error {
 	}
 	// The same files in HR order (real exports are often sorted by name,
 	// not by employee number), for a first ingest of their own.
-	if err := shuffle(hr, filepath.Join(dir, "hr-shuffled")); err != nil {
+	// In a child process: the shuffle holds both files, and every later
+	// child's peak RSS would start from this process's.
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if _, err := measure("shuffle", "", dir, self, "-shuffle", filepath.Join(dir, "hr-shuffled"), "-dir", hr); err != nil {
 		return err
 	}
 	config := func(name, state, files string) (string, error) {
@@ -139,10 +153,6 @@ export:
 	}
 	steps := []step{importStep}
 	// What the driver alone costs: the floor under every ingest target.
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
 	for _, f := range floors {
 		st, err := measure(f.name, "", dir, self, "-floor", f.of, "-dir", dir)
 		if err != nil {
