@@ -52,8 +52,13 @@ func (s *Store) take(ctx context.Context) (*sqlite.Conn, error) {
 		return c, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	case <-s.closed:
+		return nil, errClosed
 	}
 }
+
+// errClosed is the use of a store after Close.
+var errClosed = errors.New("database is closed")
 
 func (s *Store) put(c *sqlite.Conn) {
 	c.SetInterrupt(nil)

@@ -31,6 +31,7 @@ type Store struct {
 	conn chan *sqlite.Conn // the one connection, while no goroutine holds it (take, put)
 	path string
 
+	closed    chan struct{} // closed by Close: take fails from then on
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -69,7 +70,7 @@ func Open(path string, create, readOnly bool) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{conn: make(chan *sqlite.Conn, 1), path: path}
+	s := &Store{conn: make(chan *sqlite.Conn, 1), closed: make(chan struct{}), path: path}
 	s.conn <- c
 	if err := s.migrate(readOnly); err != nil {
 		s.Close()
@@ -90,6 +91,7 @@ func Open(path string, create, readOnly bool) (*Store, error) {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		c, _ := s.take(context.Background())
+		close(s.closed)
 		s.closeErr = c.Close()
 	})
 	return s.closeErr
