@@ -88,7 +88,7 @@ func (st *Stage) BeginContext(ctx context.Context) {
 	}
 	st.persons = newInserter(st.conn, "persons", []string{"src", "emp", "line", "data", "hash"}, nil, "")
 	st.contracts = newInserter(st.conn, "contracts", []string{"src", "emp", "line", "data"}, nil, "")
-	// A provider's row for a joiner: the first one a source gives wins.
+	// A provider's row for a joiner: the last one a source gives wins.
 	st.provided = newInserter(st.conn, "provided", []string{"src", "emp", "line", "data", "hash"}, nil, "ON CONFLICT DO NOTHING")
 	if err := exec(st.conn, "BEGIN"); err != nil {
 		st.err = fmt.Errorf("write staging file: %w", err)

@@ -21,10 +21,11 @@ import (
 // cost both goroutines a wake-up each), at most queueDepth waiting, so
 // memory stays flat; the batches are reused. Every hand-over honours the
 // context, and a failed write cancels it: producers stop at their next
-// row with the writer's error, and no goroutine is left blocked.
+// hand-over with the writer's error, and no goroutine is left blocked.
 //
 // The producer side is safe for several goroutines (the stage's parsers).
-// Until wait returns, the connection belongs to the writer's goroutine.
+// Until wait or stop returns, the connection belongs to the writer's
+// goroutine.
 type writer struct {
 	ctx     context.Context // cancelled when the writer fails or stops
 	cancel  context.CancelFunc
