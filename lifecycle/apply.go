@@ -2,16 +2,14 @@ package lifecycle
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
 
 	"github.com/spendsync/spendsync/internal/model"
 	"github.com/spendsync/spendsync/internal/show"
+	"zombiezen.com/go/sqlite"
 )
 
 // Changes is what one source's ingest writes: the persons to upsert, the
@@ -59,57 +57,55 @@ type Reject struct {
 // Apply writes the changes in one transaction: a crash leaves the previous
 // state intact. A change to the state bumps its generation.
 func (s *Store) Apply(ctx context.Context, ch *Changes, runID int64) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(c *sqlite.Conn) error {
 		t := now()
-		if err := insertEach(tx, "persons", personWriteCols, personUpsert, len(ch.Persons), func(i int, args []any) ([]any, error) {
-			return appendPerson(args, ch.Persons[i], t), nil
-		}); err != nil {
+		if err := insertEach(newInserter(c, "persons", personWriteCols, nil, personUpsert), len(ch.Persons),
+			func(vals []value, i int) []value { return appendPerson(vals, ch.Persons[i], t) }); err != nil {
 			return err
 		}
 		for _, emp := range ch.Leave {
-			if _, err := tx.Exec(`UPDATE persons SET left_at = ?, updated = ? WHERE employee_number = ?`, t, t, emp); err != nil {
+			if err := exec(c, `UPDATE persons SET left_at = ?, updated = ? WHERE employee_number = ?`, t, t, emp); err != nil {
 				return fmt.Errorf("record leaver %s: %w", emp, err)
 			}
-			if _, err := tx.Exec(`DELETE FROM contracts WHERE employee_number = ?`, emp); err != nil {
+			if err := exec(c, `DELETE FROM contracts WHERE employee_number = ?`, emp); err != nil {
 				return fmt.Errorf("remove contracts of %s: %w", emp, err)
 			}
 		}
-		for _, c := range ch.DelContracts {
-			if _, err := tx.Exec(`DELETE FROM contracts WHERE employee_number = ? AND key = ?`, c.EmployeeNumber, c.Key); err != nil {
-				return fmt.Errorf("remove contract %s of %s: %w", c.Key, c.EmployeeNumber, err)
+		for _, d := range ch.DelContracts {
+			if err := exec(c, `DELETE FROM contracts WHERE employee_number = ? AND key = ?`, d.EmployeeNumber, d.Key); err != nil {
+				return fmt.Errorf("remove contract %s of %s: %w", d.Key, d.EmployeeNumber, err)
 			}
 		}
-		if err := insertEach(tx, "contracts", contractWriteCols, contractUpsert, len(ch.PutContracts), func(i int, args []any) ([]any, error) {
-			return appendContract(args, ch.PutContracts[i]), nil
-		}); err != nil {
+		if err := insertEach(newInserter(c, "contracts", contractWriteCols, nil, contractUpsert), len(ch.PutContracts),
+			func(vals []value, i int) []value { return appendContract(vals, ch.PutContracts[i]) }); err != nil {
 			return err
 		}
-		if err := insertEvents(tx, ch.Events, runID, t); err != nil {
+		if err := insertEvents(c, ch.Events, runID, t); err != nil {
 			return err
 		}
-		if err := insertRejects(tx, ch.Source, ch.Rejects, runID, t); err != nil {
+		if err := insertRejects(c, ch.Source, ch.Rejects, runID, t); err != nil {
 			return err
 		}
-		if err := writeHashes(tx, ch.Source, ch.VoidHashes, ch.Hashes); err != nil {
+		if err := writeHashes(c, ch.Source, ch.VoidHashes, ch.Hashes); err != nil {
 			return err
 		}
 		if ch.Stream != nil {
-			if err := stream(ctx, tx, ch.Source, ch.Stream, runID, t); err != nil {
+			if err := stream(ctx, c, ch.Source, ch.Stream, runID, t); err != nil {
 				return err
 			}
 		}
-		if err := recordProvided(tx, ch.Provides); err != nil {
+		if err := recordProvided(c, ch.Provides); err != nil {
 			return err
 		}
 		if ch.changed() {
-			if err := bumpGeneration(tx); err != nil {
+			if err := bumpGeneration(c); err != nil {
 				return err
 			}
 		}
 		if ch.Digest == "" {
 			return nil
 		}
-		return recordSourceState(tx, ch, runID)
+		return recordSourceState(c, ch, runID)
 	})
 }
 
@@ -135,56 +131,60 @@ func setExcluded(cols []string) string {
 
 // appendPerson appends p's values in personWriteCols order: current (no
 // left_at), updated at t.
-func appendPerson(args []any, p *Person, t string) []any {
-	args = appendValues(append(args, p.EmployeeNumber, p.Source), p.FieldPtrs())
-	return append(args, p.Blocked, p.BlockReason, nil, t)
+func appendPerson(vals []value, p *Person, t string) []value {
+	vals = appendTexts(append(vals, text(p.EmployeeNumber), text(p.Source)), p.FieldPtrs())
+	return append(vals, boolean(p.Blocked), text(p.BlockReason), value{}, text(t))
 }
 
 // A Writer binds what every person it puts shares (the source, not
 // blocked, updated now) once per statement, in the first columns, and
-// leaves left_at to its default: current. Each bound value costs the
-// driver a call, a C allocation and a copy, and the inserts are what a
-// first ingest waits for.
+// leaves left_at to its default: current. The inserts are what a first
+// ingest waits for.
 var (
 	streamPersonFixed = []string{"source", "blocked", "block_reason", "updated"}
 	streamPersonCols  = slices.Concat(streamPersonFixed, []string{model.KeyField}, model.PersonFields)
 )
 
 // appendStreamPerson appends p's own values in streamPersonCols order.
-func appendStreamPerson(args []any, p *Person) []any {
-	return appendValues(append(args, p.EmployeeNumber), p.FieldPtrs())
+func appendStreamPerson(vals []value, p *Person) []value {
+	return appendTexts(append(vals, text(p.EmployeeNumber)), p.FieldPtrs())
 }
 
 // appendContract appends c's values in contractWriteCols order.
-func appendContract(args []any, c *model.Contract) []any {
-	return appendValues(append(args, c.EmployeeNumber, c.Key), c.FieldPtrs())
+func appendContract(vals []value, c *model.Contract) []value {
+	return appendTexts(append(vals, text(c.EmployeeNumber), text(c.Key)), c.FieldPtrs())
 }
 
-func appendValues(args []any, ptrs []*string) []any {
-	for _, p := range ptrs {
-		args = append(args, *p)
-	}
-	return args
-}
-
-func insertEvents(tx *sql.Tx, events []Event, runID int64, t string) error {
-	actor := Actor()
-	return insertEach(tx, "events", eventCols, "",
-		len(events), func(i int, args []any) ([]any, error) {
-			return appendEvent(args, &events[i], runID, actor, t)
-		})
-}
-
+// eventCols are an event's columns: its time, run and actor first, bound
+// once per statement (eventFixed).
 var eventCols = []string{"time", "run_id", "actor", "source", "kind", "employee_number", "details"}
 
-// appendEvent appends an event's column values, its details rendered.
-func appendEvent(args []any, e *Event, runID int64, actor, t string) ([]any, error) {
-	return appendEventRow(append(args, t, runID, actor), e)
+func eventFixed(t string, runID int64) []value {
+	return []value{text(t), integer(runID), text(Actor())}
 }
 
-// appendEventRow appends an event's own column values, as appendEvent
-// does after its time, run and actor.
-func appendEventRow(args []any, e *Event) ([]any, error) {
+func newEventInserter(c *sqlite.Conn, t string, runID int64) *inserter {
+	return newInserter(c, "events", eventCols, eventFixed(t, runID), "")
+}
+
+func insertEvents(c *sqlite.Conn, events []Event, runID int64, t string) error {
+	var err error
+	ierr := insertEach(newEventInserter(c, t, runID), len(events), func(vals []value, i int) []value {
+		var e error
+		if vals, e = appendEventRow(vals, &events[i]); e != nil && err == nil {
+			err = e
+		}
+		return vals
+	})
+	if err != nil {
+		return err
+	}
+	return ierr
+}
+
+// appendEventRow appends an event's own column values (after its time,
+// run and actor), its details rendered.
+func appendEventRow(vals []value, e *Event) ([]value, error) {
 	var details []byte
 	var err error
 	if e.Lazy != nil {
@@ -193,105 +193,47 @@ func appendEventRow(args []any, e *Event) ([]any, error) {
 		details, err = json.Marshal(e.Details)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("encode event: %w", err)
+		return vals, fmt.Errorf("encode event: %w", err)
 	}
-	return append(args, e.Source, e.Kind, e.EmployeeNumber, string(details)), nil
+	return append(vals, text(e.Source), text(e.Kind), text(e.EmployeeNumber), text(string(details))), nil
 }
 
 // Writer adds persons, contracts, events and hashes to an Apply's
-// transaction as they come (Changes.Stream), in batches. The batches are
-// written on a goroutine of their own, in the order they were made, while
-// the caller builds the next rows: a first ingest reads its stage and
-// renders its events on one core while SQLite inserts on the other.
+// transaction as they come (Changes.Stream), through the store's
+// background writer (writer.go): the caller builds the next rows while
+// the last are inserted.
 type Writer struct {
 	source                             string
-	persons, contracts, events, hashes *batcher
-	clearHashes                        bool // the store has hashes: a person put clears its old ones
-	ops                                chan writeOp
-	failed                             atomic.Bool // the writing goroutine failed: stop building rows
+	bg                                 *writer
+	persons, contracts, events, hashes *inserter
+	voids                              *inserter // nil: the store has no hashes, a person put clears none
 }
 
-// writeOp is one batch for the writing goroutine, or (b nil) a person
-// whose recorded hashes it clears.
-type writeOp struct {
-	b    *batcher
-	args []any
-	n    int
-	emp  string
-}
-
-// errWriterFailed stops the caller's rows once the writing goroutine has
-// failed; stream returns the goroutine's own error instead.
-var errWriterFailed = errors.New("writing failed")
-
-// writeQueue is how many batches may wait for the writing goroutine.
-const writeQueue = 8
-
-func stream(ctx context.Context, tx *sql.Tx, source string, fn func(*Writer) error, runID int64, t string) (err error) {
-	v, err := newVoider(tx)
+func stream(ctx context.Context, c *sqlite.Conn, source string, fn func(*Writer) error, runID int64, t string) error {
+	voids, err := newVoider(c)
 	if err != nil {
 		return err
 	}
-	defer v.close()
-	w := &Writer{source: source, clearHashes: v.del != nil, ops: make(chan writeOp, writeQueue),
-		persons:   newBatcher("persons", streamPersonCols, []any{source, false, "", t}, personUpsert),
-		contracts: newBatcher("contracts", contractWriteCols, nil, contractUpsert),
-		events:    newBatcher("events", eventCols, []any{t, runID, Actor()}, ""),
-		hashes:    newBatcher("source_hashes", hashCols, nil, hashUpsert),
+	w := &Writer{source: source, voids: voids,
+		persons:   newInserter(c, "persons", streamPersonCols, []value{text(source), boolean(false), text(""), text(t)}, personUpsert),
+		contracts: newInserter(c, "contracts", contractWriteCols, nil, contractUpsert),
+		events:    newEventInserter(c, t, runID),
+		hashes:    newInserter(c, "source_hashes", hashCols, nil, hashUpsert),
 	}
-	all := []*batcher{w.persons, w.contracts, w.events, w.hashes}
-	for _, b := range all {
-		b.free = make(chan []any, writeQueue+1)
-		defer b.close()
+	all := []*inserter{w.persons, w.contracts, w.events, w.hashes}
+	if voids != nil {
+		all = append(all, voids)
 	}
-	var stop atomic.Bool // the caller failed: skip what is still queued
-	done := make(chan error, 1)
-	go func() {
-		var err error
-		for op := range w.ops {
-			if err != nil || stop.Load() {
-				continue // drain, so the caller never blocks
-			}
-			if op.b == nil {
-				err = v.void(op.emp)
-			} else {
-				err = op.b.exec(ctx, tx, op.args, op.n)
-				op.b.give(op.args)
-			}
-			if err != nil {
-				w.failed.Store(true)
-			}
-		}
-		done <- err
-	}()
-	err = fn(w)
-	if err == nil {
-		for _, b := range all {
-			if b.n > 0 {
-				args, n := b.take()
-				w.ops <- writeOp{b: b, args: args, n: n}
-			}
-		}
-	} else {
-		stop.Store(true)
+	for _, in := range all {
+		defer in.close()
 	}
-	close(w.ops)
-	if werr := <-done; werr != nil {
-		return werr
+	w.bg = startWriter(ctx, all...)
+	if err := fn(w); err != nil {
+		// A failed write fails fn with the writer's error.
+		w.bg.stop()
+		return err
 	}
-	return err
-}
-
-// add hands b's batch over when it is full.
-func (w *Writer) add(b *batcher) error {
-	if w.failed.Load() {
-		return errWriterFailed
-	}
-	if b.n++; b.n == batchRows {
-		args, n := b.take()
-		w.ops <- writeOp{b: b, args: args, n: n}
-	}
-	return nil
+	return w.bg.wait()
 }
 
 // Person puts a person of the changes' source, current and not blocked
@@ -301,44 +243,50 @@ func (w *Writer) Person(p *Person) error {
 	if p.Source != w.source || p.Blocked || p.BlockReason != "" || p.Left {
 		return fmt.Errorf("stream a person of %s: not a current, unblocked person of %s", p.Source, w.source)
 	}
-	if w.clearHashes {
-		w.ops <- writeOp{emp: p.EmployeeNumber}
+	if w.voids != nil {
+		if err := w.bg.add(w.voids, func(vals []value) []value { return append(vals, text(p.EmployeeNumber)) }); err != nil {
+			return err
+		}
 	}
-	w.persons.args = appendStreamPerson(w.persons.args, p)
-	return w.add(w.persons)
+	return w.bg.add(w.persons, func(vals []value) []value { return appendStreamPerson(vals, p) })
 }
 
 // Contract puts a contract.
 func (w *Writer) Contract(c *model.Contract) error {
-	w.contracts.args = appendContract(w.contracts.args, c)
-	return w.add(w.contracts)
+	return w.bg.add(w.contracts, func(vals []value) []value { return appendContract(vals, c) })
 }
 
 // Event records an event.
 func (w *Writer) Event(e *Event) error {
 	var err error
-	if w.events.args, err = appendEventRow(w.events.args, e); err != nil {
-		return err
+	if aerr := w.bg.add(w.events, func(vals []value) []value {
+		vals, err = appendEventRow(vals, e)
+		return vals
+	}); aerr != nil {
+		return aerr
 	}
-	return w.add(w.events)
+	return err
 }
 
 // Hashes records what source supplied for emp.
 func (w *Writer) Hashes(source, emp string, h Hashes) error {
-	w.hashes.args = append(w.hashes.args, source, emp, h.Person.blob(), h.Contracts.blob())
-	return w.add(w.hashes)
+	return w.bg.add(w.hashes, func(vals []value) []value {
+		return append(vals, text(source), text(emp), h.Person.blob(), h.Contracts.blob())
+	})
 }
 
-func insertRejects(tx *sql.Tx, source string, rejects []Reject, runID int64, t string) error {
-	rows := make([][]any, 0, len(rejects))
-	for _, r := range rejects {
+var rejectCols = []string{"run_id", "time", "source", "file", "line", "col", "reason", "raw", "employee_number"}
+
+func insertRejects(c *sqlite.Conn, source string, rejects []Reject, runID int64, t string) error {
+	return insertEach(newInserter(c, "rejects", rejectCols, nil, ""), len(rejects), func(vals []value, i int) []value {
+		r := &rejects[i]
 		// A multi-megabyte broken row is evidence enough in its first 4 KiB.
-		rows = append(rows, []any{runID, t, source, r.File, r.Line, r.Column, r.Reason, show.Raw(r.Raw), r.EmployeeNumber})
-	}
-	return insertBatch(tx, "rejects", []string{"run_id", "time", "source", "file", "line", "col", "reason", "raw", "employee_number"}, "", rows)
+		return append(vals, integer(runID), text(t), text(source), text(r.File), integer(int64(r.Line)), text(r.Column),
+			text(r.Reason), text(show.Raw(r.Raw)), text(r.EmployeeNumber))
+	})
 }
 
 // Record writes events outside a plan (manual actions, force, deliveries).
 func (s *Store) Record(ctx context.Context, runID int64, events ...Event) error {
-	return s.tx(ctx, func(tx *sql.Tx) error { return insertEvents(tx, events, runID, now()) })
+	return s.tx(ctx, func(c *sqlite.Conn) error { return insertEvents(c, events, runID, now()) })
 }

@@ -2,8 +2,9 @@ package lifecycle
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
+
+	"zombiezen.com/go/sqlite"
 )
 
 // Event kinds of the SCIM target (connect/): what spendsync told the
@@ -48,29 +49,23 @@ func (s *Store) ConnectCandidates(ctx context.Context, all bool) ([]ConnectPerso
 	if all {
 		where = ""
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT p.employee_number, p.first_name, p.prefix, p.last_name, p.email, p.username,
+	var out []ConnectPerson
+	err := s.each(ctx, `SELECT p.employee_number, p.first_name, p.prefix, p.last_name, p.email, p.username,
 		p.left_at IS NOT NULL, p.blocked, c.employee_number IS NOT NULL, coalesce(c.scim_id, ''), coalesce(c.matched, ''), c.active,
 		coalesce(c.synced, ''), coalesce(c.suspended_at, ''), coalesce(c.error, ''), coalesce(c.failures, 0), coalesce(c.attempted, '')
-		FROM persons p LEFT JOIN connect_state c ON c.employee_number = p.employee_number`+where+` ORDER BY p.employee_number`)
+		FROM persons p LEFT JOIN connect_state c ON c.employee_number = p.employee_number`+where+` ORDER BY p.employee_number`,
+		func(row *sqlite.Stmt) error {
+			var cp ConnectPerson
+			p, st := &cp.PersonRecord, &cp.State
+			scan(row, &p.EmployeeNumber, &p.FirstName, &p.Prefix, &p.LastName, &p.Email, &p.Username, &p.Left, &p.Blocked,
+				&cp.Known, &st.SCIMID, &st.Matched, &st.Active, &st.Synced, &st.SuspendedAt, &st.Error, &st.Failures, &st.Attempted)
+			out = append(out, cp)
+			return nil
+		})
 	if err != nil {
 		return nil, fmt.Errorf("read the SCIM state: %w", err)
 	}
-	defer rows.Close()
-	var out []ConnectPerson
-	for rows.Next() {
-		var cp ConnectPerson
-		var active sql.NullBool
-		p, st := &cp.PersonRecord, &cp.State
-		if err := rows.Scan(&p.EmployeeNumber, &p.FirstName, &p.Prefix, &p.LastName, &p.Email, &p.Username, &p.Left, &p.Blocked,
-			&cp.Known, &st.SCIMID, &st.Matched, &active, &st.Synced, &st.SuspendedAt, &st.Error, &st.Failures, &st.Attempted); err != nil {
-			return nil, fmt.Errorf("read the SCIM state: %w", err)
-		}
-		if active.Valid {
-			st.Active = &active.Bool
-		}
-		out = append(out, cp)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ConnectResult is one person's outcome of a SCIM sync: its new state and
@@ -87,7 +82,7 @@ func (s *Store) RecordConnect(ctx context.Context, runID int64, results []Connec
 	if len(results) == 0 {
 		return nil
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(c *sqlite.Conn) error {
 		t := now()
 		var events []Event
 		for _, r := range results {
@@ -96,7 +91,7 @@ func (s *Store) RecordConnect(ctx context.Context, runID int64, results []Connec
 			if st.Active != nil {
 				active = *st.Active
 			}
-			if _, err := tx.Exec(`INSERT INTO connect_state (employee_number, scim_id, matched, active, synced, suspended_at, error, failures, attempted)
+			if err := exec(c, `INSERT INTO connect_state (employee_number, scim_id, matched, active, synced, suspended_at, error, failures, attempted)
 				VALUES (?, ?, ?, ?, ?, nullif(?, ''), ?, ?, ?)
 				ON CONFLICT (employee_number) DO UPDATE SET scim_id = excluded.scim_id, matched = excluded.matched, active = excluded.active,
 				synced = excluded.synced, suspended_at = excluded.suspended_at, error = excluded.error, failures = excluded.failures,
@@ -108,7 +103,7 @@ func (s *Store) RecordConnect(ctx context.Context, runID int64, results []Connec
 				events = append(events, Event{Source: "connect", Kind: r.Kind, EmployeeNumber: r.EmployeeNumber, Details: r.Details})
 			}
 		}
-		return insertEvents(tx, events, runID, t)
+		return insertEvents(c, events, runID, t)
 	})
 }
 
@@ -116,17 +111,13 @@ func (s *Store) RecordConnect(ctx context.Context, runID int64, results []Connec
 // called the service for it.
 func (s *Store) ConnectStateOf(ctx context.Context, emp string) (*ConnectState, error) {
 	var st ConnectState
-	var active sql.NullBool
-	err := s.db.QueryRowContext(ctx, `SELECT scim_id, matched, active, synced, coalesce(suspended_at, ''), error, failures, coalesce(attempted, '')
-		FROM connect_state WHERE employee_number = ?`, emp).Scan(&st.SCIMID, &st.Matched, &active, &st.Synced, &st.SuspendedAt, &st.Error, &st.Failures, &st.Attempted)
-	if err == sql.ErrNoRows {
-		return nil, nil
-	}
+	found, err := s.one(ctx, `SELECT scim_id, matched, active, synced, coalesce(suspended_at, ''), error, failures, coalesce(attempted, '')
+		FROM connect_state WHERE employee_number = ?`, []any{&st.SCIMID, &st.Matched, &st.Active, &st.Synced, &st.SuspendedAt, &st.Error, &st.Failures, &st.Attempted}, emp)
 	if err != nil {
 		return nil, fmt.Errorf("read the SCIM state of %s: %w", emp, err)
 	}
-	if active.Valid {
-		st.Active = &active.Bool
+	if !found {
+		return nil, nil
 	}
 	return &st, nil
 }
@@ -134,7 +125,7 @@ func (s *Store) ConnectStateOf(ctx context.Context, emp string) (*ConnectState, 
 // ConnectFailures counts the persons whose last SCIM call failed, with
 // the oldest failing attempt's person.
 func (s *Store) ConnectFailures(ctx context.Context) (n int, example string, err error) {
-	err = s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(min(employee_number), '') FROM connect_state WHERE error != ''`).Scan(&n, &example)
+	_, err = s.one(ctx, `SELECT count(*), coalesce(min(employee_number), '') FROM connect_state WHERE error != ''`, []any{&n, &example})
 	if err != nil {
 		return 0, "", fmt.Errorf("read the SCIM failures: %w", err)
 	}

@@ -2,10 +2,10 @@ package lifecycle
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
-	"github.com/spendsync/spendsync/internal/sqlrows"
+
+	"zombiezen.com/go/sqlite"
 )
 
 // Delivery event kinds and manual actions.
@@ -23,20 +23,20 @@ func (s *Store) RecordDelivery(ctx context.Context, runID int64, exportID, targe
 		kind = DeliveryOK
 	}
 	details["export_id"], details["target"] = exportID, target
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(c *sqlite.Conn) error {
 		t := now()
-		if _, err := tx.Exec(`INSERT INTO deliveries (run_id, time, export_id, target, ok, details) VALUES (?, ?, ?, ?, ?, ?)`,
+		if err := exec(c, `INSERT INTO deliveries (run_id, time, export_id, target, ok, details) VALUES (?, ?, ?, ?, ?, ?)`,
 			runID, t, exportID, target, ok, mustJSON(details)); err != nil {
 			return fmt.Errorf("record delivery: %w", err)
 		}
-		return insertEvents(tx, []Event{{Source: "push", Kind: kind, Details: details}}, runID, t)
+		return insertEvents(c, []Event{{Source: "push", Kind: kind, Details: details}}, runID, t)
 	})
 }
 
 // Delivered reports whether exportID was delivered to target.
 func (s *Store) Delivered(ctx context.Context, exportID, target string) (bool, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE export_id = ? AND target = ? AND ok`, exportID, target).Scan(&n)
+	_, err := s.one(ctx, `SELECT COUNT(*) FROM deliveries WHERE export_id = ? AND target = ? AND ok`, []any{&n}, exportID, target)
 	if err != nil {
 		return false, fmt.Errorf("read deliveries: %w", err)
 	}
@@ -55,22 +55,19 @@ type Delivery struct {
 // LastDeliveries returns the last attempt and the last success per target.
 func (s *Store) LastDeliveries(ctx context.Context) (last, lastOK []Delivery, err error) {
 	query := func(q string) ([]Delivery, error) {
-		rows, err := s.db.QueryContext(ctx, q)
-		if err != nil {
-			return nil, fmt.Errorf("read deliveries: %w", err)
-		}
 		var out []Delivery
-		err = sqlrows.Each(rows, func() error {
+		err := s.each(ctx, q, func(st *sqlite.Stmt) error {
 			var d Delivery
 			var details string
-			if err := rows.Scan(&d.Time, &d.ExportID, &d.Target, &d.OK, &details); err != nil {
-				return err
-			}
+			scan(st, &d.Time, &d.ExportID, &d.Target, &d.OK, &details)
 			d.Details = json.RawMessage(details)
 			out = append(out, d)
 			return nil
 		})
-		return out, err
+		if err != nil {
+			return nil, fmt.Errorf("read deliveries: %w", err)
+		}
+		return out, nil
 	}
 	if last, err = query(`SELECT time, export_id, target, ok, details FROM deliveries
 		WHERE id IN (SELECT MAX(id) FROM deliveries GROUP BY target) ORDER BY target`); err != nil {
@@ -83,14 +80,14 @@ func (s *Store) LastDeliveries(ctx context.Context) (last, lastOK []Delivery, er
 
 // SetBlocked blocks or unblocks a person, recording who did it and why.
 func (s *Store) SetBlocked(ctx context.Context, runID int64, emp string, blocked bool, reason string) (changed bool, err error) {
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(c *sqlite.Conn) error {
 		var was bool
-		err := tx.QueryRow(`SELECT blocked FROM persons WHERE employee_number = ?`, emp).Scan(&was)
-		if err == sql.ErrNoRows {
-			return fmt.Errorf("employee number %q: %w", emp, ErrNotFound)
-		}
+		found, err := oneConn(c, `SELECT blocked FROM persons WHERE employee_number = ?`, []any{&was}, emp)
 		if err != nil {
 			return fmt.Errorf("read person %s: %w", emp, err)
+		}
+		if !found {
+			return fmt.Errorf("employee number %q: %w", emp, ErrNotFound)
 		}
 		if was == blocked {
 			return nil
@@ -101,18 +98,18 @@ func (s *Store) SetBlocked(ctx context.Context, runID int64, emp string, blocked
 		if !blocked {
 			stored = ""
 		}
-		if _, err := tx.Exec(`UPDATE persons SET blocked = ?, block_reason = ?, updated = ? WHERE employee_number = ?`,
+		if err := exec(c, `UPDATE persons SET blocked = ?, block_reason = ?, updated = ? WHERE employee_number = ?`,
 			blocked, stored, t, emp); err != nil {
 			return fmt.Errorf("block %s: %w", emp, err)
 		}
-		if err := bumpGeneration(tx); err != nil {
+		if err := bumpGeneration(c); err != nil {
 			return err
 		}
 		kind, details := PersonBlocked, map[string]any{"reason": reason}
 		if !blocked {
 			kind = Unblocked
 		}
-		return insertEvents(tx, []Event{{Source: "manual", Kind: kind, EmployeeNumber: emp, Details: details}}, runID, t)
+		return insertEvents(c, []Event{{Source: "manual", Kind: kind, EmployeeNumber: emp, Details: details}}, runID, t)
 	})
 	return changed, err
 }

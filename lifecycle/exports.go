@@ -2,16 +2,14 @@ package lifecycle
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spendsync/spendsync/internal/model"
-	"github.com/spendsync/spendsync/internal/sqlrows"
+	"zombiezen.com/go/sqlite"
 )
 
 // Export event kinds besides export's provisioning kinds.
@@ -25,46 +23,29 @@ const (
 	Migrated          = "migrate.helloid"
 )
 
-type queryer interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-// scanCurrent reads rows of currentQuery (or currentOneQuery) and calls fn
-// per person. contracts is reused between calls.
-func scanCurrent(rows *sql.Rows, fn func(p *model.Person, blocked bool, contracts []model.Contract) error) error {
-	defer rows.Close()
-	var cur, next model.Person
-	var blocked, nextBlocked, have bool
+// scanCurrent reads rows of currentOneQuery and calls fn per person.
+// contracts is reused between calls.
+func scanCurrent(c *sqlite.Conn, emp string, fn func(p *model.Person, blocked bool, contracts []model.Contract) error) error {
+	var cur model.Person
+	var blocked, have bool
 	var contracts []model.Contract
-	// A person without contracts has NULL contract columns (LEFT JOIN).
-	var key sql.NullString
-	cfields := make([]sql.NullString, len(model.ContractFields))
-	dest := appendPtrs([]any{&next.EmployeeNumber}, next.FieldPtrs())
-	dest = append(dest, &nextBlocked, &key)
-	for i := range cfields {
-		dest = append(dest, &cfields[i])
-	}
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return fmt.Errorf("read state: %w", err)
+	err := each(c, currentOneQuery, func(st *sqlite.Stmt) error {
+		if !have {
+			cur.EmployeeNumber = st.ColumnText(0)
+			i := readTexts(st, 1, cur.FieldPtrs())
+			blocked, have = st.ColumnBool(i), true
 		}
-		if !have || next.EmployeeNumber != cur.EmployeeNumber {
-			if have {
-				if err := fn(&cur, blocked, contracts); err != nil {
-					return err
-				}
-			}
-			cur, blocked, have, contracts = next, nextBlocked, true, contracts[:0]
+		// A person without contracts has NULL contract columns (LEFT JOIN).
+		col := 2 + len(model.PersonFields)
+		if st.ColumnIsNull(col) {
+			return nil
 		}
-		if key.Valid {
-			c := model.Contract{EmployeeNumber: cur.EmployeeNumber, Key: key.String}
-			for i, f := range c.FieldPtrs() {
-				*f = cfields[i].String
-			}
-			contracts = append(contracts, c)
-		}
-	}
-	if err := rows.Err(); err != nil {
+		c := model.Contract{EmployeeNumber: cur.EmployeeNumber, Key: st.ColumnText(col)}
+		readTexts(st, col+1, c.FieldPtrs())
+		contracts = append(contracts, c)
+		return nil
+	}, emp)
+	if err != nil {
 		return fmt.Errorf("read state: %w", err)
 	}
 	if have {
@@ -101,79 +82,83 @@ var (
 func concatSQL(cols []string) string { return "concat_ws(char(31), " + strings.Join(cols, ", ") + ")" }
 
 // current calls fn for every current (not left) person with its
-// contracts (by key), in employee-number order, reading q: persons and
+// contracts (by key), in employee-number order, reading on c: persons and
 // contracts as two ordered scans merged here. Only one person is held at
-// a time; contracts is reused between calls. q must run a query while
-// others are open (a transaction): a person whose values hold the
-// separator is read again.
-func current(ctx context.Context, q queryer, fn func(p *model.Person, blocked bool, contracts []model.Contract) error) error {
-	persons, err := q.QueryContext(ctx, packedPersons)
+// a time; contracts is reused between calls. A person whose values hold
+// the separator is read again, column by column.
+func current(c *sqlite.Conn, fn func(p *model.Person, blocked bool, contracts []model.Contract) error) error {
+	persons, err := c.Prepare(packedPersons)
 	if err != nil {
 		return fmt.Errorf("read state: %w", err)
 	}
-	defer persons.Close()
-	crows, err := q.QueryContext(ctx, packedContracts)
+	defer persons.Reset()
+	crows, err := c.Prepare(packedContracts)
 	if err != nil {
 		return fmt.Errorf("read state: %w", err)
 	}
-	defer crows.Close()
+	defer crows.Reset()
 	var (
 		p            model.Person
-		blocked      bool
-		personText   string
 		contracts    []model.Contract
 		personPtrs   = p.FieldPtrs()
-		c            model.Contract // filled through contractPtrs, then copied
-		contractPtrs = c.FieldPtrs()
-		// the contract read ahead
-		cEmp, cText string
-		cHave       = true
+		ct           model.Contract // filled through contractPtrs, then copied
+		contractPtrs = ct.FieldPtrs()
+		// the contract read ahead: its employee number's bytes (compared,
+		// never copied) and its packed text
+		cEmp  []byte
+		cText string
 	)
+	cHave := true
 	nextContract := func() error {
-		if !crows.Next() {
-			cHave = false
-			return crows.Err()
+		ok, err := crows.Step()
+		if cHave = ok; !ok {
+			return err
 		}
-		return crows.Scan(&cEmp, &cText)
+		cEmp = columnBytes(crows, 0, cEmp)
+		cText = crows.ColumnText(1)
+		return nil
 	}
 	if err := nextContract(); err != nil {
 		return fmt.Errorf("read state: %w", err)
 	}
-	for persons.Next() {
-		if err := persons.Scan(&p.EmployeeNumber, &blocked, &personText); err != nil {
+	for {
+		ok, err := persons.Step()
+		if err != nil {
 			return fmt.Errorf("read state: %w", err)
 		}
-		emp := p.EmployeeNumber
+		if !ok {
+			return nil
+		}
+		emp := persons.ColumnText(0)
+		blocked := persons.ColumnBool(1)
+		personText := persons.ColumnText(2)
+		p.EmployeeNumber = emp
 		// Contracts of persons who left come between: skip them.
-		for cHave && cEmp < emp {
+		for cHave && string(cEmp) < emp {
 			if err := nextContract(); err != nil {
 				return fmt.Errorf("read state: %w", err)
 			}
 		}
-		ok := strings.Count(personText, unitSep) == len(personPtrs)-1
+		ok = strings.Count(personText, unitSep) == len(personPtrs)-1
 		for _, f := range personPtrs {
 			*f, personText, _ = strings.Cut(personText, unitSep)
 		}
 		contracts = contracts[:0]
-		for cHave && cEmp == emp {
+		for cHave && string(cEmp) == emp {
 			ok = ok && strings.Count(cText, unitSep) == len(model.ContractFields)
-			c.EmployeeNumber = emp
+			ct.EmployeeNumber = emp
 			rec := cText
-			c.Key, rec, _ = strings.Cut(rec, unitSep)
+			ct.Key, rec, _ = strings.Cut(rec, unitSep)
 			for _, f := range contractPtrs {
 				*f, rec, _ = strings.Cut(rec, unitSep)
 			}
-			contracts = append(contracts, c)
+			contracts = append(contracts, ct)
 			if err := nextContract(); err != nil {
 				return fmt.Errorf("read state: %w", err)
 			}
 		}
 		if !ok {
-			one, err := q.QueryContext(ctx, currentOneQuery, emp)
-			if err != nil {
-				return fmt.Errorf("read state: %w", err)
-			}
-			if err := scanCurrent(one, fn); err != nil {
+			if err := scanCurrent(c, emp, fn); err != nil {
 				return err
 			}
 			continue
@@ -185,10 +170,6 @@ func current(ctx context.Context, q queryer, fn func(p *model.Person, blocked bo
 			return err
 		}
 	}
-	if err := persons.Err(); err != nil {
-		return fmt.Errorf("read state: %w", err)
-	}
-	return nil
 }
 
 func byKey(a, b model.Contract) int { return strings.Compare(a.Key, b.Key) }
@@ -206,44 +187,44 @@ func prefixed(prefix string, cols []string) string {
 // that an export's own write transaction (BeginExport) does not disturb,
 // and that holds several statements open at once.
 type ExportReader struct {
-	db      *sql.DB
-	tx      *sql.Tx
-	ctx     context.Context
+	conn    *sqlite.Conn
 	ID      string // the last export's id ("" before the first)
-	last    *sql.Rows
-	person  *sql.Stmt
+	last    *sqlite.Stmt
+	person  *sqlite.Stmt
 	started bool
 }
 
 // ReadExport opens an ExportReader; Close it.
 func (s *Store) ReadExport(ctx context.Context) (_ *ExportReader, err error) {
-	db, err := sql.Open("sqlite", s.path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
+	c, err := openConn(s.path, "query_only = 1")
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", s.path, err)
+		return nil, err
 	}
-	db.SetMaxOpenConns(1)
-	r := &ExportReader{db: db, ctx: ctx}
+	c.SetInterrupt(ctx.Done())
+	r := &ExportReader{conn: c}
 	defer func() {
 		if err != nil {
 			r.Close()
 		}
 	}()
-	if r.tx, err = db.BeginTx(ctx, nil); err != nil {
+	if err := exec(c, "BEGIN"); err != nil {
 		return nil, fmt.Errorf("read last export: %w", err)
 	}
-	err = r.tx.QueryRowContext(ctx, `SELECT id FROM exports ORDER BY time DESC, rowid DESC LIMIT 1`).Scan(&r.ID)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	// The first read starts the snapshot.
+	if _, err := oneConn(c, `SELECT id FROM exports ORDER BY time DESC, rowid DESC LIMIT 1`, []any{&r.ID}); err != nil {
 		return nil, fmt.Errorf("read last export: %w", err)
 	}
-	if r.person, err = r.tx.PrepareContext(ctx, `SELECT row, roles FROM exported_persons WHERE employee_number = ?`); err != nil {
+	if r.person, err = c.Prepare(`SELECT row, roles FROM exported_persons WHERE employee_number = ?`); err != nil {
 		return nil, fmt.Errorf("read last export: %w", err)
 	}
 	return r, nil
 }
 
-// Current is Store.Current in the reader's snapshot.
+// Current calls fn for every current (not left) person with its contracts
+// (by key), in employee-number order, in the reader's snapshot. Only one
+// person is held at a time; contracts is reused between calls.
 func (r *ExportReader) Current(fn func(p *model.Person, blocked bool, contracts []model.Contract) error) error {
-	return current(r.ctx, r.tx, fn)
+	return current(r.conn, fn)
 }
 
 // Next returns the next person of the last export in employee-number
@@ -252,33 +233,39 @@ func (r *ExportReader) Current(fn func(p *model.Person, blocked bool, contracts 
 func (r *ExportReader) Next() (emp string, hash []byte, ok bool, err error) {
 	if !r.started {
 		r.started = true
-		if r.last, err = r.tx.QueryContext(r.ctx, `SELECT employee_number, hash FROM exported_persons ORDER BY employee_number`); err != nil {
+		if r.last, err = r.conn.Prepare(`SELECT employee_number, hash FROM exported_persons ORDER BY employee_number`); err != nil {
 			return "", nil, false, fmt.Errorf("read last export: %w", err)
 		}
 	}
 	if r.last == nil {
 		return "", nil, false, nil
 	}
-	if !r.last.Next() {
-		err := r.last.Err()
-		r.last.Close()
+	if ok, err = r.last.Step(); !ok {
+		r.last.Reset()
 		r.last = nil
 		if err != nil {
 			return "", nil, false, fmt.Errorf("read last export: %w", err)
 		}
 		return "", nil, false, nil
 	}
-	if err := r.last.Scan(&emp, &hash); err != nil {
-		return "", nil, false, fmt.Errorf("read last export: %w", err)
-	}
-	return emp, hash, true, nil
+	// The hash is the caller's to keep: a copy of its own.
+	return r.last.ColumnText(0), columnBytes(r.last, 1, nil), true, nil
 }
 
 // Rows returns the stored rows of emp in the last export: its person row
 // and its role rows, as ExportWriter.Put stored them.
 func (r *ExportReader) Rows(emp string) (person string, roles []string, err error) {
-	var joined string
-	if err := r.person.QueryRowContext(r.ctx, emp).Scan(&person, &joined); err != nil {
+	r.person.BindText(1, emp)
+	ok, err := r.person.Step()
+	if err == nil && !ok {
+		err = errNoRow
+	}
+	if err != nil {
+		r.person.Reset()
+		return "", nil, fmt.Errorf("read last export of %s: %w", emp, err)
+	}
+	person, joined := r.person.ColumnText(0), r.person.ColumnText(1)
+	if err := r.person.Reset(); err != nil {
 		return "", nil, fmt.Errorf("read last export of %s: %w", emp, err)
 	}
 	if joined != "" {
@@ -289,58 +276,63 @@ func (r *ExportReader) Rows(emp string) (person string, roles []string, err erro
 
 // Close ends the read transaction and closes its connection.
 func (r *ExportReader) Close() error {
-	if r.last != nil {
-		r.last.Close()
-	}
-	if r.tx != nil {
-		r.tx.Rollback()
-	}
-	return r.db.Close()
+	rollback(r.conn)
+	return r.conn.Close()
 }
 
 // ExportWriter records an export as the new last export, in one write
 // transaction opened before the export is computed and committed after its
 // files are in place: the changed rows and the events are written as they
-// are found, in batches, so neither is held in memory.
+// are found, by the store's background writer (writer.go) while the
+// caller goes on walking, so neither is held in memory. It holds the
+// store's connection until Commit or Rollback.
 type ExportWriter struct {
-	ctx       context.Context
-	db        *sql.DB
+	s         *Store
+	conn      *sqlite.Conn
 	cacheSize int // the connection's own, restored after the export
-	tx        *sql.Tx
 	runID     int64
 	t         string
-	actor     string
-	persons   *batcher
-	events    *batcher
+	bg        *writer
+	persons   *inserter
+	events    *inserter
+	drop      *inserter
+	removed   *inserter
+	clear     *inserter
 	details   []byte // scratch for encoding an event's details
-	delPerson *sql.Stmt
 }
 
 // BeginExport opens an ExportWriter; Commit or Rollback it.
 func (s *Store) BeginExport(ctx context.Context, runID int64) (_ *ExportWriter, err error) {
-	w := &ExportWriter{ctx: ctx, runID: runID, t: now(), db: s.db, actor: Actor(),
-		persons: newBatcher("exported_persons", []string{"employee_number", "row", "roles", "hash"}, nil,
-			"ON CONFLICT (employee_number) DO UPDATE SET row = excluded.row, roles = excluded.roles, hash = excluded.hash"),
+	c, err := s.take(ctx)
+	if err != nil {
+		return nil, err
 	}
-	w.events = newBatcher("events", eventCols, []any{w.t, w.runID, w.actor}, "")
+	w := &ExportWriter{s: s, conn: c, runID: runID, t: now()}
 	// The export writes its rows and events once, mostly appending: a
 	// small page cache costs it nothing, where the connection's larger
 	// one would fill with written pages (at 64 MB, about 100 MB of the
 	// first export's peak memory at 100k persons).
-	if err := s.db.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&w.cacheSize); err != nil {
+	if _, err := oneConn(c, `PRAGMA cache_size`, []any{&w.cacheSize}); err != nil {
+		s.put(c)
 		return nil, fmt.Errorf("record export: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = %d`, exportCacheKiB)); err != nil {
+	if err := execOnce(c, fmt.Sprintf(`PRAGMA cache_size = %d`, exportCacheKiB)); err != nil {
+		s.put(c)
 		return nil, fmt.Errorf("record export: %w", err)
 	}
-	if w.tx, err = s.db.BeginTx(ctx, nil); err != nil {
+	if err := exec(c, "BEGIN IMMEDIATE"); err != nil {
 		w.restoreCache()
+		s.put(c)
 		return nil, fmt.Errorf("begin transaction: %w", err)
 	}
-	if w.delPerson, err = w.tx.PrepareContext(ctx, `DELETE FROM exported_persons WHERE employee_number = ?`); err != nil {
-		w.Rollback()
-		return nil, fmt.Errorf("record export: %w", err)
-	}
+	w.persons = newInserter(c, "exported_persons", []string{"employee_number", "row", "roles", "hash"}, nil,
+		"ON CONFLICT (employee_number) DO UPDATE SET row = excluded.row, roles = excluded.roles, hash = excluded.hash")
+	w.events = newEventInserter(c, w.t, runID)
+	w.drop = newStatement(c, "record export", `DELETE FROM exported_persons WHERE employee_number = ?`, 1)
+	w.removed = newStatement(c, "record export", `INSERT INTO removed_emails (email, employee_number, time) VALUES (?, ?, ?)
+		ON CONFLICT DO UPDATE SET time = excluded.time`, 3)
+	w.clear = newStatement(c, "record export", `DELETE FROM exported_persons`, 0)
+	w.bg = startWriter(ctx, w.persons, w.events, w.drop, w.removed, w.clear)
 	return w, nil
 }
 
@@ -350,128 +342,9 @@ const exportCacheKiB = -8192
 
 func (w *ExportWriter) restoreCache() {
 	if w.cacheSize != 0 {
-		w.db.Exec(fmt.Sprintf(`PRAGMA cache_size = %d`, w.cacheSize))
+		execOnce(w.conn, fmt.Sprintf(`PRAGMA cache_size = %d`, w.cacheSize))
 		w.cacheSize = 0
 	}
-}
-
-// batcher inserts rows batchRows at a time through one statement
-// prepared once: a statement prepared on a transaction stays listed on it
-// until it ends, so preparing one per batch (insertEach) would grow with
-// the export. The first len(fixed) columns take the same values in every
-// row (an event's time, run and actor): they are bound once per statement
-// as ?1, ?2, ..., so a row binds only its own values (each bound value
-// costs the driver a C allocation and a copy).
-type batcher struct {
-	table, suffix string
-	cols          []string
-	fixed         []any
-	full          *sql.Stmt
-	args          []any // fixed, then each queued row's values
-	n             int
-	free          chan []any // slices given back (take, give); nil: none kept
-}
-
-func newBatcher(table string, cols []string, fixed []any, suffix string) *batcher {
-	return &batcher{table: table, cols: cols, fixed: fixed, suffix: suffix, args: slices.Clone(fixed)}
-}
-
-func (b *batcher) query(rows int) string {
-	vals := make([]string, len(b.cols))
-	for i := range vals {
-		vals[i] = "?"
-		if i < len(b.fixed) {
-			vals[i] = fmt.Sprintf("?%d", i+1)
-		}
-	}
-	one := "(" + strings.Join(vals, ", ") + ")"
-	// OR FAIL: a multi-row INSERT that may abort part-way keeps a
-	// statement journal, a copy of every existing page it changes, so it
-	// can undo its own rows; at 100k persons a first export wrote 250 MB
-	// of them to a temporary file. Undoing one statement buys nothing
-	// here: any failed write fails the export, which rolls back the whole
-	// transaction.
-	return "INSERT OR FAIL INTO " + b.table + " (" + strings.Join(b.cols, ", ") + ") VALUES " +
-		strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ") + " " + b.suffix
-}
-
-// add queues one row (its values appended to b.args by the caller) and
-// writes a full batch.
-func (b *batcher) add(ctx context.Context, tx *sql.Tx) error {
-	if b.n++; b.n < batchRows {
-		return nil
-	}
-	return b.flush(ctx, tx)
-}
-
-// flush writes the rows queued.
-func (b *batcher) flush(ctx context.Context, tx *sql.Tx) error {
-	if b.n == 0 {
-		return nil
-	}
-	if err := b.exec(ctx, tx, b.args, b.n); err != nil {
-		return err
-	}
-	b.reset()
-	return nil
-}
-
-// exec inserts n rows whose values are args (the fixed ones first): a
-// full batch through the statement prepared once, a shorter one through
-// its own.
-func (b *batcher) exec(ctx context.Context, tx *sql.Tx, args []any, n int) error {
-	var err error
-	if n == batchRows {
-		if b.full == nil {
-			if b.full, err = tx.PrepareContext(ctx, b.query(batchRows)); err != nil {
-				return fmt.Errorf("prepare insert into %s: %w", b.table, err)
-			}
-		}
-		_, err = b.full.ExecContext(ctx, args...)
-	} else {
-		_, err = tx.ExecContext(ctx, b.query(n), args...)
-	}
-	if err != nil {
-		return fmt.Errorf("insert into %s: %w", b.table, err)
-	}
-	return nil
-}
-
-// take hands the queued rows over, their values and how many, to be
-// written elsewhere (exec, then give); b starts a new batch in a slice
-// given back, or a new one.
-func (b *batcher) take() ([]any, int) {
-	args, n := b.args, b.n
-	select {
-	case b.args = <-b.free:
-	default:
-		b.args = make([]any, 0, cap(args))
-	}
-	b.args, b.n = append(b.args, b.fixed...), 0
-	return args, n
-}
-
-// give returns a slice take handed over, once written, for reuse: a slice
-// per batch was a gigabyte of garbage at 1M persons.
-func (b *batcher) give(args []any) {
-	clear(args)
-	select {
-	case b.free <- args[:0]:
-	default:
-	}
-}
-
-// close releases the prepared statement (a transaction's statements
-// also go when it ends).
-func (b *batcher) close() {
-	if b.full != nil {
-		b.full.Close()
-	}
-}
-
-func (b *batcher) reset() {
-	clear(b.args[len(b.fixed):])
-	b.args, b.n = b.args[:len(b.fixed)], 0
 }
 
 // RoleSep joins a person's encoded role rows in the store: a control
@@ -484,39 +357,37 @@ func JoinRoles(roles []string) string { return strings.Join(roles, RoleSep) }
 
 // Put stores emp's rows in the last export, replacing any it had: its
 // encoded person row, its encoded role rows in order joined by RoleSep
-// (JoinRoles), and the hash of all of them.
+// (JoinRoles), and the hash of all of them. hash must not change after.
 func (w *ExportWriter) Put(emp, person, roles string, hash []byte) error {
-	w.persons.args = append(w.persons.args, emp, person, roles, hash)
-	return w.persons.add(w.ctx, w.tx)
+	return w.bg.add(w.persons, func(vals []value) []value {
+		return append(vals, text(emp), text(person), text(roles), value{kind: kindBlob, b: hash})
+	})
 }
 
-// Drop removes emp from the last export.
 // Drop takes emp out of the last export; email is the address its account
 // had, which Spend Cloud keeps with the deactivated employee.
 func (w *ExportWriter) Drop(emp, email string) error {
-	if _, err := w.delPerson.ExecContext(w.ctx, emp); err != nil {
-		return fmt.Errorf("record export: %w", err)
+	if err := w.bg.add(w.drop, func(vals []value) []value { return append(vals, text(emp)) }); err != nil {
+		return err
 	}
 	if email == "" {
 		return nil
 	}
-	if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO removed_emails (email, employee_number, time) VALUES (?, ?, ?)
-		ON CONFLICT DO UPDATE SET time = excluded.time`, strings.ToLower(email), emp, w.t); err != nil {
-		return fmt.Errorf("record export: %w", err)
-	}
-	return nil
+	return w.bg.add(w.removed, func(vals []value) []value {
+		return append(vals, text(strings.ToLower(email)), text(emp), text(w.t))
+	})
 }
 
 // RemovedEmails maps the (lowercase) emails of accounts the export removed
 // at or after since to the employee number that had it, the latest first.
 func (s *Store) RemovedEmails(ctx context.Context, since time.Time) (map[string]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT email, employee_number FROM removed_emails WHERE time >= ? ORDER BY time`,
+	rows, err := s.query(ctx, `SELECT email, employee_number FROM removed_emails WHERE time >= ? ORDER BY time`,
 		since.UTC().Format(time.RFC3339))
 	if err != nil {
 		return nil, fmt.Errorf("read removed emails: %w", err)
 	}
 	out := map[string]string{}
-	err = sqlrows.Each(rows, func() error {
+	err = eachRow(rows, func() error {
 		var email, emp string
 		if err := rows.Scan(&email, &emp); err != nil {
 			return err
@@ -534,7 +405,7 @@ func (s *Store) RemovedEmails(ctx context.Context, since time.Time) (map[string]
 // Spend Cloud imports them, but they cannot log in.
 func (s *Store) WithoutRole(ctx context.Context) (int, error) {
 	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM exported_persons WHERE roles = ''`).Scan(&n); err != nil {
+	if _, err := s.one(ctx, `SELECT COUNT(*) FROM exported_persons WHERE roles = ''`, []any{&n}); err != nil {
 		return 0, fmt.Errorf("count persons without a role: %w", err)
 	}
 	return n, nil
@@ -542,10 +413,7 @@ func (s *Store) WithoutRole(ctx context.Context) (int, error) {
 
 // Clear empties the last export (migrate replaces it whole).
 func (w *ExportWriter) Clear() error {
-	if _, err := w.tx.ExecContext(w.ctx, `DELETE FROM exported_persons`); err != nil {
-		return fmt.Errorf("record export: %w", err)
-	}
-	return nil
+	return w.bg.add(w.clear, func(vals []value) []value { return vals })
 }
 
 // Event records an event of the export.
@@ -560,8 +428,9 @@ func (w *ExportWriter) Event(e Event) error {
 // EncodedEvent records an event whose details EncodeDetails encoded (the
 // export encodes them while another goroutine writes).
 func (w *ExportWriter) EncodedEvent(source, kind, emp, details string) error {
-	w.events.args = append(w.events.args, source, kind, emp, details)
-	return w.events.add(w.ctx, w.tx)
+	return w.bg.add(w.events, func(vals []value) []value {
+		return append(vals, text(source), text(kind), text(emp), text(details))
+	})
 }
 
 // ExportRecord is what an export adds besides its rows.
@@ -584,41 +453,49 @@ func (w *ExportWriter) Commit(rec ExportRecord) error {
 			return err
 		}
 	}
-	for _, b := range []*batcher{w.persons, w.events} {
-		if err := b.flush(w.ctx, w.tx); err != nil {
-			return err
-		}
+	if err := w.bg.wait(); err != nil {
+		return err
 	}
-	tx := w.tx
-	if _, err := tx.ExecContext(w.ctx, `INSERT INTO exports (id, run_id, time, date, origin, persons, roles, held, manifest)
+	// The writer is done: the connection is this goroutine's again.
+	c := w.conn
+	if err := exec(c, `INSERT INTO exports (id, run_id, time, date, origin, persons, roles, held, manifest)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, rec.ID, w.runID, w.t, rec.Date, rec.Origin, rec.Persons, rec.Roles,
 		len(rec.Held), mustJSON(rec.Manifest)); err != nil {
 		return fmt.Errorf("record export: %w", err)
 	}
-	if _, err := tx.ExecContext(w.ctx, `DELETE FROM export_held`); err != nil {
+	if err := exec(c, `DELETE FROM export_held`); err != nil {
 		return fmt.Errorf("record export: %w", err)
 	}
-	if err := insertEach(tx, "export_held", []string{"employee_number", "details"}, "ON CONFLICT DO NOTHING", len(rec.Held),
-		func(i int, args []any) ([]any, error) {
-			return append(args, rec.Held[i].EmployeeNumber, rec.Held[i].Details), nil
+	if err := insertEach(newInserter(c, "export_held", []string{"employee_number", "details"}, nil, "ON CONFLICT DO NOTHING"), len(rec.Held),
+		func(vals []value, i int) []value {
+			return append(vals, text(rec.Held[i].EmployeeNumber), text(rec.Held[i].Details))
 		}); err != nil {
 		return err
 	}
-	if err := useAllowances(tx, rec.Renamed); err != nil {
+	if err := useAllowances(c, rec.Renamed); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := exec(c, "COMMIT"); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
 }
 
-// Rollback abandons the export: the last export stays as it was.
+// Rollback abandons the export, unless committed: the last export stays
+// as it was. It gives the store's connection back; safe to call more
+// than once.
 func (w *ExportWriter) Rollback() {
-	if w.tx != nil {
-		w.tx.Rollback()
+	if w.conn == nil {
+		return
 	}
+	w.bg.stop()
+	for _, in := range []*inserter{w.persons, w.events, w.drop, w.removed, w.clear} {
+		in.close()
+	}
+	rollback(w.conn)
 	w.restoreCache()
+	w.s.put(w.conn)
+	w.conn = nil
 }
 
 func mustJSON(v any) string {
@@ -637,13 +514,13 @@ type DomainCount struct {
 
 // EmailDomains counts current persons per email domain, by domain.
 func (s *Store) EmailDomains(ctx context.Context) ([]DomainCount, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT lower(substr(email, instr(email, '@') + 1)) AS d, COUNT(*)
+	rows, err := s.query(ctx, `SELECT lower(substr(email, instr(email, '@') + 1)) AS d, COUNT(*)
 		FROM persons WHERE left_at IS NULL AND instr(email, '@') > 0 GROUP BY d ORDER BY d`)
 	if err != nil {
 		return nil, fmt.Errorf("count domains: %w", err)
 	}
 	var out []DomainCount
-	err = sqlrows.Each(rows, func() error {
+	err = eachRow(rows, func() error {
 		var d DomainCount
 		if err := rows.Scan(&d.Domain, &d.Persons); err != nil {
 			return err
@@ -657,11 +534,7 @@ func (s *Store) EmailDomains(ctx context.Context) ([]DomainCount, error) {
 // Migrated reports the id of an earlier migrate's export, or "".
 func (s *Store) Migrated(ctx context.Context) (string, error) {
 	var id string
-	err := s.db.QueryRowContext(ctx, `SELECT id FROM exports WHERE origin = 'migrate' ORDER BY time DESC LIMIT 1`).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	if err != nil {
+	if _, err := s.one(ctx, `SELECT id FROM exports WHERE origin = 'migrate' ORDER BY time DESC LIMIT 1`, []any{&id}); err != nil {
 		return "", fmt.Errorf("look up earlier migrate: %w", err)
 	}
 	return id, nil
@@ -673,12 +546,12 @@ type HeldEntry struct{ EmployeeNumber, Details string }
 
 // LastHeld returns what the last export held back.
 func (s *Store) LastHeld(ctx context.Context) (map[HeldEntry]bool, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT employee_number, details FROM export_held`)
+	rows, err := s.query(ctx, `SELECT employee_number, details FROM export_held`)
 	if err != nil {
 		return nil, fmt.Errorf("read held persons: %w", err)
 	}
 	out := map[HeldEntry]bool{}
-	err = sqlrows.Each(rows, func() error {
+	err = eachRow(rows, func() error {
 		var h HeldEntry
 		if err := rows.Scan(&h.EmployeeNumber, &h.Details); err != nil {
 			return err

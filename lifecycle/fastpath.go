@@ -2,10 +2,11 @@ package lifecycle
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
+
+	"zombiezen.com/go/sqlite"
 )
 
 // The daily run mostly re-reads files that have not changed. A source whose
@@ -16,19 +17,17 @@ import (
 // generation and so forces a full diff.
 
 // bumpGeneration marks the state as changed, inside a transaction.
-func bumpGeneration(tx *sql.Tx) error {
-	_, err := tx.Exec(`UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'`)
+func bumpGeneration(c *sqlite.Conn) error {
+	err := exec(c, `UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'`)
 	if err != nil {
 		return fmt.Errorf("bump state generation: %w", err)
 	}
 	return nil
 }
 
-func generation(q interface {
-	QueryRow(string, ...any) *sql.Row
-}) (int64, error) {
+func generation(c *sqlite.Conn) (int64, error) {
 	var g int64
-	if err := q.QueryRow(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'`).Scan(&g); err != nil {
+	if _, err := oneConn(c, `SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'`, []any{&g}); err != nil {
 		return 0, fmt.Errorf("read state generation: %w", err)
 	}
 	return g, nil
@@ -45,27 +44,34 @@ type SourceState struct {
 // SourceState returns the source's state at its last apply, or nil.
 func (s *Store) SourceState(ctx context.Context, source string) (*SourceState, error) {
 	var st SourceState
-	err := s.db.QueryRowContext(ctx, `SELECT digest, generation, run_id, rows FROM source_state WHERE source = ?`, source).
-		Scan(&st.Digest, &st.Generation, &st.RunID, &st.Rows)
-	if err == sql.ErrNoRows {
-		return nil, nil
-	}
+	found, err := s.one(ctx, `SELECT digest, generation, run_id, rows FROM source_state WHERE source = ?`,
+		[]any{&st.Digest, &st.Generation, &st.RunID, &st.Rows}, source)
 	if err != nil {
 		return nil, fmt.Errorf("read source state: %w", err)
+	}
+	if !found {
+		return nil, nil
 	}
 	return &st, nil
 }
 
 // Generation is the current state generation.
-func (s *Store) Generation() (int64, error) { return generation(s.db) }
+func (s *Store) Generation() (int64, error) {
+	var g int64
+	err := s.do(context.Background(), func(c *sqlite.Conn) (err error) {
+		g, err = generation(c)
+		return err
+	})
+	return g, err
+}
 
 // recordSourceState notes the digest and the generation a source left.
-func recordSourceState(tx *sql.Tx, ch *Changes, runID int64) error {
-	gen, err := generation(tx)
+func recordSourceState(c *sqlite.Conn, ch *Changes, runID int64) error {
+	gen, err := generation(c)
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(`INSERT INTO source_state (source, digest, generation, run_id, rows) VALUES (?, ?, ?, ?, ?)
+	err = exec(c, `INSERT INTO source_state (source, digest, generation, run_id, rows) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (source) DO UPDATE SET digest = excluded.digest, generation = excluded.generation,
 			run_id = excluded.run_id, rows = excluded.rows`,
 		ch.Source, ch.Digest, gen, runID, ch.Rows)
@@ -81,13 +87,13 @@ func (s *Store) CarryGenerations(ctx context.Context, carry []string) error {
 	if len(carry) == 0 {
 		return nil
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		gen, err := generation(tx)
+	return s.tx(ctx, func(c *sqlite.Conn) error {
+		gen, err := generation(c)
 		if err != nil {
 			return err
 		}
 		for _, src := range carry {
-			if _, err := tx.Exec(`UPDATE source_state SET generation = ? WHERE source = ?`, gen, src); err != nil {
+			if err := exec(c, `UPDATE source_state SET generation = ? WHERE source = ?`, gen, src); err != nil {
 				return fmt.Errorf("record source state: %w", err)
 			}
 		}
@@ -102,12 +108,12 @@ func (s *Store) CarryGenerations(ctx context.Context, carry []string) error {
 // unchanged and never put its values back.
 func (s *Store) ProvidedFields(ctx context.Context) ([]string, error) {
 	var text string
-	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'provided_fields'`).Scan(&text)
-	if err == sql.ErrNoRows {
-		return nil, nil
-	}
+	found, err := s.one(ctx, `SELECT value FROM meta WHERE key = 'provided_fields'`, []any{&text})
 	if err != nil {
 		return nil, fmt.Errorf("read provided fields: %w", err)
+	}
+	if !found {
+		return nil, nil
 	}
 	var fields []string
 	if err := json.Unmarshal([]byte(text), &fields); err != nil {
@@ -118,13 +124,12 @@ func (s *Store) ProvidedFields(ctx context.Context) ([]string, error) {
 
 // recordProvided adds a provider's fields to ProvidedFields, inside the
 // transaction that applies what the provider filled.
-func recordProvided(tx *sql.Tx, fields []string) error {
+func recordProvided(c *sqlite.Conn, fields []string) error {
 	if len(fields) == 0 {
 		return nil
 	}
 	var text string
-	err := tx.QueryRow(`SELECT value FROM meta WHERE key = 'provided_fields'`).Scan(&text)
-	if err != nil && err != sql.ErrNoRows {
+	if _, err := oneConn(c, `SELECT value FROM meta WHERE key = 'provided_fields'`, []any{&text}); err != nil {
 		return fmt.Errorf("read provided fields: %w", err)
 	}
 	var all []string
@@ -144,7 +149,7 @@ func recordProvided(tx *sql.Tx, fields []string) error {
 	}
 	slices.Sort(all)
 	b, _ := json.Marshal(all)
-	if _, err := tx.Exec(`INSERT INTO meta (key, value) VALUES ('provided_fields', ?)
+	if err := exec(c, `INSERT INTO meta (key, value) VALUES ('provided_fields', ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, string(b)); err != nil {
 		return fmt.Errorf("record provided fields: %w", err)
 	}

@@ -2,7 +2,6 @@ package lifecycle
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spendsync/spendsync/internal/atomicfile"
+	"zombiezen.com/go/sqlite"
 )
 
 // Pruned is what a prune removed.
@@ -24,32 +24,30 @@ type Pruned struct {
 // Export history is pruned by the export package.
 func (s *Store) Prune(ctx context.Context, runID int64, r Retention, at time.Time) (Pruned, error) {
 	var p Pruned
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(c *sqlite.Conn) error {
 		if r.Events > 0 {
 			cutoff := at.Add(-r.Events).UTC().Format(time.RFC3339)
-			res, err := tx.Exec(`DELETE FROM events WHERE time < ?`, cutoff)
-			if err != nil {
+			if err := exec(c, `DELETE FROM events WHERE time < ?`, cutoff); err != nil {
 				return fmt.Errorf("prune events: %w", err)
 			}
-			p.Events, _ = res.RowsAffected()
-			if res, err = tx.Exec(`DELETE FROM rejects WHERE time < ?`, cutoff); err != nil {
+			p.Events = int64(c.Changes())
+			if err := exec(c, `DELETE FROM rejects WHERE time < ?`, cutoff); err != nil {
 				return fmt.Errorf("prune rejects: %w", err)
 			}
-			p.Rejects, _ = res.RowsAffected()
+			p.Rejects = int64(c.Changes())
 		}
 		if r.Leavers > 0 {
 			cutoff := at.Add(-r.Leavers).UTC().Format(time.RFC3339)
-			res, err := tx.Exec(`DELETE FROM persons WHERE left_at IS NOT NULL AND left_at < ?`, cutoff)
-			if err != nil {
+			if err := exec(c, `DELETE FROM persons WHERE left_at IS NOT NULL AND left_at < ?`, cutoff); err != nil {
 				return fmt.Errorf("prune leavers: %w", err)
 			}
-			if p.Leavers, _ = res.RowsAffected(); p.Leavers > 0 {
-				if err := bumpGeneration(tx); err != nil {
+			if p.Leavers = int64(c.Changes()); p.Leavers > 0 {
+				if err := bumpGeneration(c); err != nil {
 					return err
 				}
 			}
 		}
-		return insertEvents(tx, []Event{{Source: "prune", Kind: "prune", Details: map[string]any{
+		return insertEvents(c, []Event{{Source: "prune", Kind: "prune", Details: map[string]any{
 			"events": p.Events, "rejects": p.Rejects, "leavers": p.Leavers}}}, runID, now())
 	})
 	return p, err
@@ -99,13 +97,14 @@ var ErrCorrupt = errors.New("integrity check failed")
 
 // IntegrityCheck runs PRAGMA integrity_check on the database file at path.
 func IntegrityCheck(ctx context.Context, path string) error {
-	db, err := sql.Open("sqlite", path+"?_pragma=query_only(1)")
+	c, err := openConn(path, "query_only = 1")
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer c.Close()
+	c.SetInterrupt(ctx.Done())
 	var result string
-	if err := db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&result); err != nil {
+	if _, err := oneConn(c, `PRAGMA integrity_check`, []any{&result}); err != nil {
 		return fmt.Errorf("integrity check of %s: %w", path, err)
 	}
 	if result != "ok" {

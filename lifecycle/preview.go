@@ -2,7 +2,6 @@ package lifecycle
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"maps"
 	"os"
@@ -14,7 +13,8 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/spendsync/spendsync/internal/atomicfile"
-	"github.com/spendsync/spendsync/internal/sqlrows"
+	"zombiezen.com/go/sqlite"
+	"zombiezen.com/go/sqlite/sqlitex"
 )
 
 // A preview (diff --sources, run --dry-run) does a real run's work on a
@@ -114,22 +114,20 @@ func removeStaleCopies(dir string) {
 func (s *Store) vacuumInto(ctx context.Context, path string) error {
 	// Readers hold query_only connections, which refuse VACUUM INTO even
 	// though it does not change the source: use a plain one.
-	db, err := sql.Open("sqlite", s.path+"?_pragma=busy_timeout(10000)")
+	c, err := openConn(s.path)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
-		return err
-	}
-	return nil
+	defer c.Close()
+	c.SetInterrupt(ctx.Done())
+	return sqlitex.ExecuteTransient(c, `VACUUM INTO ?`, &sqlitex.ExecOptions{Args: []any{path}})
 }
 
 // LastEventID is the id of the newest event, 0 for none: the events a
 // run records next come after it.
 func (s *Store) LastEventID(ctx context.Context) (int64, error) {
 	var id int64
-	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&id); err != nil {
+	if _, err := s.one(ctx, `SELECT coalesce(max(id), 0) FROM events`, []any{&id}); err != nil {
 		return 0, fmt.Errorf("query events: %w", err)
 	}
 	return id, nil
@@ -161,17 +159,13 @@ func (s *Store) EachEvent(ctx context.Context, after, through int64, rank map[st
 		args = append(args, last)
 		q = b.String()
 	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return fmt.Errorf("query events: %w", err)
-	}
-	err = sqlrows.Each(rows, func() error {
-		e, err := scanEvent(rows)
+	err := s.each(ctx, q, func(st *sqlite.Stmt) error {
+		e, err := readEvent(st)
 		if err != nil {
 			return err
 		}
 		return fn(e)
-	})
+	}, args...)
 	if err != nil {
 		return fmt.Errorf("read events: %w", err)
 	}

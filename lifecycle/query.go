@@ -2,15 +2,14 @@ package lifecycle
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/spendsync/spendsync/internal/sqlrows"
 	"strings"
 
 	"github.com/spendsync/spendsync/internal/model"
 	"github.com/spendsync/spendsync/internal/show"
+	"zombiezen.com/go/sqlite"
 )
 
 // EventFilter selects events; zero fields match everything.
@@ -53,19 +52,15 @@ func (s *Store) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 	} else {
 		q += " ORDER BY id"
 	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("query events: %w", err)
-	}
 	var out []Event
-	err = sqlrows.Each(rows, func() error {
-		e, err := scanEvent(rows)
+	err := s.each(ctx, q, func(st *sqlite.Stmt) error {
+		e, err := readEvent(st)
 		if err != nil {
 			return err
 		}
 		out = append(out, e)
 		return nil
-	})
+	}, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}
@@ -90,23 +85,19 @@ type RejectRow struct {
 // ingested anything.
 func (s *Store) Rejects(ctx context.Context, runID int64) ([]RejectRow, error) {
 	if runID == 0 {
-		err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM runs WHERE command IN ('ingest', 'run') AND finished IS NOT NULL`).Scan(&runID)
+		_, err := s.one(ctx, `SELECT COALESCE(MAX(id), 0) FROM runs WHERE command IN ('ingest', 'run') AND finished IS NOT NULL`, []any{&runID})
 		if err != nil {
 			return nil, fmt.Errorf("find last ingest: %w", err)
 		}
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, run_id, time, source, file, line, col, reason, employee_number, raw
-		FROM rejects WHERE run_id = ? ORDER BY id`, runID)
-	if err != nil {
-		return nil, fmt.Errorf("query rejects: %w", err)
-	}
 	var out []RejectRow
-	err = sqlrows.Each(rows, func() error {
-		var r RejectRow
-		out = append(out, r)
-		p := &out[len(out)-1]
-		return rows.Scan(&p.ID, &p.RunID, &p.Time, &p.Source, &p.File, &p.Line, &p.Column, &p.Reason, &p.EmployeeNumber, &p.Raw)
-	})
+	err := s.each(ctx, `SELECT id, run_id, time, source, file, line, col, reason, employee_number, raw
+		FROM rejects WHERE run_id = ? ORDER BY id`, func(st *sqlite.Stmt) error {
+		var p RejectRow
+		scan(st, &p.ID, &p.RunID, &p.Time, &p.Source, &p.File, &p.Line, &p.Column, &p.Reason, &p.EmployeeNumber, &p.Raw)
+		out = append(out, p)
+		return nil
+	}, runID)
 	if err != nil {
 		return nil, fmt.Errorf("read rejects: %w", err)
 	}
@@ -128,24 +119,26 @@ var ErrNotFound = errors.New("no such person")
 
 // Person returns one person with its contracts.
 func (s *Store) Person(ctx context.Context, emp string) (*PersonRecord, error) {
-	p, err := scanPerson(s.db.QueryRowContext(ctx, `SELECT `+personCols+` FROM persons WHERE employee_number = ?`, emp))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("employee number %s: %w", show.Quote(emp), ErrNotFound)
-	}
+	var p *Person
+	err := s.do(ctx, func(c *sqlite.Conn) error {
+		_, err := first(c, loadPerson, func(st *sqlite.Stmt) { p = readPerson(st) }, emp)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("read person %s: %w", emp, err)
 	}
+	if p == nil {
+		return nil, fmt.Errorf("employee number %s: %w", show.Quote(emp), ErrNotFound)
+	}
 	rec := &PersonRecord{Person: p.Person, Source: p.Source, Left: p.Left, Blocked: p.Blocked, BlockReason: p.BlockReason}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+contractCols+` FROM contracts WHERE employee_number = ? ORDER BY start_date, key`, emp)
+	err = s.each(ctx, `SELECT `+contractCols+` FROM contracts WHERE employee_number = ? ORDER BY start_date, key`, func(st *sqlite.Stmt) error {
+		rec.Contracts = append(rec.Contracts, readContract(st, 0))
+		return nil
+	}, emp)
 	if err != nil {
 		return nil, fmt.Errorf("read contracts of %s: %w", emp, err)
 	}
-	err = sqlrows.Each(rows, func() error {
-		c, err := scanContract(rows)
-		rec.Contracts = append(rec.Contracts, c)
-		return err
-	})
-	return rec, err
+	return rec, nil
 }
 
 // Run is one recorded command.
@@ -161,36 +154,33 @@ type Run struct {
 
 // LastRuns returns the newest run of each command.
 func (s *Store) LastRuns(ctx context.Context) ([]Run, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, command, started, COALESCE(finished, ''), actor, exit_code, summary
-		FROM runs WHERE id IN (SELECT MAX(id) FROM runs GROUP BY command) ORDER BY command`)
-	if err != nil {
-		return nil, fmt.Errorf("query runs: %w", err)
-	}
 	var out []Run
-	err = sqlrows.Each(rows, func() error {
+	err := s.each(ctx, `SELECT id, command, started, COALESCE(finished, ''), actor, exit_code, summary
+		FROM runs WHERE id IN (SELECT MAX(id) FROM runs GROUP BY command) ORDER BY command`, func(st *sqlite.Stmt) error {
 		var r Run
-		var code sql.NullInt64
 		var summary string
-		if err := rows.Scan(&r.ID, &r.Command, &r.Started, &r.Finished, &r.Actor, &code, &summary); err != nil {
-			return err
-		}
-		if code.Valid {
-			c := int(code.Int64)
+		scan(st, &r.ID, &r.Command, &r.Started, &r.Finished, &r.Actor)
+		if !st.ColumnIsNull(5) {
+			c := st.ColumnInt(5)
 			r.ExitCode = &c
 		}
+		summary = st.ColumnText(6)
 		r.Summary = json.RawMessage(summary)
 		out = append(out, r)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, fmt.Errorf("query runs: %w", err)
+	}
+	return out, nil
 }
 
 // Counts returns the number of current persons, contracts and blocked persons.
 func (s *Store) Counts(ctx context.Context) (persons, contracts, blocked int, err error) {
-	err = s.db.QueryRowContext(ctx, `SELECT
+	_, err = s.one(ctx, `SELECT
 		(SELECT COUNT(*) FROM persons WHERE left_at IS NULL),
 		(SELECT COUNT(*) FROM contracts),
-		(SELECT COUNT(*) FROM persons WHERE left_at IS NULL AND blocked)`).Scan(&persons, &contracts, &blocked)
+		(SELECT COUNT(*) FROM persons WHERE left_at IS NULL AND blocked)`, []any{&persons, &contracts, &blocked})
 	if err != nil {
 		err = fmt.Errorf("count state: %w", err)
 	}
@@ -200,7 +190,11 @@ func (s *Store) Counts(ctx context.Context) (persons, contracts, blocked int, er
 // RunSummary returns the JSON summary the run recorded ("{}" when none).
 func (s *Store) RunSummary(ctx context.Context, runID int64) (string, error) {
 	var summary string
-	if err := s.db.QueryRowContext(ctx, `SELECT summary FROM runs WHERE id = ?`, runID).Scan(&summary); err != nil {
+	found, err := s.one(ctx, `SELECT summary FROM runs WHERE id = ?`, []any{&summary}, runID)
+	if err == nil && !found {
+		err = errNoRow
+	}
+	if err != nil {
 		return "", fmt.Errorf("read summary of run %d: %w", runID, err)
 	}
 	return summary, nil
@@ -220,20 +214,15 @@ func (s *Store) EmployeeNumbers(ctx context.Context, prefix string, limit int) (
 }
 
 func (s *Store) strings(ctx context.Context, query string, args ...any) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	var out []string
+	err := s.each(ctx, query, func(st *sqlite.Stmt) error {
+		out = append(out, st.ColumnText(0))
+		return nil
+	}, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list for completion: %w", err)
 	}
-	var out []string
-	err = sqlrows.Each(rows, func() error {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return err
-		}
-		out = append(out, v)
-		return nil
-	})
-	return out, err
+	return out, nil
 }
 
 // DumpStatus is whether a person is in the last export and, if that export
@@ -246,7 +235,7 @@ type DumpStatus struct {
 // DumpStatus returns where the last export left the person.
 func (s *Store) DumpStatus(ctx context.Context, emp string) (*DumpStatus, error) {
 	var d DumpStatus
-	err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM exported_persons WHERE employee_number = ?)`, emp).Scan(&d.Exported)
+	_, err := s.one(ctx, `SELECT EXISTS (SELECT 1 FROM exported_persons WHERE employee_number = ?)`, []any{&d.Exported}, emp)
 	if err != nil {
 		return nil, fmt.Errorf("read the last export of %s: %w", emp, err)
 	}
@@ -258,16 +247,12 @@ func (s *Store) DumpStatus(ctx context.Context, emp string) (*DumpStatus, error)
 	return &d, nil
 }
 
-// scanEvent reads one row of id, time, run_id, actor, source, kind,
+// readEvent reads one row of id, time, run_id, actor, source, kind,
 // employee_number, details.
-func scanEvent(rows *sql.Rows) (Event, error) {
+func readEvent(st *sqlite.Stmt) (Event, error) {
 	var e Event
-	var runID sql.NullInt64
 	var details string
-	if err := rows.Scan(&e.ID, &e.Time, &runID, &e.Actor, &e.Source, &e.Kind, &e.EmployeeNumber, &details); err != nil {
-		return e, err
-	}
-	e.RunID = runID.Int64
+	scan(st, &e.ID, &e.Time, &e.RunID, &e.Actor, &e.Source, &e.Kind, &e.EmployeeNumber, &details)
 	if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
 		return e, fmt.Errorf("event %d: %w", e.ID, err)
 	}

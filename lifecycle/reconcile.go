@@ -2,10 +2,9 @@ package lifecycle
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
-	"github.com/spendsync/spendsync/internal/sqlrows"
+	"zombiezen.com/go/sqlite"
 )
 
 // KnownPerson is what the store knows of a person, for reconciling the
@@ -29,26 +28,18 @@ type KnownPerson struct {
 
 // KnownPersons returns every person of the state and of the last export.
 func (s *Store) KnownPersons(ctx context.Context) ([]KnownPerson, error) {
-	rows, err := s.db.QueryContext(ctx, `
+	var out []KnownPerson
+	err := s.each(ctx, `
 		SELECT p.employee_number, p.email, p.username, p.first_name, p.prefix, p.last_name, p.blocked, p.block_reason,
 			coalesce(p.left_at, ''), 1, coalesce(e.row, '')
 		FROM persons p LEFT JOIN exported_persons e ON e.employee_number = p.employee_number
 		UNION ALL
 		SELECT e.employee_number, '', '', '', '', '', 0, '', '', 0, e.row
 		FROM exported_persons e WHERE NOT EXISTS (SELECT 1 FROM persons p WHERE p.employee_number = e.employee_number)
-		ORDER BY 1`)
-	if err != nil {
-		return nil, fmt.Errorf("read persons: %w", err)
-	}
-	var out []KnownPerson
-	err = sqlrows.Each(rows, func() error {
+		ORDER BY 1`, func(st *sqlite.Stmt) error {
 		var k KnownPerson
-		var blocked, known sql.NullInt64
-		if err := rows.Scan(&k.EmployeeNumber, &k.Email, &k.Username, &k.FirstName, &k.Prefix, &k.LastName, &blocked,
-			&k.BlockReason, &k.LeftAt, &known, &k.ExportedRow); err != nil {
-			return err
-		}
-		k.Blocked, k.Known = blocked.Int64 != 0, known.Int64 != 0
+		scan(st, &k.EmployeeNumber, &k.Email, &k.Username, &k.FirstName, &k.Prefix, &k.LastName, &k.Blocked,
+			&k.BlockReason, &k.LeftAt, &k.Known, &k.ExportedRow)
 		out = append(out, k)
 		return nil
 	})

@@ -2,10 +2,9 @@ package lifecycle
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
-	"github.com/spendsync/spendsync/internal/sqlrows"
+	"zombiezen.com/go/sqlite"
 )
 
 // The username is Spend Cloud's key: a changed username makes a new
@@ -27,38 +26,32 @@ type Allowance struct {
 // AllowRename records that the next export may let emp's username change
 // through, with an event. An earlier allowance not yet used is replaced.
 func (s *Store) AllowRename(ctx context.Context, runID int64, emp, reason string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(c *sqlite.Conn) error {
 		var n int
-		if err := tx.QueryRow(`SELECT COUNT(*) FROM persons WHERE employee_number = ?`, emp).Scan(&n); err != nil {
+		if _, err := oneConn(c, `SELECT COUNT(*) FROM persons WHERE employee_number = ?`, []any{&n}, emp); err != nil {
 			return fmt.Errorf("read person %s: %w", emp, err)
 		}
 		if n == 0 {
 			return fmt.Errorf("employee number %q: %w", emp, ErrNotFound)
 		}
 		t := now()
-		if _, err := tx.Exec(`INSERT INTO rename_allowed (employee_number, reason, actor, time, run_id) VALUES (?, ?, ?, ?, ?)
+		if err := exec(c, `INSERT INTO rename_allowed (employee_number, reason, actor, time, run_id) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (employee_number) DO UPDATE SET reason = excluded.reason, actor = excluded.actor, time = excluded.time,
 				run_id = excluded.run_id`, emp, reason, Actor(), t, runID); err != nil {
 			return fmt.Errorf("allow rename of %s: %w", emp, err)
 		}
-		return insertEvents(tx, []Event{{Source: "manual", Kind: AccountRenameAllowed, EmployeeNumber: emp,
+		return insertEvents(c, []Event{{Source: "manual", Kind: AccountRenameAllowed, EmployeeNumber: emp,
 			Details: map[string]any{"reason": reason}}}, runID, t)
 	})
 }
 
 // RenameAllowances are the allowances no export has used yet.
 func (s *Store) RenameAllowances(ctx context.Context) (map[string]Allowance, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT employee_number, reason, actor, time FROM rename_allowed`)
-	if err != nil {
-		return nil, fmt.Errorf("read rename allowances: %w", err)
-	}
 	out := map[string]Allowance{}
-	err = sqlrows.Each(rows, func() error {
+	err := s.each(ctx, `SELECT employee_number, reason, actor, time FROM rename_allowed`, func(st *sqlite.Stmt) error {
 		var emp string
 		var a Allowance
-		if err := rows.Scan(&emp, &a.Reason, &a.Actor, &a.Time); err != nil {
-			return err
-		}
+		scan(st, &emp, &a.Reason, &a.Actor, &a.Time)
 		out[emp] = a
 		return nil
 	})
@@ -69,9 +62,9 @@ func (s *Store) RenameAllowances(ctx context.Context) (map[string]Allowance, err
 }
 
 // useAllowances removes the allowances an export used, in its transaction.
-func useAllowances(tx *sql.Tx, emps []string) error {
+func useAllowances(c *sqlite.Conn, emps []string) error {
 	for _, emp := range emps {
-		if _, err := tx.Exec(`DELETE FROM rename_allowed WHERE employee_number = ?`, emp); err != nil {
+		if err := exec(c, `DELETE FROM rename_allowed WHERE employee_number = ?`, emp); err != nil {
 			return fmt.Errorf("record export: %w", err)
 		}
 	}

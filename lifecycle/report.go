@@ -2,11 +2,8 @@ package lifecycle
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
-
-	"github.com/spendsync/spendsync/internal/sqlrows"
 )
 
 // The access report's queries. Each streams its rows (or returns an
@@ -28,7 +25,7 @@ func jsonKey(prefix, header string) string {
 // ReportHasEvents reports whether any event falls in the period.
 func (s *Store) ReportHasEvents(ctx context.Context, p ReportPeriod) (bool, error) {
 	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE time >= ? AND time < ?)`, p.From, p.To).Scan(&n); err != nil {
+	if err := s.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE time >= ? AND time < ?)`, p.From, p.To).Scan(&n); err != nil {
 		return false, fmt.Errorf("read events: %w", err)
 	}
 	return n == 1, nil
@@ -38,7 +35,7 @@ func (s *Store) ReportHasEvents(ctx context.Context, p ReportPeriod) (bool, erro
 // last account.create or account.remove before t is a create.
 func (s *Store) AccountsAt(ctx context.Context, t string) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM events e JOIN (
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM events e JOIN (
 			SELECT MAX(id) AS id FROM events WHERE kind IN ('account.create', 'account.remove') AND time < ?
 			GROUP BY employee_number) last ON e.id = last.id
 		WHERE e.kind = 'account.create'`, t).Scan(&n)
@@ -57,7 +54,7 @@ type ReportCount struct {
 // ReportCounts counts account creates and removes and role grants and
 // revokes per month (YYYY-MM) and, for roles, per role profile.
 func (s *Store) ReportCounts(ctx context.Context, p ReportPeriod, cols ReportColumns) ([]ReportCount, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT substr(time, 1, 7) AS month, kind,
+	rows, err := s.query(ctx, `SELECT substr(time, 1, 7) AS month, kind,
 			CASE WHEN kind LIKE 'role.%' THEN COALESCE(json_extract(details, ?), '') ELSE '' END AS role, COUNT(*)
 		FROM events WHERE kind IN ('account.create', 'account.remove', 'role.grant', 'role.revoke') AND time >= ? AND time < ?
 		GROUP BY month, kind, role ORDER BY month, kind, role`, jsonKey("$.role", cols.Role), p.From, p.To)
@@ -65,7 +62,7 @@ func (s *Store) ReportCounts(ctx context.Context, p ReportPeriod, cols ReportCol
 		return nil, fmt.Errorf("count changes: %w", err)
 	}
 	var out []ReportCount
-	err = sqlrows.Each(rows, func() error {
+	err = eachRow(rows, func() error {
 		var c ReportCount
 		if err := rows.Scan(&c.Month, &c.Kind, &c.Role, &c.N); err != nil {
 			return err
@@ -99,7 +96,7 @@ type ReportLeaver struct {
 func (s *Store) ReportLeavers(ctx context.Context, p ReportPeriod, fn func(ReportLeaver) error) error {
 	// The unary + keeps a person's lookups on events_employee: on
 	// events_kind each would walk every later removal.
-	rows, err := s.db.QueryContext(ctx, `WITH
+	rows, err := s.query(ctx, `WITH
 		lv AS (SELECT employee_number AS emp, MIN(id) AS id, MIN(time) AS time FROM events
 			WHERE kind = 'person.left' AND time >= ?1 AND time < ?2 GROUP BY employee_number),
 		held AS (SELECT lv.* FROM lv WHERE (SELECT kind FROM events e WHERE e.employee_number = lv.emp
@@ -131,7 +128,7 @@ func (s *Store) ReportLeavers(ctx context.Context, p ReportPeriod, fn func(Repor
 	if err != nil {
 		return fmt.Errorf("read leavers: %w", err)
 	}
-	err = sqlrows.Each(rows, func() error {
+	err = eachRow(rows, func() error {
 		var l ReportLeaver
 		if err := rows.Scan(&l.EmployeeNumber, &l.HREndDate, &l.LeftSeen, &l.Removed, &l.ExportID, &l.Delivered, &l.Target, &l.Suspended); err != nil {
 			return err
@@ -158,7 +155,7 @@ var ReportActionKinds = []string{Force, PersonBlocked, Unblocked, AccountRenameA
 // ReportActions streams the period's actions in time order.
 func (s *Store) ReportActions(ctx context.Context, p ReportPeriod, fn func(ReportAction) error) error {
 	in := "'" + strings.Join(ReportActionKinds, "', '") + "'"
-	rows, err := s.db.QueryContext(ctx, `SELECT time, kind, actor, employee_number, details FROM (
+	rows, err := s.query(ctx, `SELECT time, kind, actor, employee_number, details FROM (
 			SELECT time, kind, actor, employee_number, details, id AS k FROM events
 				WHERE kind IN (`+in+`) AND time >= ?1 AND time < ?2
 			UNION ALL
@@ -169,7 +166,7 @@ func (s *Store) ReportActions(ctx context.Context, p ReportPeriod, fn func(Repor
 	if err != nil {
 		return fmt.Errorf("read actions: %w", err)
 	}
-	err = sqlrows.Each(rows, func() error {
+	err = eachRow(rows, func() error {
 		var a ReportAction
 		if err := rows.Scan(&a.Time, &a.Kind, &a.Actor, &a.EmployeeNumber, &a.Details); err != nil {
 			return err
@@ -184,12 +181,12 @@ func (s *Store) ReportActions(ctx context.Context, p ReportPeriod, fn func(Repor
 
 // ReportDeliveries streams the period's delivery attempts in order.
 func (s *Store) ReportDeliveries(ctx context.Context, p ReportPeriod, fn func(Delivery) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT time, export_id, target, ok, details FROM deliveries
+	rows, err := s.query(ctx, `SELECT time, export_id, target, ok, details FROM deliveries
 		WHERE time >= ? AND time < ? ORDER BY id`, p.From, p.To)
 	if err != nil {
 		return fmt.Errorf("read deliveries: %w", err)
 	}
-	err = sqlrows.Each(rows, func() error {
+	err = eachRow(rows, func() error {
 		var d Delivery
 		var details string
 		if err := rows.Scan(&d.Time, &d.ExportID, &d.Target, &d.OK, &details); err != nil {
@@ -219,7 +216,7 @@ func (s *Store) ReportAccountsAt(ctx context.Context, t string, cols ReportColum
 	// One pass over the provisioning events by kind (a few per person),
 	// grouped per person in SQLite; a lookup per person would read every
 	// event of theirs.
-	rows, err := s.db.QueryContext(ctx, `WITH per AS (SELECT employee_number AS emp,
+	rows, err := s.query(ctx, `WITH per AS (SELECT employee_number AS emp,
 			MAX(CASE WHEN kind IN ('account.create', 'account.remove') THEN id END) AS acct,
 			MAX(CASE WHEN kind = 'account.create' OR (kind = 'account.update' AND json_extract(details, ?3) IS NOT NULL) THEN id END) AS mail,
 			SUM(CASE kind WHEN 'role.grant' THEN 1 WHEN 'role.revoke' THEN -1 ELSE 0 END) AS roles
@@ -232,13 +229,11 @@ func (s *Store) ReportAccountsAt(ctx context.Context, t string, cols ReportColum
 	if err != nil {
 		return fmt.Errorf("read accounts: %w", err)
 	}
-	err = sqlrows.Each(rows, func() error {
+	err = eachRow(rows, func() error {
 		var a ReportAccount
-		var email sql.NullString
-		if err := rows.Scan(&a.EmployeeNumber, &email, &a.Roles); err != nil {
+		if err := rows.Scan(&a.EmployeeNumber, &a.Email, &a.Roles); err != nil {
 			return err
 		}
-		a.Email = email.String
 		return fn(a)
 	})
 	if err != nil {

@@ -2,7 +2,7 @@ package lifecycle
 
 import (
 	"context"
-	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -45,7 +45,7 @@ func (r *Revocation) Since() time.Time {
 // anyone (target.scim in use).
 func (s *Store) Revocations(ctx context.Context, emp string) ([]Revocation, error) {
 	var scimInUse bool
-	if err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM connect_state)`).Scan(&scimInUse); err != nil {
+	if err := s.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM connect_state)`).Scan(&scimInUse); err != nil {
 		return nil, fmt.Errorf("read the SCIM state: %w", err)
 	}
 	q := `SELECT p.employee_number, coalesce(json_extract(le.details, '$.hr_end'),
@@ -62,34 +62,34 @@ func (s *Store) Revocations(ctx context.Context, emp string) ([]Revocation, erro
 		q += ` AND p.employee_number = ?`
 		args = append(args, emp)
 	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY p.employee_number`, args...)
+	rows, err := s.query(ctx, q+` ORDER BY p.employee_number`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read the leavers: %w", err)
 	}
 	type leaver struct {
 		r        Revocation
-		leftID   sql.NullInt64
+		leftID   *int64
 		exported bool
 	}
 	var ls []leaver
 	for rows.Next() {
 		var l leaver
-		var leftTime sql.NullString
+		var leftTime *string
 		var runID int64
 		var known bool
-		var active sql.NullBool
+		var active *bool
 		var suspended string
 		if err := rows.Scan(&l.r.EmployeeNumber, &l.r.HREnd, &l.leftID, &leftTime, &runID, &l.exported, &known, &active, &suspended); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("read the leavers: %w", err)
 		}
-		if leftTime.Valid {
-			l.r.Ingest = &Step{Time: leftTime.String, RunID: runID}
+		if leftTime != nil {
+			l.r.Ingest = &Step{Time: *leftTime, RunID: runID}
 		}
 		switch {
 		case suspended != "":
 			l.r.Connect = &Step{Time: suspended}
-		case known && active.Valid && !active.Bool:
+		case known && active != nil && !*active:
 			// No user at the service: nothing to suspend.
 		case scimInUse:
 			l.r.Pending = append(l.r.Pending, "connect")
@@ -105,24 +105,24 @@ func (s *Store) Revocations(ctx context.Context, emp string) ([]Revocation, erro
 		r := l.r
 		if l.exported {
 			r.Pending = append([]string{"export"}, r.Pending...)
-		} else if l.leftID.Valid {
+		} else if l.leftID != nil {
 			var st Step
-			err := s.db.QueryRowContext(ctx, `SELECT x.time, coalesce(x.run_id, 0), x.id FROM events ev JOIN exports x ON x.run_id = ev.run_id
+			err := s.queryRow(ctx, `SELECT x.time, coalesce(x.run_id, 0), x.id FROM events ev JOIN exports x ON x.run_id = ev.run_id
 				WHERE ev.employee_number = ? AND ev.kind = 'account.remove' AND ev.id > ? ORDER BY ev.id LIMIT 1`,
-				r.EmployeeNumber, l.leftID.Int64).Scan(&st.Time, &st.RunID, &st.ExportID)
+				r.EmployeeNumber, *l.leftID).Scan(&st.Time, &st.RunID, &st.ExportID)
 			switch {
-			case err == sql.ErrNoRows:
+			case errors.Is(err, errNoRow):
 				// Never exported: no account to remove.
 			case err != nil:
 				return nil, fmt.Errorf("read the export of %s: %w", r.EmployeeNumber, err)
 			default:
 				r.Export = &st
 				var d Step
-				err := s.db.QueryRowContext(ctx, `SELECT d.time, coalesce(d.run_id, 0), d.export_id, d.target FROM deliveries d
+				err := s.queryRow(ctx, `SELECT d.time, coalesce(d.run_id, 0), d.export_id, d.target FROM deliveries d
 					JOIN exports x ON x.id = d.export_id WHERE d.ok = 1 AND x.run_id >= ? ORDER BY d.id LIMIT 1`, st.RunID).
 					Scan(&d.Time, &d.RunID, &d.ExportID, &d.Target)
 				switch {
-				case err == sql.ErrNoRows:
+				case errors.Is(err, errNoRow):
 					r.Pending = append([]string{"delivery"}, r.Pending...)
 				case err != nil:
 					return nil, fmt.Errorf("read the delivery of %s: %w", r.EmployeeNumber, err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spendsync/spendsync/lifecycle"
+	_ "modernc.org/sqlite" // the test reads the files through database/sql
 )
 
 func loadSQL(t *testing.T, fixture string) string {

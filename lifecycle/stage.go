@@ -3,7 +3,6 @@ package lifecycle
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/spendsync/spendsync/internal/atomicfile"
 	"github.com/spendsync/spendsync/internal/model"
+	"zombiezen.com/go/sqlite"
 )
 
 // Stage keeps the rows of the persons who join in an ingest on disk
@@ -23,21 +23,13 @@ import (
 // The file is removed when the stage is closed; one left by a killed run
 // is removed by the next ingest.
 type Stage struct {
-	db   *sql.DB
+	conn *sqlite.Conn
 	path string
-	rows chan stageRow
-	done chan error
-	err  error
-}
-
-// stageRow is one row on its way to the stage's writer goroutine.
-type stageRow struct {
-	table string
-	src   int
-	emp   string
-	line  int
-	data  []byte
-	hash  []byte
+	// Between Begin and Flush the stage's background writer holds the
+	// connection, inside a transaction.
+	bg                           *writer
+	persons, contracts, provided *inserter
+	err                          error
 }
 
 const stagePattern = ".stage-*"
@@ -70,14 +62,14 @@ func (s *Store) NewStage() (*Stage, error) {
 	f.Close()
 	// No journal and no syncs: the file is scratch, thrown away after
 	// the run or after a crash.
-	db, err := sql.Open("sqlite", path+"?_pragma=journal_mode(OFF)&_pragma=synchronous(OFF)&_pragma=cache_size(-8192)")
+	c, err := openConn(path, "journal_mode = OFF", "synchronous = OFF", "cache_size = -8192")
 	if err != nil {
 		os.Remove(path)
 		return nil, fmt.Errorf("open staging file: %w", err)
 	}
-	st := &Stage{db: db, path: path}
+	st := &Stage{conn: c, path: path}
 	for _, q := range stageSchema {
-		if _, err := db.Exec(q); err != nil {
+		if err := execOnce(c, q); err != nil {
 			st.Close()
 			return nil, fmt.Errorf("create staging file: %w", err)
 		}
@@ -86,61 +78,35 @@ func (s *Store) NewStage() (*Stage, error) {
 }
 
 // Begin starts taking rows (Person, Contract, Provide) until Flush.
-func (st *Stage) Begin() {
-	if st.rows != nil {
+func (st *Stage) Begin() { st.BeginContext(context.Background()) }
+
+// BeginContext is Begin; the rows stop being written once ctx is done
+// (Flush returns why).
+func (st *Stage) BeginContext(ctx context.Context) {
+	if st.bg != nil {
 		return
 	}
-	st.rows, st.done = make(chan stageRow, 4096), make(chan error, 1)
-	go func(rows <-chan stageRow, done chan<- error) { done <- st.write(rows) }(st.rows, st.done)
+	st.persons = newInserter(st.conn, "persons", []string{"src", "emp", "line", "data", "hash"}, nil, "")
+	st.contracts = newInserter(st.conn, "contracts", []string{"src", "emp", "line", "data"}, nil, "")
+	// A provider's row for a joiner: the last one a source gives wins.
+	st.provided = newInserter(st.conn, "provided", []string{"src", "emp", "line", "data", "hash"}, nil, "ON CONFLICT DO NOTHING")
+	if err := exec(st.conn, "BEGIN"); err != nil {
+		st.err = fmt.Errorf("write staging file: %w", err)
+	}
+	// The parsers go on while the rows are inserted.
+	st.conn.SetInterrupt(ctx.Done())
+	st.bg = startWriter(ctx, st.persons, st.contracts, st.provided)
 }
 
-// write inserts the rows sent to the stage, in one transaction, on its
-// own goroutine: the files are parsed on the others meanwhile.
-func (st *Stage) write(rows <-chan stageRow) (err error) {
-	ctx := context.Background()
-	tx, err := st.db.BeginTx(ctx, nil)
-	if err != nil {
-		for range rows {
+// add queues one row; a failure is Flush's to report.
+func (st *Stage) add(in *inserter, src int, emp string, line int, data []byte, hash bool, h Hash) {
+	st.bg.add(in, func(vals []value) []value {
+		vals = append(vals, integer(int64(src)), text(strings.Clone(emp)), integer(int64(line)), blob(data))
+		if hash {
+			vals = append(vals, value{kind: kindHash, h: h})
 		}
-		return fmt.Errorf("write staging file: %w", err)
-	}
-	tables := map[string]*batcher{
-		"persons":   {table: "persons", cols: []string{"src", "emp", "line", "data", "hash"}},
-		"contracts": {table: "contracts", cols: []string{"src", "emp", "line", "data"}},
-		// A provider's row for a joiner: the last one a source gives wins.
-		"provided": {table: "provided", cols: []string{"src", "emp", "line", "data", "hash"}, suffix: "ON CONFLICT DO NOTHING"},
-	}
-	defer func() {
-		for _, b := range tables {
-			b.close()
-		}
-		if err != nil {
-			tx.Rollback()
-		}
-	}()
-	for r := range rows {
-		if err != nil {
-			continue // drain, so no sender blocks
-		}
-		b := tables[r.table]
-		b.args = append(b.args, r.src, r.emp, r.line, r.data)
-		if r.table != "contracts" {
-			b.args = append(b.args, r.hash)
-		}
-		err = b.add(ctx, tx)
-	}
-	if err != nil {
-		return fmt.Errorf("write staging file: %w", err)
-	}
-	for _, b := range tables {
-		if err = b.flush(ctx, tx); err != nil {
-			return fmt.Errorf("write staging file: %w", err)
-		}
-	}
-	if err = tx.Commit(); err != nil {
-		return fmt.Errorf("write staging file: %w", err)
-	}
-	return nil
+		return vals
+	})
 }
 
 // Person stages a joiner's person row (its fields as the source set
@@ -149,42 +115,52 @@ func (st *Stage) write(rows <-chan stageRow) (err error) {
 func (st *Stage) Person(src int, p *model.Person, line int, warnings []string, hash Hash) {
 	data := appendStrings(nil, personValues(p))
 	data = appendStrings(data, warnings)
-	st.rows <- stageRow{table: "persons", src: src, emp: strings.Clone(p.EmployeeNumber), line: line, data: data, hash: hash[:]}
+	st.add(st.persons, src, p.EmployeeNumber, line, data, true, hash)
 }
 
 // Contract stages a contract row of a joiner.
 func (st *Stage) Contract(src int, c *model.Contract, line int) {
 	data := appendStrings(nil, contractValues(c))
-	st.rows <- stageRow{table: "contracts", src: src, emp: strings.Clone(c.EmployeeNumber), line: line, data: data}
+	st.add(st.contracts, src, c.EmployeeNumber, line, data, false, Hash{})
 }
 
 // Provide stages what a provider supplies for a joiner: the values of its
 // fields in order, the row's warnings and its hash.
 func (st *Stage) Provide(src int, emp string, line int, values, warnings []string, hash Hash) {
 	data := appendStrings(appendStrings(nil, values), warnings)
-	st.rows <- stageRow{table: "provided", src: src, emp: strings.Clone(emp), line: line, data: data, hash: hash[:]}
+	st.add(st.provided, src, emp, line, data, true, hash)
 }
 
 // Flush waits until every row sent since Begin is written; the stage
 // takes no more rows until Begin is called again.
 func (st *Stage) Flush() error {
-	if st.rows == nil {
+	if st.bg == nil {
 		return st.err
 	}
-	close(st.rows)
-	st.rows = nil
-	if err := <-st.done; st.err == nil {
-		st.err = err
+	err := st.bg.wait()
+	st.bg = nil
+	st.conn.SetInterrupt(nil)
+	for _, in := range []*inserter{st.persons, st.contracts, st.provided} {
+		in.close()
+	}
+	if err == nil && st.err == nil {
+		err = exec(st.conn, "COMMIT")
+	}
+	if err != nil {
+		rollback(st.conn)
+		if st.err == nil {
+			st.err = fmt.Errorf("write staging file: %w", err)
+		}
 	}
 	return st.err
 }
 
 // Close removes the stage.
 func (st *Stage) Close() error {
-	if st.rows != nil {
+	if st.bg != nil {
 		st.Flush()
 	}
-	err := st.db.Close()
+	err := st.conn.Close()
 	if rerr := os.Remove(st.path); err == nil && rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
 		err = rerr
 	}
@@ -285,19 +261,21 @@ func (st *Stage) each(ctx context.Context, src int, emp string, provided, lines 
 	if lines {
 		personCols = "emp, line"
 	}
-	ps, err := newCursor(ctx, st.db, `SELECT `+personCols+` FROM persons WHERE `+where+` ORDER BY emp, line`, args...)
+	st.conn.SetInterrupt(ctx.Done())
+	defer st.conn.SetInterrupt(nil)
+	ps, err := newCursor(st.conn, `SELECT `+personCols+` FROM persons WHERE `+where+` ORDER BY emp, line`, args...)
 	if err != nil {
 		return err
 	}
 	defer ps.close()
-	cs, err := newCursor(ctx, st.db, `SELECT emp, line, data FROM contracts WHERE `+where+` ORDER BY emp, line`, args...)
+	cs, err := newCursor(st.conn, `SELECT emp, line, data FROM contracts WHERE `+where+` ORDER BY emp, line`, args...)
 	if err != nil {
 		return err
 	}
 	defer cs.close()
 	pv := &cursor{}
 	if provided {
-		if pv, err = newCursor(ctx, st.db, `SELECT emp, line, data, hash, src FROM provided ORDER BY emp, src`); err != nil {
+		if pv, err = newCursor(st.conn, `SELECT emp, line, data, hash, src FROM provided ORDER BY emp, src`); err != nil {
 			return err
 		}
 		defer pv.close()
@@ -359,53 +337,57 @@ func (st *Stage) each(ctx context.Context, src int, emp string, provided, lines 
 }
 
 // cursor is one ordered scan of a staged table: employee number, line,
-// and (when selected, in this order) data, hash and source.
+// and (when selected, in this order) data, hash and source. The employee
+// number is a string of its own per row; data is a copy of its own too
+// (EachLine keeps it), the hash is read in place.
 type cursor struct {
-	rows *sql.Rows
-	dest []any
+	st   *sqlite.Stmt
+	cols int
 	ok   bool
 	emp  string
 	src  int
 	line int
 	data []byte
 	hash Hash
-	raw  []byte
 }
 
-func newCursor(ctx context.Context, db *sql.DB, query string, args ...any) (*cursor, error) {
-	rows, err := db.QueryContext(ctx, query, args...)
+func newCursor(c *sqlite.Conn, query string, args ...any) (*cursor, error) {
+	st, err := c.Prepare(query)
 	if err != nil {
 		return nil, fmt.Errorf("read staging file: %w", err)
 	}
-	c := &cursor{rows: rows}
-	c.dest = []any{&c.emp, &c.line, &c.data, &c.raw, &c.src}
-	cols, err := rows.Columns()
-	if err != nil {
-		rows.Close()
-		return nil, fmt.Errorf("read staging file: %w", err)
+	for i, a := range args {
+		bindAny(st, i+1, a)
 	}
-	c.dest = c.dest[:len(cols)]
-	return c, c.next()
+	cur := &cursor{st: st, cols: st.ColumnCount()}
+	return cur, cur.next()
 }
 
 func (c *cursor) next() error {
-	if c.ok = c.rows.Next(); !c.ok {
-		if err := c.rows.Err(); err != nil {
-			return fmt.Errorf("read staging file: %w", err)
-		}
-		return nil
-	}
-	if err := c.rows.Scan(c.dest...); err != nil {
+	ok, err := c.st.Step()
+	if c.ok = ok; err != nil {
 		return fmt.Errorf("read staging file: %w", err)
 	}
-	c.hash = Hash{}
-	copy(c.hash[:], c.raw)
+	if !ok {
+		return nil
+	}
+	c.emp, c.line = c.st.ColumnText(0), c.st.ColumnInt(1)
+	c.data, c.hash = nil, Hash{}
+	if c.cols > 2 {
+		c.data = columnBytes(c.st, 2, nil)
+	}
+	if c.cols > 3 {
+		c.st.ColumnBytes(3, c.hash[:])
+	}
+	if c.cols > 4 {
+		c.src = c.st.ColumnInt(4)
+	}
 	return nil
 }
 
 func (c *cursor) close() {
-	if c.rows != nil {
-		c.rows.Close()
+	if c.st != nil {
+		c.st.Reset()
 	}
 }
 

@@ -1,12 +1,10 @@
 package lifecycle
 
 import (
-	"context"
-	"fmt"
-	"github.com/spendsync/spendsync/internal/sqlrows"
 	"strings"
 
 	"github.com/spendsync/spendsync/internal/model"
+	"zombiezen.com/go/sqlite"
 )
 
 // Person is a person as the store holds it.
@@ -25,59 +23,30 @@ var (
 	contractCols = strings.Join(contractWriteCols, ", ")
 )
 
-func scanPerson(sc interface{ Scan(...any) error }) (*Person, error) {
+// readPerson reads a row of personCols.
+func readPerson(st *sqlite.Stmt) *Person {
 	p := &Person{}
-	dest := []any{&p.EmployeeNumber, &p.Source}
-	dest = appendPtrs(dest, p.FieldPtrs())
-	err := sc.Scan(append(dest, &p.Blocked, &p.BlockReason, &p.Left)...)
-	return p, err
+	p.EmployeeNumber, p.Source = st.ColumnText(0), st.ColumnText(1)
+	i := readTexts(st, 2, p.FieldPtrs())
+	p.Blocked, p.BlockReason, p.Left = st.ColumnBool(i), st.ColumnText(i+1), st.ColumnBool(i+2)
+	return p
 }
 
-func scanContract(sc interface{ Scan(...any) error }) (model.Contract, error) {
+// readContract reads a contract in contractWriteCols order from column
+// col on.
+func readContract(st *sqlite.Stmt, col int) model.Contract {
 	var c model.Contract
-	err := sc.Scan(appendPtrs([]any{&c.EmployeeNumber, &c.Key}, c.FieldPtrs())...)
-	return c, err
+	c.EmployeeNumber, c.Key = st.ColumnText(col), st.ColumnText(col+1)
+	readTexts(st, col+2, c.FieldPtrs())
+	return c
 }
 
-func appendPtrs(dest []any, ptrs []*string) []any {
+// readTexts reads columns from col on into ptrs and returns the column
+// after them.
+func readTexts(st *sqlite.Stmt, col int, ptrs []*string) int {
 	for _, p := range ptrs {
-		dest = append(dest, p)
+		*p = st.ColumnText(col)
+		col++
 	}
-	return dest
-}
-
-// EachPerson calls fn for every stored person, leavers included.
-func (s *Store) EachPerson(ctx context.Context, fn func(*Person)) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+personCols+` FROM persons`)
-	if err != nil {
-		return fmt.Errorf("load persons: %w", err)
-	}
-	if err := sqlrows.Each(rows, func() error {
-		p, err := scanPerson(rows)
-		if err == nil {
-			fn(p)
-		}
-		return err
-	}); err != nil {
-		return fmt.Errorf("load persons: %w", err)
-	}
-	return nil
-}
-
-// EachContract calls fn for every stored contract.
-func (s *Store) EachContract(ctx context.Context, fn func(model.Contract)) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+contractCols+` FROM contracts`)
-	if err != nil {
-		return fmt.Errorf("load contracts: %w", err)
-	}
-	if err := sqlrows.Each(rows, func() error {
-		c, err := scanContract(rows)
-		if err == nil {
-			fn(c)
-		}
-		return err
-	}); err != nil {
-		return fmt.Errorf("load contracts: %w", err)
-	}
-	return nil
+	return col
 }

@@ -3,7 +3,8 @@ package lifecycle
 import (
 	"context"
 	"fmt"
-	"github.com/spendsync/spendsync/internal/sqlrows"
+
+	"zombiezen.com/go/sqlite"
 )
 
 // Stats are the figures the metrics textfile reports besides runs,
@@ -33,35 +34,27 @@ type DeliveryCount struct {
 // Stats reads the figures for the metrics textfile.
 func (s *Store) Stats(ctx context.Context) (*Stats, error) {
 	st := &Stats{}
-	rows, err := s.db.QueryContext(ctx, `SELECT command, MAX(finished) FROM runs WHERE exit_code IN (0, 5) GROUP BY command ORDER BY command`)
-	if err != nil {
-		return nil, fmt.Errorf("metrics: %w", err)
-	}
-	if err := sqlrows.Each(rows, func() error {
-		var c CommandTime
-		if err := rows.Scan(&c.Command, &c.Time); err != nil {
-			return err
-		}
-		st.LastSuccess = append(st.LastSuccess, c)
-		return nil
-	}); err != nil {
+	if err := s.each(ctx, `SELECT command, MAX(finished) FROM runs WHERE exit_code IN (0, 5) GROUP BY command ORDER BY command`,
+		func(row *sqlite.Stmt) error {
+			var c CommandTime
+			scan(row, &c.Command, &c.Time)
+			st.LastSuccess = append(st.LastSuccess, c)
+			return nil
+		}); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	var ex ExportStats
-	err = s.db.QueryRowContext(ctx, `SELECT persons, roles, held, time FROM exports WHERE origin = 'export' ORDER BY time DESC, rowid DESC LIMIT 1`).
-		Scan(&ex.Persons, &ex.Roles, &ex.Held, &ex.Time)
-	if err == nil {
-		st.LastExport = &ex
-	}
-	rows, err = s.db.QueryContext(ctx, `SELECT target, ok, COUNT(*) FROM deliveries GROUP BY target, ok ORDER BY target, ok`)
+	found, err := s.one(ctx, `SELECT persons, roles, held, time FROM exports WHERE origin = 'export' ORDER BY time DESC, rowid DESC LIMIT 1`,
+		[]any{&ex.Persons, &ex.Roles, &ex.Held, &ex.Time})
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	if err := sqlrows.Each(rows, func() error {
+	if found {
+		st.LastExport = &ex
+	}
+	if err := s.each(ctx, `SELECT target, ok, COUNT(*) FROM deliveries GROUP BY target, ok ORDER BY target, ok`, func(row *sqlite.Stmt) error {
 		var d DeliveryCount
-		if err := rows.Scan(&d.Target, &d.OK, &d.N); err != nil {
-			return err
-		}
+		scan(row, &d.Target, &d.OK, &d.N)
 		st.Deliveries = append(st.Deliveries, d)
 		return nil
 	}); err != nil {

@@ -2,7 +2,6 @@ package lifecycle
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -14,7 +13,7 @@ import (
 	"time"
 
 	"github.com/spendsync/spendsync/internal/atomicfile"
-	_ "modernc.org/sqlite" // the pure-Go driver keeps builds static (CGO_ENABLED=0)
+	"zombiezen.com/go/sqlite"
 )
 
 // SchemaVersion is the database layout this binary writes: the base schema
@@ -29,8 +28,12 @@ var (
 
 // Store is an open spendsync database.
 type Store struct {
-	db   *sql.DB
+	conn chan *sqlite.Conn // the one connection, while no goroutine holds it (take, put)
 	path string
+
+	closed    chan struct{} // closed by Close: take fails from then on
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Open opens the database at path. With create, a missing database (and its
@@ -59,23 +62,23 @@ func Open(path string, create, readOnly bool) (*Store, error) {
 	// lookups, and its writes append in key order; the 64 MB cache it had
 	// filled with written pages, a fifth of a 100k first ingest's peak
 	// memory, for no measurable time.
-	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=cache_size(-16384)&_txlock=immediate"
+	pragmas := []string{"journal_mode = WAL", "synchronous = FULL", "foreign_keys = 1", "cache_size = -16384"}
 	if readOnly {
-		dsn = path + "?_pragma=busy_timeout(10000)&_pragma=query_only(1)"
+		pragmas = []string{"query_only = 1"}
 	}
-	db, err := sql.Open("sqlite", dsn)
+	c, err := openConn(path, pragmas...)
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+		return nil, err
 	}
-	db.SetMaxOpenConns(1)
-	s := &Store{db: db, path: path}
+	s := &Store{conn: make(chan *sqlite.Conn, 1), closed: make(chan struct{}), path: path}
+	s.conn <- c
 	if err := s.migrate(readOnly); err != nil {
-		db.Close()
+		s.Close()
 		return nil, err
 	}
 	if !readOnly {
 		if err := protectSidecars(path); err != nil {
-			db.Close()
+			s.Close()
 			return nil, err
 		}
 	}
@@ -83,7 +86,16 @@ func Open(path string, create, readOnly bool) (*Store, error) {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the database, once the goroutine holding its connection,
+// if any, gives it back. Safe to call more than once.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		c, _ := s.take(context.Background())
+		close(s.closed)
+		s.closeErr = c.Close()
+	})
+	return s.closeErr
+}
 
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
@@ -209,8 +221,12 @@ var migrations = [][]string{
 // one transaction, and refuses a newer one.
 func (s *Store) migrate(readOnly bool) error {
 	var version int
-	err := s.db.QueryRow(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'schema_version'`).Scan(&version)
-	if err != nil && !strings.Contains(err.Error(), "no such table") {
+	err := s.do(context.Background(), func(c *sqlite.Conn) error {
+		_, err := first(c, `SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'schema_version'`,
+			func(st *sqlite.Stmt) { version = st.ColumnInt(0) })
+		return err
+	})
+	if err != nil && !isNoTable(err) {
 		return fmt.Errorf("read schema version of %s: %w", s.path, err)
 	}
 	switch {
@@ -223,10 +239,10 @@ func (s *Store) migrate(readOnly bool) error {
 	case readOnly:
 		return fmt.Errorf("%s has schema %d, this binary needs %d: run a writing command (ingest) once to upgrade it", s.path, version, SchemaVersion)
 	}
-	return s.tx(context.Background(), func(tx *sql.Tx) error {
+	return s.tx(context.Background(), func(c *sqlite.Conn) error {
 		if version == 0 {
 			for _, stmt := range schema {
-				if _, err := tx.Exec(stmt); err != nil {
+				if err := execOnce(c, stmt); err != nil {
 					return fmt.Errorf("create schema: %w", err)
 				}
 			}
@@ -234,30 +250,14 @@ func (s *Store) migrate(readOnly bool) error {
 		}
 		for v := version; v < SchemaVersion; v++ {
 			for _, stmt := range migrations[v-1] {
-				if _, err := tx.Exec(stmt); err != nil {
+				if err := execOnce(c, stmt); err != nil {
 					return fmt.Errorf("upgrade schema %d to %d: %w", v, v+1, err)
 				}
 			}
 		}
-		_, err := tx.Exec(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)
+		return exec(c, `INSERT INTO meta (key, value) VALUES ('schema_version', ?)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, SchemaVersion)
-		return err
 	})
-}
-
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
 }
 
 var actorOnce = sync.OnceValue(func() string {
@@ -284,16 +284,23 @@ func now() string { return time.Now().UTC().Format(time.RFC3339) }
 
 // BeginRun records the start of a command and returns its run id.
 func (s *Store) BeginRun(command string) (int64, error) {
-	r, err := s.db.Exec(`INSERT INTO runs (command, started, actor) VALUES (?, ?, ?)`, command, now(), Actor())
+	var id int64
+	err := s.do(context.Background(), func(c *sqlite.Conn) error {
+		if err := exec(c, `INSERT INTO runs (command, started, actor) VALUES (?, ?, ?)`, command, now(), Actor()); err != nil {
+			return err
+		}
+		id = c.LastInsertRowID()
+		return nil
+	})
 	if err != nil {
 		return 0, fmt.Errorf("record run: %w", err)
 	}
-	return r.LastInsertId()
+	return id, nil
 }
 
 // FinishRun records a command's end and exit code.
 func (s *Store) FinishRun(id int64, exitCode int) error {
-	_, err := s.db.Exec(`UPDATE runs SET finished = ?, exit_code = ? WHERE id = ?`, now(), exitCode, id)
+	err := s.exec(context.Background(), `UPDATE runs SET finished = ?, exit_code = ? WHERE id = ?`, now(), exitCode, id)
 	if err != nil {
 		return fmt.Errorf("record end of run %d: %w", id, err)
 	}
@@ -304,7 +311,7 @@ func (s *Store) FinishRun(id int64, exitCode int) error {
 // configuration error found after the run began), so status keeps showing
 // the last real run. A run that left any trace is kept.
 func (s *Store) DiscardRun(id int64) error {
-	_, err := s.db.Exec(`DELETE FROM runs WHERE id = ?1
+	err := s.exec(context.Background(), `DELETE FROM runs WHERE id = ?1
 		AND NOT EXISTS (SELECT 1 FROM events WHERE run_id = ?1) AND NOT EXISTS (SELECT 1 FROM rejects WHERE run_id = ?1)
 		AND NOT EXISTS (SELECT 1 FROM exports WHERE run_id = ?1) AND NOT EXISTS (SELECT 1 FROM deliveries WHERE run_id = ?1)
 		AND NOT EXISTS (SELECT 1 FROM source_state WHERE run_id = ?1)`, id)
@@ -320,7 +327,7 @@ func (s *Store) Summarize(id int64, facts map[string]any) error {
 	if id == 0 {
 		return nil
 	}
-	_, err := s.db.Exec(`UPDATE runs SET summary = json_patch(summary, ?) WHERE id = ?`, mustJSON(facts), id)
+	err := s.exec(context.Background(), `UPDATE runs SET summary = json_patch(summary, ?) WHERE id = ?`, mustJSON(facts), id)
 	if err != nil {
 		return fmt.Errorf("record summary of run %d: %w", id, err)
 	}

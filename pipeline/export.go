@@ -9,8 +9,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/spendsync/spendsync/export"
@@ -174,10 +172,11 @@ func (s *planSink) Drop(string, *export.PersonRows) error                { retur
 
 // exportSink writes a walk's rows into the staged files and, unless it is
 // a side copy (db nil), hands its changes and new last-export rows to the
-// queue that writes them into the export's transaction.
+// export's transaction, whose writer inserts them in the background while
+// the walk goes on.
 type exportSink struct {
 	files   *export.Writer
-	db      *dbQueue
+	db      *lifecycle.ExportWriter
 	id      string
 	origin  string
 	details []byte
@@ -195,7 +194,7 @@ func (s *exportSink) Change(c export.Change) error {
 	if s.details, err = lifecycle.EncodeDetails(s.details, c.Details); err != nil {
 		return fmt.Errorf("encode event: %w", err)
 	}
-	return s.db.send(dbOp{event: true, kind: c.Kind, emp: c.EmployeeNumber, details: string(s.details)})
+	return s.db.EncodedEvent(s.origin, c.Kind, c.EmployeeNumber, string(s.details))
 }
 
 // DetailExtra and EncodedChange make exportSink an export.EncodingSink:
@@ -206,7 +205,7 @@ func (s *exportSink) EncodedChange(kind, emp string, details []byte) error {
 	if s.db == nil {
 		return nil
 	}
-	return s.db.send(dbOp{event: true, kind: kind, emp: emp, details: string(details)})
+	return s.db.EncodedEvent(s.origin, kind, emp, string(details))
 }
 
 func (s *exportSink) Store(emp string, p *export.PersonRows, hash []byte, _ bool) error {
@@ -224,117 +223,14 @@ func (s *exportSink) Store(emp string, p *export.PersonRows, hash []byte, _ bool
 		s.rows = export.AppendRole(s.rows, r)
 	}
 	all := string(s.rows)
-	op := dbOp{emp: emp, person: all[:n], roles: all[n:], hash: hash}
-	return s.db.send(op)
+	return s.db.Put(emp, all[:n], all[n:], hash)
 }
 
 func (s *exportSink) Drop(emp string, prev *export.PersonRows) error {
 	if s.db == nil {
 		return nil
 	}
-	return s.db.send(dbOp{emp: emp, drop: true, details: export.Email(prev.Person)})
-}
-
-// dbQueue applies an export's writes (events, stored rows) on a goroutine
-// of its own, so SQLite inserting them overlaps with the walk reading the
-// state: a first export writes a quarter of a million events at 100k
-// persons. The walk encodes what it hands over, in batches of dbBatch
-// writes (one channel hand-over per write cost the two goroutines a wake-up
-// each); the queue is bounded, so memory stays flat.
-type dbQueue struct {
-	db      *lifecycle.ExportWriter
-	origin  string
-	pending []dbOp      // the walk's batch being filled
-	ops     chan []dbOp // full batches
-	free    chan []dbOp // written batches, for reuse
-	done    chan struct{}
-	err     error       // the first write error, set before failed
-	failed  atomic.Bool // err is set
-	once    sync.Once
-}
-
-// dbBatch is how many writes the walk hands over at once; at most
-// dbBatches batches wait.
-const dbBatch, dbBatches = 64, 4
-
-// dbOp is one write: an event (details encoded), a person's stored rows
-// (encoded), or a person leaving the last export.
-type dbOp struct {
-	event, drop        bool
-	kind, emp, details string
-	person, roles      string
-	hash               []byte
-}
-
-func startDBQueue(db *lifecycle.ExportWriter, origin string) *dbQueue {
-	q := &dbQueue{db: db, origin: origin, pending: make([]dbOp, 0, dbBatch), ops: make(chan []dbOp, dbBatches),
-		free: make(chan []dbOp, dbBatches+1), done: make(chan struct{})}
-	go q.run()
-	return q
-}
-
-func (q *dbQueue) run() {
-	defer close(q.done)
-	for batch := range q.ops {
-		for i := range batch {
-			if q.err != nil {
-				break // drain: the export fails with q.err
-			}
-			op := &batch[i]
-			switch {
-			case op.event:
-				q.err = q.db.EncodedEvent(q.origin, op.kind, op.emp, op.details)
-			case op.drop:
-				q.err = q.db.Drop(op.emp, op.details) // details: the account's email
-			default:
-				q.err = q.db.Put(op.emp, op.person, op.roles, op.hash)
-			}
-			if q.err != nil {
-				q.failed.Store(true)
-			}
-		}
-		clear(batch)
-		select {
-		case q.free <- batch[:0]:
-		default:
-		}
-	}
-}
-
-func (q *dbQueue) send(op dbOp) error {
-	if q.failed.Load() {
-		return q.err
-	}
-	q.pending = append(q.pending, op)
-	if len(q.pending) == dbBatch {
-		q.flush()
-	}
-	return nil
-}
-
-// flush hands the pending writes over.
-func (q *dbQueue) flush() {
-	if len(q.pending) == 0 {
-		return
-	}
-	q.ops <- q.pending
-	select {
-	case q.pending = <-q.free:
-	default:
-		q.pending = make([]dbOp, 0, dbBatch)
-	}
-}
-
-// wait hands over what is pending, lets the queue finish and returns its
-// first error; the writer is the caller's again after it. Safe to call
-// more than once.
-func (q *dbQueue) wait() error {
-	q.once.Do(func() {
-		q.flush()
-		close(q.ops)
-		<-q.done
-	})
-	return q.err
+	return s.db.Drop(emp, export.Email(prev.Person))
 }
 
 // Summary is a one-line account of the export.
@@ -411,8 +307,7 @@ func (p *Pipeline) export(ctx context.Context, o ExportOptions) (*export.Manifes
 			return nil, nil, err
 		}
 		defer db.Rollback()
-		sink.db = startDBQueue(db, sink.origin)
-		defer sink.db.wait() // before the rollback: the queue's goroutine uses the writer
+		sink.db = db
 	}
 	if sink.files, err = export.NewWriter(dir, cfg); err != nil {
 		return nil, nil, err
@@ -421,11 +316,6 @@ func (p *Pipeline) export(ctx context.Context, o ExportOptions) (*export.Manifes
 	stats, err := p.walkExport(ctx, date, sink, allowed, removed)
 	if err != nil {
 		return nil, nil, err
-	}
-	if sink.db != nil {
-		if err := sink.db.wait(); err != nil {
-			return nil, nil, err
-		}
 	}
 	forced, err := p.exportLimits(stats, o.Force)
 	if err != nil {
