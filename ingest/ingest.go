@@ -162,7 +162,7 @@ func Run(ctx context.Context, s *lifecycle.Store, runID int64, sources []*connec
 		// A source that recorded nothing (its first ingest) and stages
 		// nothing would keep every row: it is read without a filter.
 		st.later = i < len(ordered)-1
-		if err := st.stg.begin(src); err != nil {
+		if err := st.stg.begin(ctx, src); err != nil {
 			return nil, fmt.Errorf("source %s: %w", src.Name, err)
 		}
 		f := st.newFilter(src, provided)

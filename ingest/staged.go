@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"context"
 	"slices"
 	"strings"
 
@@ -53,7 +54,7 @@ func newStaging(s *lifecycle.Store, sources []*connector.Source) *staging {
 
 // begin readies the stage for the rows of src, before it is read: made
 // for the first source that stages, and only then.
-func (g *staging) begin(src *connector.Source) error {
+func (g *staging) begin(ctx context.Context, src *connector.Source) error {
 	if g == nil || !(g.stages(src) || src.IsProvider() && len(g.joined) > 0) {
 		return nil
 	}
@@ -63,7 +64,8 @@ func (g *staging) begin(src *connector.Source) error {
 			return err
 		}
 	}
-	g.stage.Begin()
+	// A cancelled ingest stops the stage's writer too.
+	g.stage.Begin(ctx)
 	return nil
 }
 

@@ -77,12 +77,9 @@ func (s *Store) NewStage() (*Stage, error) {
 	return st, nil
 }
 
-// Begin starts taking rows (Person, Contract, Provide) until Flush.
-func (st *Stage) Begin() { st.BeginContext(context.Background()) }
-
-// BeginContext is Begin; the rows stop being written once ctx is done
-// (Flush returns why).
-func (st *Stage) BeginContext(ctx context.Context) {
+// Begin starts taking a source's rows (Person, Contract, Provide) until
+// Flush; they stop being written once ctx is done (Flush returns why).
+func (st *Stage) Begin(ctx context.Context) {
 	if st.bg != nil {
 		return
 	}

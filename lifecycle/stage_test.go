@@ -63,7 +63,7 @@ func TestStageGivesRowsBackByEmployeeNumber(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	st.Begin()
+	st.Begin(context.Background())
 	st.Contract(0, &model.Contract{EmployeeNumber: "002", Key: "k2", OUCode: "HR"}, 5)
 	st.Person(0, &model.Person{EmployeeNumber: "002", LastName: "Jansen"}, 3, []string{"a warning"}, lifecycle.Hash{1})
 	st.Contract(0, &model.Contract{EmployeeNumber: "002", Key: "k1", OUCode: "FIN"}, 4)
@@ -73,7 +73,7 @@ func TestStageGivesRowsBackByEmployeeNumber(t *testing.T) {
 	if err := st.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	st.Begin() // a later source's rows
+	st.Begin(context.Background()) // a later source's rows
 	st.Person(0, &model.Person{EmployeeNumber: "003", LastName: "Late 'quote\n"}, 9, nil, lifecycle.Hash{3})
 	var got []string
 	show := func(g *lifecycle.StagedGroup) error {
