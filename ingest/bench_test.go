@@ -68,7 +68,7 @@ func BenchmarkIngestFirst(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		dir := b.TempDir()
-		st, err := lifecycle.Open(filepath.Join(dir, "s.db"), true, false)
+		st, err := lifecycle.Open(filepath.Join(dir, "s.db"), lifecycle.Create)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -86,7 +86,7 @@ func BenchmarkIngestFirst(b *testing.B) {
 // steady state of a daily cron run.
 func BenchmarkIngestUnchanged(b *testing.B) {
 	src := genSource(b, b.TempDir(), benchPersons)
-	st, err := lifecycle.Open(filepath.Join(b.TempDir(), "s.db"), true, false)
+	st, err := lifecycle.Open(filepath.Join(b.TempDir(), "s.db"), lifecycle.Create)
 	if err != nil {
 		b.Fatal(err)
 	}

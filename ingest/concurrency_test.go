@@ -18,7 +18,7 @@ func TestBackupAndReadersWhileALongIngestWrites(t *testing.T) {
 	dir := t.TempDir()
 	src := genSource(t, dir, 20_000)
 	db := filepath.Join(dir, "state", "spendsync.db")
-	w, err := lifecycle.Open(db, true, false)
+	w, err := lifecycle.Open(db, lifecycle.Create)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func TestBackupAndReadersWhileALongIngestWrites(t *testing.T) {
 		_, err := Run(context.Background(), w, 1, []*connector.Source{src}, Config{Now: time.Now()})
 		done <- err
 	}()
-	r, err := lifecycle.Open(db, false, true)
+	r, err := lifecycle.Open(db, lifecycle.ReadOnly)
 	if err != nil {
 		t.Fatal(err)
 	}

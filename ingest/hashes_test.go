@@ -194,7 +194,7 @@ func openV1(t *testing.T, path string) *lifecycle.Store {
 		t.Fatal(err)
 	}
 	db.Close()
-	st, err := lifecycle.Open(path, false, false)
+	st, err := lifecycle.Open(path, lifecycle.Existing)
 	if err != nil {
 		t.Fatal(err)
 	}

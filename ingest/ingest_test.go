@@ -29,7 +29,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := lifecycle.Open(filepath.Join(dir, "db", "spendsync.db"), true, false)
+	st, err := lifecycle.Open(filepath.Join(dir, "db", "spendsync.db"), lifecycle.Create)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,7 +436,7 @@ func TestReaderRunsWhileAWriterHoldsATransaction(t *testing.T) {
 	if _, err := tx.Exec(`UPDATE persons SET last_name = 'in progress'`); err != nil {
 		t.Fatal(err)
 	}
-	r, err := lifecycle.Open(db, false, true)
+	r, err := lifecycle.Open(db, lifecycle.ReadOnly)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ func TestReaderRunsWhileTheFirstIngestFillsTheStore(t *testing.T) {
 			}
 		}
 		start := time.Now()
-		r, err := lifecycle.Open(st.Path(), false, true)
+		r, err := lifecycle.Open(st.Path(), lifecycle.ReadOnly)
 		if err != nil {
 			t.Errorf("a reader could not open the store during the fill: %v", err)
 			return nil

@@ -13,7 +13,7 @@ type env struct{ store *lifecycle.Store }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	st, err := lifecycle.Open(filepath.Join(t.TempDir(), "db", "spendsync.db"), true, false)
+	st, err := lifecycle.Open(filepath.Join(t.TempDir(), "db", "spendsync.db"), lifecycle.Create)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,7 +67,7 @@ func (s *Store) OpenCopy(ctx context.Context) (*Copy, error) {
 		c.Close()
 		return nil, fmt.Errorf("preview copy of %s: %w", s.path, err)
 	}
-	if c.Store, err = Open(path, false, false); err != nil {
+	if c.Store, err = Open(path, Existing); err != nil {
 		c.Close()
 		return nil, err
 	}

@@ -34,10 +34,10 @@ func loadSQL(t *testing.T, fixture string) string {
 
 func TestOldSchemaIsUpgradedInPlace(t *testing.T) {
 	path := loadSQL(t, "v1.sql")
-	if _, err := lifecycle.Open(path, false, true); err == nil {
+	if _, err := lifecycle.Open(path, lifecycle.ReadOnly); err == nil {
 		t.Fatal("a reader opened a database that needs an upgrade")
 	}
-	st, err := lifecycle.Open(path, false, false)
+	st, err := lifecycle.Open(path, lifecycle.Existing)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,16 +66,16 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 	db, _ := sql.Open("sqlite", path)
 	db.Exec(`UPDATE meta SET value = '99' WHERE key = 'schema_version'`)
 	db.Close()
-	for _, readOnly := range []bool{true, false} {
-		if _, err := lifecycle.Open(path, false, readOnly); !errors.Is(err, lifecycle.ErrNewerSchema) {
-			t.Fatalf("read-only %v: %v", readOnly, err)
+	for _, mode := range []lifecycle.Mode{lifecycle.ReadOnly, lifecycle.Existing} {
+		if _, err := lifecycle.Open(path, mode); !errors.Is(err, lifecycle.ErrNewerSchema) {
+			t.Fatalf("mode %v: %v", mode, err)
 		}
 	}
 }
 
 func TestPruneRemovesExactlyWhatRetentionSays(t *testing.T) {
 	path := loadSQL(t, "v1.sql")
-	st, err := lifecycle.Open(path, false, false)
+	st, err := lifecycle.Open(path, lifecycle.Existing)
 	if err != nil {
 		t.Fatal(err)
 	}

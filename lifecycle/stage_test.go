@@ -18,7 +18,7 @@ import (
 // next run's stage.
 func TestStageIsPrivateAndRemoved(t *testing.T) {
 	dir := t.TempDir()
-	s, err := lifecycle.Open(filepath.Join(dir, "db", "spendsync.db"), true, false)
+	s, err := lifecycle.Open(filepath.Join(dir, "db", "spendsync.db"), lifecycle.Create)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestStageIsPrivateAndRemoved(t *testing.T) {
 // order they were staged in: the person, its contract rows in line order,
 // and the providers' rows; contract rows without a person come alone.
 func TestStageGivesRowsBackByEmployeeNumber(t *testing.T) {
-	s, err := lifecycle.Open(filepath.Join(t.TempDir(), "spendsync.db"), true, false)
+	s, err := lifecycle.Open(filepath.Join(t.TempDir(), "spendsync.db"), lifecycle.Create)
 	if err != nil {
 		t.Fatal(err)
 	}

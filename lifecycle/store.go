@@ -36,10 +36,23 @@ type Store struct {
 	closeErr  error
 }
 
-// Open opens the database at path. With create, a missing database (and its
-// folder) is created 0600 in 0700; without, it must exist. readOnly
+// Mode says how Open treats the database file.
+type Mode int
+
+const (
+	// Existing opens a database that must exist, for reading and writing.
+	Existing Mode = iota
+	// Create is Existing, but a missing database (and its folder) is
+	// created first, 0600 in 0700.
+	Create
+	// ReadOnly opens a database that must exist and never writes to it.
+	ReadOnly
+)
+
+// Open opens the database at path as mode says. ReadOnly
 // connections never write, so readers can run beside a writer (WAL).
-func Open(path string, create, readOnly bool) (*Store, error) {
+func Open(path string, mode Mode) (*Store, error) {
+	create, readOnly := mode == Create, mode == ReadOnly
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		if !create {
 			return nil, fmt.Errorf("%s: %w", path, ErrNoDatabase)

@@ -23,7 +23,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := lifecycle.Open(filepath.Join(dir, "db", "spendsync.db"), true, false)
+	st, err := lifecycle.Open(filepath.Join(dir, "db", "spendsync.db"), lifecycle.Create)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func openV1(t *testing.T, path string) *lifecycle.Store {
 		t.Fatal(err)
 	}
 	db.Close()
-	st, err := lifecycle.Open(path, false, false)
+	st, err := lifecycle.Open(path, lifecycle.Existing)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestV6LastExportUpgradesWithoutSpuriousEvents(t *testing.T) {
 	cfg.Dir = filepath.Join(dir, "out")
 	export1 := func(run int64) []string {
 		t.Helper()
-		st, err := lifecycle.Open(path, false, false)
+		st, err := lifecycle.Open(path, lifecycle.Existing)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +152,7 @@ func TestV6LastExportUpgradesWithoutSpuriousEvents(t *testing.T) {
 	// compares it field by field.
 	exec(`UPDATE exported_persons SET hash = x''`)
 
-	st, err := lifecycle.Open(path, false, false)
+	st, err := lifecycle.Open(path, lifecycle.Existing)
 	if err != nil {
 		t.Fatal(err)
 	}

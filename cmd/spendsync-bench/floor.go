@@ -190,7 +190,7 @@ func floorPath(dir, of string, fresh bool) (string, error) {
 	path := filepath.Join(dir, "floor", of, "spendsync.db")
 	if fresh {
 		os.RemoveAll(filepath.Dir(path))
-		st, err := lifecycle.Open(path, true, false)
+		st, err := lifecycle.Open(path, lifecycle.Create)
 		if err != nil {
 			return "", err
 		}

@@ -57,7 +57,7 @@ func runInit(g *globals) error {
 	if err != nil {
 		return err
 	}
-	st, err := lifecycle.Open(cfg.Database, true, false)
+	st, err := lifecycle.Open(cfg.Database, lifecycle.Create)
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func initDatabase(g *globals, path string) error {
 	if _, err := os.Stat(cfg.Database); err == nil {
 		return &usageError{fmt.Errorf("%s and its database %s exist; init does not overwrite either", path, cfg.Database)}
 	}
-	st, err := lifecycle.Open(cfg.Database, true, false)
+	st, err := lifecycle.Open(cfg.Database, lifecycle.Create)
 	if err != nil {
 		return err
 	}

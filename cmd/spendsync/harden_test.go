@@ -143,7 +143,7 @@ func TestAKeyFileOthersCanReadIsExit1NamingFileAndMode(t *testing.T) {
 	os.WriteFile(kh, nil, 0o600)
 	cfg := filepath.Join(dir, "spendsync.yaml")
 	os.WriteFile(cfg, []byte("database: db/spendsync.db\nsources: []\ntarget:\n  sftp: {host: 127.0.0.1, port: 1, user: u, key_file: id_ed25519, known_hosts: known_hosts}\n"), 0o600)
-	st, err := lifecycle.Open(filepath.Join(dir, "db", "spendsync.db"), true, false)
+	st, err := lifecycle.Open(filepath.Join(dir, "db", "spendsync.db"), lifecycle.Create)
 	if err != nil {
 		t.Fatal(err)
 	}

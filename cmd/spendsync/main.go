@@ -400,7 +400,7 @@ func (g *globals) openReader() (*config, *lifecycle.Store, error) {
 	}
 	g.redact = cfg.redact
 	g.warnPermissions(cfg)
-	st, err := lifecycle.Open(cfg.Database, false, true)
+	st, err := lifecycle.Open(cfg.Database, lifecycle.ReadOnly)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -435,7 +435,7 @@ func (g *globals) openWriter(command string) (*writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := lifecycle.Open(cfg.Database, true, false)
+	st, err := lifecycle.Open(cfg.Database, lifecycle.Create)
 	if err != nil {
 		lock.Release()
 		return nil, err
