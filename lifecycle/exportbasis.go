@@ -23,6 +23,9 @@ type ExportBasis struct {
 	Generation int64  `json:"generation"`
 	Digest     string `json:"digest"`
 	Date       string `json:"date"`
+	// WithoutRole is how many persons of the dump have no role row: the
+	// one count a dump's manifest does not give.
+	WithoutRole int `json:"without_role"`
 }
 
 const basisKey = "export_basis"
@@ -57,6 +60,16 @@ func (r *ExportReader) Basis() *ExportBasis {
 		return nil
 	}
 	return r.basis
+}
+
+// LastManifest returns the manifest recorded with the last export, as
+// JSON ("" before the first).
+func (r *ExportReader) LastManifest() (string, error) {
+	var m string
+	if _, err := oneConn(r.conn, `SELECT manifest FROM exports WHERE id = ?`, []any{&m}, r.ID); err != nil {
+		return "", fmt.Errorf("read last export: %w", err)
+	}
+	return m, nil
 }
 
 // Generation is the state generation in the reader's snapshot.

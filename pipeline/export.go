@@ -116,6 +116,13 @@ func (p *Pipeline) walkExport(ctx context.Context, date string, sink export.Sink
 		return nil, nil, err
 	}
 	basis := &lifecycle.ExportBasis{Generation: rd.Generation(), Digest: digest, Date: date}
+	done := func(stats *export.Stats) (*export.Stats, *lifecycle.ExportBasis, error) {
+		if !clean(stats) {
+			return stats, nil, nil
+		}
+		basis.WithoutRole = stats.WithoutRole
+		return stats, basis, nil
+	}
 	ph := p.Phases.Start("export", -1)
 	defer ph.Done()
 	same, err := copyable(rd, digest, date, rules)
@@ -123,8 +130,16 @@ func (p *Pipeline) walkExport(ctx context.Context, date string, sink export.Sink
 		return nil, nil, err
 	}
 	if same {
-		stats, err := copyStored(rd, sink)
-		return stats, basis, err
+		stats, ok, err := copyFiles(rd, sink, s.Export.Dir)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
+			if stats, err = copyStored(rd, sink); err != nil {
+				return nil, nil, err
+			}
+		}
+		return done(stats)
 	}
 	w := export.NewWalker(lastExport{rd}, sink, date, s.Export, rules)
 	if err := rd.Current(w.Person); err != nil {
@@ -133,10 +148,7 @@ func (p *Pipeline) walkExport(ctx context.Context, date string, sink export.Sink
 	if err := w.Finish(); err != nil {
 		return nil, nil, err
 	}
-	if !clean(&w.Stats) {
-		basis = nil
-	}
-	return &w.Stats, basis, nil
+	return done(&w.Stats)
 }
 
 // exportLimits applies the safety stops to a walk; with force a stop is

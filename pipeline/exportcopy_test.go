@@ -80,12 +80,21 @@ func TestUnchangedExportCopiesTheStoredRowsIntoTheSameFiles(t *testing.T) {
 	if evs := eventLines(t, e.store, p.RunID); len(evs) != 0 {
 		t.Errorf("unchanged export recorded events %v", evs)
 	}
+	// The export folder no longer as recorded (a hand edit): the stored
+	// rows are copied instead of the files.
+	if err := os.WriteFile(filepath.Join(p.Settings.Export.Dir, "persons.csv"), []byte("edited\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	again, againRoles = exportOn(t, p, "2025-01-01")
+	if again != persons || againRoles != roles {
+		t.Fatalf("unchanged export after an edited file wrote:\n%q\n%q\nwant\n%q\n%q", again, againRoles, persons, roles)
+	}
 	rd, err := e.store.ReadExport(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id := rd.ID; !strings.HasSuffix(id, "-12") {
-		t.Errorf("last export %q, want the second export's", id)
+	if id := rd.ID; !strings.HasSuffix(id, "-13") {
+		t.Errorf("last export %q, want the third export's", id)
 	}
 	rd.Close()
 	// A change through the store bumps the generation: the next export
