@@ -187,11 +187,13 @@ func prefixed(prefix string, cols []string) string {
 // that an export's own write transaction (BeginExport) does not disturb,
 // and that holds several statements open at once.
 type ExportReader struct {
-	conn    *sqlite.Conn
-	ID      string // the last export's id ("" before the first)
-	last    *sqlite.Stmt
-	person  *sqlite.Stmt
-	started bool
+	conn       *sqlite.Conn
+	ID         string // the last export's id ("" before the first)
+	basis      *ExportBasis
+	generation int64
+	last       *sqlite.Stmt
+	person     *sqlite.Stmt
+	started    bool
 }
 
 // ReadExport opens an ExportReader; Close it.
@@ -213,6 +215,12 @@ func (s *Store) ReadExport(ctx context.Context) (_ *ExportReader, err error) {
 	// The first read starts the snapshot.
 	if _, err := oneConn(c, `SELECT id FROM exports ORDER BY time DESC, rowid DESC LIMIT 1`, []any{&r.ID}); err != nil {
 		return nil, fmt.Errorf("read last export: %w", err)
+	}
+	if r.basis, err = readBasis(c); err != nil {
+		return nil, fmt.Errorf("read last export: %w", err)
+	}
+	if r.generation, err = generation(c); err != nil {
+		return nil, err
 	}
 	if r.person, err = c.Prepare(`SELECT row, roles FROM exported_persons WHERE employee_number = ?`); err != nil {
 		return nil, fmt.Errorf("read last export: %w", err)
@@ -442,6 +450,9 @@ type ExportRecord struct {
 	Manifest       any         // stored as JSON
 	Events         []Event     // recorded after those given to Event
 	Renamed        []string    // persons whose rename allowance the export used
+	// Basis is what the export was computed from, when its dump depends
+	// on nothing else (exportbasis.go); nil records none.
+	Basis *ExportBasis
 }
 
 // Commit records the export as the last export, with its events, and
@@ -474,6 +485,12 @@ func (w *ExportWriter) Commit(rec ExportRecord) error {
 	}
 	if err := useAllowances(c, rec.Renamed); err != nil {
 		return err
+	}
+	if rec.Basis != nil {
+		rec.Basis.ExportID = rec.ID
+	}
+	if err := writeBasis(c, rec.Basis); err != nil {
+		return fmt.Errorf("record export: %w", err)
 	}
 	if err := exec(c, "COMMIT"); err != nil {
 		return fmt.Errorf("commit: %w", err)

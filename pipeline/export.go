@@ -46,7 +46,7 @@ func (p *Pipeline) PlanExport(ctx context.Context, o ExportOptions) (*ExportPlan
 	if err != nil {
 		return nil, err
 	}
-	stats, err := p.walkExport(ctx, plan.Date, sink, allowed, removed)
+	stats, _, err := p.walkExport(ctx, plan.Date, sink, allowed, removed)
 	if err != nil {
 		return nil, err
 	}
@@ -93,13 +93,15 @@ func exportDate(o ExportOptions) string {
 }
 
 // walkExport streams the current persons and the last export side by side
-// through a Walker into sink.
+// through a Walker into sink, or, when the last export was computed from
+// the same inputs, copies its stored rows (exportcopy.go). It returns the
+// basis to record with this export, nil when its dump depends on more.
 // allowed are the persons whose username change an operator let through,
 // removed the emails of accounts removed lately (removedEmails).
-func (p *Pipeline) walkExport(ctx context.Context, date string, sink export.Sink, allowed map[string]lifecycle.Allowance, removed map[string]string) (*export.Stats, error) {
+func (p *Pipeline) walkExport(ctx context.Context, date string, sink export.Sink, allowed map[string]lifecycle.Allowance, removed map[string]string) (*export.Stats, *lifecycle.ExportBasis, error) {
 	rd, err := p.Store.ReadExport(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rd.Close()
 	s := p.Settings
@@ -109,16 +111,44 @@ func (p *Pipeline) walkExport(ctx context.Context, date string, sink export.Sink
 		rules.Allowed[emp] = true
 	}
 	rules.Removed = removed
-	w := export.NewWalker(lastExport{rd}, sink, date, s.Export, rules)
+	digest, err := exportDigest(s.Export, rules)
+	if err != nil {
+		return nil, nil, err
+	}
+	basis := &lifecycle.ExportBasis{Generation: rd.Generation(), Digest: digest, Date: date}
+	done := func(stats *export.Stats) (*export.Stats, *lifecycle.ExportBasis, error) {
+		if !clean(stats) {
+			return stats, nil, nil
+		}
+		basis.WithoutRole = stats.WithoutRole
+		return stats, basis, nil
+	}
 	ph := p.Phases.Start("export", -1)
 	defer ph.Done()
+	same, err := copyable(rd, digest, date, rules)
+	if err != nil {
+		return nil, nil, err
+	}
+	if same {
+		stats, ok, err := copyFiles(rd, sink, s.Export.Dir)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
+			if stats, err = copyStored(rd, sink); err != nil {
+				return nil, nil, err
+			}
+		}
+		return done(stats)
+	}
+	w := export.NewWalker(lastExport{rd}, sink, date, s.Export, rules)
 	if err := rd.Current(w.Person); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := w.Finish(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return &w.Stats, nil
+	return done(&w.Stats)
 }
 
 // exportLimits applies the safety stops to a walk; with force a stop is
@@ -313,7 +343,7 @@ func (p *Pipeline) export(ctx context.Context, o ExportOptions) (*export.Manifes
 		return nil, nil, err
 	}
 	defer sink.files.Discard()
-	stats, err := p.walkExport(ctx, date, sink, allowed, removed)
+	stats, basis, err := p.walkExport(ctx, date, sink, allowed, removed)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -349,7 +379,7 @@ func (p *Pipeline) export(ctx context.Context, o ExportOptions) (*export.Manifes
 	// them with the rest (a spinner with the count).
 	ph = p.Phases.Start(fmt.Sprintf("events (%d)", changes), -1)
 	err = db.Commit(lifecycle.ExportRecord{ID: m.ExportID, Date: m.Date, Origin: "export", Persons: stats.Persons,
-		Roles: stats.Roles, Held: held, Manifest: m, Events: slices.Concat(forced, events, renameEvents), Renamed: renamed})
+		Roles: stats.Roles, Held: held, Manifest: m, Events: slices.Concat(forced, events, renameEvents), Renamed: renamed, Basis: basis})
 	ph.Done()
 	if err != nil {
 		return nil, nil, err

@@ -167,10 +167,12 @@ export:
 	}{
 		{"first ingest", "2.5", "ingest", false},
 		{"no-change re-ingest", "0.1", "ingest", false},
-		{"first export", "1.5", "export", false},
-		{"no-change export", "", "export", false},
+		{"first export", "3", "export", false},
+		// Right after the first, nothing ingested between: the export
+		// copies the last one (pipeline/exportcopy.go).
+		{"no-change export", "0.5", "export", false},
 		{"ingest after 1% changed", "0.7", "ingest", true},
-		{"export after that change", "1", "export", false},
+		{"export after that change", "0.7", "export", false},
 	}[:min(max(cycle, 0), 6)] {
 		if s.changeFirst {
 			if err := generate(hr, n, 1); err != nil {

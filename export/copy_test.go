@@ -1,0 +1,89 @@
+package export
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// writeDump writes one person with a role into dir with cfg and returns
+// the export's manifest.
+func writeDump(t *testing.T, dir string, cfg *Config) *Manifest {
+	t.Helper()
+	w, err := NewWriter(dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Discard()
+	p := PersonRow(map[string]string{"employee_number": "001", "first_name": "A", "username": "u1"})
+	r := RoleRow(map[string]string{"employee_number": "001", "username": "u1", "ou_code": "FIN"})
+	if err := w.Rows(&PersonRows{Person: p, Roles: []Row{r}}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := w.Close("1", "2025-01-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(m, true, 0); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func validConfig(t *testing.T) *Config {
+	t.Helper()
+	cfg := Default()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return &cfg
+}
+
+// Copy takes the last export's files only as the manifest recorded them
+// and with this configuration's header; otherwise it writes nothing and
+// the caller builds the rows.
+func TestCopyTakesTheLastFilesOnlyAsRecorded(t *testing.T) {
+	dir := t.TempDir()
+	cfg := validConfig(t)
+	last := writeDump(t, dir, cfg)
+	persons, _ := os.ReadFile(filepath.Join(dir, cfg.Persons.File))
+
+	w, err := NewWriter(filepath.Join(t.TempDir(), "copy"), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Discard()
+	if ok, err := w.Copy(dir, last); !ok || err != nil {
+		t.Fatalf("copy of intact files: %v %v", ok, err)
+	}
+	m, err := w.Close("2", "2025-01-02")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Persons.SHA256 != last.Persons.SHA256 || m.Roles.SHA256 != last.Roles.SHA256 || m.Persons.Rows != 1 || m.Roles.Rows != 1 {
+		t.Errorf("copied manifest %+v, want the files of %+v", m, last)
+	}
+
+	other := validConfig(t)
+	other.Persons.Columns = append(other.Persons.Columns, Column{Header: "Extra", Field: "first_name"})
+	w2, err := NewWriter(filepath.Join(t.TempDir(), "copy"), other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Discard()
+	if ok, _ := w2.Copy(dir, last); ok {
+		t.Error("copied files under another header")
+	}
+
+	if err := os.WriteFile(filepath.Join(dir, cfg.Persons.File), append(persons, 'x'), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w3, err := NewWriter(filepath.Join(t.TempDir(), "copy"), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w3.Discard()
+	if ok, _ := w3.Copy(dir, last); ok {
+		t.Error("copied an edited file")
+	}
+}

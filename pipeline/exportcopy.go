@@ -1,0 +1,145 @@
+package pipeline
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime/debug"
+
+	"github.com/spendsync/spendsync/export"
+	"github.com/spendsync/spendsync/lifecycle"
+)
+
+// An export on the inputs of the last one (the same state generation, the
+// same export settings, and no contract whose window the date moved across)
+// makes the same dump: the last export's stored rows, unchanged, with no
+// change and no finding. It copies them into the files instead of walking
+// the state. The last export only records its basis when its walk held
+// nobody back and found nothing (no held person or rename, no formula or
+// reused-email warning), since those are recorded anew by every export and
+// depend on more than the stored rows.
+
+// exportDigest hashes everything a walk depends on besides the state and
+// the date: the export settings, the rules with the allowed renames and the
+// recently removed emails the store gave, and the binary.
+func exportDigest(cfg *export.Config, rules export.Rules) (string, error) {
+	b, err := json.Marshal(struct {
+		Export *export.Config
+		Rules  export.Rules
+		Build  string
+	}{cfg, rules, buildID()})
+	if err != nil {
+		return "", fmt.Errorf("digest export settings: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// buildID changes with every build of different code, so a new binary
+// (perhaps building rows differently) walks again.
+func buildID() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	id := bi.Main.Version + bi.GoVersion
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" || s.Key == "vcs.modified" {
+			id += s.Value
+		}
+	}
+	if exe, err := os.Executable(); err == nil {
+		if fi, err := os.Stat(exe); err == nil {
+			id += fmt.Sprint(fi.Size(), fi.ModTime().UnixNano())
+		}
+	}
+	return id
+}
+
+// copyable reports whether the last export in rd was computed from the same
+// inputs as an export for date with digest would be.
+func copyable(rd *lifecycle.ExportReader, digest, date string, rules export.Rules) (bool, error) {
+	b := rd.Basis()
+	if b == nil || b.Generation != rd.Generation() || b.Digest != digest {
+		return false, nil
+	}
+	moved, err := rd.WindowChanged(b.Date, date, rules.LeadDays, rules.GraceDays)
+	return !moved, err
+}
+
+// A filesCopier is a sink that can take the last export's files whole
+// (export.Writer.Copy).
+type filesCopier interface {
+	copyFiles(dir string, last *export.Manifest) (bool, error)
+}
+
+func (s *exportSink) copyFiles(dir string, last *export.Manifest) (bool, error) {
+	return s.files.Copy(dir, last)
+}
+
+// A dry run writes no files.
+func (s *planSink) copyFiles(string, *export.Manifest) (bool, error) { return true, nil }
+
+// copyFiles hands sink the last export's files, when the export folder
+// still holds them as recorded, and counts them as a walk would; ok is
+// false when it did not. It is copyStored without reading or decoding a
+// row: most of a no-change export's time was that.
+func copyFiles(rd *lifecycle.ExportReader, sink export.Sink, dir string) (_ *export.Stats, ok bool, err error) {
+	fc, can := sink.(filesCopier)
+	if !can {
+		return nil, false, nil
+	}
+	text, err := rd.LastManifest()
+	if err != nil || text == "" {
+		return nil, false, err
+	}
+	var m export.Manifest
+	if json.Unmarshal([]byte(text), &m) != nil {
+		return nil, false, nil // recorded by a version with another manifest: copy the rows
+	}
+	if ok, err := fc.copyFiles(dir, &m); !ok || err != nil {
+		return nil, false, err
+	}
+	n := m.Persons.Rows
+	return &export.Stats{Persons: n, Before: n, Roles: m.Roles.Rows, WithoutRole: rd.Basis().WithoutRole, Changes: map[string]int{}}, true, nil
+}
+
+// copyStored hands sink the last export's stored rows as this export's
+// dump and counts them as a walk would.
+func copyStored(rd *lifecycle.ExportReader, sink export.Sink) (*export.Stats, error) {
+	st := &export.Stats{Changes: map[string]int{}}
+	var p export.PersonRows
+	err := rd.Stored(func(emp, person string, roles []string) error {
+		var err error
+		if p.Person, err = export.DecodePerson(person); err != nil {
+			return fmt.Errorf("last export row of %s: %w", emp, err)
+		}
+		p.Roles = p.Roles[:0]
+		for _, r := range roles {
+			row, err := export.DecodeRole(r)
+			if err != nil {
+				return fmt.Errorf("last export row of %s: %w", emp, err)
+			}
+			p.Roles = append(p.Roles, row)
+		}
+		st.Before++
+		st.Persons++
+		st.Roles += len(p.Roles)
+		if len(p.Roles) == 0 {
+			st.WithoutRole++
+		}
+		return sink.Rows(&p)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// clean reports whether a walk's dump depends on nothing but its inputs:
+// nothing held back or renamed, no warning that every export records again.
+func clean(s *export.Stats) bool {
+	return len(s.Held) == 0 && len(s.Renames) == 0 && len(s.Formulas) == 0 && len(s.Reused) == 0
+}
