@@ -8,11 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"runtime/debug"
 	"time"
 
 	"github.com/spendsync/spendsync/internal/atomicfile"
+	"github.com/spendsync/spendsync/internal/buildid"
 	"github.com/spendsync/spendsync/internal/show"
 )
 
@@ -28,7 +27,7 @@ func Digest(ctx context.Context, src *Source, rules Rules, skip []string) (strin
 		Rules Rules
 		Skip  []string
 		Build string
-	}{src, rules, skip, buildID()})
+	}{src, rules, skip, buildid.String()})
 	if err != nil {
 		return "", err
 	}
@@ -54,25 +53,4 @@ func Digest(ctx context.Context, src *Source, rules Rules, skip []string) (strin
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// buildID changes with every build of different code, so a new binary
-// (perhaps with new validation) always diffs again.
-func buildID() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	id := bi.Main.Version + bi.GoVersion
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" || s.Key == "vcs.modified" {
-			id += s.Value
-		}
-	}
-	if exe, err := os.Executable(); err == nil {
-		if fi, err := os.Stat(exe); err == nil {
-			id += fmt.Sprint(fi.Size(), fi.ModTime().UnixNano())
-		}
-	}
-	return id
 }

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+
+	"github.com/spendsync/spendsync/internal/buildid"
 )
 
 // A persons row read through a Filter is hashed as it was read, before it
@@ -43,7 +45,7 @@ func (res *reader) newRowHasher(head []string, rules Rules, extra []byte) (*rowH
 		Fields  []string
 		Lookups []byte
 		Extra   []byte
-	}{&src, rules, buildID(), head, res.Fields, res.lookupSum, extra})
+	}{&src, rules, buildid.String(), head, res.Fields, res.lookupSum, extra})
 	if err != nil {
 		return nil, err
 	}

@@ -5,10 +5,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
-	"runtime/debug"
 
 	"github.com/spendsync/spendsync/export"
+	"github.com/spendsync/spendsync/internal/buildid"
 	"github.com/spendsync/spendsync/lifecycle"
 )
 
@@ -29,33 +28,12 @@ func exportDigest(cfg *export.Config, rules export.Rules) (string, error) {
 		Export *export.Config
 		Rules  export.Rules
 		Build  string
-	}{cfg, rules, buildID()})
+	}{cfg, rules, buildid.String()})
 	if err != nil {
 		return "", fmt.Errorf("digest export settings: %w", err)
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil
-}
-
-// buildID changes with every build of different code, so a new binary
-// (perhaps building rows differently) walks again.
-func buildID() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	id := bi.Main.Version + bi.GoVersion
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" || s.Key == "vcs.modified" {
-			id += s.Value
-		}
-	}
-	if exe, err := os.Executable(); err == nil {
-		if fi, err := os.Stat(exe); err == nil {
-			id += fmt.Sprint(fi.Size(), fi.ModTime().UnixNano())
-		}
-	}
-	return id
 }
 
 // copyable reports whether the last export in rd was computed from the same
