@@ -49,6 +49,12 @@ func (res *reader) keptContracts(file string) error {
 	if res.left == 0 {
 		return nil // the filter took every row
 	}
+	if res.filter.KeepsNoContracts(func(emp string) bool {
+		_, listed := res.ListedOn(emp)
+		return listed
+	}) {
+		return nil // the second pass would keep no row
+	}
 	keep := res.filter.KeepContracts
 	again := res.sub()
 	again.keepEmp = func(emp string) bool {

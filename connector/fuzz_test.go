@@ -118,11 +118,12 @@ func (f *hashFilter) Person(_ []string, p *connector.PersonRow) (keep, lineKept 
 	}
 	return true, false
 }
-func (f *hashFilter) Line(emp string) (int, bool)            { line, ok := f.lines[emp]; return line, ok }
-func (f *hashFilter) Forget(emp string)                      { delete(f.lines, emp) }
-func (f *hashFilter) Contract(*connector.ContractRow) bool   { return false }
-func (f *hashFilter) KeepContracts(string, func() bool) bool { return true }
-func (f *hashFilter) Seed() []byte                           { return []byte("fuzz") }
+func (f *hashFilter) Line(emp string) (int, bool)             { line, ok := f.lines[emp]; return line, ok }
+func (f *hashFilter) Forget(emp string)                       { delete(f.lines, emp) }
+func (f *hashFilter) Contract(*connector.ContractRow) bool    { return false }
+func (f *hashFilter) KeepContracts(string, func() bool) bool  { return true }
+func (f *hashFilter) KeepsNoContracts(func(string) bool) bool { return false }
+func (f *hashFilter) Seed() []byte                            { return []byte("fuzz") }
 func (f *hashFilter) Unchanged(emp string, line int, h [16]byte) bool {
 	if r, ok := f.recorded[emp]; ok && r == h {
 		f.lines[emp] = line
@@ -223,11 +224,12 @@ func (m oddFilter) Person(_ []string, p *connector.PersonRow) (keep, lineKept bo
 	return false, true
 }
 
-func (m oddFilter) Line(emp string) (int, bool)          { line, ok := m[emp]; return line, ok }
-func (m oddFilter) Forget(emp string)                    { delete(m, emp) }
-func (m oddFilter) Seed() []byte                         { return nil }
-func (m oddFilter) Unchanged(string, int, [16]byte) bool { return false }
-func (m oddFilter) Contract(*connector.ContractRow) bool { return false }
+func (m oddFilter) Line(emp string) (int, bool)             { line, ok := m[emp]; return line, ok }
+func (m oddFilter) Forget(emp string)                       { delete(m, emp) }
+func (m oddFilter) Seed() []byte                            { return nil }
+func (m oddFilter) Unchanged(string, int, [16]byte) bool    { return false }
+func (m oddFilter) Contract(*connector.ContractRow) bool    { return false }
+func (m oddFilter) KeepsNoContracts(func(string) bool) bool { return false }
 func (m oddFilter) KeepContracts(emp string, listed func() bool) bool {
 	return keepOdd(emp) || !listed()
 }

@@ -16,9 +16,11 @@
 // its record with a seed of all that decides how it maps (settings, rules,
 // header, lookup files, binary, the fields other sources own), and dropped
 // before it is checked or mapped when that hash is as last time. The
-// contracts file is read twice, once to sum each person's contract hashes
-// and once to keep only the rows of persons whose contracts changed. So
-// the rows in memory follow the day's changes, not the size of the files.
+// contracts file is read once to sum each person's contract hashes and,
+// when some rows must be kept (persons whose contracts changed, persons
+// no persons row lists, persons the store does not hold), a second time
+// to keep only those. So the rows in memory follow the day's changes, not
+// the size of the files.
 // A pulled source keeps every row, and records hashes of its mapped
 // fields.
 //

@@ -340,15 +340,7 @@ func (f *sourceFilter) KeepContracts(emp string, listed func() bool) bool {
 	if f.st.hashes == 0 {
 		return true
 	}
-	if !f.compared {
-		f.compared = true
-		f.st.index.each(func(emp string, e *entry) {
-			if e.sumN > 0 {
-				sum := e.sum()
-				e.contractsChanged = !f.st.unchangedAt(f.src, e, e.Hashes.Contracts, sum.hash(f.cx), emp)
-			}
-		})
-	}
+	f.compare()
 	switch {
 	case e == nil || e.contractsChanged:
 		return true
@@ -356,6 +348,40 @@ func (f *sourceFilter) KeepContracts(emp string, listed func() bool) bool {
 		return false // listed by a row dropped as unchanged (listedLines)
 	}
 	return !listed()
+}
+
+// compare marks, once, the entries whose contract sums hash otherwise
+// than the source recorded.
+func (f *sourceFilter) compare() {
+	if f.compared {
+		return
+	}
+	f.compared = true
+	f.st.index.each(func(emp string, e *entry) {
+		if e.sumN > 0 {
+			sum := e.sum()
+			e.contractsChanged = !f.st.unchangedAt(f.src, e, e.Hashes.Contracts, sum.hash(f.cx), emp)
+		}
+	})
+}
+
+// KeepsNoContracts is KeepContracts asked of every row at once. The first
+// pass summed every valid row it did not take into a stored person's
+// entry or listed its person in others; KeepContracts keeps no row of a
+// joiner (taken), keeps every row of others, and keeps a stored person's
+// rows only when their sum changed or no persons row lists the person.
+func (f *sourceFilter) KeepsNoContracts(listed func(emp string) bool) bool {
+	if f.st.hashes == 0 || len(f.others) > 0 {
+		return false
+	}
+	f.compare()
+	none := true
+	f.st.index.each(func(emp string, e *entry) {
+		if none && e.sumN > 0 && (e.contractsChanged || e.line == 0 && !listed(emp)) {
+			none = false
+		}
+	})
+	return none
 }
 
 // hasContractRows reports whether the contracts file holds a valid row

@@ -29,7 +29,10 @@ type Stage struct {
 	// connection, inside a transaction.
 	bg                           *writer
 	persons, contracts, provided *inserter
-	err                          error
+	// The persons and contracts rows wait in runs, sorted by key before
+	// they are inserted (sortedruns.go).
+	personRun, contractRun run
+	err                    error
 }
 
 const stagePattern = ".stage-*"
@@ -93,6 +96,7 @@ func (st *Stage) Begin(ctx context.Context) {
 	// The parsers go on while the rows are inserted.
 	st.conn.SetInterrupt(ctx.Done())
 	st.bg = startWriter(ctx, st.persons, st.contracts, st.provided)
+	st.personRun.in, st.contractRun.in = st.persons, st.contracts
 }
 
 // add queues one row; a failure is Flush's to report.
@@ -112,13 +116,13 @@ func (st *Stage) add(in *inserter, src int, emp string, line int, data []byte, h
 func (st *Stage) Person(src int, p *model.Person, line int, warnings []string, hash Hash) {
 	data := appendStrings(nil, personValues(p))
 	data = appendStrings(data, warnings)
-	st.add(st.persons, src, p.EmployeeNumber, line, data, true, hash)
+	st.personRun.add(st, stagedRow{src: src, emp: strings.Clone(p.EmployeeNumber), line: line, data: data, hash: hash, hashed: true})
 }
 
 // Contract stages a contract row of a joiner.
 func (st *Stage) Contract(src int, c *model.Contract, line int) {
 	data := appendStrings(nil, contractValues(c))
-	st.add(st.contracts, src, c.EmployeeNumber, line, data, false, Hash{})
+	st.contractRun.add(st, stagedRow{src: src, emp: strings.Clone(c.EmployeeNumber), line: line, data: data})
 }
 
 // Provide stages what a provider supplies for a joiner: the values of its
@@ -134,6 +138,8 @@ func (st *Stage) Flush() error {
 	if st.bg == nil {
 		return st.err
 	}
+	st.personRun.handOver(st)
+	st.contractRun.handOver(st)
 	err := st.bg.wait()
 	st.bg = nil
 	st.conn.SetInterrupt(nil)

@@ -3,9 +3,12 @@ package lifecycle_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/spendsync/spendsync/internal/access/accesstest"
@@ -117,5 +120,56 @@ func TestStageGivesRowsBackByEmployeeNumber(t *testing.T) {
 	p, cs, err := st.Load(context.Background(), 1, "002")
 	if err != nil || p == nil || p.LastName != "Other source" || len(cs) != 0 {
 		t.Fatalf("Load: %+v %v %v", p, cs, err)
+	}
+}
+
+// Rows wait in runs sorted before they are inserted (sortedruns.go):
+// rows staged in random order from two goroutines, more than a run
+// holds, all come back once, in employee order, with their own lines.
+func TestStageGivesBackEveryRowOfShuffledFilesInOrder(t *testing.T) {
+	s, err := lifecycle.Open(filepath.Join(t.TempDir(), "spendsync.db"), lifecycle.Create)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	st, err := s.NewStage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const n = 40_000
+	order := rand.New(rand.NewPCG(1, 2)).Perm(n)
+	lineOf := make([]int, n)
+	for line, i := range order {
+		lineOf[i] = line + 2
+	}
+	st.Begin(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for line, i := range order {
+			st.Person(0, &model.Person{EmployeeNumber: fmt.Sprintf("%06d", i), LastName: fmt.Sprint(i)}, line+2, nil, lifecycle.Hash{1})
+		}
+	})
+	wg.Go(func() {
+		for line, i := range slices.Backward(order) {
+			st.Contract(0, &model.Contract{EmployeeNumber: fmt.Sprintf("%06d", i), Key: "k", OUCode: fmt.Sprint(i)}, line+2)
+		}
+	})
+	wg.Wait()
+	if err := st.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	next := 0
+	err = st.Each(context.Background(), 0, false, func(g *lifecycle.StagedGroup) error {
+		want := fmt.Sprintf("%06d", next)
+		if g.Emp != want || g.Person == nil || g.Person.LastName != fmt.Sprint(next) || len(g.Contracts) != 1 ||
+			g.Contracts[0].OUCode != fmt.Sprint(next) || g.Person.Line != lineOf[next] || g.Contracts[0].Line != lineOf[next] {
+			return fmt.Errorf("group %d: %+v, want employee %s", next, g, want)
+		}
+		next++
+		return nil
+	})
+	if err != nil || next != n {
+		t.Fatalf("%d groups of %d: %v", next, n, err)
 	}
 }
