@@ -165,7 +165,7 @@ export:
 		name, target, cmd string
 		changeFirst       bool // regenerate the HR files with 1% of last names changed
 	}{
-		{"first ingest", "2.5", "ingest", false},
+		{"first ingest", "4.5", "ingest", false},
 		{"no-change re-ingest", "0.1", "ingest", false},
 		{"first export", "3", "export", false},
 		// Right after the first, nothing ingested between: the export
@@ -185,7 +185,7 @@ export:
 			// first ingest has one, beside the memory target of every step.
 			target = ""
 			if s.name == "first ingest" {
-				target = "3"
+				target = "5"
 			}
 		}
 		st, err := spend(s.name, target, s.cmd)
