@@ -537,7 +537,7 @@ func (p *Plan) Summary() string {
 func (p *Plan) changeSet() *lifecycle.Changes {
 	ch := &lifecycle.Changes{Source: p.Source, Leave: p.leave, PutContracts: p.putContracts, DelContracts: p.delContracts,
 		Events: p.Events, Digest: p.digest, Rows: p.Rows, Hashes: p.putHashes, VoidHashes: p.void,
-		Stream: p.stream, Streamed: p.stagedJoined, Provides: p.provides}
+		Streamed: p.stagedJoined, Provides: p.provides}
 	for _, emp := range slices.Sorted(maps.Keys(p.persons)) {
 		ch.Persons = append(ch.Persons, p.persons[emp])
 	}

@@ -255,7 +255,7 @@ func finishIngest(ctx context.Context, s *lifecycle.Store, runID int64, rep *Rep
 	write := opts.Phases.Start("write", events)
 	defer write.Done()
 	for _, plan := range rep.Plans {
-		if err := s.Apply(ctx, plan.changeSet(), runID); err != nil {
+		if err := apply(ctx, s, plan, runID); err != nil {
 			return nil, fmt.Errorf("source %s: %w", plan.Source, err)
 		}
 		summary(plan)
@@ -265,6 +265,23 @@ func finishIngest(ctx context.Context, s *lifecycle.Store, runID int64, rep *Rep
 		return nil, err
 	}
 	return rep, nil
+}
+
+// apply writes one source's plan in one transaction: what it holds in
+// memory, then its staged joiners, read from the stage in employee order
+// and handed to the store as they come.
+func apply(ctx context.Context, s *lifecycle.Store, plan *Plan, runID int64) error {
+	w, err := s.BeginApply(ctx, plan.changeSet(), runID)
+	if err != nil {
+		return err
+	}
+	if plan.stream != nil {
+		if err := plan.stream(w); err != nil {
+			w.Rollback()
+			return err
+		}
+	}
+	return w.Commit()
 }
 
 func forceEvent(source string, reason error) lifecycle.Event {

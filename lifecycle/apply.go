@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -29,10 +30,8 @@ type Changes struct {
 	// hashes every source must compute again (joined or left).
 	Hashes     map[string]Hashes
 	VoidHashes []string
-	// Stream, when set, writes more of the changes in the same
-	// transaction, from a Stage rather than from memory; Streamed is how
-	// many persons it joins.
-	Stream   func(*Writer) error
+	// Streamed is how many persons the caller adds through BeginApply's
+	// Writer, from a Stage rather than from memory.
 	Streamed int
 	// Provides is a provider's field list: the store keeps the union of
 	// every field a provider ever filled (ProvidedFields).
@@ -57,56 +56,86 @@ type Reject struct {
 // Apply writes the changes in one transaction: a crash leaves the previous
 // state intact. A change to the state bumps its generation.
 func (s *Store) Apply(ctx context.Context, ch *Changes, runID int64) error {
-	return s.tx(ctx, func(c *sqlite.Conn) error {
-		t := now()
-		if err := insertEach(newInserter(c, "persons", personWriteCols, nil, personUpsert), len(ch.Persons),
-			func(vals []value, i int) []value { return appendPerson(vals, ch.Persons[i], t) }); err != nil {
+	w, err := s.BeginApply(ctx, ch, runID)
+	if err != nil {
+		return err
+	}
+	return w.Commit()
+}
+
+// BeginApply is Apply for changes that do not all fit in memory: it
+// writes ch in a transaction it keeps open and returns a Writer that adds
+// the rest as the caller reads them (a first ingest's staged joiners,
+// ch.Streamed of them). Commit ends the transaction, Rollback drops it;
+// until then the store's connection is the Writer's.
+func (s *Store) BeginApply(ctx context.Context, ch *Changes, runID int64) (*Writer, error) {
+	c, err := s.take(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := exec(c, "BEGIN IMMEDIATE"); err != nil {
+		s.put(c)
+		return nil, fmt.Errorf("begin transaction: %w", err)
+	}
+	w := &Writer{s: s, conn: c, ch: ch, runID: runID, t: now()}
+	if err := writeChanges(c, ch, runID, w.t); err != nil {
+		w.Rollback()
+		return nil, err
+	}
+	if err := w.start(ctx); err != nil {
+		w.Rollback()
+		return nil, err
+	}
+	return w, nil
+}
+
+// writeChanges writes what ch holds in memory.
+func writeChanges(c *sqlite.Conn, ch *Changes, runID int64, t string) error {
+	if err := insertEach(newInserter(c, "persons", personWriteCols, nil, personUpsert), len(ch.Persons),
+		func(vals []value, i int) []value { return appendPerson(vals, ch.Persons[i], t) }); err != nil {
+		return err
+	}
+	for _, emp := range ch.Leave {
+		if err := exec(c, `UPDATE persons SET left_at = ?, updated = ? WHERE employee_number = ?`, t, t, emp); err != nil {
+			return fmt.Errorf("record leaver %s: %w", emp, err)
+		}
+		if err := exec(c, `DELETE FROM contracts WHERE employee_number = ?`, emp); err != nil {
+			return fmt.Errorf("remove contracts of %s: %w", emp, err)
+		}
+	}
+	for _, d := range ch.DelContracts {
+		if err := exec(c, `DELETE FROM contracts WHERE employee_number = ? AND key = ?`, d.EmployeeNumber, d.Key); err != nil {
+			return fmt.Errorf("remove contract %s of %s: %w", d.Key, d.EmployeeNumber, err)
+		}
+	}
+	if err := insertEach(newInserter(c, "contracts", contractWriteCols, nil, contractUpsert), len(ch.PutContracts),
+		func(vals []value, i int) []value { return appendContract(vals, ch.PutContracts[i]) }); err != nil {
+		return err
+	}
+	if err := insertEvents(c, ch.Events, runID, t); err != nil {
+		return err
+	}
+	if err := insertRejects(c, ch.Source, ch.Rejects, runID, t); err != nil {
+		return err
+	}
+	return writeHashes(c, ch.Source, ch.VoidHashes, ch.Hashes)
+}
+
+// finishChanges records, after every row is in, what the changes did to
+// the state: the provided fields, the generation, the source's digest.
+func finishChanges(c *sqlite.Conn, ch *Changes, runID int64) error {
+	if err := recordProvided(c, ch.Provides); err != nil {
+		return err
+	}
+	if ch.changed() {
+		if err := bumpGeneration(c); err != nil {
 			return err
 		}
-		for _, emp := range ch.Leave {
-			if err := exec(c, `UPDATE persons SET left_at = ?, updated = ? WHERE employee_number = ?`, t, t, emp); err != nil {
-				return fmt.Errorf("record leaver %s: %w", emp, err)
-			}
-			if err := exec(c, `DELETE FROM contracts WHERE employee_number = ?`, emp); err != nil {
-				return fmt.Errorf("remove contracts of %s: %w", emp, err)
-			}
-		}
-		for _, d := range ch.DelContracts {
-			if err := exec(c, `DELETE FROM contracts WHERE employee_number = ? AND key = ?`, d.EmployeeNumber, d.Key); err != nil {
-				return fmt.Errorf("remove contract %s of %s: %w", d.Key, d.EmployeeNumber, err)
-			}
-		}
-		if err := insertEach(newInserter(c, "contracts", contractWriteCols, nil, contractUpsert), len(ch.PutContracts),
-			func(vals []value, i int) []value { return appendContract(vals, ch.PutContracts[i]) }); err != nil {
-			return err
-		}
-		if err := insertEvents(c, ch.Events, runID, t); err != nil {
-			return err
-		}
-		if err := insertRejects(c, ch.Source, ch.Rejects, runID, t); err != nil {
-			return err
-		}
-		if err := writeHashes(c, ch.Source, ch.VoidHashes, ch.Hashes); err != nil {
-			return err
-		}
-		if ch.Stream != nil {
-			if err := stream(ctx, c, ch.Source, ch.Stream, runID, t); err != nil {
-				return err
-			}
-		}
-		if err := recordProvided(c, ch.Provides); err != nil {
-			return err
-		}
-		if ch.changed() {
-			if err := bumpGeneration(c); err != nil {
-				return err
-			}
-		}
-		if ch.Digest == "" {
-			return nil
-		}
-		return recordSourceState(c, ch, runID)
-	})
+	}
+	if ch.Digest == "" {
+		return nil
+	}
+	return recordSourceState(c, ch, runID)
 }
 
 // The write columns and upserts derive from the canonical fields: an
@@ -198,50 +227,96 @@ func appendEventRow(vals []value, e *Event) ([]value, error) {
 	return append(vals, text(e.Source), text(e.Kind), text(e.EmployeeNumber), text(string(details))), nil
 }
 
-// Writer adds persons, contracts, events and hashes to an Apply's
-// transaction as they come (Changes.Stream), through the store's
-// background writer (writer.go): the caller builds the next rows while
-// the last are inserted.
+// Writer adds persons, contracts, events and hashes to a BeginApply's
+// transaction as they come, through the store's background writer
+// (writer.go): the caller builds the next rows while the last are
+// inserted. It is for one goroutine.
 type Writer struct {
-	source                             string
+	s     *Store
+	conn  *sqlite.Conn // nil once Commit or Rollback ended the transaction
+	ch    *Changes
+	runID int64
+	t     string
+
 	bg                                 *writer
 	persons, contracts, events, hashes *inserter
 	voids                              *inserter // nil: the store has no hashes, a person put clears none
 }
 
-func stream(ctx context.Context, c *sqlite.Conn, source string, fn func(*Writer) error, runID int64, t string) error {
+// start starts the background writer on w's connection.
+func (w *Writer) start(ctx context.Context) error {
+	c, source := w.conn, w.ch.Source
 	voids, err := newVoider(c)
 	if err != nil {
 		return err
 	}
-	w := &Writer{source: source, voids: voids,
-		persons:   newInserter(c, "persons", streamPersonCols, []value{text(source), boolean(false), text(""), text(t)}, personUpsert),
-		contracts: newInserter(c, "contracts", contractWriteCols, nil, contractUpsert),
-		events:    newEventInserter(c, t, runID),
-		hashes:    newInserter(c, "source_hashes", hashCols, nil, hashUpsert),
-	}
+	w.voids = voids
+	w.persons = newInserter(c, "persons", streamPersonCols, []value{text(source), boolean(false), text(""), text(w.t)}, personUpsert)
+	w.contracts = newInserter(c, "contracts", contractWriteCols, nil, contractUpsert)
+	w.events = newEventInserter(c, w.t, w.runID)
+	w.hashes = newInserter(c, "source_hashes", hashCols, nil, hashUpsert)
+	w.bg = startWriter(ctx, w.inserters()...)
+	return nil
+}
+
+func (w *Writer) inserters() []*inserter {
 	all := []*inserter{w.persons, w.contracts, w.events, w.hashes}
-	if voids != nil {
-		all = append(all, voids)
+	if w.voids != nil {
+		all = append(all, w.voids)
 	}
-	for _, in := range all {
-		defer in.close()
+	return all
+}
+
+// Commit waits for every row handed over, records what the changes did,
+// and commits; on an error nothing of the changes is stored.
+func (w *Writer) Commit() error {
+	if w.conn == nil {
+		return errors.New("apply: the transaction has ended")
 	}
-	w.bg = startWriter(ctx, all...)
-	if err := fn(w); err != nil {
-		// A failed write fails fn with the writer's error.
+	err := w.bg.wait()
+	if err == nil {
+		err = finishChanges(w.conn, w.ch, w.runID)
+	}
+	if err == nil {
+		if cerr := exec(w.conn, "COMMIT"); cerr != nil {
+			err = fmt.Errorf("commit: %w", cerr)
+		}
+	}
+	w.end()
+	return err
+}
+
+// Rollback drops everything the transaction wrote; after Commit it does
+// nothing.
+func (w *Writer) Rollback() {
+	if w.conn == nil {
+		return
+	}
+	if w.bg != nil {
 		w.bg.stop()
-		return err
 	}
-	return w.bg.wait()
+	w.end()
+}
+
+// end closes the statements, rolls back what is not committed and gives
+// the connection back to the store.
+func (w *Writer) end() {
+	if w.bg != nil {
+		for _, in := range w.inserters() {
+			in.close()
+		}
+	}
+	rollback(w.conn)
+	w.s.put(w.conn)
+	w.conn = nil
 }
 
 // Person puts a person of the changes' source, current and not blocked
 // (a joiner), as Changes.Persons does; its earlier hashes, if any, are
 // void.
 func (w *Writer) Person(p *Person) error {
-	if p.Source != w.source || p.Blocked || p.BlockReason != "" || p.Left {
-		return fmt.Errorf("stream a person of %s: not a current, unblocked person of %s", p.Source, w.source)
+	if p.Source != w.ch.Source || p.Blocked || p.BlockReason != "" || p.Left {
+		return fmt.Errorf("stream a person of %s: not a current, unblocked person of %s", p.Source, w.ch.Source)
 	}
 	if w.voids != nil {
 		if err := w.bg.add(w.voids, func(vals []value) []value { return append(vals, text(p.EmployeeNumber)) }); err != nil {

@@ -19,7 +19,7 @@ import (
 func TestReaderRunsWhileTheFirstIngestFillsTheStore(t *testing.T) {
 	st := newEnv(t).store
 	details := map[string]any{"note": strings.Repeat("x", 8<<10)}
-	err := st.Apply(context.Background(), &lifecycle.Changes{Source: "hr", Streamed: 1, Stream: func(w *lifecycle.Writer) error {
+	err := applyStreamed(context.Background(), st, &lifecycle.Changes{Source: "hr", Streamed: 1}, func(w *lifecycle.Writer) error {
 		p := &lifecycle.Person{Source: "hr"}
 		p.EmployeeNumber, p.LastName = "001", "Boele"
 		if err := w.Person(p); err != nil {
@@ -45,7 +45,7 @@ func TestReaderRunsWhileTheFirstIngestFillsTheStore(t *testing.T) {
 			t.Errorf("reader during the fill (after %v): %v", waited, err)
 		}
 		return nil
-	}}, 1)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestAFailedStreamStoresNothing(t *testing.T) {
 			st := newEnv(t).store
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			err := st.Apply(ctx, &lifecycle.Changes{Source: "hr", Streamed: 1000, Stream: func(w *lifecycle.Writer) error {
+			err := applyStreamed(ctx, st, &lifecycle.Changes{Source: "hr", Streamed: 1000}, func(w *lifecycle.Writer) error {
 				for i := range 1000 {
 					if i == 300 && tc.cancel {
 						cancel()
@@ -81,7 +81,7 @@ func TestAFailedStreamStoresNothing(t *testing.T) {
 					}
 				}
 				return tc.callers
-			}}, 1)
+			})
 			switch {
 			case err == nil:
 				t.Fatal("Apply succeeded")
@@ -104,11 +104,25 @@ func TestAStreamPutsOnlyCurrentUnblockedPersonsOfItsSource(t *testing.T) {
 	for _, p := range []lifecycle.Person{{Source: "ad"}, {Source: "hr", Blocked: true}, {Source: "hr", BlockReason: "fraud"}, {Source: "hr", Left: true}} {
 		st := newEnv(t).store
 		p.EmployeeNumber = "001"
-		err := st.Apply(context.Background(), &lifecycle.Changes{Source: "hr", Streamed: 1, Stream: func(w *lifecycle.Writer) error {
+		err := applyStreamed(context.Background(), st, &lifecycle.Changes{Source: "hr", Streamed: 1}, func(w *lifecycle.Writer) error {
 			return w.Person(&p)
-		}}, 1)
+		})
 		if err == nil {
 			t.Errorf("%+v was streamed", p)
 		}
 	}
+}
+
+// applyStreamed applies ch and streams fn's rows into the same
+// transaction, as an ingest applies its staged joiners.
+func applyStreamed(ctx context.Context, st *lifecycle.Store, ch *lifecycle.Changes, fn func(*lifecycle.Writer) error) error {
+	w, err := st.BeginApply(ctx, ch, 1)
+	if err != nil {
+		return err
+	}
+	if err := fn(w); err != nil {
+		w.Rollback()
+		return err
+	}
+	return w.Commit()
 }
