@@ -95,21 +95,19 @@ func (w *Writer) Rows(p *PersonRows) error {
 // as this export's files: an export whose rows are the last export's
 // (unchanged inputs) need not build them again. It reports false, having
 // written nothing, unless dir holds those files byte for byte (checked
-// against last) under this configuration's names and header.
+// against last) under this configuration's names and header. The files
+// are streamed, twice: once to check them, once to copy them, so memory
+// stays flat whatever their size.
 func (w *Writer) Copy(dir string, last *Manifest) (bool, error) {
 	if w.pw.rows+w.rw.rows > 0 || last.Persons.File != w.cfg.Persons.File || last.Roles.File != w.cfg.Roles.File {
 		return false, nil
-	}
-	data, err := Verify(dir, last)
-	if err != nil {
-		return false, nil // changed or gone: the caller builds the rows
 	}
 	files := []struct {
 		c    *csvWriter
 		fc   FileConfig
 		info FileInfo
 	}{{w.pw, w.cfg.Persons, last.Persons}, {w.rw, w.cfg.Roles, last.Roles}}
-	rest := make([][]byte, len(files))
+	heads := make([][]byte, len(files))
 	for i, f := range files {
 		// The writer has its BOM and header already: the same bytes must
 		// start the old file.
@@ -118,16 +116,46 @@ func (w *Writer) Copy(dir string, last *Manifest) (bool, error) {
 		if err := h.bw.Flush(); err != nil {
 			return false, err
 		}
-		if rest[i] = data[f.info.File]; !bytes.HasPrefix(rest[i], head.Bytes()) {
-			return false, nil
+		heads[i] = head.Bytes()
+		if ok, _ := sameFile(filepath.Join(dir, f.info.File), f.info, heads[i], io.Discard); !ok {
+			return false, nil // changed or gone: the caller builds the rows
 		}
-		rest[i] = rest[i][head.Len():]
 	}
 	for i, f := range files {
-		f.c.bw.Write(rest[i]) // a write error stays in bw for finish
+		// Rows are written now: a file that changed since its check (or a
+		// failed write) fails the export instead of falling back.
+		ok, err := sameFile(filepath.Join(dir, f.info.File), f.info, heads[i], f.c.bw)
+		if err == nil && !ok {
+			err = errors.New("it changed while it was copied")
+		}
+		if err != nil {
+			return true, fmt.Errorf("copy the last export's %s: %w", f.info.File, err)
+		}
 		f.c.rows = f.info.Rows
 	}
 	return true, nil
+}
+
+// sameFile reports whether path holds the bytes info describes (size and
+// SHA-256) and starts with head, reading it once; what follows head goes
+// to out as it is read. err is out's or the read's error.
+func sameFile(path string, info FileInfo, head []byte, out io.Writer) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, nil
+	}
+	defer f.Close()
+	sum := sha256.New()
+	r := io.TeeReader(io.LimitReader(f, info.Size+1), sum)
+	got := make([]byte, len(head))
+	if _, err := io.ReadFull(r, got); err != nil || !bytes.Equal(got, head) {
+		return false, nil
+	}
+	n, err := io.Copy(out, r)
+	if err != nil {
+		return false, err
+	}
+	return int64(len(head))+n == info.Size && hex.EncodeToString(sum.Sum(nil)) == info.SHA256, nil
 }
 
 // Close finishes both files (flushed and fsynced, still under temporary
