@@ -82,9 +82,13 @@ func (s *Store) BeginApply(ctx context.Context, ch *Changes, runID int64) (*Writ
 		w.Rollback()
 		return nil, err
 	}
-	if err := w.start(ctx); err != nil {
-		w.Rollback()
-		return nil, err
+	// Only staged joiners need the background writer; most applies
+	// (every day's ingest after the first) hold all their changes in ch.
+	if ch.Streamed > 0 {
+		if err := w.start(ctx); err != nil {
+			w.Rollback()
+			return nil, err
+		}
 	}
 	return w, nil
 }
@@ -273,7 +277,10 @@ func (w *Writer) Commit() error {
 	if w.conn == nil {
 		return errors.New("apply: the transaction has ended")
 	}
-	err := w.bg.wait()
+	var err error
+	if w.bg != nil {
+		err = w.bg.wait()
+	}
 	if err == nil {
 		err = finishChanges(w.conn, w.ch, w.runID)
 	}
@@ -311,6 +318,18 @@ func (w *Writer) end() {
 	w.conn = nil
 }
 
+// errNotStreamed is a row handed to a Writer whose Changes said it would
+// stream none (Streamed 0).
+var errNotStreamed = errors.New("apply: a row streamed into changes that declared none (Changes.Streamed is 0)")
+
+// queue hands one row to the background writer.
+func (w *Writer) queue(in *inserter, fill func([]value) []value) error {
+	if w.bg == nil {
+		return errNotStreamed
+	}
+	return w.bg.add(in, fill)
+}
+
 // Person puts a person of the changes' source, current and not blocked
 // (a joiner), as Changes.Persons does; its earlier hashes, if any, are
 // void.
@@ -319,22 +338,22 @@ func (w *Writer) Person(p *Person) error {
 		return fmt.Errorf("stream a person of %s: not a current, unblocked person of %s", p.Source, w.ch.Source)
 	}
 	if w.voids != nil {
-		if err := w.bg.add(w.voids, func(vals []value) []value { return append(vals, text(p.EmployeeNumber)) }); err != nil {
+		if err := w.queue(w.voids, func(vals []value) []value { return append(vals, text(p.EmployeeNumber)) }); err != nil {
 			return err
 		}
 	}
-	return w.bg.add(w.persons, func(vals []value) []value { return appendStreamPerson(vals, p) })
+	return w.queue(w.persons, func(vals []value) []value { return appendStreamPerson(vals, p) })
 }
 
 // Contract puts a contract.
 func (w *Writer) Contract(c *model.Contract) error {
-	return w.bg.add(w.contracts, func(vals []value) []value { return appendContract(vals, c) })
+	return w.queue(w.contracts, func(vals []value) []value { return appendContract(vals, c) })
 }
 
 // Event records an event.
 func (w *Writer) Event(e *Event) error {
 	var err error
-	if aerr := w.bg.add(w.events, func(vals []value) []value {
+	if aerr := w.queue(w.events, func(vals []value) []value {
 		vals, err = appendEventRow(vals, e)
 		return vals
 	}); aerr != nil {
@@ -345,7 +364,7 @@ func (w *Writer) Event(e *Event) error {
 
 // Hashes records what source supplied for emp.
 func (w *Writer) Hashes(source, emp string, h Hashes) error {
-	return w.bg.add(w.hashes, func(vals []value) []value {
+	return w.queue(w.hashes, func(vals []value) []value {
 		return append(vals, text(source), text(emp), h.Person.blob(), h.Contracts.blob())
 	})
 }

@@ -126,3 +126,20 @@ func applyStreamed(ctx context.Context, st *lifecycle.Store, ch *lifecycle.Chang
 	}
 	return w.Commit()
 }
+
+// Changes that declare no streamed persons start no background writer: a
+// row handed to their Writer is refused, and nothing of it is stored.
+func TestAWriterOfChangesThatStreamNothingRefusesRows(t *testing.T) {
+	st := newEnv(t).store
+	p := &lifecycle.Person{Source: "hr"}
+	p.EmployeeNumber, p.LastName = "001", "Boele"
+	err := applyStreamed(context.Background(), st, &lifecycle.Changes{Source: "hr"}, func(w *lifecycle.Writer) error {
+		return w.Person(p)
+	})
+	if err == nil || !strings.Contains(err.Error(), "Streamed is 0") {
+		t.Fatalf("streaming into changes that declared none: %v", err)
+	}
+	if _, err := st.Person(context.Background(), "001"); !errors.Is(err, lifecycle.ErrNotFound) {
+		t.Errorf("the refused row is stored: %v", err)
+	}
+}
