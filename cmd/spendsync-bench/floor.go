@@ -347,11 +347,7 @@ func textColumns(n int) string {
 func zfloor(dir, of string) error {
 	switch of {
 	case "index", "state":
-		path, err := floorPath(dir, "z-events", false)
-		if err != nil {
-			return err
-		}
-		c, err := zopen(path)
+		c, err := zopen(dir, "z-events", false)
 		if err != nil {
 			return err
 		}
@@ -370,11 +366,7 @@ func zfloor(dir, of string) error {
 			`SELECT employee_number, concat_ws(char(31), key, `+strings.Join(model.ContractFields, ", ")+
 				`) FROM contracts ORDER BY employee_number, key`)
 	}
-	path, err := floorPath(dir, "z-"+of, true)
-	if err != nil {
-		return err
-	}
-	c, err := zopen(path)
+	c, err := zopen(dir, "z-"+of, true)
 	if err != nil {
 		return err
 	}
@@ -479,8 +471,13 @@ func zfloor(dir, of string) error {
 	return sqlitex.ExecuteTransient(c, "COMMIT", nil)
 }
 
-// zopen opens path with lifecycle.Open's settings.
-func zopen(path string) (*sqlite.Conn, error) {
+// zopen opens the floor store named of (floorPath; fresh makes it anew) with
+// lifecycle.Open's settings.
+func zopen(dir, of string, fresh bool) (*sqlite.Conn, error) {
+	path, err := floorPath(dir, of, fresh)
+	if err != nil {
+		return nil, err
+	}
 	c, err := sqlite.OpenConn(path, sqlite.OpenReadWrite|sqlite.OpenCreate)
 	if err != nil {
 		return nil, err
