@@ -1,6 +1,7 @@
 package export
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -85,5 +86,43 @@ func TestCopyTakesTheLastFilesOnlyAsRecorded(t *testing.T) {
 	defer w3.Discard()
 	if ok, _ := w3.Copy(dir, last); ok {
 		t.Error("copied an edited file")
+	}
+}
+
+// sameFile accepts a file only when its size, SHA-256 and head are the
+// recorded ones, and writes only what follows the head.
+func TestSameFileAcceptsOnlyTheRecordedBytes(t *testing.T) {
+	dir := t.TempDir()
+	want := []byte("head\nrow 1\nrow 2\n")
+	rec := info("f.csv", 2, want)
+	for _, c := range []struct {
+		name string
+		data []byte // nil: no file
+		head string
+		ok   bool
+	}{
+		{"as recorded", want, "head\n", true},
+		{"one byte changed", []byte("head\nrow 1\nrow 3\n"), "head\n", false},
+		{"longer", append(append([]byte{}, want...), "row 3\n"...), "head\n", false},
+		{"shorter", want[:len(want)-1], "head\n", false},
+		{"another header", want, "HEAD\n", false},
+		{"gone", nil, "head\n", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(dir, c.name+".csv")
+			if c.data != nil {
+				if err := os.WriteFile(path, c.data, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var out bytes.Buffer
+			ok, err := sameFile(path, rec, []byte(c.head), &out)
+			if err != nil || ok != c.ok {
+				t.Fatalf("sameFile = %v, %v; want %v", ok, err, c.ok)
+			}
+			if ok && out.String() != "row 1\nrow 2\n" {
+				t.Errorf("wrote %q, want the rows after the head", out.String())
+			}
+		})
 	}
 }
