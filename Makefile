@@ -27,7 +27,7 @@ test:
 	@bash .ci/deps --check
 	$(GO) vet ./...
 	@rm -f $(SKIPPED)
-	@SPENDSYNC_SKIPPED=$(SKIPPED) SPENDSYNC_SLOW=1 $(GO) test -count=1 -timeout 40m ./...; status=$$?; \
+	@SPENDSYNC_SKIPPED=$(SKIPPED) SPENDSYNC_SLOW=1 SPENDSYNC_CHECK_INDEX_COPY=1 $(GO) test -count=1 -timeout 40m ./...; status=$$?; \
 	if [ -s $(SKIPPED) ]; then echo "make test: skipped for lack of a tool (make deps installs them):"; sort -u $(SKIPPED) | sed 's/^/  /'; fi; \
 	rm -f $(SKIPPED); exit $$status
 

@@ -78,6 +78,10 @@ func (s *Store) BeginApply(ctx context.Context, ch *Changes, runID int64) (*Writ
 		return nil, fmt.Errorf("begin transaction: %w", err)
 	}
 	w := &Writer{s: s, conn: c, ch: ch, runID: runID, t: now()}
+	if w.copies, err = planCopies(c, ch); err != nil {
+		w.Rollback()
+		return nil, err
+	}
 	if err := writeChanges(c, ch, runID, w.t); err != nil {
 		w.Rollback()
 		return nil, err
@@ -245,6 +249,8 @@ type Writer struct {
 	bg                                 *writer
 	persons, contracts, events, hashes *inserter
 	voids                              *inserter // nil: the store has no hashes, a person put clears none
+	copies                             *copyPlan // the index copies (indexmerge.go)
+	chunks                             *inserter // their chunks, while streaming
 }
 
 // start starts the background writer on w's connection.
@@ -259,14 +265,27 @@ func (w *Writer) start(ctx context.Context) error {
 	w.contracts = newInserter(c, "contracts", contractWriteCols, nil, contractUpsert)
 	w.events = newEventInserter(c, w.t, w.runID)
 	w.hashes = newInserter(c, "source_hashes", hashCols, nil, hashUpsert)
+	if w.copies.streaming {
+		w.chunks = newStatement(c, "write index copy", `INSERT INTO index_chunks (name, slot, seq, data) VALUES (?, ?, ?, ?)`, 4)
+		err := w.copies.startStreaming(c, w.ch, func(name string, slot, seq int64, data []byte) error {
+			return w.queue(w.chunks, func(vals []value) []value {
+				return append(vals, text(name), integer(slot), integer(seq), blob(data))
+			})
+		})
+		if err != nil {
+			return err
+		}
+	}
 	w.bg = startWriter(ctx, w.inserters()...)
 	return nil
 }
 
 func (w *Writer) inserters() []*inserter {
 	all := []*inserter{w.persons, w.contracts, w.events, w.hashes}
-	if w.voids != nil {
-		all = append(all, w.voids)
+	for _, in := range []*inserter{w.voids, w.chunks} {
+		if in != nil {
+			all = append(all, in)
+		}
 	}
 	return all
 }
@@ -283,6 +302,9 @@ func (w *Writer) Commit() error {
 	}
 	if err == nil {
 		err = finishChanges(w.conn, w.ch, w.runID)
+	}
+	if err == nil {
+		err = w.copies.commit(w.conn, w.ch)
 	}
 	if err == nil {
 		if cerr := exec(w.conn, "COMMIT"); cerr != nil {
@@ -342,7 +364,10 @@ func (w *Writer) Person(p *Person) error {
 			return err
 		}
 	}
-	return w.queue(w.persons, func(vals []value) []value { return appendStreamPerson(vals, p) })
+	if err := w.queue(w.persons, func(vals []value) []value { return appendStreamPerson(vals, p) }); err != nil {
+		return err
+	}
+	return w.copies.joiner(p.EmployeeNumber)
 }
 
 // Contract puts a contract.
@@ -364,9 +389,13 @@ func (w *Writer) Event(e *Event) error {
 
 // Hashes records what source supplied for emp.
 func (w *Writer) Hashes(source, emp string, h Hashes) error {
-	return w.queue(w.hashes, func(vals []value) []value {
+	err := w.queue(w.hashes, func(vals []value) []value {
 		return append(vals, text(source), text(emp), h.Person.blob(), h.Contracts.blob())
 	})
+	if err == nil {
+		w.copies.hashed(source, emp, h)
+	}
+	return err
 }
 
 var rejectCols = []string{"run_id", "time", "source", "file", "line", "col", "reason", "raw", "employee_number"}

@@ -21,9 +21,16 @@ type Indexed struct {
 // of them, leavers included, and returns the names the owners number
 // (names[0] is "", no owner). The caller keeps them as compactly as it
 // likes: a map of a million would be the largest thing an ingest holds.
+// emp is valid during the call only. The index comes from its copy when
+// that is true (indexcopy.go), else from the rows.
 func (s *Store) Index(ctx context.Context, size func(n int), add func(emp string, e Indexed)) ([]string, error) {
 	names := []string{""}
 	err := s.do(ctx, func(c *sqlite.Conn) error {
+		copied, ok, err := personsFromCopy(c, size, add)
+		if err != nil || ok {
+			names = copied
+			return err
+		}
 		var n int
 		if _, err := first(c, `SELECT count(*) FROM persons`, func(st *sqlite.Stmt) { n = st.ColumnInt(0) }); err != nil {
 			return err
