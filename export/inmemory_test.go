@@ -32,6 +32,7 @@ func (p *Previous) Cursor() Last {
 type prevCursor struct {
 	p    *Previous
 	emps []string
+	last string
 }
 
 func (c *prevCursor) Next() (string, []byte, bool, error) {
@@ -39,9 +40,11 @@ func (c *prevCursor) Next() (string, []byte, bool, error) {
 		return "", nil, false, nil
 	}
 	emp := c.emps[0]
-	c.emps = c.emps[1:]
+	c.emps, c.last = c.emps[1:], emp
 	return emp, Hash(c.p.Persons[emp]), true, nil
 }
+
+func (c *prevCursor) Carried() (*PersonRows, error) { return c.Rows(c.last) }
 
 func (c *prevCursor) Rows(emp string) (*PersonRows, error) {
 	r := c.p.Persons[emp]

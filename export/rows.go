@@ -152,13 +152,18 @@ func unquotePrefix(s string) (v, rest string, err error) {
 }
 
 // DecodePerson and DecodeRole read a stored row.
-func DecodePerson(s string) (Row, error) { return decodeRow(s, personAt, len(PersonFields)) }
+func DecodePerson(s string) (Row, error) {
+	return decodeRow(s, personAt, PersonFields, personSorted)
+}
 
 // DecodeRole reads a stored role row.
-func DecodeRole(s string) (Row, error) { return decodeRow(s, roleAt, len(RoleFields)) }
+func DecodeRole(s string) (Row, error) { return decodeRow(s, roleAt, RoleFields, roleSorted) }
 
-func decodeRow(s string, at map[string]int, n int) (Row, error) {
-	r := make(Row, n)
+// decodeRow reads a row that appendRow wrote (fields in order) or an
+// earlier version did: each key is first taken to be the one appendRow
+// writes next, and looked up by name only when it is not.
+func decodeRow(s string, at map[string]int, fields []string, order []int) (Row, error) {
+	r := make(Row, len(fields))
 	if strings.HasPrefix(s, "{") {
 		var m map[string]string
 		if err := json.Unmarshal([]byte(s), &m); err != nil {
@@ -171,7 +176,7 @@ func decodeRow(s string, at map[string]int, n int) (Row, error) {
 		}
 		return r, nil
 	}
-	for s != "" {
+	for n := 0; s != ""; n++ {
 		k, rest, ok := strings.Cut(s, ":")
 		if !ok {
 			return nil, fmt.Errorf("stored row: no value for %q", k)
@@ -180,7 +185,9 @@ func decodeRow(s string, at map[string]int, n int) (Row, error) {
 		if err != nil {
 			return nil, fmt.Errorf("stored row: %w", err)
 		}
-		if i, ok := at[k]; ok {
+		if n < len(order) && fields[order[n]] == k {
+			r[order[n]] = v
+		} else if i, ok := at[k]; ok {
 			r[i] = v
 		}
 		s = strings.TrimPrefix(rest, ",")

@@ -77,10 +77,12 @@ const (
 // Last is the last export (what Spend Cloud was last given), read in
 // employee-number order: Next gives each exported person's key and the
 // Hash of its stored rows; Rows reads the stored rows of the person Next
-// gave last (only needed when the person changed, is held or is removed).
+// gave last (only needed when the person changed, is held or is removed),
+// Carried the same from what Next read (for a carried person).
 type Last interface {
 	Next() (emp string, hash []byte, ok bool, err error)
 	Rows(emp string) (*PersonRows, error)
+	Carried() (*PersonRows, error)
 }
 
 // Sink receives what a Walker finds, in employee-number order.
@@ -166,6 +168,12 @@ type Walker struct {
 	last  Last
 	sink  Sink
 	Stats Stats
+	// Carry, when set, says which exported persons the caller does not
+	// hand to Person because nothing they are exported from changed
+	// since the last export: they are carried, their stored rows emitted
+	// as they are. An exported person the caller passes over that Carry
+	// refuses is removed, as without Carry.
+	Carry func(emp string) bool
 
 	pcols, rcols      []int // positions of the configured columns
 	pjson, rjson      []jsonColumn
@@ -265,7 +273,7 @@ func (w *Walker) Person(p *model.Person, blocked bool, contracts []model.Contrac
 			hasPrev, prevHash = true, w.nextHash
 			break
 		}
-		if err := w.remove(w.next, false); err != nil { // in the last export, no longer current
+		if err := w.passed(w.next); err != nil {
 			return err
 		}
 	}
@@ -442,10 +450,26 @@ func (w *Walker) Finish() error {
 			return nil
 		}
 		w.have = false
-		if err := w.remove(w.next, false); err != nil {
+		if err := w.passed(w.next); err != nil {
 			return err
 		}
 	}
+}
+
+// passed takes an exported person the caller did not hand over: carried
+// (Carry), or removed as no longer current.
+func (w *Walker) passed(emp string) error {
+	if w.Carry == nil || !w.Carry(emp) {
+		return w.remove(emp, false)
+	}
+	p, err := w.last.Carried()
+	if err != nil {
+		return err
+	}
+	if len(p.Roles) == 0 {
+		w.Stats.WithoutRole++
+	}
+	return w.emit(p)
 }
 
 func (w *Walker) emit(p *PersonRows) error {

@@ -82,7 +82,15 @@ func (s *Store) BeginApply(ctx context.Context, ch *Changes, runID int64) (*Writ
 		w.Rollback()
 		return nil, err
 	}
+	if w.mark, err = markingGen(c); err != nil {
+		w.Rollback()
+		return nil, err
+	}
 	if err := writeChanges(c, ch, runID, w.t); err != nil {
+		w.Rollback()
+		return nil, err
+	}
+	if err := markChanges(c, ch, w.mark); err != nil {
 		w.Rollback()
 		return nil, err
 	}
@@ -251,6 +259,8 @@ type Writer struct {
 	voids                              *inserter // nil: the store has no hashes, a person put clears none
 	copies                             *copyPlan // the index copies (indexmerge.go)
 	chunks                             *inserter // their chunks, while streaming
+	mark                               int64     // the generation of the persons' marks; 0: none (exportmarks.go)
+	marks                              *inserter
 }
 
 // start starts the background writer on w's connection.
@@ -265,6 +275,9 @@ func (w *Writer) start(ctx context.Context) error {
 	w.contracts = newInserter(c, "contracts", contractWriteCols, nil, contractUpsert)
 	w.events = newEventInserter(c, w.t, w.runID)
 	w.hashes = newInserter(c, "source_hashes", hashCols, nil, hashUpsert)
+	if w.mark != 0 {
+		w.marks = newMarker(c, w.mark)
+	}
 	if w.copies.streaming {
 		w.chunks = newStatement(c, "write index copy", `INSERT INTO index_chunks (name, slot, seq, data) VALUES (?, ?, ?, ?)`, 4)
 		err := w.copies.startStreaming(c, w.ch, func(name string, slot, seq int64, data []byte) error {
@@ -282,7 +295,7 @@ func (w *Writer) start(ctx context.Context) error {
 
 func (w *Writer) inserters() []*inserter {
 	all := []*inserter{w.persons, w.contracts, w.events, w.hashes}
-	for _, in := range []*inserter{w.voids, w.chunks} {
+	for _, in := range []*inserter{w.voids, w.chunks, w.marks} {
 		if in != nil {
 			all = append(all, in)
 		}
@@ -366,6 +379,11 @@ func (w *Writer) Person(p *Person) error {
 	}
 	if err := w.queue(w.persons, func(vals []value) []value { return appendStreamPerson(vals, p) }); err != nil {
 		return err
+	}
+	if w.marks != nil {
+		if err := w.queue(w.marks, func(vals []value) []value { return append(vals, text(p.EmployeeNumber)) }); err != nil {
+			return err
+		}
 	}
 	return w.copies.joiner(p.EmployeeNumber)
 }

@@ -102,6 +102,15 @@ func (s *Store) SetBlocked(ctx context.Context, runID int64, emp string, blocked
 			blocked, stored, t, emp); err != nil {
 			return fmt.Errorf("block %s: %w", emp, err)
 		}
+		gen, err := markingGen(c)
+		if err != nil {
+			return err
+		}
+		if gen != 0 {
+			if err := insertEach(newMarker(c, gen), 1, func(vals []value, _ int) []value { return append(vals, text(emp)) }); err != nil {
+				return fmt.Errorf("block %s: %w", emp, err)
+			}
+		}
 		if err := bumpGeneration(c); err != nil {
 			return err
 		}

@@ -26,12 +26,24 @@ const (
 // scanCurrent reads rows of currentOneQuery and calls fn per person.
 // contracts is reused between calls.
 func scanCurrent(c *sqlite.Conn, emp string, fn func(p *model.Person, blocked bool, contracts []model.Contract) error) error {
+	return scanPersons(c, currentOneQuery, fn, emp)
+}
+
+// scanPersons reads the rows of query (currentQuery's columns, in its
+// order) and calls fn per person.
+func scanPersons(c *sqlite.Conn, query string, fn func(p *model.Person, blocked bool, contracts []model.Contract) error, args ...any) error {
 	var cur model.Person
 	var blocked, have bool
 	var contracts []model.Contract
-	err := each(c, currentOneQuery, func(st *sqlite.Stmt) error {
-		if !have {
-			cur.EmployeeNumber = st.ColumnText(0)
+	var fnErr error
+	err := each(c, query, func(st *sqlite.Stmt) error {
+		if emp := st.ColumnText(0); !have || emp != cur.EmployeeNumber {
+			if have {
+				if fnErr = fn(&cur, blocked, contracts); fnErr != nil {
+					return fnErr
+				}
+			}
+			cur.EmployeeNumber, contracts = emp, contracts[:0]
 			i := readTexts(st, 1, cur.FieldPtrs())
 			blocked, have = st.ColumnBool(i), true
 		}
@@ -44,7 +56,10 @@ func scanCurrent(c *sqlite.Conn, emp string, fn func(p *model.Person, blocked bo
 		readTexts(st, col+1, c.FieldPtrs())
 		contracts = append(contracts, c)
 		return nil
-	}, emp)
+	}, args...)
+	if fnErr != nil {
+		return fnErr // the caller's, with its own context
+	}
 	if err != nil {
 		return fmt.Errorf("read state: %w", err)
 	}
@@ -61,8 +76,13 @@ var currentQuery = "SELECT " + prefixed("p.", append([]string{model.KeyField}, m
 		FROM persons p LEFT JOIN contracts c ON c.employee_number = p.employee_number
 		WHERE p.left_at IS NULL ORDER BY p.employee_number, c.key`
 
-// currentOneQuery is currentQuery for one person.
-var currentOneQuery = strings.Replace(currentQuery, "WHERE p.left_at IS NULL", "WHERE p.left_at IS NULL AND p.employee_number = ?", 1)
+// currentOneQuery is currentQuery for one person, currentOfQuery for the
+// employee numbers of a JSON array.
+var (
+	currentOneQuery = strings.Replace(currentQuery, "WHERE p.left_at IS NULL", "WHERE p.left_at IS NULL AND p.employee_number = ?", 1)
+	currentOfQuery  = strings.Replace(currentQuery, "WHERE p.left_at IS NULL",
+		"WHERE p.left_at IS NULL AND p.employee_number IN (SELECT value FROM json_each(?))", 1)
+)
 
 // Packed fields: a person's fields, or a contract's key and fields, as one
 // text joined by unitSep. Reading a person as three columns and each
@@ -241,7 +261,7 @@ func (r *ExportReader) Current(fn func(p *model.Person, blocked bool, contracts 
 func (r *ExportReader) Next() (emp string, hash []byte, ok bool, err error) {
 	if !r.started {
 		r.started = true
-		if r.last, err = r.conn.Prepare(`SELECT employee_number, hash FROM exported_persons ORDER BY employee_number`); err != nil {
+		if r.last, err = r.conn.Prepare(`SELECT employee_number, hash, row, roles FROM exported_persons ORDER BY employee_number`); err != nil {
 			return "", nil, false, fmt.Errorf("read last export: %w", err)
 		}
 	}
@@ -491,6 +511,9 @@ func (w *ExportWriter) Commit(rec ExportRecord) error {
 	}
 	if err := writeBasis(c, rec.Basis); err != nil {
 		return fmt.Errorf("record export: %w", err)
+	}
+	if err := clearMarks(c); err != nil {
+		return err
 	}
 	if err := exec(c, "COMMIT"); err != nil {
 		return fmt.Errorf("commit: %w", err)

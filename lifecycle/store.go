@@ -235,6 +235,9 @@ var migrations = [][]string{
 		chunks INTEGER NOT NULL, entries INTEGER NOT NULL, owners TEXT NOT NULL) WITHOUT ROWID`,
 		`CREATE TABLE IF NOT EXISTS index_chunks (name TEXT NOT NULL, slot INTEGER NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL,
 		PRIMARY KEY (name, slot, seq))`},
+	// 13: the persons whose exported inputs changed since the last export
+	// (exportmarks.go), so the next export rebuilds only them.
+	{`CREATE TABLE IF NOT EXISTS person_marks (employee_number TEXT PRIMARY KEY, changed INTEGER NOT NULL) WITHOUT ROWID`},
 }
 
 // migrate creates the schema in a new database, upgrades an older one in

@@ -142,7 +142,18 @@ func (p *Pipeline) walkExport(ctx context.Context, date string, sink export.Sink
 		return done(stats)
 	}
 	w := export.NewWalker(lastExport{rd}, sink, date, s.Export, rules)
-	if err := rd.Current(w.Person); err != nil {
+	changed, err := changedSince(rd, digest, date, rules)
+	if err != nil {
+		return nil, nil, err
+	}
+	if changed != nil {
+		// Only the changed persons are walked; the rest are carried.
+		carryingWalks++
+		w.Carry = func(emp string) bool { _, found := slices.BinarySearch(changed, emp); return !found }
+		if err := rd.CurrentOf(changed, w.Person); err != nil {
+			return nil, nil, err
+		}
+	} else if err := rd.Current(w.Person); err != nil {
 		return nil, nil, err
 	}
 	if err := w.Finish(); err != nil {
@@ -177,6 +188,17 @@ func (l lastExport) Rows(emp string) (*export.PersonRows, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decodeStored(emp, person, roles)
+}
+
+func (l lastExport) Carried() (*export.PersonRows, error) {
+	person, roles := l.r.StoredRows()
+	return decodeStored("", person, roles)
+}
+
+// decodeStored decodes a person's stored rows.
+func decodeStored(emp, person string, roles []string) (*export.PersonRows, error) {
+	var err error
 	out := &export.PersonRows{Roles: make([]export.Row, len(roles))}
 	if out.Person, err = export.DecodePerson(person); err != nil {
 		return nil, fmt.Errorf("last export row of %s: %w", emp, err)

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/spendsync/spendsync/export"
 	"github.com/spendsync/spendsync/internal/buildid"
@@ -46,6 +47,56 @@ func copyable(rd *lifecycle.ExportReader, digest, date string, rules export.Rule
 	moved, err := rd.WindowChanged(b.Date, date, rules.LeadDays, rules.GraceDays)
 	return !moved, err
 }
+
+// An export on the settings of the last one, after changes to some persons,
+// makes the last dump but for them: it walks the persons marked as changed
+// since the last export's basis and those whose contract windows the date
+// moved across (lifecycle/exportmarks.go), and carries everyone else's
+// stored rows. Beyond a fifth of the last dump's persons (and 1000) a
+// full walk, which reads the persons in one scan, is as cheap.
+
+// changedSince returns, sorted, the persons an export for date must walk
+// when it can carry the rest from the last export; nil when it must walk
+// everyone.
+func changedSince(rd *lifecycle.ExportReader, digest, date string, rules export.Rules) ([]string, error) {
+	b := rd.Basis()
+	if b == nil || b.Digest != digest || !partialExports {
+		return nil, nil
+	}
+	text, err := rd.LastManifest()
+	if err != nil {
+		return nil, err
+	}
+	var m export.Manifest
+	if text == "" || json.Unmarshal([]byte(text), &m) != nil {
+		return nil, nil
+	}
+	marked, err := rd.Marked(b.Generation)
+	if err != nil {
+		return nil, err
+	}
+	moved, err := rd.WindowMoved(b.Date, date, rules.LeadDays, rules.GraceDays)
+	if err != nil {
+		return nil, err
+	}
+	changed := append(marked, moved...)
+	slices.Sort(changed)
+	changed = slices.Compact(changed)
+	if len(changed) > max(m.Persons.Rows/5, 1000) {
+		return nil, nil
+	}
+	if changed == nil {
+		changed = []string{} // nobody: everyone is carried
+	}
+	return changed, nil
+}
+
+// partialExports lets a test compare a carrying export with a full walk;
+// carryingWalks counts the walks that carried.
+var (
+	partialExports = true
+	carryingWalks  int
+)
 
 // A filesCopier is a sink that can take the last export's files whole
 // (export.Writer.Copy).
