@@ -65,10 +65,10 @@ func (s *source) Close() error { return s.file.Close() }
 // check, once everything was read, says whether it was the described file.
 func (s *source) check() error {
 	if s.n > s.f.Size {
-		return fmt.Errorf("%s: %s %w: it is longer than the %d bytes expected", s.f.Name, s.f.Path, ErrChanged, s.f.Size)
+		return fmt.Errorf("%s %w: it is longer than the %d bytes expected", s.f.Path, ErrChanged, s.f.Size)
 	}
 	if got := hex.EncodeToString(s.sum.Sum(nil)); s.n != s.f.Size || got != s.f.SHA256 {
-		return fmt.Errorf("%s: %s %w: it has %d bytes with sha256 %s, expected %d bytes with sha256 %s", s.f.Name, s.f.Path, ErrChanged, s.n, got, s.f.Size, s.f.SHA256)
+		return fmt.Errorf("%s %w: it has %d bytes with sha256 %s, expected %d bytes with sha256 %s", s.f.Path, ErrChanged, s.n, got, s.f.Size, s.f.SHA256)
 	}
 	return nil
 }
