@@ -2,6 +2,8 @@ package export
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
@@ -125,4 +127,10 @@ func TestSameFileAcceptsOnlyTheRecordedBytes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// info describes data as the manifest would.
+func info(name string, rows int, data []byte) FileInfo {
+	sum := sha256.Sum256(data)
+	return FileInfo{File: name, Rows: rows, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}
 }

@@ -236,11 +236,6 @@ func (w *Writer) Commit(m *Manifest, history bool, keep int) error {
 	return nil
 }
 
-func info(name string, rows int, data []byte) FileInfo {
-	sum := sha256.Sum256(data)
-	return FileInfo{File: name, Rows: rows, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}
-}
-
 // archive links (or copies) the current export into history/<id>/.
 func archive(dir string) error {
 	cur, err := ReadManifest(dir)
@@ -330,19 +325,35 @@ func ReadManifest(dir string) (*Manifest, error) {
 // manifest: an export was killed mid-way (run export again).
 var ErrInconsistent = errors.New("export files do not match export.json")
 
-// Verify checks that the files in dir are those the manifest describes and
-// returns their contents.
-func Verify(dir string, m *Manifest) (map[string][]byte, error) {
-	out := map[string][]byte{}
+// Verify checks that the files in dir are those the manifest describes,
+// streaming them through SHA-256 (memory stays flat whatever their size).
+// The caller reads them again to use them, and must check what it reads
+// against the manifest once more: they may change in between.
+func Verify(dir string, m *Manifest) error {
 	for _, f := range m.Files() {
-		data, err := os.ReadFile(filepath.Join(dir, f.File))
+		path := filepath.Join(dir, f.File)
+		size, sum, err := hashFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrInconsistent, err)
+			return fmt.Errorf("%w: %v", ErrInconsistent, err)
 		}
-		if got := info(f.File, f.Rows, data); got.SHA256 != f.SHA256 || got.Size != f.Size {
-			return nil, fmt.Errorf("%w: %s has sha256 %s, export.json says %s", ErrInconsistent, filepath.Join(dir, f.File), got.SHA256, f.SHA256)
+		if sum != f.SHA256 || size != f.Size {
+			return fmt.Errorf("%w: %s has sha256 %s, export.json says %s", ErrInconsistent, path, sum, f.SHA256)
 		}
-		out[f.File] = data
 	}
-	return out, nil
+	return nil
+}
+
+// hashFile returns the size and SHA-256 (hex) of the file at path.
+func hashFile(path string) (int64, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	sum := sha256.New()
+	n, err := io.Copy(sum, f)
+	if err != nil {
+		return 0, "", fmt.Errorf("read %s: %w", path, err)
+	}
+	return n, hex.EncodeToString(sum.Sum(nil)), nil
 }

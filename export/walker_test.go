@@ -325,7 +325,7 @@ func TestWriteIsAtomicKeepsHistoryAndPrunesIt(t *testing.T) {
 		if err != nil || m2.ExportID != id {
 			t.Fatalf("manifest %+v %v", m2, err)
 		}
-		if _, err := export.Verify(dir, m2); err != nil {
+		if err := export.Verify(dir, m2); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -338,7 +338,7 @@ func TestWriteIsAtomicKeepsHistoryAndPrunesIt(t *testing.T) {
 		t.Fatalf("history %v, want the 2 before the latest: %v", hist, ids[1:3])
 	}
 	old, _ := export.ReadManifest(filepath.Join(dir, "history", ids[2]))
-	if _, err := export.Verify(filepath.Join(dir, "history", ids[2]), old); err != nil {
+	if err := export.Verify(filepath.Join(dir, "history", ids[2]), old); err != nil {
 		t.Fatalf("history copy is not whole: %v", err)
 	}
 	// Modes: 0600 files, 0700 folders; no temporary files left behind.
@@ -363,7 +363,7 @@ func TestVerifyCatchesAHalfReplacedExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(dir, "roles.csv"), []byte("other"), 0o600)
-	if _, err := export.Verify(dir, m); err == nil || !strings.Contains(err.Error(), "do not match export.json") {
+	if err := export.Verify(dir, m); err == nil || !strings.Contains(err.Error(), "do not match export.json") {
 		t.Fatalf("verify: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -78,8 +79,7 @@ func (p *Pipeline) push(ctx context.Context, o PushOptions) error {
 	if err != nil {
 		return err
 	}
-	data, err := export.Verify(dir, m)
-	if err != nil {
+	if err := export.Verify(dir, m); err != nil {
 		return fmt.Errorf("%w (run spendsync export again)", err)
 	}
 	done, err := p.Store.Delivered(ctx, m.ExportID, target.Name())
@@ -96,13 +96,18 @@ func (p *Pipeline) push(ctx context.Context, o PushOptions) error {
 		return nil
 	}
 	// persons.csv goes in first, roles.csv second: a set half renamed
-	// when the second rename fails is undone by the target.
+	// when the second rename fails is undone by the target. The target
+	// streams each file and checks it against the manifest again: one
+	// changed since Verify is not delivered.
 	var files []transport.File
 	for _, f := range []export.FileInfo{m.Persons, m.Roles} {
-		files = append(files, transport.File{Name: f.File, Data: data[f.File]})
+		files = append(files, transport.File{Name: f.File, Path: filepath.Join(dir, f.File), Size: f.Size, SHA256: f.SHA256})
 	}
 	start := time.Now()
 	delivered, err := target.Deliver(ctx, m.ExportID, files)
+	if errors.Is(err, transport.ErrChanged) {
+		err = fmt.Errorf("%w (run spendsync export again)", err)
+	}
 	details := map[string]any{"duration_ms": time.Since(start).Milliseconds(), "forced": o.Force && done}
 	if err != nil {
 		details["error"] = err.Error()

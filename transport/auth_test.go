@@ -73,7 +73,7 @@ func TestSFTPKeyTypesAndPassphrases(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			target := open(t, sftpConfig(t, s, func(c *transport.SFTPConfig) { c.KeyFile, c.PassphraseEnv = tc.keyFile, tc.passEnv }))
-			_, err := target.Deliver(context.Background(), "k", files(1))
+			_, err := target.Deliver(context.Background(), "k", files(t, 1))
 			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
 				t.Fatalf("err = %v, want %q", err, tc.wantErr)
 			}
@@ -112,11 +112,11 @@ func TestSFTPAgent(t *testing.T) {
 	}()
 	t.Setenv("SSH_AUTH_SOCK", sock)
 	target := open(t, sftpConfig(t, s, func(c *transport.SFTPConfig) { c.KeyFile, c.Agent = "", true }))
-	if _, err := target.Deliver(context.Background(), "a", files(1)); err != nil {
+	if _, err := target.Deliver(context.Background(), "a", files(t, 1)); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("SSH_AUTH_SOCK", "")
-	if _, err := target.Deliver(context.Background(), "a", files(1)); err == nil || !strings.Contains(err.Error(), "SSH_AUTH_SOCK is not set") {
+	if _, err := target.Deliver(context.Background(), "a", files(t, 1)); err == nil || !strings.Contains(err.Error(), "SSH_AUTH_SOCK is not set") {
 		t.Fatalf("without an agent: %v", err)
 	}
 }

@@ -31,7 +31,7 @@ func TestSFTPDeadlineEndsAPushBehindATricklingServer(t *testing.T) {
 	s := sshdtest.Start(t)
 	target := open(t, trickled(t, s, func(c *transport.SFTPConfig) { c.Deadline = 2 * time.Second }))
 	start := time.Now()
-	_, err := target.Deliver(context.Background(), "slow", newSet(1))
+	_, err := target.Deliver(context.Background(), "slow", newSet(t, 1))
 	if took := time.Since(start); took > 4*time.Second {
 		t.Fatalf("the push took %v with a 2s deadline", took)
 	}
@@ -49,7 +49,7 @@ func TestSFTPCancelledContextEndsAPushBehindATricklingServer(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(500*time.Millisecond, cancel)
 	start := time.Now()
-	_, err := target.Deliver(ctx, "slow", newSet(1))
+	_, err := target.Deliver(ctx, "slow", newSet(t, 1))
 	if took := time.Since(start); took > 2*time.Second {
 		t.Fatalf("the push took %v after its context was cancelled at 0.5 s", took)
 	}
@@ -63,7 +63,7 @@ func TestSFTPCancelledContextEndsAPushBehindATricklingServer(t *testing.T) {
 func TestSFTPCancelledUploadLeavesNoTemporaryFile(t *testing.T) {
 	s := sshdtest.Start(t)
 	target := open(t, sftpConfig(t, s, nil))
-	if _, err := target.Deliver(context.Background(), "old", newSet(3)); err != nil {
+	if _, err := target.Deliver(context.Background(), "old", newSet(t, 3)); err != nil {
 		t.Fatal(err)
 	}
 	before := snapshot(t, s.Drop)
@@ -79,7 +79,7 @@ func TestSFTPCancelledUploadLeavesNoTemporaryFile(t *testing.T) {
 		cancel()
 	}()
 	start := time.Now()
-	_, err := target.Deliver(ctx, "big", newSet(4<<20))
+	_, err := target.Deliver(ctx, "big", newSet(t, 4<<20))
 	if err == nil {
 		t.Fatal("delivered although cancelled")
 	}
@@ -99,7 +99,7 @@ func TestSFTPDeliveredFilesGetTheConfiguredMode(t *testing.T) {
 	}{{"", 0o600}, {"0640", 0o640}, {"644", 0o644}} {
 		t.Run("file_mode "+tc.set, func(t *testing.T) {
 			target := open(t, sftpConfig(t, s, func(c *transport.SFTPConfig) { c.FileMode = tc.set }))
-			if _, err := target.Deliver(context.Background(), "m", newSet(2)); err != nil {
+			if _, err := target.Deliver(context.Background(), "m", newSet(t, 2)); err != nil {
 				t.Fatal(err)
 			}
 			for _, name := range []string{"persons.csv", "roles.csv"} {

@@ -58,15 +58,23 @@ func (t *folderTarget) Deliver(ctx context.Context, id string, files []File) ([]
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		src, err := openSource(f)
+		if err != nil {
+			return nil, fmt.Errorf("dir: cannot read %q: %w", f.Name, err)
+		}
 		p, err := atomicfile.Stage(filepath.Join(t.dir, f.Name), func(w io.Writer) error {
-			_, err := io.MultiWriter(w, t.hooks.progress(f)).Write(f.Data)
+			_, err := io.Copy(io.MultiWriter(w, t.hooks.progress(f)), src)
 			return err
 		})
+		src.Close()
 		if err != nil {
 			return nil, fmt.Errorf("dir: cannot write %q: %w", f.Name, err)
 		}
 		temps[f.Name] = p.Temp()
-		if fi, err := os.Stat(p.Temp()); err != nil || fi.Size() != int64(len(f.Data)) {
+		if err := src.check(); err != nil {
+			return nil, fmt.Errorf("dir: %w", err)
+		}
+		if fi, err := os.Stat(p.Temp()); err != nil || fi.Size() != f.Size {
 			return nil, fmt.Errorf("dir: %q has the wrong size after writing", p.Temp())
 		}
 	}

@@ -71,8 +71,9 @@ func names(t *testing.T, drop string) string {
 }
 
 // newSet is a set of new files, persons.csv first as push delivers them.
-func newSet(n int) []transport.File {
-	f := files(n)
+func newSet(t *testing.T, n int) []transport.File {
+	t.Helper()
+	f := files(t, n)
 	return []transport.File{f[1], f[0]}
 }
 
@@ -80,7 +81,7 @@ func newSet(n int) []transport.File {
 func delivered(t *testing.T, drop string, want []transport.File) {
 	t.Helper()
 	for _, f := range want {
-		if data, err := os.ReadFile(filepath.Join(drop, f.Name)); err != nil || !bytes.Equal(data, f.Data) {
+		if data, err := os.ReadFile(filepath.Join(drop, f.Name)); err != nil || !bytes.Equal(data, content(t, f)) {
 			t.Fatalf("%s is not the delivered file (%v)", f.Name, err)
 		}
 	}
@@ -94,14 +95,14 @@ func delivered(t *testing.T, drop string, want []transport.File) {
 // once the obstacle is gone. It runs over every target.
 func halfSetSuite(t *testing.T, target transport.Target, drop string) {
 	ctx := context.Background()
-	if _, err := target.Deliver(ctx, "old", newSet(3)); err != nil {
+	if _, err := target.Deliver(ctx, "old", newSet(t, 3)); err != nil {
 		t.Fatal(err)
 	}
 	for i, name := range []string{"roles.csv", "persons.csv"} {
 		t.Run("an immutable "+name+" fails the delivery and changes nothing", func(t *testing.T) {
 			before := snapshot(t, drop)
 			clear := immutable(t, filepath.Join(drop, name))
-			_, err := target.Deliver(ctx, fmt.Sprint("imm", i), newSet(7+i))
+			_, err := target.Deliver(ctx, fmt.Sprint("imm", i), newSet(t, 7+i))
 			if err == nil {
 				t.Fatal("delivered although " + name + " is immutable")
 			}
@@ -112,7 +113,7 @@ func halfSetSuite(t *testing.T, target transport.Target, drop string) {
 				t.Fatalf("the failed delivery changed the drop\nbefore:\n%s\nafter:\n%s", before, after)
 			}
 			clear()
-			want := newSet(7 + i)
+			want := newSet(t, 7+i)
 			if _, err := target.Deliver(ctx, fmt.Sprint("next", i), want); err != nil {
 				t.Fatalf("delivery once %s is mutable again: %v", name, err)
 			}
@@ -129,7 +130,7 @@ func halfSetSuite(t *testing.T, target transport.Target, drop string) {
 			os.Mkdir(filepath.Join(drop, "roles.csv"), 0o700)
 			os.WriteFile(filepath.Join(drop, "roles.csv", "x"), nil, 0o600)
 		})
-		_, err := target.Deliver(ctx, "first", newSet(5))
+		_, err := target.Deliver(ctx, "first", newSet(t, 5))
 		restore()
 		if err == nil {
 			t.Fatal("delivered onto a folder")
@@ -138,7 +139,7 @@ func halfSetSuite(t *testing.T, target transport.Target, drop string) {
 			t.Fatalf("the drop holds\n%s\nwant only the folder that was in the way", got)
 		}
 		os.RemoveAll(filepath.Join(drop, "roles.csv"))
-		want := newSet(5)
+		want := newSet(t, 5)
 		if _, err := target.Deliver(ctx, "first-again", want); err != nil {
 			t.Fatal(err)
 		}
@@ -178,12 +179,12 @@ func TestSFTPConnectionLostBetweenTheRenamesIsPutBackOnANewConnection(t *testing
 	s := sshdtest.Start(t)
 	target := open(t, sftpConfig(t, s, nil))
 	ctx := context.Background()
-	if _, err := target.Deliver(ctx, "old", newSet(3)); err != nil {
+	if _, err := target.Deliver(ctx, "old", newSet(t, 3)); err != nil {
 		t.Fatal(err)
 	}
 	before := snapshot(t, s.Drop)
 	restore := transport.SetBetweenRenames(func() { s.Stop(); s.Restart() })
-	_, err := target.Deliver(ctx, "cut", newSet(9))
+	_, err := target.Deliver(ctx, "cut", newSet(t, 9))
 	restore()
 	if err == nil || !strings.Contains(err.Error(), "the drop holds the files it held before") {
 		t.Fatalf("err = %v, want one saying the drop was put back", err)
@@ -191,7 +192,7 @@ func TestSFTPConnectionLostBetweenTheRenamesIsPutBackOnANewConnection(t *testing
 	if after := snapshot(t, s.Drop); after != before {
 		t.Fatalf("the drop was not put back (%v)\nbefore:\n%s\nafter:\n%s", err, before, after)
 	}
-	want := newSet(9)
+	want := newSet(t, 9)
 	if _, err := target.Deliver(ctx, "again", want); err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ func TestSFTPRefusesAKeyFileGroupOrOthersCanReach(t *testing.T) {
 			t.Cleanup(func() { accesstest.Chmod(t, s.ClientKey, 0o600) })
 			target := open(t, sftpConfig(t, s, func(c *transport.SFTPConfig) { three := 3; c.Retries = &three }))
 			start := time.Now()
-			_, err := target.Deliver(context.Background(), "m", files(1))
+			_, err := target.Deliver(context.Background(), "m", files(t, 1))
 			if tc.ok {
 				if err != nil {
 					t.Fatal(err)

@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -471,7 +470,7 @@ func (t *sftpTarget) deliver(ctx context.Context, s *session, id string, files [
 	for _, f := range files {
 		tmp := path.Join(dir, tempName(f.Name, id))
 		temps = append(temps, tmp)
-		if err := upload(ctx, s.sftp, tmp, f.Data, t.hooks.progress(f), chmod); err != nil {
+		if err := upload(ctx, s.sftp, tmp, f, t.hooks.progress(f), chmod); err != nil {
 			removeTemps()
 			return nil, err
 		}
@@ -586,41 +585,51 @@ func (c *chmodOnce) set(sc *sftp.Client, name string) {
 	}
 }
 
-// upload writes data to a new remote file, with its mode set before any
-// byte is written, and checks its size after close. A ctx that ends stops
-// the upload.
-func upload(ctx context.Context, c *sftp.Client, name string, data []byte, progress io.Writer, chmod *chmodOnce) error {
-	f, err := c.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
+// upload streams the local file f to a new remote file, with its mode set
+// before any byte is written, and checks what it sent against f and the
+// remote size after close. A ctx that ends stops the upload.
+func upload(ctx context.Context, c *sftp.Client, name string, f File, progress io.Writer, chmod *chmodOnce) error {
+	src, err := openSource(f)
+	if err != nil {
+		return localError{fmt.Errorf("sftp: cannot read %q: %w", f.Name, err)}
+	}
+	defer src.Close()
+	rf, err := c.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
 	if err != nil {
 		return fmt.Errorf("sftp: cannot create %q: %w", name, err)
 	}
 	chmod.set(c, name)
-	var r io.Reader = ctxReader{ctx, bytes.NewReader(data)}
+	var r io.Reader = ctxReader{ctx, src}
 	if progress != io.Discard {
 		r = io.TeeReader(r, progress) // costs pkg/sftp's concurrent fast path: terminals only
 	}
-	if _, err := f.ReadFrom(r); err != nil {
-		f.Close()
+	if _, err := rf.ReadFrom(r); err != nil {
+		rf.Close()
 		return fmt.Errorf("sftp: cannot write %q: %w", name, err)
 	}
-	if err := f.Close(); err != nil {
+	if err := rf.Close(); err != nil {
 		return fmt.Errorf("sftp: cannot close %q: %w", name, err)
+	}
+	// The caller removes the temporary file; a retry would read the same
+	// changed file again.
+	if err := src.check(); err != nil {
+		return localError{fmt.Errorf("sftp: %w", err)}
 	}
 	fi, err := c.Stat(name)
 	if err != nil {
 		return fmt.Errorf("sftp: cannot stat %q: %w", name, err)
 	}
-	if fi.Size() != int64(len(data)) {
-		return fmt.Errorf("sftp: %q has %d bytes after upload, want %d", name, fi.Size(), len(data))
+	if fi.Size() != f.Size {
+		return fmt.Errorf("sftp: %q has %d bytes after upload, want %d", name, fi.Size(), f.Size)
 	}
 	return nil
 }
 
 // ctxReader stops reading when ctx ends. Len keeps pkg/sftp's view of
-// the size, as the bytes.Reader alone gives it.
+// the size, as the source alone gives it.
 type ctxReader struct {
 	ctx context.Context
-	r   *bytes.Reader
+	r   *source
 }
 
 func (r ctxReader) Len() int { return r.r.Len() }

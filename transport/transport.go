@@ -4,16 +4,73 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"hash"
 	"io"
+	"os"
 	"strings"
 	"time"
 )
 
-// File is one file to deliver, in delivery order.
+// File is one file to deliver, in delivery order: the local file at Path,
+// which must hold Size bytes with the SHA-256 SHA256 (lowercase hex). It
+// is streamed, never held in memory, and every attempt opens it afresh
+// and hashes what it sends: what was not the described file is never
+// renamed into place.
 type File struct {
-	Name string
-	Data []byte
+	Name   string // the name in the drop
+	Path   string // the local file
+	Size   int64
+	SHA256 string
+}
+
+// ErrChanged means a local file did not hold the bytes its File describes
+// when it was sent (it changed after it was checked): nothing of it was
+// put under a final name, and no retry can mend it.
+var ErrChanged = errors.New("changed after it was checked")
+
+// source is one attempt's read of a File: it hashes what it reads and
+// reads at most one byte more than Size, so a grown file is found without
+// sending all of it.
+type source struct {
+	f    File
+	file *os.File
+	r    io.Reader
+	sum  hash.Hash
+	n    int64
+}
+
+func openSource(f File) (*source, error) {
+	file, err := os.Open(f.Path)
+	if err != nil {
+		return nil, err // names the path
+	}
+	return &source{f: f, file: file, r: io.LimitReader(file, f.Size+1), sum: sha256.New()}, nil
+}
+
+func (s *source) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.sum.Write(p[:n])
+	s.n += int64(n)
+	return n, err
+}
+
+// Len is what is left to send as the File describes it, for pkg/sftp's
+// choice of how to write (a bytes.Reader gave it before).
+func (s *source) Len() int { return int(max(s.f.Size-s.n, 0)) }
+
+func (s *source) Close() error { return s.file.Close() }
+
+// check, once everything was read, says whether it was the described file.
+func (s *source) check() error {
+	if s.n > s.f.Size {
+		return fmt.Errorf("%s %w: it is longer than the %d bytes expected", s.f.Path, ErrChanged, s.f.Size)
+	}
+	if got := hex.EncodeToString(s.sum.Sum(nil)); s.n != s.f.Size || got != s.f.SHA256 {
+		return fmt.Errorf("%s %w: it has %d bytes with sha256 %s, expected %d bytes with sha256 %s", s.f.Path, ErrChanged, s.n, got, s.f.Size, s.f.SHA256)
+	}
+	return nil
 }
 
 // Delivered describes a delivered file.
@@ -55,7 +112,7 @@ func (h Hooks) progress(f File) io.Writer {
 	if h.Progress == nil {
 		return io.Discard
 	}
-	if w := h.Progress(f.Name, int64(len(f.Data))); w != nil {
+	if w := h.Progress(f.Name, f.Size); w != nil {
 		return w
 	}
 	return io.Discard
@@ -78,8 +135,7 @@ func Open(cfg *Config, hooks Hooks) (Target, error) {
 func describe(files []File) []Delivered {
 	out := make([]Delivered, len(files))
 	for i, f := range files {
-		sum := sha256.Sum256(f.Data)
-		out[i] = Delivered{Name: f.Name, Size: int64(len(f.Data)), SHA256: hex.EncodeToString(sum[:])}
+		out[i] = Delivered{Name: f.Name, Size: f.Size, SHA256: f.SHA256} // what source.check found sent
 	}
 	return out
 }

@@ -3,6 +3,8 @@ package transport_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -58,11 +60,35 @@ func open(t *testing.T, cfg *transport.Config) transport.Target {
 	return target
 }
 
-func files(n int) []transport.File {
+// files is a set of local files to deliver, each in a folder of its own
+// under t's temporary folder, described as push describes an export's.
+func files(t *testing.T, n int) []transport.File {
+	t.Helper()
 	return []transport.File{
-		{Name: "roles.csv", Data: bytes.Repeat([]byte("\"r\",\"1\"\r\n"), n)},
-		{Name: "persons.csv", Data: bytes.Repeat([]byte("\"p\";\"ü\"\r\n"), n)},
+		local(t, "roles.csv", bytes.Repeat([]byte("\"r\",\"1\"\r\n"), n)),
+		local(t, "persons.csv", bytes.Repeat([]byte("\"p\";\"ü\"\r\n"), n)),
 	}
+}
+
+// local writes data to a new local file and describes it.
+func local(t *testing.T, name string, data []byte) transport.File {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	return transport.File{Name: name, Path: p, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}
+}
+
+// content is what the local file of f holds.
+func content(t *testing.T, f transport.File) []byte {
+	t.Helper()
+	data, err := os.ReadFile(f.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 // suite is what every target must do; it runs over the folder target and
@@ -70,27 +96,27 @@ func files(n int) []transport.File {
 func suite(t *testing.T, target transport.Target, drop string) {
 	ctx := context.Background()
 	t.Run("lands byte-identical files under their final names", func(t *testing.T) {
-		want := files(1000)
+		want := files(t, 1000)
 		got, err := target.Deliver(ctx, "exp-1", want)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i, f := range want {
 			data, err := os.ReadFile(filepath.Join(drop, f.Name))
-			if err != nil || !bytes.Equal(data, f.Data) {
+			if err != nil || !bytes.Equal(data, content(t, f)) {
 				t.Fatalf("%s differs after delivery (%v)", f.Name, err)
 			}
-			if got[i].Name != f.Name || got[i].Size != int64(len(f.Data)) || len(got[i].SHA256) != 64 {
+			if got[i].Name != f.Name || got[i].Size != f.Size || got[i].SHA256 != f.SHA256 || len(got[i].SHA256) != 64 {
 				t.Fatalf("receipt %+v", got[i])
 			}
 		}
 	})
 	t.Run("replaces the previous delivery", func(t *testing.T) {
-		want := files(10)
+		want := files(t, 10)
 		if _, err := target.Deliver(ctx, "exp-2", want); err != nil {
 			t.Fatal(err)
 		}
-		if data, _ := os.ReadFile(filepath.Join(drop, "persons.csv")); !bytes.Equal(data, want[1].Data) {
+		if data, _ := os.ReadFile(filepath.Join(drop, "persons.csv")); !bytes.Equal(data, content(t, want[1])) {
 			t.Fatal("old content still in place")
 		}
 	})
@@ -99,7 +125,7 @@ func suite(t *testing.T, target transport.Target, drop string) {
 			os.WriteFile(filepath.Join(drop, name), []byte("half"), 0o600)
 		}
 		os.WriteFile(filepath.Join(drop, "someone-elses.tmp"), []byte("keep"), 0o600)
-		if _, err := target.Deliver(ctx, "exp-3", files(1)); err != nil {
+		if _, err := target.Deliver(ctx, "exp-3", files(t, 1)); err != nil {
 			t.Fatal(err)
 		}
 		entries, _ := os.ReadDir(drop)
@@ -171,7 +197,7 @@ func TestSFTPRefusesUnknownAndChangedHostKeys(t *testing.T) {
 			os.WriteFile(kh, []byte(tc.knownHosts), 0o600)
 			target := open(t, sftpConfig(t, s, func(c *transport.SFTPConfig) { c.KnownHosts = kh; three := 3; c.Retries = &three }))
 			start := time.Now()
-			_, err := target.Deliver(context.Background(), "x", files(1))
+			_, err := target.Deliver(context.Background(), "x", files(t, 1))
 			if !errors.Is(err, transport.ErrHostKey) || !strings.Contains(err.Error(), fp) || !strings.Contains(err.Error(), tc.want) ||
 				!strings.Contains(err.Error(), "spendsync hostkey "+s.Addr) {
 				t.Fatalf("err = %v", err)
@@ -190,7 +216,7 @@ func TestSFTPAcceptsHashedKnownHostsAndHostkeyOutput(t *testing.T) {
 	s := sshdtest.Start(t)
 	hashed := filepath.Join(t.TempDir(), "known_hosts")
 	os.WriteFile(hashed, []byte(knownhosts.HashHostname(knownhosts.Normalize(s.Addr))+" "+string(ssh.MarshalAuthorizedKey(s.HostKey))), 0o600)
-	if _, err := open(t, sftpConfig(t, s, func(c *transport.SFTPConfig) { c.KnownHosts = hashed })).Deliver(context.Background(), "h", files(1)); err != nil {
+	if _, err := open(t, sftpConfig(t, s, func(c *transport.SFTPConfig) { c.KnownHosts = hashed })).Deliver(context.Background(), "h", files(t, 1)); err != nil {
 		t.Fatalf("hashed entry: %v", err)
 	}
 	keys, err := transport.ScanHostKeys(context.Background(), s.Addr, 5*time.Second)
@@ -199,7 +225,7 @@ func TestSFTPAcceptsHashedKnownHostsAndHostkeyOutput(t *testing.T) {
 	}
 	scanned := filepath.Join(t.TempDir(), "known_hosts")
 	os.WriteFile(scanned, []byte(keys[0].KnownHosts+"\n"), 0o600)
-	if _, err := open(t, sftpConfig(t, s, func(c *transport.SFTPConfig) { c.KnownHosts = scanned })).Deliver(context.Background(), "s", files(1)); err != nil {
+	if _, err := open(t, sftpConfig(t, s, func(c *transport.SFTPConfig) { c.KnownHosts = scanned })).Deliver(context.Background(), "s", files(t, 1)); err != nil {
 		t.Fatalf("the line hostkey prints is not accepted: %v", err)
 	}
 }
@@ -228,7 +254,7 @@ func TestSFTPRefusesWrongCredentialsWithoutLeakingThem(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = target.Deliver(context.Background(), "x", files(1))
+			_, err = target.Deliver(context.Background(), "x", files(t, 1))
 			if err == nil || !strings.Contains(err.Error(), "refused user") {
 				t.Fatalf("err = %v", err)
 			}
@@ -249,11 +275,11 @@ func toString(a any) string {
 func TestSFTPServerKilledMidUploadLeavesNothingUnderAFinalName(t *testing.T) {
 	s := sshdtest.Start(t)
 	target := open(t, sftpConfig(t, s, nil))
-	old := files(3)
+	old := files(t, 3)
 	if _, err := target.Deliver(context.Background(), "old", old); err != nil {
 		t.Fatal(err)
 	}
-	big := files(4 << 20) // ~40 MB each: the upload takes long enough to kill it midway
+	big := files(t, 4<<20) // ~40 MB each: the upload takes long enough to kill it midway
 	done := make(chan error, 1)
 	go func() {
 		_, err := target.Deliver(context.Background(), "big", big)
@@ -274,12 +300,12 @@ func TestSFTPServerKilledMidUploadLeavesNothingUnderAFinalName(t *testing.T) {
 		t.Fatal("delivery succeeded although the server died")
 	}
 	for _, f := range old {
-		if data, _ := os.ReadFile(filepath.Join(s.Drop, f.Name)); !bytes.Equal(data, f.Data) {
+		if data, _ := os.ReadFile(filepath.Join(s.Drop, f.Name)); !bytes.Equal(data, content(t, f)) {
 			t.Fatalf("%s changed under its final name", f.Name)
 		}
 	}
 	s.Restart()
-	want := files(5)
+	want := files(t, 5)
 	if _, err := target.Deliver(context.Background(), "next", want); err != nil {
 		t.Fatal(err)
 	}
@@ -301,12 +327,12 @@ func TestSFTPRetriesAfterARefusedConnect(t *testing.T) {
 		time.Sleep(700 * time.Millisecond)
 		s.Restart()
 	}()
-	if _, err := target.Deliver(context.Background(), "r", files(1)); err != nil {
+	if _, err := target.Deliver(context.Background(), "r", files(t, 1)); err != nil {
 		t.Fatalf("no success after retries: %v", err)
 	}
 	target = open(t, sftpConfig(t, s, nil))
 	s.Stop()
-	if _, err := target.Deliver(context.Background(), "r", files(1)); err == nil || !strings.Contains(err.Error(), "cannot connect") {
+	if _, err := target.Deliver(context.Background(), "r", files(t, 1)); err == nil || !strings.Contains(err.Error(), "cannot connect") {
 		t.Fatalf("without retries: %v", err)
 	}
 }
@@ -331,7 +357,7 @@ func TestSFTPHostKeyMessagesSayWhatToDo(t *testing.T) {
 			kh := filepath.Join(t.TempDir(), "known_hosts")
 			os.WriteFile(kh, []byte(tc.knownHosts), 0o600)
 			target := open(t, sftpConfig(t, s, func(c *transport.SFTPConfig) { c.KnownHosts = kh }))
-			_, err := target.Deliver(context.Background(), "x", files(1))
+			_, err := target.Deliver(context.Background(), "x", files(t, 1))
 			if !errors.Is(err, transport.ErrHostKey) {
 				t.Fatalf("err = %v", err)
 			}
@@ -355,7 +381,7 @@ func TestSFTPMissingKnownHostsFailsAtOnceNamingHostkey(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "known_hosts")
 	target := open(t, sftpConfig(t, s, func(c *transport.SFTPConfig) { c.KnownHosts = missing; three := 3; c.Retries = &three }))
 	start := time.Now()
-	_, err := target.Deliver(context.Background(), "x", files(1))
+	_, err := target.Deliver(context.Background(), "x", files(t, 1))
 	if err == nil || !strings.Contains(err.Error(), "does not exist") || !strings.Contains(err.Error(), "spendsync hostkey "+s.Addr+" > "+missing) {
 		t.Fatalf("err = %v", err)
 	}
