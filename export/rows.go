@@ -153,17 +153,30 @@ func unquotePrefix(s string) (v, rest string, err error) {
 
 // DecodePerson and DecodeRole read a stored row.
 func DecodePerson(s string) (Row, error) {
-	return decodeRow(s, personAt, PersonFields, personSorted)
+	return decodeRow(nil, s, personAt, PersonFields, personSorted)
 }
 
+// DecodePersonInto is DecodePerson into dst's array when it is large
+// enough, and DecodeRoleInto DecodeRole: the values are substrings of s.
+func DecodePersonInto(dst Row, s string) (Row, error) {
+	return decodeRow(dst, s, personAt, PersonFields, personSorted)
+}
+
+func DecodeRoleInto(dst Row, s string) (Row, error) { return decodeRow(dst, s, roleAt, RoleFields, roleSorted) }
+
 // DecodeRole reads a stored role row.
-func DecodeRole(s string) (Row, error) { return decodeRow(s, roleAt, RoleFields, roleSorted) }
+func DecodeRole(s string) (Row, error) { return decodeRow(nil, s, roleAt, RoleFields, roleSorted) }
 
 // decodeRow reads a row that appendRow wrote (fields in order) or an
 // earlier version did: each key is first taken to be the one appendRow
 // writes next, and looked up by name only when it is not.
-func decodeRow(s string, at map[string]int, fields []string, order []int) (Row, error) {
-	r := make(Row, len(fields))
+func decodeRow(dst Row, s string, at map[string]int, fields []string, order []int) (Row, error) {
+	r := dst[:0]
+	if cap(r) < len(fields) {
+		r = make(Row, len(fields))
+	}
+	r = r[:len(fields)]
+	clear(r)
 	if strings.HasPrefix(s, "{") {
 		var m map[string]string
 		if err := json.Unmarshal([]byte(s), &m); err != nil {

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/spendsync/spendsync/internal/model"
 	"zombiezen.com/go/sqlite"
@@ -129,11 +130,19 @@ func (r *ExportReader) CurrentOf(emps []string, fn func(p *model.Person, blocked
 }
 
 // StoredRows returns the stored rows of the person Next returned last, from
-// the row Next read: Rows without a second lookup.
+// the row Next read: Rows without a second lookup. The strings are valid
+// until the next call of Next: a carried person's rows are written out
+// before the walk reads on, so they are not copied.
 func (r *ExportReader) StoredRows() (person string, roles []string) {
-	person = r.last.ColumnText(2)
-	if joined := r.last.ColumnText(3); joined != "" {
-		roles = strings.Split(joined, RoleSep)
+	r.stored = columnBytes(r.last, 2, r.stored[:0])
+	n := len(r.stored)
+	r.stored = append(r.stored, columnBytes(r.last, 3, r.stored[n:])...)
+	person = unsafe.String(unsafe.SliceData(r.stored), n)
+	r.roles = r.roles[:0]
+	if joined := unsafe.String(unsafe.SliceData(r.stored[n:]), len(r.stored)-n); joined != "" {
+		for part := range strings.SplitSeq(joined, RoleSep) {
+			r.roles = append(r.roles, part)
+		}
 	}
-	return person, roles
+	return person, r.roles
 }

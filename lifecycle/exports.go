@@ -214,6 +214,8 @@ type ExportReader struct {
 	last       *sqlite.Stmt
 	person     *sqlite.Stmt
 	started    bool
+	stored     []byte   // StoredRows' text, reused
+	roles      []string // and its roles
 }
 
 // ReadExport opens an ExportReader; Close it.

@@ -141,7 +141,7 @@ func (p *Pipeline) walkExport(ctx context.Context, date string, sink export.Sink
 		}
 		return done(stats)
 	}
-	w := export.NewWalker(lastExport{rd}, sink, date, s.Export, rules)
+	w := export.NewWalker(&lastExport{r: rd}, sink, date, s.Export, rules)
 	changed, err := changedSince(rd, digest, date, rules)
 	if err != nil {
 		return nil, nil, err
@@ -179,11 +179,14 @@ func (p *Pipeline) exportLimits(stats *export.Stats, force bool) ([]lifecycle.Ev
 }
 
 // lastExport reads the store's last export for a Walker.
-type lastExport struct{ r *lifecycle.ExportReader }
+type lastExport struct {
+	r       *lifecycle.ExportReader
+	carried export.PersonRows // Carried's, reused: the walker writes it out before it reads on
+}
 
-func (l lastExport) Next() (string, []byte, bool, error) { return l.r.Next() }
+func (l *lastExport) Next() (string, []byte, bool, error) { return l.r.Next() }
 
-func (l lastExport) Rows(emp string) (*export.PersonRows, error) {
+func (l *lastExport) Rows(emp string) (*export.PersonRows, error) {
 	person, roles, err := l.r.Rows(emp)
 	if err != nil {
 		return nil, err
@@ -191,9 +194,23 @@ func (l lastExport) Rows(emp string) (*export.PersonRows, error) {
 	return decodeStored(emp, person, roles)
 }
 
-func (l lastExport) Carried() (*export.PersonRows, error) {
+func (l *lastExport) Carried() (*export.PersonRows, error) {
 	person, roles := l.r.StoredRows()
-	return decodeStored("", person, roles)
+	p := &l.carried
+	var err error
+	if p.Person, err = export.DecodePersonInto(p.Person, person); err != nil {
+		return nil, fmt.Errorf("last export row: %w", err)
+	}
+	for len(p.Roles) < len(roles) {
+		p.Roles = append(p.Roles, nil)
+	}
+	p.Roles = p.Roles[:len(roles)]
+	for i, r := range roles {
+		if p.Roles[i], err = export.DecodeRoleInto(p.Roles[i], r); err != nil {
+			return nil, fmt.Errorf("last export row: %w", err)
+		}
+	}
+	return p, nil
 }
 
 // decodeStored decodes a person's stored rows.
