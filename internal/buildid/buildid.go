@@ -4,6 +4,7 @@
 package buildid
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"debug/elf"
 	"encoding/hex"
@@ -13,7 +14,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
-	"time"
 )
 
 // String changes with every build of different code and with nothing
@@ -55,7 +55,9 @@ func id(bi *debug.BuildInfo, ok bool, exe string) string {
 	}
 	if !ok || !clean(bi) {
 		if err := contents(sum, exe); err != nil {
-			fmt.Fprintf(sum, "\nunreadable %s %d %d", err, os.Getpid(), time.Now().UnixNano())
+			// Random, not the time: Windows' clock can give two calls
+			// the same nanoseconds.
+			fmt.Fprintf(sum, "\nunreadable %s %d %s", err, os.Getpid(), rand.Text())
 		}
 	}
 	return hex.EncodeToString(sum.Sum(nil))
