@@ -407,13 +407,9 @@ func (w *Writer) Event(e *Event) error {
 
 // Hashes records what source supplied for emp.
 func (w *Writer) Hashes(source, emp string, h Hashes) error {
-	err := w.queue(w.hashes, func(vals []value) []value {
+	return w.queue(w.hashes, func(vals []value) []value {
 		return append(vals, text(source), text(emp), h.Person.blob(), h.Contracts.blob())
 	})
-	if err == nil {
-		w.copies.hashed(source, emp, h)
-	}
-	return err
 }
 
 var rejectCols = []string{"run_id", "time", "source", "file", "line", "col", "reason", "raw", "employee_number"}

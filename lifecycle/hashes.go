@@ -31,13 +31,9 @@ type Hashes struct {
 	Person, Contracts Hash
 }
 
-// EachHashes calls fn with each person's hashes source recorded (emp is
-// valid during the call only), from their copy when that is true.
+// EachHashes calls fn with each person's hashes source recorded.
 func (s *Store) EachHashes(ctx context.Context, source string, fn func(emp string, h Hashes)) error {
 	err := s.do(ctx, func(c *sqlite.Conn) error {
-		if ok, err := hashesFromCopy(c, source, fn); err != nil || ok {
-			return err
-		}
 		return each(c, `SELECT employee_number, person, contracts FROM source_hashes WHERE source = ?`, func(st *sqlite.Stmt) error {
 			var h Hashes
 			st.ColumnBytes(1, h.Person[:])

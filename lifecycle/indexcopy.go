@@ -10,35 +10,38 @@ import (
 	"zombiezen.com/go/sqlite"
 )
 
-// An ingest starts from the index (every stored person's owner and whether
-// they left) and one source's hashes: 200k rows at 100k persons, which
-// read row by row took a fifth of a day's ingest. So the store keeps a
-// copy of each as a few large blobs (index_chunks, chunks of copyChunk
-// bytes in employee-number order, under a head in index_heads), and Index
-// and EachHashes read the copy while it is true.
+// An ingest starts from the index: every stored person's owner and
+// whether they left, 100k rows at 100k persons, which read row by row
+// took a sixth of a day's ingest. So the store keeps a copy of it as a
+// few large blobs (index_chunks, chunks of copyChunk bytes in
+// employee-number order, under a head in index_heads), and Index reads
+// the copy while it is true.
 //
-// A copy is true while its head records the state generation of now. The
-// apply that changes persons or hashes keeps the copies true in its own
-// transaction: it merges its changes into each copy it found true (both in
-// employee-number order), or rebuilds the index and its own source's
-// hashes from the rows, and stamps them with the generation it leaves.
+// The copy is true while its head records the state generation of now.
+// The apply that changes the index keeps it true in its own transaction:
+// it merges its changes into the copy it found true (both in
+// employee-number order), or rebuilds it from the rows, and stamps it with
+// the generation it leaves; an apply that changes no owner and no leaver
+// (a day of changed names) writes nothing and only restamps it.
 // Everything else that changes the state bumps the generation
-// (bumpGeneration) and so leaves every copy stale; a schema upgrade
-// deletes them (migrate). A stale copy is never read: Index and EachHashes
-// read the rows, and that source's next apply rebuilds it.
+// (bumpGeneration) and so leaves the copy stale; a schema upgrade deletes
+// it (migrate). A stale copy is never read: Index reads the rows, and the
+// next apply rebuilds it.
+//
+// (The source's hashes were kept the same way at first: a day's changes
+// touch every chunk of them, so rewriting them cost what reading them
+// saved, and they are read as rows.)
 //
 // A copy is a cache of rows in the same database, never a source of
 // truth: with SPENDSYNC_CHECK_INDEX_COPY=1 (set by make test) every apply
-// compares each copy it wrote with the rows before it commits.
+// compares the copy it wrote with the rows before it commits.
 
 // copyChunk is how large a copy's chunk grows before it is written: the
 // copy is merged and rebuilt a chunk at a time, so its memory stays flat.
 const copyChunk = 256 << 10
 
-// personsCopy names the index's copy; hashesCopy a source's hashes'.
+// personsCopy names the index's copy.
 const personsCopy = "persons"
-
-func hashesCopy(source string) string { return "hashes:" + source }
 
 // copyHead is a copy's row in index_heads.
 type copyHead struct {
@@ -151,9 +154,8 @@ func readCopy(c *sqlite.Conn, name string, check, deliver func(*copyHead) entryD
 	return ok, nil
 }
 
-// The entries' bytes after the employee number: a person's owner (its
-// number in the head's owners, from 1; 0: none) and whether they left;
-// a source's two hashes, zero where unknown.
+// An entry's bytes after the employee number: a person's owner (its
+// number in the head's owners, from 1) and whether they left.
 
 func decodePerson(rest []byte) (owner uint64, left bool, n int, err error) {
 	owner, k := binary.Uvarint(rest)
@@ -161,16 +163,6 @@ func decodePerson(rest []byte) (owner uint64, left bool, n int, err error) {
 		return 0, false, 0, errBadCopy
 	}
 	return owner, rest[k] == 1, k + 1, nil
-}
-
-func decodeHashes(rest []byte) (Hashes, int, error) {
-	var h Hashes
-	if len(rest) < 32 {
-		return h, 0, errBadCopy
-	}
-	copy(h.Person[:], rest[:16])
-	copy(h.Contracts[:], rest[16:32])
-	return h, 32, nil
 }
 
 // personsFromCopy is Index from a true copy: ok false, nothing was added.
@@ -196,22 +188,6 @@ func personsFromCopy(c *sqlite.Conn, size func(n int), add func(emp string, e In
 		return nil, false, err
 	}
 	return names, true, nil
-}
-
-// hashesFromCopy is EachHashes from a true copy: ok false, fn saw nothing.
-func hashesFromCopy(c *sqlite.Conn, source string, fn func(emp string, h Hashes)) (bool, error) {
-	return readCopy(c, hashesCopy(source), func(*copyHead) entryDecoder {
-		return func(_ string, rest []byte) (int, error) {
-			_, n, err := decodeHashes(rest)
-			return n, err
-		}
-	}, func(*copyHead) entryDecoder {
-		return func(emp string, rest []byte) (int, error) {
-			h, n, _ := decodeHashes(rest)
-			fn(emp, h)
-			return n, nil
-		}
-	})
 }
 
 // copyReader reads a true copy's entries one at a time, a chunk at a
@@ -328,14 +304,6 @@ func (w *copyWriter) person(emp, owner string, left bool) error {
 	} else {
 		w.buf = append(w.buf, 0)
 	}
-	return w.end()
-}
-
-func (w *copyWriter) hashes(emp string, h Hashes) error {
-	if !w.begin(emp) {
-		return nil
-	}
-	w.buf = append(append(w.buf, h.Person[:]...), h.Contracts[:]...)
 	return w.end()
 }
 

@@ -117,7 +117,7 @@ func TestIndexComesFromTheCopyTheApplyWrote(t *testing.T) {
 	s := openCopyStore(t)
 	mustApply(t, s, &Changes{Source: "hr", Persons: []*Person{copyPerson("001", "hr"), copyPerson("002", "hr"), copyPerson("003", "hr")},
 		Hashes: map[string]Hashes{"001": {hashOf("a"), hashOf("b")}, "002": {hashOf("c"), Hash{}}, "003": {}}})
-	if got := trueCopies(t, s); !slices.Equal(got, []string{"hashes:hr", "persons"}) {
+	if got := trueCopies(t, s); !slices.Equal(got, []string{"persons"}) {
 		t.Fatalf("true copies after the first apply: %v", got)
 	}
 	// A leaver, a hash put over a known one (an unknown keeps the old), a void.
@@ -177,30 +177,51 @@ func TestCopiesGoStaleWhenTheStateChangesOtherwise(t *testing.T) {
 				t.Fatalf("a stale copy was read: %v", got)
 			}
 			mustApply(t, s, &Changes{Source: "hr", Persons: []*Person{copyPerson("003", "hr")}})
-			if got := trueCopies(t, s); !slices.Equal(got, []string{"hashes:hr", "persons"}) {
+			if got := trueCopies(t, s); !slices.Equal(got, []string{"persons"}) {
 				t.Fatalf("copies after the next apply: %v", got)
 			}
 		})
 	}
 }
 
-// With two sources, an apply of one keeps the other's hashes copy true:
-// restamped when untouched, with the voids merged in when not.
-func TestAnotherSourcesCopyStaysTrue(t *testing.T) {
+// With two sources, each one's applies keep the one copy true; an apply
+// that changes no owner and no leaver (changed names, new hashes) writes
+// no copy and restamps it.
+func TestAnotherSourcesApplyKeepsTheCopyTrue(t *testing.T) {
 	s := openCopyStore(t)
 	mustApply(t, s, &Changes{Source: "hr", Persons: []*Person{copyPerson("001", "hr"), copyPerson("002", "hr")}})
-	mustApply(t, s, &Changes{Source: "ad", Hashes: map[string]Hashes{"001": {hashOf("p"), Hash{}}, "002": {hashOf("q"), Hash{}}}})
-	mustApply(t, s, &Changes{Source: "hr", Persons: []*Person{copyPerson("004", "hr")}, Hashes: map[string]Hashes{"004": {hashOf("n"), Hash{}}}})
-	if got := trueCopies(t, s); !slices.Equal(got, []string{"hashes:ad", "hashes:hr", "persons"}) {
+	mustApply(t, s, &Changes{Source: "ad", Hashes: map[string]Hashes{"001": {hashOf("p"), Hash{}}}})
+	mustApply(t, s, &Changes{Source: "crm", Persons: []*Person{copyPerson("004", "crm")}})
+	written := s.chunkRows(t)
+	renamed := copyPerson("001", "hr")
+	renamed.LastName = "Other"
+	mustApply(t, s, &Changes{Source: "hr", Persons: []*Person{renamed}, Hashes: map[string]Hashes{"001": {hashOf("q"), Hash{}}}})
+	if got := s.chunkRows(t); got != written {
+		t.Errorf("a day of changed names rewrote the copy: chunks %s, were %s", got, written)
+	}
+	mustApply(t, s, &Changes{Source: "hr", Leave: []string{"002"}})
+	if got := trueCopies(t, s); !slices.Equal(got, []string{"persons"}) {
 		t.Fatalf("true copies: %v", got)
 	}
-	mustApply(t, s, &Changes{Source: "hr", Leave: []string{"002"}, VoidHashes: []string{"002"}})
-	if got := trueCopies(t, s); !slices.Equal(got, []string{"hashes:ad", "hashes:hr", "persons"}) {
-		t.Fatalf("true copies after a void: %v", got)
+	if got, want := indexed(t, s, "hr"), fromRows(t, s, "hr"); !slices.Equal(got, want) {
+		t.Fatalf("the copy:\n%v\nrows:\n%v", got, want)
 	}
-	if got, want := indexed(t, s, "ad"), fromRows(t, s, "ad"); !slices.Equal(got, want) {
-		t.Fatalf("ad's copy:\n%v\nrows:\n%v", got, want)
+}
+
+// chunkRows lists the copy's chunks as slot:seq.
+func (s *Store) chunkRows(t *testing.T) string {
+	t.Helper()
+	var out []string
+	err := s.do(context.Background(), func(c *sqlite.Conn) error {
+		return each(c, `SELECT slot, seq FROM index_chunks ORDER BY slot, seq`, func(st *sqlite.Stmt) error {
+			out = append(out, fmt.Sprintf("%d:%d", st.ColumnInt64(0), st.ColumnInt64(1)))
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	return strings.Join(out, " ")
 }
 
 // A copy that does not decode is never used: the rows are read, with no
@@ -222,11 +243,10 @@ func TestADamagedCopyIsNotRead(t *testing.T) {
 }
 
 // Joiners streamed into an empty store (a first ingest) are merged into
-// the copies as they come; streamed out of order, the copies are built
-// from the rows instead. Into a store that holds persons (a day's
-// joiners) they are gathered and merged at the commit, and another
-// source's copy stays true with their voids and provided hashes. Every
-// way, the copies agree with the rows.
+// the copy as they come; streamed out of order, the copy is built from the
+// rows instead. Into a store that holds persons (a day's joiners) they are
+// gathered and merged at the commit. Every way, the copy agrees with the
+// rows.
 func TestStreamedJoinersReachTheCopies(t *testing.T) {
 	for _, tc := range []struct {
 		order  []string
@@ -236,12 +256,11 @@ func TestStreamedJoinersReachTheCopies(t *testing.T) {
 		order := tc.order
 		t.Run(fmt.Sprint(order, tc.before), func(t *testing.T) {
 			s := openCopyStore(t)
-			want := []string{"hashes:hr", "persons"}
+			want := []string{"persons"}
 			if tc.before {
 				mustApply(t, s, &Changes{Source: "hr", Persons: []*Person{copyPerson("003", "hr"), copyPerson("010", "hr")},
 					Hashes: map[string]Hashes{"003": {hashOf("3"), hashOf("c")}, "010": {hashOf("0"), hashOf("c")}}})
 				mustApply(t, s, &Changes{Source: "ad", Hashes: map[string]Hashes{"003": {hashOf("A"), Hash{}}, "010": {hashOf("B"), Hash{}}}})
-				want = []string{"hashes:ad", "hashes:hr", "persons"}
 			}
 			ch := &Changes{Source: "hr", Persons: []*Person{copyPerson("005", "hr")}, Streamed: len(order),
 				Hashes: map[string]Hashes{"005": {hashOf("e"), Hash{}}}}
@@ -268,8 +287,8 @@ func TestStreamedJoinersReachTheCopies(t *testing.T) {
 			if got := trueCopies(t, s); !slices.Equal(got, want) {
 				t.Fatalf("true copies: %v", got)
 			}
-			if got, rows := indexed(t, s, "ad"), fromRows(t, s, "ad"); !slices.Equal(got, rows) {
-				t.Fatalf("ad's copy:\n%v\nrows:\n%v", got, rows)
+			if got, rows := indexed(t, s, "hr"), fromRows(t, s, "hr"); !slices.Equal(got, rows) {
+				t.Fatalf("the copy:\n%v\nrows:\n%v", got, rows)
 			}
 		})
 	}
