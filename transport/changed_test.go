@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/spendsync/spendsync/internal/sshdtest"
 	"github.com/spendsync/spendsync/transport"
@@ -153,21 +152,7 @@ func TestSFTPRetryAfterAConnectionLostMidUploadSendsTheWholeFile(t *testing.T) {
 	// Retries enough that one made before the server listens again is
 	// not the last.
 	target := open(t, sftpConfig(t, s, func(c *transport.SFTPConfig) { three := 3; c.Retries = &three }))
-	done := make(chan error, 1)
-	go func() {
-		_, err := target.Deliver(context.Background(), "big", set)
-		done <- err
-	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if fi, err := os.Stat(filepath.Join(s.Drop, ".spendsync-roles.csv.big.tmp")); err == nil && fi.Size() > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("upload never started")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	done := deliverUntilStarted(t, target, s.Drop, "big", set)
 	s.Stop()
 	s.Restart()
 	if err := <-done; err != nil {

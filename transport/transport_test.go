@@ -280,21 +280,7 @@ func TestSFTPServerKilledMidUploadLeavesNothingUnderAFinalName(t *testing.T) {
 		t.Fatal(err)
 	}
 	big := files(t, 4<<20) // ~40 MB each: the upload takes long enough to kill it midway
-	done := make(chan error, 1)
-	go func() {
-		_, err := target.Deliver(context.Background(), "big", big)
-		done <- err
-	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if fi, err := os.Stat(filepath.Join(s.Drop, ".spendsync-roles.csv.big.tmp")); err == nil && fi.Size() > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("upload never started")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	done := deliverUntilStarted(t, target, s.Drop, "big", big)
 	s.Stop()
 	if err := <-done; err == nil {
 		t.Fatal("delivery succeeded although the server died")
@@ -387,5 +373,27 @@ func TestSFTPMissingKnownHostsFailsAtOnceNamingHostkey(t *testing.T) {
 	}
 	if time.Since(start) > 900*time.Millisecond {
 		t.Fatalf("a missing known_hosts was retried (%s)", time.Since(start))
+	}
+}
+
+// deliverUntilStarted starts delivering set in the background and
+// returns once the roles file's upload has begun, with the channel the
+// delivery's error comes on.
+func deliverUntilStarted(t *testing.T, target transport.Target, drop, id string, set []transport.File) <-chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		_, err := target.Deliver(context.Background(), id, set)
+		done <- err
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if fi, err := os.Stat(filepath.Join(drop, ".spendsync-roles.csv."+id+".tmp")); err == nil && fi.Size() > 0 {
+			return done
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("upload never started")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
