@@ -73,6 +73,16 @@ func readHead(c *sqlite.Conn, name string, gen int64) (*copyHead, error) {
 	return h, nil
 }
 
+// headNow reads name's head and whether it is true at the generation of
+// now.
+func headNow(c *sqlite.Conn, name string) (*copyHead, error) {
+	gen, err := generation(c)
+	if err != nil {
+		return nil, err
+	}
+	return readHead(c, name, gen)
+}
+
 // entryDecoder reads a copy's entries: it gets each employee number (valid
 // during the call) and the entry's bytes after it, and returns how many of
 // them it used.
@@ -83,38 +93,25 @@ var errBadCopy = errors.New("index copy does not decode")
 // eachEntry calls dec with every entry of h's chunks, in order, and checks
 // that they are ascending and as many as the head says.
 func eachEntry(c *sqlite.Conn, h *copyHead, dec entryDecoder) error {
+	r := &copyReader{c: c, h: h}
 	var (
-		n         int64
-		last, buf []byte
+		n    int64
+		last []byte
 	)
-	for seq := int64(0); seq < h.chunks; seq++ {
-		found, err := first(c, `SELECT data FROM index_chunks WHERE name = ? AND slot = ? AND seq = ?`, func(st *sqlite.Stmt) {
-			buf = append(buf[:0], make([]byte, st.ColumnLen(0))...)
-			st.ColumnBytes(0, buf)
-		}, h.name, h.slot, seq)
-		if err != nil {
-			return fmt.Errorf("read index copy %s: %w", h.name, err)
-		}
-		if !found {
-			return errBadCopy
-		}
-		for b := buf; len(b) > 0; {
-			l, k := binary.Uvarint(b)
-			if k <= 0 || uint64(len(b)-k) < l {
-				return errBadCopy
-			}
-			// A view of the chunk: the decoders copy what they keep.
-			emp := unsafe.String(unsafe.SliceData(b[k:]), int(l))
+	for {
+		_, _, ok, err := r.next(func(emp string, rest []byte) (int, error) {
 			if n > 0 && emp <= string(last) {
-				return errBadCopy
+				return 0, errBadCopy
 			}
-			used, err := dec(emp, b[k+int(l):])
-			if err != nil {
-				return err
-			}
-			b = b[k+int(l)+used:]
 			last = append(last[:0], emp...)
 			n++
+			return dec(emp, rest)
+		})
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
 		}
 	}
 	if n != h.entries {
@@ -131,11 +128,7 @@ func eachEntry(c *sqlite.Conn, h *copyHead, dec entryDecoder) error {
 func readCopy(c *sqlite.Conn, name string, check, deliver func(*copyHead) entryDecoder) (bool, error) {
 	ok := false
 	err := inTx(c, "BEGIN", func(c *sqlite.Conn) error {
-		gen, err := generation(c)
-		if err != nil {
-			return err
-		}
-		h, err := readHead(c, name, gen)
+		h, err := headNow(c, name)
 		if err != nil || !h.readable {
 			return err
 		}
@@ -202,9 +195,9 @@ type copyReader struct {
 }
 
 // next returns the next entry's employee number and the bytes after it
-// (valid until the next call), which tail measures, or ok false at the
-// end.
-func (r *copyReader) next(tail func([]byte) (int, error)) (emp string, rest []byte, ok bool, err error) {
+// (a view of the chunk, valid until the next call), which tail measures,
+// or ok false at the end.
+func (r *copyReader) next(tail func(emp string, rest []byte) (int, error)) (emp string, rest []byte, ok bool, err error) {
 	for len(r.rest) == 0 {
 		if r.seq == r.h.chunks {
 			return "", nil, false, nil
@@ -228,9 +221,12 @@ func (r *copyReader) next(tail func([]byte) (int, error)) (emp string, rest []by
 	}
 	emp = unsafe.String(unsafe.SliceData(r.rest[k:]), int(l))
 	rest = r.rest[k+int(l):]
-	n, err := tail(rest)
-	if err != nil {
+	n, err := tail(emp, rest)
+	if errors.Is(err, errBadCopy) {
 		return "", nil, false, fmt.Errorf("read index copy %s: %w", r.h.name, err)
+	}
+	if err != nil {
+		return "", nil, false, err
 	}
 	r.rest = rest[n:]
 	return emp, rest, true, nil

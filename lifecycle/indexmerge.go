@@ -75,7 +75,7 @@ func (m *personMerge) advance() error {
 		return nil
 	}
 	var v personValue
-	emp, _, ok, err := m.old.next(func(b []byte) (int, error) {
+	emp, _, ok, err := m.old.next(func(_ string, b []byte) (int, error) {
 		owner, left, n, err := decodePerson(b)
 		if err != nil || owner == 0 || owner > uint64(len(m.old.h.owners)) {
 			return 0, errBadCopy
@@ -374,11 +374,7 @@ func checkCopy(c *sqlite.Conn) error {
 		emp, owner string
 		left       bool
 	}
-	gen, err := generation(c)
-	if err != nil {
-		return err
-	}
-	h, err := readHead(c, personsCopy, gen)
+	h, err := headNow(c, personsCopy)
 	if err != nil || !h.readable {
 		return err
 	}
