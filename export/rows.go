@@ -162,7 +162,9 @@ func DecodePersonInto(dst Row, s string) (Row, error) {
 	return decodeRow(dst, s, personAt, PersonFields, personSorted)
 }
 
-func DecodeRoleInto(dst Row, s string) (Row, error) { return decodeRow(dst, s, roleAt, RoleFields, roleSorted) }
+func DecodeRoleInto(dst Row, s string) (Row, error) {
+	return decodeRow(dst, s, roleAt, RoleFields, roleSorted)
+}
 
 // DecodeRole reads a stored role row.
 func DecodeRole(s string) (Row, error) { return decodeRow(nil, s, roleAt, RoleFields, roleSorted) }
