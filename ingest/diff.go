@@ -45,6 +45,10 @@ type Plan struct {
 	// about the source or the state changed since (0: the source was diffed).
 	unchangedSince int64
 	digest         string
+	// rehashed counts the persons rows whose hash changed and whose fields
+	// did not, compared with the stored person as they were read and so
+	// not kept (sourceFilter.sameAsStored).
+	rehashed int
 	// provides is the provider's field list (nil for a primary source); it
 	// decides whose recorded generation a later change may carry forward.
 	provides []string
@@ -131,6 +135,20 @@ func (st *state) planSource(res *connector.Result, skipFields []string, f *sourc
 	}
 	fields := diffedFields(src, res.Fields, skipFields)
 	st.owned(src.Name, func(string) { plan.population++ })
+	if f != nil {
+		// What the filter compared while the files were read: the rows
+		// that only hash anew, and the stored persons it loaded.
+		for emp, h := range f.rehashed {
+			plan.hashes[emp] = lifecycle.Hashes{Person: h}
+		}
+		plan.rehashed = len(f.rehashed)
+		for emp, p := range f.loaded {
+			if _, ok := st.persons[emp]; !ok {
+				st.persons[emp] = p
+			}
+		}
+		f.rehashed, f.loaded = nil, nil
+	}
 
 	for _, emp := range slices.Sorted(maps.Keys(res.Persons)) {
 		// The plan consumes the rows: each is garbage once planned, so a

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -81,6 +82,36 @@ func TestAChangedSettingOrRuleRemapsEveryRow(t *testing.T) {
 // A database whose hashes were of the mapped fields (before the rows were
 // hashed as read) compares every person once, with no spurious events,
 // and records the hashes of the records.
+// After a change of what the rows' hashes are seeded with (here a rule
+// that maps no row otherwise; after an upgrade, the binary), every row
+// hashes anew: each is compared with its stored person as it is read, so
+// only the changed person is kept for the diff, the others' new hashes
+// are recorded, and the next ingest drops them by hash again.
+func TestARowThatOnlyHashesAnewIsComparedAsReadAndNotKept(t *testing.T) {
+	e := newEnv(t)
+	e.mustIngest(e.source("hr", "", rawPersons, rawContracts))
+	rules := connector.Rules{VerifiedDomains: []string{"example.nl"}}
+	day2 := strings.Replace(rawPersons, "Jansen", "Jansen-Smit", 1)
+	got, rep, err := e.ingest(Config{Rules: rules}, e.source("hr", "", day2, rawContracts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, []string{"person.changed 002"}) {
+		t.Fatalf("events after the seed changed: %v", got)
+	}
+	if n := rep.Plans[0].rehashed; n != 2 {
+		t.Fatalf("%d rows compared as read and not kept, want 2 (001 and 003)", n)
+	}
+	day3 := strings.Replace(day2, "Noor", "Nora", 1)
+	got, rep, err = e.ingest(Config{Rules: rules}, e.source("hr", "", day3, rawContracts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, []string{"person.changed 003"}) || rep.Plans[0].rehashed != 0 {
+		t.Fatalf("the next day: events %v, %d compared as read (their new hashes were not recorded)", got, rep.Plans[0].rehashed)
+	}
+}
+
 func TestHashesOfMappedFieldsAreReplacedWithoutSpuriousEvents(t *testing.T) {
 	e := newEnv(t)
 	e.mustIngest(e.source("hr", "", rawPersons, rawContracts))
