@@ -22,14 +22,20 @@ import (
 // depend on more than the stored rows.
 
 // exportDigest hashes everything a walk depends on besides the state and
-// the date: the export settings, the rules with the allowed renames and the
-// recently removed emails the store gave, and the binary.
+// the date: the export settings but for the folder, the rules with the
+// allowed renames and the recently removed emails the store gave, and the
+// binary.
 func exportDigest(cfg *export.Config, rules export.Rules) (string, error) {
+	// Where the files go makes no other dump: the same folder given once
+	// relative and once absolute (a scheduled task and a person at a
+	// prompt) must not make the next export walk everyone.
+	c := *cfg
+	c.Dir = ""
 	b, err := json.Marshal(struct {
 		Export *export.Config
 		Rules  export.Rules
 		Build  string
-	}{cfg, rules, buildid.String()})
+	}{&c, rules, buildid.String()})
 	if err != nil {
 		return "", fmt.Errorf("digest export settings: %w", err)
 	}

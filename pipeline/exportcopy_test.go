@@ -192,3 +192,17 @@ func TestExportWithAHeldRenameWalksEveryTime(t *testing.T) {
 		t.Errorf("export after the allowed rename changed the dump:\n%s", again)
 	}
 }
+
+// The export folder given relative once and absolute once (a scheduled
+// task and a person at a prompt) is the same dump: the second export
+// copies the first.
+func TestTheSameExportFolderGivenAnotherWayStillCopies(t *testing.T) {
+	e, p := copyEnv(t, hrDated+"001;A;L;u1;2020-01-01;;FIN;Fin;F\n")
+	persons, _ := exportOn(t, p, "2025-01-01")
+	sneak(t, e, `UPDATE persons SET first_name = 'Sneaked' WHERE employee_number = '001'`)
+	t.Chdir(e.dir)
+	p.Settings.Export.Dir = "out"
+	if again, _ := exportOn(t, p, "2025-01-01"); again != persons {
+		t.Fatalf("the folder given relative made the export walk:\n%s\nwant\n%s", again, persons)
+	}
+}
