@@ -15,7 +15,11 @@
 // engine implements (connector.Filter): a persons row is hashed as read,
 // its record with a seed of all that decides how it maps (settings, rules,
 // header, lookup files, binary, the fields other sources own), and dropped
-// before it is checked or mapped when that hash is as last time. The
+// before it is checked or mapped when that hash is as last time; a row
+// whose hash differs is compared at once with its stored person and
+// dropped when the fields it is diffed on are the same, its new hash
+// recorded (after an upgrade every hash differs: the rows need not all be
+// held). The
 // contracts file is read once to sum each person's contract hashes and,
 // when some rows must be kept (persons whose contracts changed, persons
 // no persons row lists, persons the store does not hold), a second time
