@@ -41,8 +41,9 @@ type Manifest struct {
 	Roles    FileInfo `json:"roles"`
 }
 
-// Files returns the data files in delivery order: roles before persons, so
-// an importer never sees persons without their roles.
+// Files returns the data files, for Verify. (Push delivers persons.csv
+// first and roles.csv second, and undoes a half-renamed set: see
+// pipeline/push.go.)
 func (m *Manifest) Files() []FileInfo { return []FileInfo{m.Roles, m.Persons} }
 
 // Writer writes one export's files as the rows come: persons.csv and
