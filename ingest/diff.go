@@ -137,11 +137,15 @@ func (st *state) planSource(res *connector.Result, skipFields []string, f *sourc
 	st.owned(src.Name, func(string) { plan.population++ })
 	if f != nil {
 		// What the filter compared while the files were read: the rows
-		// that only hash anew, and the stored persons it loaded.
-		for emp, h := range f.rehashed {
-			plan.hashes[emp] = lifecycle.Hashes{Person: h}
-		}
+		// that only hash anew (their hashes start the plan's, not a copy
+		// of them), and the stored persons it loaded.
 		plan.rehashed = len(f.rehashed)
+		if len(f.rehashed) > 0 {
+			for emp, h := range plan.hashes {
+				f.rehashed[emp] = h
+			}
+			plan.hashes = f.rehashed
+		}
 		for emp, p := range f.loaded {
 			if _, ok := st.persons[emp]; !ok {
 				st.persons[emp] = p

@@ -115,13 +115,14 @@ func (x *hasher) contracts(rows []connector.ContractRow) lifecycle.Hash {
 
 // newHashes lists the hashes of plan that differ from what the source
 // recorded: only those are written. A voided person's are all written,
-// since the void clears what was recorded.
+// since the void clears what was recorded. It filters next in place and
+// returns it (after an upgrade a million hashes, not copied again).
 func (st *state) newHashes(next map[string]lifecycle.Hashes, void []string) map[string]lifecycle.Hashes {
 	own := make(map[string]bool, len(void))
 	for _, emp := range void {
 		own[emp] = true
 	}
-	out := map[string]lifecycle.Hashes{}
+	out := next
 	for emp, h := range next {
 		old := st.recorded(emp)
 		if st.voided[emp] || own[emp] {
@@ -135,6 +136,8 @@ func (st *state) newHashes(next map[string]lifecycle.Hashes, void []string) map[
 		}
 		if h.Person.Known() || h.Contracts.Known() {
 			out[emp] = h
+		} else {
+			delete(out, emp)
 		}
 	}
 	return out
@@ -167,7 +170,7 @@ type sourceFilter struct {
 	// they are diffed on did not (sameAsStored): their new hashes, to be
 	// recorded; loaded the stored persons that do differ, for the diff.
 	// Both are the persons goroutine's until the files are read.
-	rehashed map[string]lifecycle.Hash
+	rehashed map[string]lifecycle.Hashes // becomes the plan's hashes: after an upgrade, a million
 	loaded   map[string]*lifecycle.Person
 }
 
@@ -182,7 +185,7 @@ func (st *state) newFilter(src *connector.Source, skip []string) *sourceFilter {
 	}
 	return &sourceFilter{st: st, src: src, skip: skip, px: newHasher(), cx: newHasher(),
 		pe: lookup{x: st.index}, ce: lookup{x: st.index}, others: map[string]bool{}, stages: stages,
-		rehashed: map[string]lifecycle.Hash{}, loaded: map[string]*lifecycle.Person{}}
+		rehashed: map[string]lifecycle.Hashes{}, loaded: map[string]*lifecycle.Person{}}
 }
 
 // lookup is one goroutine's way into the index that remembers the last
@@ -334,7 +337,7 @@ func (f *sourceFilter) sameAsStored(e *entry, p *connector.PersonRow, h lifecycl
 			return false
 		}
 	}
-	f.rehashed[strings.Clone(emp)] = h
+	f.rehashed[strings.Clone(emp)] = lifecycle.Hashes{Person: h}
 	return true
 }
 
