@@ -56,16 +56,7 @@ func TestStageIsPrivateAndRemoved(t *testing.T) {
 // order they were staged in: the person, its contract rows in line order,
 // and the providers' rows; contract rows without a person come alone.
 func TestStageGivesRowsBackByEmployeeNumber(t *testing.T) {
-	s, err := lifecycle.Open(filepath.Join(t.TempDir(), "spendsync.db"), lifecycle.Create)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	st, err := s.NewStage()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := newStage(t)
 	st.Begin(context.Background())
 	st.Contract(0, &model.Contract{EmployeeNumber: "002", Key: "k2", OUCode: "HR"}, 5)
 	st.Person(0, &model.Person{EmployeeNumber: "002", LastName: "Jansen"}, 3, []string{"a warning"}, lifecycle.Hash{1})
@@ -127,16 +118,7 @@ func TestStageGivesRowsBackByEmployeeNumber(t *testing.T) {
 // rows staged in random order from two goroutines, more than a run
 // holds, all come back once, in employee order, with their own lines.
 func TestStageGivesBackEveryRowOfShuffledFilesInOrder(t *testing.T) {
-	s, err := lifecycle.Open(filepath.Join(t.TempDir(), "spendsync.db"), lifecycle.Create)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	st, err := s.NewStage()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := newStage(t)
 	const n = 40_000
 	order := rand.New(rand.NewPCG(1, 2)).Perm(n)
 	lineOf := make([]int, n)
@@ -160,7 +142,7 @@ func TestStageGivesBackEveryRowOfShuffledFilesInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	next := 0
-	err = st.Each(context.Background(), 0, false, func(g *lifecycle.StagedGroup) error {
+	err := st.Each(context.Background(), 0, false, func(g *lifecycle.StagedGroup) error {
 		want := fmt.Sprintf("%06d", next)
 		if g.Emp != want || g.Person == nil || g.Person.LastName != fmt.Sprint(next) || len(g.Contracts) != 1 ||
 			g.Contracts[0].OUCode != fmt.Sprint(next) || g.Person.Line != lineOf[next] || g.Contracts[0].Line != lineOf[next] {
@@ -172,4 +154,15 @@ func TestStageGivesBackEveryRowOfShuffledFilesInOrder(t *testing.T) {
 	if err != nil || next != n {
 		t.Fatalf("%d groups of %d: %v", next, n, err)
 	}
+}
+
+// newStage is a stage of a fresh store, closed with the test.
+func newStage(t *testing.T) *lifecycle.Stage {
+	t.Helper()
+	st, err := newEnv(t).store.NewStage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
