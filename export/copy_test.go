@@ -33,6 +33,17 @@ func writeDump(t *testing.T, dir string, cfg *Config) *Manifest {
 	return m
 }
 
+// copyWriter is a Writer into a folder of its own, discarded with the test.
+func copyWriter(t *testing.T, cfg *Config) *Writer {
+	t.Helper()
+	w, err := NewWriter(filepath.Join(t.TempDir(), "copy"), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Discard)
+	return w
+}
+
 func validConfig(t *testing.T) *Config {
 	t.Helper()
 	cfg := Default()
@@ -51,11 +62,7 @@ func TestCopyTakesTheLastFilesOnlyAsRecorded(t *testing.T) {
 	last := writeDump(t, dir, cfg)
 	persons, _ := os.ReadFile(filepath.Join(dir, cfg.Persons.File))
 
-	w, err := NewWriter(filepath.Join(t.TempDir(), "copy"), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Discard()
+	w := copyWriter(t, cfg)
 	if ok, err := w.Copy(dir, last); !ok || err != nil {
 		t.Fatalf("copy of intact files: %v %v", ok, err)
 	}
@@ -69,24 +76,14 @@ func TestCopyTakesTheLastFilesOnlyAsRecorded(t *testing.T) {
 
 	other := validConfig(t)
 	other.Persons.Columns = append(other.Persons.Columns, Column{Header: "Extra", Field: "first_name"})
-	w2, err := NewWriter(filepath.Join(t.TempDir(), "copy"), other)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w2.Discard()
-	if ok, _ := w2.Copy(dir, last); ok {
+	if ok, _ := copyWriter(t, other).Copy(dir, last); ok {
 		t.Error("copied files under another header")
 	}
 
 	if err := os.WriteFile(filepath.Join(dir, cfg.Persons.File), append(persons, 'x'), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w3, err := NewWriter(filepath.Join(t.TempDir(), "copy"), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w3.Discard()
-	if ok, _ := w3.Copy(dir, last); ok {
+	if ok, _ := copyWriter(t, cfg).Copy(dir, last); ok {
 		t.Error("copied an edited file")
 	}
 }
