@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/spendsync/spendsync/internal/model"
 	"zombiezen.com/go/sqlite"
 )
 
@@ -74,31 +73,6 @@ func (r *ExportReader) LastManifest() (string, error) {
 
 // Generation is the state generation in the reader's snapshot.
 func (r *ExportReader) Generation() int64 { return r.generation }
-
-// WindowChanged reports whether a contract of the state counts on one of
-// the two dates and not on the other, with lead and grace days as the
-// export applies them.
-func (r *ExportReader) WindowChanged(from, to string, leadDays, graceDays int) (bool, error) {
-	if from == to {
-		return false, nil
-	}
-	changed := false
-	err := each(r.conn, `SELECT start_date, end_date FROM contracts`, func(st *sqlite.Stmt) error {
-		c := model.Contract{StartDate: st.ColumnText(0), EndDate: st.ColumnText(1)}
-		if c.ActiveOn(from, leadDays, graceDays) != c.ActiveOn(to, leadDays, graceDays) {
-			changed = true
-			return errStop
-		}
-		return nil
-	})
-	if err != nil && !changed {
-		return false, fmt.Errorf("read contract dates: %w", err)
-	}
-	return changed, nil
-}
-
-// errStop ends a scan early.
-var errStop = fmt.Errorf("stop")
 
 // Stored calls fn for every person of the last export in employee-number
 // order with its stored rows, as Rows returns them.

@@ -94,7 +94,8 @@ func (r *ExportReader) Marked(since int64) ([]string, error) {
 }
 
 // WindowMoved returns, sorted, the persons with a contract that counts on
-// one of the two dates and not on the other (WindowChanged).
+// one of the two dates and not on the other, with lead and grace days as
+// the export applies them.
 func (r *ExportReader) WindowMoved(from, to string, leadDays, graceDays int) ([]string, error) {
 	if from == to {
 		return nil, nil

@@ -125,11 +125,11 @@ func (p *Pipeline) walkExport(ctx context.Context, date string, sink export.Sink
 	}
 	ph := p.Phases.Start("export", -1)
 	defer ph.Done()
-	same, err := copyable(rd, digest, date, rules)
+	last, moved, err := onLastSettings(rd, digest, date, rules)
 	if err != nil {
 		return nil, nil, err
 	}
-	if same {
+	if last != nil && last.Generation == rd.Generation() && len(moved) == 0 {
 		stats, ok, err := copyFiles(rd, sink, s.Export.Dir)
 		if err != nil {
 			return nil, nil, err
@@ -142,7 +142,7 @@ func (p *Pipeline) walkExport(ctx context.Context, date string, sink export.Sink
 		return done(stats)
 	}
 	w := export.NewWalker(&lastExport{r: rd}, sink, date, s.Export, rules)
-	changed, err := changedSince(rd, digest, date, rules)
+	changed, err := changedSince(rd, last, moved)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -43,15 +43,20 @@ func exportDigest(cfg *export.Config, rules export.Rules) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// copyable reports whether the last export in rd was computed from the same
-// inputs as an export for date with digest would be.
-func copyable(rd *lifecycle.ExportReader, digest, date string, rules export.Rules) (bool, error) {
+// onLastSettings returns the last export's basis when it was computed on
+// the settings of this one (digest), and the persons with a contract whose
+// window the date moved across since: with none, and the same state
+// generation, the last dump is this one's. nil: the export walks everyone.
+func onLastSettings(rd *lifecycle.ExportReader, digest, date string, rules export.Rules) (*lifecycle.ExportBasis, []string, error) {
 	b := rd.Basis()
-	if b == nil || b.Generation != rd.Generation() || b.Digest != digest {
-		return false, nil
+	if b == nil || b.Digest != digest {
+		return nil, nil, nil
 	}
-	moved, err := rd.WindowChanged(b.Date, date, rules.LeadDays, rules.GraceDays)
-	return !moved, err
+	moved, err := rd.WindowMoved(b.Date, date, rules.LeadDays, rules.GraceDays)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, moved, nil
 }
 
 // An export on the settings of the last one, after changes to some persons,
@@ -61,12 +66,11 @@ func copyable(rd *lifecycle.ExportReader, digest, date string, rules export.Rule
 // stored rows. Beyond a fifth of the last dump's persons (and 1000) a
 // full walk, which reads the persons in one scan, is as cheap.
 
-// changedSince returns, sorted, the persons an export for date must walk
-// when it can carry the rest from the last export; nil when it must walk
-// everyone.
-func changedSince(rd *lifecycle.ExportReader, digest, date string, rules export.Rules) ([]string, error) {
-	b := rd.Basis()
-	if b == nil || b.Digest != digest || !partialExports {
+// changedSince returns, sorted, the persons an export must walk when it
+// can carry the rest from the last export (b and moved: onLastSettings);
+// nil when it must walk everyone.
+func changedSince(rd *lifecycle.ExportReader, b *lifecycle.ExportBasis, moved []string) ([]string, error) {
+	if b == nil || !partialExports {
 		return nil, nil
 	}
 	text, err := rd.LastManifest()
@@ -78,10 +82,6 @@ func changedSince(rd *lifecycle.ExportReader, digest, date string, rules export.
 		return nil, nil
 	}
 	marked, err := rd.Marked(b.Generation)
-	if err != nil {
-		return nil, err
-	}
-	moved, err := rd.WindowMoved(b.Date, date, rules.LeadDays, rules.GraceDays)
 	if err != nil {
 		return nil, err
 	}
