@@ -147,12 +147,12 @@ func readCopy(c *sqlite.Conn, name string, check, deliver func(*copyHead) entryD
 	return ok, nil
 }
 
-// An entry's bytes after the employee number: a person's owner (its
-// number in the head's owners, from 1) and whether they left.
-
-func decodePerson(rest []byte) (owner uint64, left bool, n int, err error) {
+// person decodes an entry's bytes after the employee number: the person's
+// owner (its number in the head's owners, from 1) and whether they left,
+// and how many bytes they took.
+func (h *copyHead) person(rest []byte) (owner uint64, left bool, n int, err error) {
 	owner, k := binary.Uvarint(rest)
-	if k <= 0 || len(rest) < k+1 || rest[k] > 1 {
+	if k <= 0 || len(rest) < k+1 || rest[k] > 1 || owner == 0 || owner > uint64(len(h.owners)) {
 		return 0, false, 0, errBadCopy
 	}
 	return owner, rest[k] == 1, k + 1, nil
@@ -162,17 +162,14 @@ func decodePerson(rest []byte) (owner uint64, left bool, n int, err error) {
 func personsFromCopy(c *sqlite.Conn, size func(n int), add func(emp string, e Indexed)) (names []string, ok bool, err error) {
 	ok, err = readCopy(c, personsCopy, func(h *copyHead) entryDecoder {
 		return func(_ string, rest []byte) (int, error) {
-			owner, _, n, err := decodePerson(rest)
-			if err == nil && owner > uint64(len(h.owners)) {
-				err = errBadCopy
-			}
+			_, _, n, err := h.person(rest)
 			return n, err
 		}
 	}, func(h *copyHead) entryDecoder {
 		names = append([]string{""}, h.owners...)
 		size(int(h.entries))
 		return func(emp string, rest []byte) (int, error) {
-			owner, left, n, _ := decodePerson(rest)
+			owner, left, n, _ := h.person(rest)
 			add(emp, Indexed{Owner: uint16(owner), Left: left})
 			return n, nil
 		}

@@ -76,9 +76,9 @@ func (m *personMerge) advance() error {
 	}
 	var v personValue
 	emp, _, ok, err := m.old.next(func(_ string, b []byte) (int, error) {
-		owner, left, n, err := decodePerson(b)
-		if err != nil || owner == 0 || owner > uint64(len(m.old.h.owners)) {
-			return 0, errBadCopy
+		owner, left, n, err := m.old.h.person(b)
+		if err != nil {
+			return 0, err
 		}
 		v = personValue{m.old.h.owners[owner-1], left}
 		return n, nil
@@ -240,10 +240,7 @@ func (p *copyPlan) startStreaming(c *sqlite.Conn, ch *Changes, queue func(name s
 // joiner merges or gathers a streamed joiner: current, owned by the
 // changes' source.
 func (p *copyPlan) joiner(emp string) error {
-	switch {
-	case !p.touch:
-		return nil
-	case !p.streaming:
+	if !p.streaming {
 		p.joined = append(p.joined, strings.Clone(emp))
 		return nil
 	}
@@ -385,9 +382,9 @@ func checkCopy(c *sqlite.Conn) error {
 	})
 	if err == nil {
 		err = eachEntry(c, h, func(emp string, rest []byte) (int, error) {
-			owner, left, n, err := decodePerson(rest)
-			if err != nil || owner == 0 || owner > uint64(len(h.owners)) {
-				return 0, errBadCopy
+			owner, left, n, err := h.person(rest)
+			if err != nil {
+				return 0, err
 			}
 			copied = append(copied, row{strings.Clone(emp), h.owners[owner-1], left})
 			return n, nil
