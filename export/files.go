@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -146,17 +147,26 @@ func sameFile(path string, info FileInfo, head []byte, out io.Writer) (bool, err
 		return false, nil
 	}
 	defer f.Close()
-	sum := sha256.New()
-	r := io.TeeReader(io.LimitReader(f, info.Size+1), sum)
-	got := make([]byte, len(head))
-	if _, err := io.ReadFull(r, got); err != nil || !bytes.Equal(got, head) {
-		return false, nil
-	}
-	n, err := io.Copy(out, r)
-	if err != nil {
+	n, sum, headOK, err := readSummed(f, info.Size, head, out)
+	if err != nil || !headOK {
 		return false, err
 	}
-	return int64(len(head))+n == info.Size && hex.EncodeToString(sum.Sum(nil)) == info.SHA256, nil
+	return n == info.Size && sum == info.SHA256, nil
+}
+
+// readSummed reads r through SHA-256 (hex) up to one byte past size, so a
+// file that grew is found without reading all of it: what follows head
+// goes to out, and headOK says whether r started with head (nothing is
+// read on when it did not). n counts every byte read, head included.
+func readSummed(r io.Reader, size int64, head []byte, out io.Writer) (n int64, sum string, headOK bool, err error) {
+	h := sha256.New()
+	tr := io.TeeReader(io.LimitReader(r, size+1), h)
+	got := make([]byte, len(head))
+	if _, err := io.ReadFull(tr, got); err != nil || !bytes.Equal(got, head) {
+		return 0, "", false, nil
+	}
+	n, err = io.Copy(out, tr)
+	return int64(len(head)) + n, hex.EncodeToString(h.Sum(nil)), true, err
 }
 
 // Close finishes both files (flushed and fsynced, still under temporary
@@ -344,17 +354,17 @@ func Verify(dir string, m *Manifest) error {
 	return nil
 }
 
-// hashFile returns the size and SHA-256 (hex) of the file at path.
+// hashFile returns the size and SHA-256 (hex) of the whole file at path,
+// so a mismatch names the file's own sum.
 func hashFile(path string) (int64, string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, "", err
 	}
 	defer f.Close()
-	sum := sha256.New()
-	n, err := io.Copy(sum, f)
+	n, sum, _, err := readSummed(f, math.MaxInt64-1, nil, io.Discard)
 	if err != nil {
 		return 0, "", fmt.Errorf("read %s: %w", path, err)
 	}
-	return n, hex.EncodeToString(sum.Sum(nil)), nil
+	return n, sum, nil
 }
