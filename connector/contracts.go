@@ -47,13 +47,13 @@ func (res *reader) keptContracts(file string) error {
 		return nil
 	}
 	if res.left == 0 {
-		return nil // the filter took every row
+		return res.firstDates.verdict(res.Source) // the filter took every row
 	}
 	if res.filter.KeepsNoContracts(func(emp string) bool {
 		_, listed := res.ListedOn(emp)
 		return listed
 	}) {
-		return nil // the second pass would keep no row
+		return res.firstDates.verdict(res.Source) // the second pass would keep no row
 	}
 	keep := res.filter.KeepContracts
 	again := res.sub()
@@ -63,13 +63,53 @@ func (res *reader) keptContracts(file string) error {
 			return listed
 		})
 	}
-	return res.reread(file, func(t *table) error {
+	if res.firstDates != nil {
+		again.rechecks, again.firstDates = res.filter.Rechecks, res.firstDates
+	}
+	err := res.reread(file, func(t *table) error {
 		if err := again.contracts(t, file, nil); err != nil {
 			return err
 		}
 		res.addContracts(again.Contracts)
 		return nil
 	})
+	if err != nil || again.rechecks == nil {
+		return err
+	}
+	if err := res.firstDates.verdict(res.Source); err != nil {
+		return err
+	}
+	return res.takeRechecked(again, file)
+}
+
+// takeRechecked takes from a second pass what it found in the rows the
+// first pass left unchecked: their rejects (the first pass's would have
+// been), protections and merges. What it found in other rows the first
+// pass reported already.
+func (res *reader) takeRechecked(again *reader, file string) error {
+	later := map[int]bool{}
+	for _, i := range again.rawLater {
+		later[i] = true
+	}
+	for i, r := range again.Rejects {
+		if r.EmployeeNumber == "" || !again.rechecks(r.EmployeeNumber) {
+			continue
+		}
+		if later[i] {
+			res.rawLater = append(res.rawLater, len(res.Rejects))
+		}
+		res.Rejects = append(res.Rejects, r)
+	}
+	for emp := range again.ProtectedContracts {
+		if again.rechecks(emp) {
+			res.ProtectedContracts[emp] = true
+			if again.Protected[emp] {
+				res.Protected[emp] = true
+			}
+		}
+	}
+	res.Merged += again.recheckMerged
+	return res.fillRaw(file)
 }
 
 // contracts reads the contract rows of t. With see, each valid row goes
@@ -100,7 +140,24 @@ func (res *reader) contracts(t rowSource, file string, see func(ContractRow) boo
 	defer func() {
 		res.Contracts = slices.DeleteFunc(res.Contracts, func(c ContractRow) bool { return c.Key == "" })
 	}()
+	if see != nil && fromFile {
+		if err := res.hashContracts(m); err != nil {
+			return err
+		}
+		defer func() { res.unchecked = nil }()
+	}
 	err = res.rows(m, &res.ContractRows, func(rec []string, line int, raw func() string, emp string) {
+		if res.rechecks != nil {
+			// A second pass counts the dates of the rows the first left
+			// unchecked only, with the first pass's.
+			res.dates = nil
+			if res.rechecks(emp) {
+				res.dates = res.firstDates
+			}
+		}
+		if res.dates != nil {
+			res.dates.line = line
+		}
 		c, e, ok := res.contract(m, rec, emp)
 		if !ok {
 			res.reject(m, line, raw(), emp, e)
@@ -114,6 +171,9 @@ func (res *reader) contracts(t rowSource, file string, see func(ContractRow) boo
 		}
 		id := pairKey(seeds, emp, c.Key)
 		row := ContractRow{Contract: c, File: file, Line: line}
+		if res.unchecked != nil {
+			row.Hash = res.rowHash
+		}
 		if !fromFile {
 			row.Raw = raw()
 		}
@@ -136,12 +196,12 @@ func (res *reader) contracts(t rowSource, file string, see func(ContractRow) boo
 				}
 				if prev := &res.Contracts[i]; prev.Contract == c {
 					g.rows = append(g.rows, row)
-					res.Merged++
+					res.merged(emp, 1)
 					return
 				}
 				// A true conflict: every row of the key goes, the merged ones too.
 				e := conflict(res.Contracts[i].Contract, c)
-				res.Merged -= len(g.rows)
+				res.merged(emp, -len(g.rows))
 				for _, r := range g.rows {
 					if fromFile {
 						res.rawLater = append(res.rawLater, len(res.Rejects))
@@ -190,13 +250,78 @@ func (res *reader) contracts(t rowSource, file string, see func(ContractRow) boo
 	})
 	dates := res.dates
 	res.dates = nil
-	if err == nil {
+	switch {
+	case err != nil || res.keepEmp != nil:
+	case res.unchecked != nil:
+		res.firstDates = dates // judged with the rows the second pass checks (keptContracts)
+	default:
 		err = dates.verdict(res.Source)
 	}
 	if err != nil || see == nil || len(same) == 0 {
 		return err
 	}
 	return res.sameAsFirst(file, same)
+}
+
+// hashContracts makes the first pass through a filter hash each row of
+// the header's width as read (rowhash.go), for the filter to compare
+// before the row is checked (Filter.Unchecked). A row it takes is
+// counted as the filter's, and its dates as valid: its person's rows are
+// as when they were last checked, valid under the same seed, or the
+// second pass checks them and puts its count in place of this one
+// (recheck). Contract rows are not checked against the rules, so they
+// are not in the seed.
+func (res *reader) hashContracts(m *columnMap) error {
+	rh, err := res.newRowHasher(m.t.head(), Rules{}, append([]byte("contracts\x00"), res.filter.Seed()...))
+	if err != nil {
+		return err
+	}
+	if err := res.filter.ContractsSeed(rh.seed[:]); err != nil {
+		return err
+	}
+	res.unchecked = func(rec []string, emp string) bool {
+		res.rowHash = rh.sum(rec)
+		if !res.filter.Unchecked(emp, res.rowHash) {
+			return false
+		}
+		res.left++
+		res.dates.total += rawDates(m, rec)
+		return true
+	}
+	return nil
+}
+
+// recheck is the second pass's look at a row of a person whose rows the
+// first pass left unchecked: it takes back the first pass's count of
+// the row's dates, which contract then counts as checked, and reports
+// false for a row the first pass rejected (not of the header's width).
+func (res *reader) recheck(m *columnMap, rec []string) bool {
+	if len(rec) != len(m.t.head()) {
+		return false
+	}
+	res.firstDates.total -= rawDates(m, rec)
+	return true
+}
+
+// rawDates counts the dates a row holds as read: what the date check
+// would count had the row been checked.
+func rawDates(m *columnMap, rec []string) int {
+	n := 0
+	for i, f := range model.ContractFields {
+		if (f == "start_date" || f == "end_date") && m.at(rec, m.contract[i]) != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// merged counts delta merged rows of emp's, and apart those of a
+// person the second pass rechecks.
+func (res *reader) merged(emp string, delta int) {
+	res.Merged += delta
+	if res.rechecks != nil && res.rechecks(emp) {
+		res.recheckMerged += delta
+	}
 }
 
 // sameKey is a contract key without an id that more than one row of one

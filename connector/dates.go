@@ -25,7 +25,9 @@ type dateCheck struct {
 	file          string
 	total, failed int
 	fits          []string // nil until the first failure
-	example       string   // the first failing value
+	example       string   // the first failing value, by line
+	exampleLine   int
+	line          int // of the row whose dates are seen
 }
 
 func (d *dateCheck) see(v string, ok bool) {
@@ -36,8 +38,12 @@ func (d *dateCheck) see(v string, ok bool) {
 	if ok {
 		return
 	}
+	// A second pass sees the rows the first left unchecked after it, so
+	// the first failing value is the one of the lowest line.
+	if d.failed == 0 || d.line < d.exampleLine {
+		d.example, d.exampleLine = v, d.line
+	}
 	if d.failed == 0 {
-		d.example = v
 		d.fits = slices.Clone(dateLayouts)
 	}
 	d.failed++

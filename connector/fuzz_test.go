@@ -2,6 +2,7 @@ package connector_test
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -74,7 +75,7 @@ func FuzzLoad(f *testing.F) {
 // numbers and protections, with exactly the recorded rows dropped.
 func sameDroppedUnchecked(t *testing.T, src *connector.Source, all *connector.Result) {
 	rules := connector.Rules{VerifiedDomains: []string{"example.nl"}}
-	f := &hashFilter{lines: map[string]int{}, recorded: map[string][16]byte{}, record: true}
+	f := &hashFilter{lines: map[string]int{}, recorded: map[string][16]byte{}, record: true, contracts: map[string]bool{}}
 	if _, err := connector.Load(context.Background(), src, rules, nil, f); err != nil {
 		t.Fatalf("load through a filter failed where the whole one did not: %v", err)
 	}
@@ -96,6 +97,15 @@ func sameDroppedUnchecked(t *testing.T, src *connector.Source, all *connector.Re
 	if !reflect.DeepEqual(listed, all.Listed) || !reflect.DeepEqual(got.Protected, all.Protected) || got.Rows() != all.Rows() {
 		t.Fatalf("listed, protected or counts differ with rows dropped unchecked")
 	}
+	// The contract rows taken unchecked were all kept for the second pass,
+	// which checked them: as if read once, unfiltered.
+	if !reflect.DeepEqual(got.ProtectedContracts, all.ProtectedContracts) || got.Merged != all.Merged {
+		t.Fatalf("contract protections or merges differ with rows taken unchecked: %v %d, want %v %d",
+			got.ProtectedContracts, got.Merged, all.ProtectedContracts, all.Merged)
+	}
+	if len(got.Contracts) != len(all.Contracts) || len(all.Contracts) > 0 && !reflect.DeepEqual(got.Contracts, all.Contracts) {
+		t.Fatalf("contracts with rows taken unchecked:\n%+v\nwant\n%+v", got.Contracts, all.Contracts)
+	}
 	for emp := range all.Persons {
 		_, kept := got.Persons[emp]
 		if dropped := f.lines[emp] > 0; kept == dropped {
@@ -110,7 +120,28 @@ type hashFilter struct {
 	recorded map[string][16]byte
 	lines    map[string]int
 	record   bool
+	// contracts: the employee numbers whose contract rows the recording
+	// load saw as read; the next load takes them unchecked, and keeps them
+	// all for the second pass to check.
+	contracts map[string]bool
+	seed      string
 }
+
+func (f *hashFilter) ContractsSeed(seed []byte) error {
+	if !f.record && string(seed) != f.seed {
+		return fmt.Errorf("the seed changed between two loads of the same files")
+	}
+	f.seed = string(seed)
+	return nil
+}
+func (f *hashFilter) Unchecked(emp string, _ [16]byte) bool {
+	if f.record {
+		f.contracts[emp] = true
+		return false
+	}
+	return f.contracts[emp]
+}
+func (f *hashFilter) Rechecks(emp string) bool { return f.contracts[emp] }
 
 func (f *hashFilter) Person(_ []string, p *connector.PersonRow) (keep, lineKept bool) {
 	if _, ok := f.recorded[p.EmployeeNumber]; f.record && !ok {
@@ -228,6 +259,9 @@ func (m oddFilter) Line(emp string) (int, bool)             { line, ok := m[emp]
 func (m oddFilter) Forget(emp string)                       { delete(m, emp) }
 func (m oddFilter) Seed() []byte                            { return nil }
 func (m oddFilter) Unchanged(string, int, [16]byte) bool    { return false }
+func (m oddFilter) ContractsSeed([]byte) error              { return nil }
+func (m oddFilter) Unchecked(string, [16]byte) bool         { return false }
+func (m oddFilter) Rechecks(string) bool                    { return false }
 func (m oddFilter) Contract(*connector.ContractRow) bool    { return false }
 func (m oddFilter) KeepsNoContracts(func(string) bool) bool { return false }
 func (m oddFilter) KeepContracts(emp string, listed func() bool) bool {

@@ -1,9 +1,11 @@
 package connector
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
+	"slices"
 
 	"github.com/spendsync/spendsync/internal/model"
 )
@@ -42,6 +44,10 @@ type ContractRow struct {
 	File string
 	Line int
 	Raw  string // only for a pulled source (a file's line is read back when needed)
+	// Hash is the hash of the row's record as read, for a row of a first
+	// pass through a Filter that compares rows as read
+	// (Filter.ContractsSeed); else zero.
+	Hash [16]byte
 }
 
 // Result is what one source's files hold.
@@ -94,6 +100,20 @@ type reader struct {
 	// left counts the first pass's contract rows the filter did not take:
 	// without any, a second pass would keep none.
 	left int
+	// unchecked, while the first pass runs and the filter compares rows
+	// as read, sees each row of the header's width before it is checked,
+	// and drops it when the filter took it (Filter.Unchecked); rowHash is
+	// then the hash of the row it saw last.
+	unchecked func(rec []string, emp string) bool
+	rowHash   [16]byte
+	// rechecks, in a second pass, names the employee numbers whose rows
+	// the first pass left unchecked; recheckMerged counts their merged
+	// rows.
+	rechecks      func(emp string) bool
+	recheckMerged int
+	// firstDates, when the first pass left rows unchecked, are its date
+	// counts, judged once the second pass has checked what it left.
+	firstDates *dateCheck
 	// contractIDColumn is the contracts file's header for contract_id,
 	// for duplicates reported after the file was read.
 	contractIDColumn string
@@ -145,9 +165,23 @@ type Filter interface {
 	// reports whether the persons file lists emp. False when unsure.
 	KeepsNoContracts(listed func(emp string) bool) bool
 	// Seed returns what the caller adds to the seed of every persons
-	// row's hash (PersonRow.Hash): anything of its own that changes how a
-	// row is diffed.
+	// and contracts row's hash (PersonRow.Hash, ContractRow.Hash):
+	// anything of its own that changes how a row is diffed.
 	Seed() []byte
+	// ContractsSeed gives, before the first pass over the contracts file,
+	// the seed of its rows' hashes (ContractRow.Hash); Unchecked then sees
+	// every row of the header's width before it is checked.
+	ContractsSeed(seed []byte) error
+	// Unchecked sees a row of the first pass as the hash of its record;
+	// true takes it unchecked: the filter then takes every such row of
+	// that employee number, keeps them all for the second pass when their
+	// sum is not as recorded (KeepContracts), and answers Rechecks for
+	// it. A row it does not take goes on to be checked, and to Contract.
+	Unchecked(emp string, hash [16]byte) bool
+	// Rechecks reports whether Unchecked took emp's rows: the second pass
+	// checks them as a first pass would, and reports their rejects,
+	// duplicates, merges and dates.
+	Rechecks(emp string) bool
 	// Unchanged sees, before it is checked or mapped, each persons row
 	// Person would see whose employee number no earlier row listed, as
 	// the hash of its record (PersonRow.Hash); true drops the row as
@@ -220,7 +254,27 @@ func Load(ctx context.Context, src *Source, rules Rules, progress Progress, filt
 	for _, l := range src.Lookups {
 		res.Files = append(res.Files, l.File)
 	}
+	res.contractRejectsByLine()
 	return res.Result, nil
+}
+
+// contractRejectsByLine puts the contracts file's rejects in line order,
+// in the places they hold among the others: a second pass reports the
+// rows the first left unchecked after the rest, and a read-back reports
+// a key's conflicting rows after the file.
+func (res *reader) contractRejectsByLine() {
+	file := res.Source.Contracts
+	var at []int
+	var rs []Reject
+	for i, r := range res.Rejects {
+		if r.File == file {
+			at, rs = append(at, i), append(rs, r)
+		}
+	}
+	slices.SortStableFunc(rs, func(a, b Reject) int { return cmp.Compare(a.Line, b.Line) })
+	for k, i := range at {
+		res.Rejects[i] = rs[k]
+	}
 }
 
 // readBoth reads the persons and the contracts file side by side, on two
@@ -250,6 +304,7 @@ func (res *reader) readBoth(src *Source, rules Rules) error {
 	res.Merged = cres.Merged
 	res.left = cres.left
 	res.contractIDColumn, res.contractHeaders = cres.contractIDColumn, cres.contractHeaders
+	res.firstDates = cres.firstDates
 	for emp := range cres.Protected {
 		res.Protected[emp] = true
 	}
@@ -262,7 +317,7 @@ func (res *reader) readBoth(src *Source, rules Rules) error {
 // sub is an empty result for reading a file of res's source apart from
 // res (a goroutine's file, a second pass), merged by the caller.
 func (res *reader) sub() *reader {
-	r := &reader{ctx: res.ctx, personsFile: res.personsFile, lookups: res.lookups,
+	r := &reader{ctx: res.ctx, personsFile: res.personsFile, lookups: res.lookups, lookupSum: res.lookupSum,
 		Result: &Result{Source: res.Source, Protected: map[string]bool{}, ProtectedContracts: map[string]bool{}}}
 	r.rd = r
 	return r

@@ -62,8 +62,14 @@ func (res *reader) rows(m *columnMap, count *int, fn func(rec []string, line int
 		if res.keepEmp != nil && !res.keepEmp(emp) {
 			continue // a second pass: the first one checked and counted this row
 		}
+		if res.rechecks != nil && res.rechecks(emp) && !res.recheck(m, rec) {
+			continue // a second pass: the first one rejected this row
+		}
 		if res.unchanged != nil && len(rec) == len(m.t.head()) && res.unchanged(rec, line, emp) {
 			continue // as the source supplied it last time: nothing to check
+		}
+		if res.unchecked != nil && emp != "" && validText(emp) == emp && len(rec) == len(m.t.head()) && res.unchecked(rec, emp) {
+			continue // summed as read: checked by the second pass if its person's rows changed
 		}
 		if len(rec) != len(m.t.head()) {
 			res.reject(m, line, raw(), emp, rowError{"", fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(m.t.head()))})

@@ -80,6 +80,8 @@ type Plan struct {
 	stagedJoined, stagedProvided int
 	stagedEmps                   []string
 	stream                       func(*lifecycle.Writer) error
+	// contractsSeed is the seed of the raw hashes the plan records.
+	contractsSeed []byte
 }
 
 // emptiedLookup is an empty lookup file and what its emptiness would clear.
@@ -205,6 +207,15 @@ func (st *state) planSource(res *connector.Result, skipFields []string, f *sourc
 	}
 
 	st.planContracts(plan, res, x)
+	f.rawsToRecord(res.ProtectedContracts, func(emp string, raw lifecycle.Hash) {
+		if h := plan.hashes[emp]; !h.Contracts.Known() && !h.Raw.Known() {
+			h.Raw = raw
+			plan.hashes[emp] = h
+		}
+	})
+	if f != nil {
+		plan.contractsSeed = f.seed
+	}
 	if st.stg.stages(src) {
 		if err := st.planStaged(plan, res); err != nil && st.err == nil {
 			st.err = err
@@ -334,6 +345,7 @@ func (st *state) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 		}
 		h := plan.hashes[emp]
 		h.Contracts = x.contracts(byEmp[emp])
+		h.Raw = plan.filter.rawOf(emp, len(byEmp[emp]), res.ProtectedContracts[emp])
 		plan.hashes[emp] = h
 		if st.unchanged(res.Source, st.recorded(emp).Contracts, h.Contracts, emp) {
 			continue
@@ -414,7 +426,7 @@ func (st *state) planContracts(plan *Plan, res *connector.Result, x *hasher) {
 		none := x.contracts(nil)
 		for _, emp := range slices.Sorted(slices.Values(without)) {
 			h := plan.hashes[emp]
-			h.Contracts = none
+			h.Contracts, h.Raw = none, lifecycle.NoRaw
 			plan.hashes[emp] = h
 			if st.unchanged(res.Source, st.recorded(emp).Contracts, h.Contracts, emp) {
 				continue
@@ -559,7 +571,7 @@ func (p *Plan) Summary() string {
 func (p *Plan) changeSet() *lifecycle.Changes {
 	ch := &lifecycle.Changes{Source: p.Source, Leave: p.leave, PutContracts: p.putContracts, DelContracts: p.delContracts,
 		Events: p.Events, Digest: p.digest, Rows: p.Rows, Hashes: p.putHashes, VoidHashes: p.void,
-		Streamed: p.stagedJoined, Provides: p.provides}
+		Streamed: p.stagedJoined, Provides: p.provides, ContractsSeed: p.contractsSeed}
 	for _, emp := range slices.Sorted(maps.Keys(p.persons)) {
 		ch.Persons = append(ch.Persons, p.persons[emp])
 	}

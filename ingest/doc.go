@@ -24,7 +24,15 @@
 // when some rows must be kept (persons whose contracts changed, persons
 // no persons row lists, persons the store does not hold), a second time
 // to keep only those. So the rows in memory follow the day's changes, not
-// the size of the files.
+// the size of the files. Beside the hash of a person's contracts as
+// mapped, the source records one of its rows as read (Hashes.Raw, under a
+// seed of the file's header, settings and binary), when every row was
+// one of its contracts (no reject, duplicate or merge). While the seed is
+// as recorded, such a person's rows are summed as read and not checked at
+// all in the first pass; when the sum differs, the second pass checks
+// them as the first would have, rejects, merges and dates included
+// (connector.Filter.Unchecked). Under a new seed every row is checked and
+// compared as mapped for a day, and the raw hashes recorded anew.
 // A pulled source keeps every row, and records hashes of its mapped
 // fields.
 //

@@ -1,8 +1,10 @@
 package ingest
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -91,6 +93,11 @@ func (s *contractSum) add(x *hasher, c *model.Contract) {
 		x.text(c.FieldAt(i))
 	}
 	h := x.sum()
+	s.addHash([16]byte(h[:16]))
+}
+
+// addHash sums in a row's hash.
+func (s *contractSum) addHash(h [16]byte) {
 	s.a += binary.LittleEndian.Uint64(h[:8])
 	s.b += binary.LittleEndian.Uint64(h[8:16])
 	s.n++
@@ -131,10 +138,18 @@ func (st *state) newHashes(next map[string]lifecycle.Hashes, void []string) map[
 		if h.Person == old.Person {
 			h.Person = lifecycle.Hash{} // unchanged: kept as recorded
 		}
+		if h.Contracts.Known() && !h.Raw.Known() {
+			// A raw hash describes the contracts recorded beside it:
+			// new contracts without one void it.
+			h.Raw = lifecycle.NoRaw
+		}
 		if h.Contracts == old.Contracts {
 			h.Contracts = lifecycle.Hash{}
 		}
-		if h.Person.Known() || h.Contracts.Known() {
+		if h.Raw == old.Raw {
+			h.Raw = lifecycle.Hash{}
+		}
+		if h.Person.Known() || h.Contracts.Known() || h.Raw.Known() {
 			out[emp] = h
 		} else {
 			delete(out, emp)
@@ -172,6 +187,16 @@ type sourceFilter struct {
 	// Both are the persons goroutine's until the files are read.
 	rehashed map[string]lifecycle.Hashes // becomes the plan's hashes: after an upgrade, a million
 	loaded   map[string]*lifecycle.Person
+	// The contracts file's rows are hashed as read under seed. unchecks:
+	// the seed is the one the source's raw hashes were recorded under, so
+	// the rows of a person with a raw hash are summed as read, unchecked
+	// (Unchecked), and compared with it. raws sums, by index position, the
+	// rows as read of the other stored persons, whose raw hashes are
+	// recorded when their rows are clean (rawsToRecord).
+	seed          []byte
+	unchecks      bool
+	raws          map[int32]contractSum
+	uncheckedRows int
 }
 
 // newFilter returns the filter src is read through, or nil for a pulled
@@ -366,6 +391,100 @@ func (f *sourceFilter) Contract(c *connector.ContractRow) bool {
 		f.others[strings.Clone(c.EmployeeNumber)] = true
 	}
 	return false
+}
+
+// ContractsSeed learns the seed of the contracts rows' hashes. Under
+// another seed than the recorded one (a new binary, other settings, a
+// new header) no raw hash can match: the entries that hold one get the
+// mapped hash back, and every row is checked and compared as mapped.
+// Called on the contracts goroutine, it writes only the fields that side
+// owns.
+func (f *sourceFilter) ContractsSeed(seed []byte) error {
+	f.seed = slices.Clone(seed)
+	f.unchecks = !f.src.IsProvider() && bytes.Equal(seed, f.st.rawSeed)
+	if f.unchecks || f.st.rawSeed == nil {
+		return nil
+	}
+	l := lookup{x: f.st.index}
+	_, err := f.st.store.EachHashes(f.st.ctx, f.src.Name, func(emp string, h lifecycle.Hashes) {
+		if e := l.get(emp); e != nil && e.raw {
+			e.Hashes.Contracts, e.raw = h.Contracts, false
+		}
+	})
+	return err
+}
+
+// Unchecked takes, unchecked, the row of a stored person whose rows the
+// source recorded a raw hash of, summing it into the entry; for another
+// stored person it sums the row into raws and leaves it to be checked.
+func (f *sourceFilter) Unchecked(emp string, h [16]byte) bool {
+	e := f.ce.get(emp)
+	if e == nil || f.src.IsProvider() {
+		return false
+	}
+	if f.unchecks && e.raw {
+		e.addRaw(h)
+		f.uncheckedRows++
+		return true
+	}
+	if f.raws == nil {
+		f.raws = map[int32]contractSum{}
+	}
+	i := int32(f.ce.i)
+	s := f.raws[i]
+	s.addHash(h)
+	f.raws[i] = s
+	return false
+}
+
+// Rechecks reports whether Unchecked took emp's rows.
+func (f *sourceFilter) Rechecks(emp string) bool {
+	e := f.ce.get(emp)
+	return f.unchecks && e != nil && e.raw
+}
+
+// rawOf is the raw hash to record beside the contracts hash of kept rows
+// of emp: the sum of its rows as read, when every one of them is one of
+// the kept contracts (no reject, duplicate or merge among them); else
+// NoRaw, so the next ingest checks them again.
+func (f *sourceFilter) rawOf(emp string, kept int, protected bool) lifecycle.Hash {
+	if f == nil || protected || f.src.IsProvider() {
+		return lifecycle.NoRaw
+	}
+	i := f.st.index.find(emp)
+	if i < 0 {
+		return lifecycle.NoRaw // not stored: its rows were not summed
+	}
+	e := &f.st.index.ents[i]
+	s := f.raws[int32(i)]
+	if f.unchecks && e.raw {
+		s = e.sum()
+	}
+	if s.n == 0 || s.n != uint64(kept) {
+		return lifecycle.NoRaw
+	}
+	return s.hash(f.cx)
+}
+
+// rawsToRecord calls fn with each stored person whose rows were checked
+// and are as recorded (mapped), clean (every row one of its contracts),
+// and not kept: its raw hash is recorded, so the next ingest compares
+// them as read. After a first ingest of this binary (or a new seed),
+// every person; on other days few.
+func (f *sourceFilter) rawsToRecord(protected map[string]bool, fn func(emp string, raw lifecycle.Hash)) {
+	if f == nil || len(f.raws) == 0 || f.st.hashes == 0 {
+		return // nothing recorded: every row was kept, and planned
+	}
+	f.compare()
+	for _, i := range slices.Sorted(maps.Keys(f.raws)) {
+		e := &f.st.index.ents[i]
+		s := f.raws[i]
+		emp := f.st.index.key(int(i))
+		if e.contractsChanged || e.sumN == 0 || s.n != uint64(e.sumN) || protected[emp] {
+			continue
+		}
+		fn(emp, s.hash(f.cx))
+	}
 }
 
 // KeepContracts is asked for every row of the second pass: the answer is

@@ -12,24 +12,43 @@ import (
 // and, for the source being read, the sum of its contract rows.
 type entry struct {
 	lifecycle.Indexed
+	// Hashes are what the source being read recorded (useHashesOf); when
+	// raw is set, Contracts holds its Raw hash, not the mapped one.
+	Hashes recorded
 	// contractsChanged: the sum hashes otherwise than the source recorded.
 	contractsChanged bool
+	raw              bool // beside contractsChanged: the entry stays 64 bytes
 	// line is where the source's persons file lists the person, when the
 	// row was dropped as unchanged (sourceFilter.Line); 0: not kept here.
 	line int32
-	// The source's valid contract rows for this person (contractSum),
-	// flattened: as a contractSum field the entry would be 72 bytes, not 64.
+	// The source's contract rows for this person (contractSum), flattened:
+	// as a contractSum field the entry would be 72 bytes, not 64. The
+	// valid rows as mapped, or, when raw and the source's seed is as
+	// recorded, every row of the header's width as read.
 	sumN       uint32
 	sumA, sumB uint64
 }
 
+// recorded is the pair of hashes an entry holds of what its person's
+// source recorded.
+type recorded struct{ Person, Contracts lifecycle.Hash }
+
 func (e *entry) sum() contractSum { return contractSum{e.sumA, e.sumB, uint64(e.sumN)} }
+
+func (e *entry) setSum(s contractSum) { e.sumA, e.sumB, e.sumN = s.a, s.b, uint32(s.n) }
 
 // addContract sums c's hash into the entry.
 func (e *entry) addContract(x *hasher, c *model.Contract) {
 	s := e.sum()
 	s.add(x, c)
-	e.sumA, e.sumB, e.sumN = s.a, s.b, uint32(s.n)
+	e.setSum(s)
+}
+
+// addRaw sums the hash of a row as read into the entry.
+func (e *entry) addRaw(h [16]byte) {
+	s := e.sum()
+	s.addHash(h)
+	e.setSum(s)
 }
 
 // index holds an entry per stored person. At 1M persons it is the largest

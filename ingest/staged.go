@@ -41,6 +41,10 @@ type stagedSkip struct {
 	persons   map[string]bool // a duplicate number rejected the staged row
 	contracts map[int]bool    // lines of the contracts file rejected (duplicate contracts)
 	none      map[string]bool // joiners whose contracts are all held back (a rejected persons row)
+	// rejected are the employee numbers with a rejected contract row (the
+	// source's ProtectedContracts): their rows as read are not all their
+	// contracts, so no raw hash of them is recorded.
+	rejected map[string]bool
 }
 
 func newStaging(s *lifecycle.Store, sources []*connector.Source) *staging {
@@ -114,7 +118,7 @@ func (st *state) stagePerson(src *connector.Source, pos []int, row *connector.Pe
 }
 
 func (st *state) stageContract(src *connector.Source, c *connector.ContractRow) {
-	st.stg.stage.Contract(st.stg.index[src.Name], &c.Contract, c.Line)
+	st.stg.stage.Contract(st.stg.index[src.Name], &c.Contract, c.Line, lifecycle.Hash(c.Hash))
 }
 
 // provide stages a provider's row for a person an earlier source of the
@@ -136,7 +140,7 @@ func (st *state) planStaged(plan *Plan, res *connector.Result) error {
 	if g.stage == nil {
 		return nil // nothing staged yet
 	}
-	skip := &stagedSkip{persons: map[string]bool{}, contracts: map[int]bool{}, none: map[string]bool{}}
+	skip := &stagedSkip{persons: map[string]bool{}, contracts: map[int]bool{}, none: map[string]bool{}, rejected: res.ProtectedContracts}
 	for _, r := range res.Rejects {
 		if r.File == res.Source.Contracts {
 			skip.contracts[r.Line] = true
@@ -226,20 +230,29 @@ func (st *state) streamStaged(source, file string) func(*lifecycle.Writer) error
 			h := lifecycle.Hashes{Person: sp.Hash}
 			contracts = contracts[:0]
 			if !skip.none[sg.Emp] {
-				var sum contractSum
+				// The raw hash is of the rows as read, recorded only when
+				// every one of them is one of the contracts.
+				var sum, raw contractSum
+				clean := !skip.rejected[sg.Emp]
 				for i := range sg.Contracts {
 					c := &sg.Contracts[i]
 					if skip.contracts[c.Line] {
+						clean = false
 						continue
 					}
 					contracts = append(contracts, &c.Contract)
 					sum.add(x, &c.Contract)
+					raw.addHash(c.Hash)
+					clean = clean && c.Hash.Known()
 					if err := w.Contract(&c.Contract); err != nil {
 						return err
 					}
 				}
 				if len(contracts) > 0 {
-					h.Contracts = sum.hash(x)
+					h.Contracts, h.Raw = sum.hash(x), lifecycle.NoRaw
+					if clean {
+						h.Raw = raw.hash(x)
+					}
 				}
 			}
 			je.contracts = contracts

@@ -32,8 +32,9 @@ type state struct {
 	// providerFields are the fields a provider fills now or ever did
 	// (lifecycle's ProvidedFields).
 	providerFields []string
-	err            error // the first failed load; the plan is unusable then
-	hashes         int   // how many hashes the source of useHashesOf recorded
+	err            error  // the first failed load; the plan is unusable then
+	hashes         int    // how many hashes the source of useHashesOf recorded
+	rawSeed        []byte // the seed of its raw hashes (nil: none)
 	stg            *staging
 	later          bool // more sources follow the one being planned
 }
@@ -122,19 +123,29 @@ func (st *state) useHashesOf(source string) error {
 	})
 	st.hashes = 0
 	l := lookup{x: st.index} // the hashes come in employee order, as the index most often is
-	err := st.store.EachHashes(st.ctx, source, func(emp string, h lifecycle.Hashes) {
+	seed, err := st.store.EachHashes(st.ctx, source, func(emp string, h lifecycle.Hashes) {
 		if e := l.get(emp); e != nil {
-			e.Hashes = h
+			e.Hashes = recorded{h.Person, h.Contracts}
+			// The raw hash in the mapped one's place: the entry holds one
+			// (rawSeeded puts the mapped one back when the seed changed).
+			if h.Raw.Known() && h.Raw != lifecycle.NoRaw {
+				e.Hashes.Contracts, e.raw = h.Raw, true
+			}
 			st.hashes++
 		}
 	})
+	st.rawSeed = seed
 	return err
 }
 
-// recorded is what the source of useHashesOf recorded for emp.
+// recorded is what the source of useHashesOf recorded for emp, as far as
+// its index entry holds it.
 func (st *state) recorded(emp string) lifecycle.Hashes {
 	if e := st.index.get(emp); e != nil {
-		return e.Hashes
+		if e.raw {
+			return lifecycle.Hashes{Person: e.Hashes.Person, Raw: e.Hashes.Contracts}
+		}
+		return lifecycle.Hashes{Person: e.Hashes.Person, Contracts: e.Hashes.Contracts}
 	}
 	return lifecycle.Hashes{}
 }

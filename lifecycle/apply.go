@@ -30,6 +30,9 @@ type Changes struct {
 	// hashes every source must compute again (joined or left).
 	Hashes     map[string]Hashes
 	VoidHashes []string
+	// ContractsSeed is the seed the Raw hashes were made under; nil when
+	// the apply made none.
+	ContractsSeed []byte
 	// Streamed is how many persons the caller adds through BeginApply's
 	// Writer, from a Stage rather than from memory.
 	Streamed int
@@ -134,7 +137,7 @@ func writeChanges(c *sqlite.Conn, ch *Changes, runID int64, t string) error {
 	if err := insertRejects(c, ch.Source, ch.Rejects, runID, t); err != nil {
 		return err
 	}
-	return writeHashes(c, ch.Source, ch.VoidHashes, ch.Hashes)
+	return writeHashes(c, ch.Source, ch.VoidHashes, ch.Hashes, ch.ContractsSeed)
 }
 
 // finishChanges records, after every row is in, what the changes did to
@@ -408,7 +411,7 @@ func (w *Writer) Event(e *Event) error {
 // Hashes records what source supplied for emp.
 func (w *Writer) Hashes(source, emp string, h Hashes) error {
 	return w.queue(w.hashes, func(vals []value) []value {
-		return append(vals, text(source), text(emp), h.Person.blob(), h.Contracts.blob())
+		return appendHashes(vals, source, emp, h)
 	})
 }
 

@@ -26,33 +26,50 @@ func (h Hash) blob() value {
 }
 
 // Hashes are what one source last supplied for one person: a hash of the
-// person fields it supplied and one of its contracts.
+// person fields it supplied, one of its contracts as mapped, and one of
+// its contract rows as read (Raw, under the source's contracts seed,
+// ContractsSeed), which an ingest compares before it checks or maps a
+// row. Raw is recorded with Contracts, or as NoRaw: a raw hash describes
+// the contracts whose hash is recorded beside it, or nothing.
 type Hashes struct {
-	Person, Contracts Hash
+	Person, Contracts, Raw Hash
 }
 
-// EachHashes calls fn with each person's hashes source recorded.
-func (s *Store) EachHashes(ctx context.Context, source string, fn func(emp string, h Hashes)) error {
+// NoRaw is the Raw of a person whose rows are not to be compared as read
+// (they held a reject or a merge): it never matches a sum.
+var NoRaw = Hash{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+
+// EachHashes calls fn with each person's hashes source recorded, and
+// returns the seed its raw hashes were recorded under (nil: none).
+func (s *Store) EachHashes(ctx context.Context, source string, fn func(emp string, h Hashes)) ([]byte, error) {
+	var seed []byte
 	err := s.do(ctx, func(c *sqlite.Conn) error {
-		return each(c, `SELECT employee_number, person, contracts FROM source_hashes WHERE source = ?`, func(st *sqlite.Stmt) error {
+		if _, err := first(c, `SELECT contracts FROM source_seeds WHERE source = ?`, func(st *sqlite.Stmt) {
+			seed = make([]byte, st.ColumnLen(0))
+			st.ColumnBytes(0, seed)
+		}, source); err != nil {
+			return err
+		}
+		return each(c, `SELECT employee_number, person, contracts, raw FROM source_hashes WHERE source = ?`, func(st *sqlite.Stmt) error {
 			var h Hashes
 			st.ColumnBytes(1, h.Person[:])
 			st.ColumnBytes(2, h.Contracts[:])
+			st.ColumnBytes(3, h.Raw[:])
 			fn(st.ColumnText(0), h)
 			return nil
 		}, source)
 	})
 	if err != nil {
-		return fmt.Errorf("load hashes of %s: %w", source, err)
+		return nil, fmt.Errorf("load hashes of %s: %w", source, err)
 	}
-	return nil
+	return seed, nil
 }
 
 // writeHashes records a source's hashes (an unknown hash keeps the
 // recorded one). void lists persons whose hashes
 // every source must compute again (they joined, left or were rewritten),
 // cleared first; then the source's own new hashes are written.
-func writeHashes(c *sqlite.Conn, source string, void []string, put map[string]Hashes) error {
+func writeHashes(c *sqlite.Conn, source string, void []string, put map[string]Hashes, seed []byte) error {
 	if len(void) > 0 {
 		v, err := newVoider(c)
 		if err != nil {
@@ -64,18 +81,38 @@ func writeHashes(c *sqlite.Conn, source string, void []string, put map[string]Ha
 			}
 		}
 	}
+	if err := writeSeed(c, source, seed); err != nil {
+		return err
+	}
 	// In key order: 100k inserts at random places in the B-tree cost
 	// twice as much as appending.
 	emps := slices.Sorted(maps.Keys(put))
 	return insertEach(newInserter(c, "source_hashes", hashCols, nil, hashUpsert), len(emps), func(vals []value, i int) []value {
-		h := put[emps[i]]
-		return append(vals, text(source), text(emps[i]), h.Person.blob(), h.Contracts.blob())
+		return appendHashes(vals, source, emps[i], put[emps[i]])
 	})
 }
 
+// writeSeed records the seed the raw hashes of this apply were made
+// under (nil: none were). Raw hashes recorded under an earlier seed stay:
+// they no longer match any sum, so their persons are checked in full.
+func writeSeed(c *sqlite.Conn, source string, seed []byte) error {
+	if seed == nil {
+		return nil
+	}
+	if err := exec(c, `INSERT INTO source_seeds (source, contracts) VALUES (?, ?)
+		ON CONFLICT (source) DO UPDATE SET contracts = excluded.contracts`, source, seed); err != nil {
+		return fmt.Errorf("record the contracts seed of %s: %w", source, err)
+	}
+	return nil
+}
+
+func appendHashes(vals []value, source, emp string, h Hashes) []value {
+	return append(vals, text(source), text(emp), h.Person.blob(), h.Contracts.blob(), h.Raw.blob())
+}
+
 var (
-	hashCols   = []string{"source", "employee_number", "person", "contracts"}
-	hashUpsert = "ON CONFLICT (source, employee_number) DO UPDATE SET person = coalesce(excluded.person, person), contracts = coalesce(excluded.contracts, contracts)"
+	hashCols   = []string{"source", "employee_number", "person", "contracts", "raw"}
+	hashUpsert = "ON CONFLICT (source, employee_number) DO UPDATE SET person = coalesce(excluded.person, person), contracts = coalesce(excluded.contracts, contracts), raw = coalesce(excluded.raw, raw)"
 )
 
 // newVoider makes the statement that clears every source's hashes of one

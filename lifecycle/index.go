@@ -12,9 +12,8 @@ import (
 // 36 bytes, since an ingest holds one for each of up to a million
 // persons (the owner is a number, not a string).
 type Indexed struct {
-	Owner  uint16 // the owning source's position in Index's names; 0: none
-	Left   bool
-	Hashes Hashes // filled by the caller, for one source at a time (EachHashes)
+	Owner uint16 // the owning source's position in Index's names; 0: none
+	Left  bool
 }
 
 // Index calls size with the number of stored persons, then add with each

@@ -44,7 +44,7 @@ func indexed(t *testing.T, s *Store, source string) []string {
 		t.Fatal(err)
 	}
 	out = append(out, fmt.Sprint("owners ", names))
-	err = s.EachHashes(context.Background(), source, func(emp string, h Hashes) {
+	_, err = s.EachHashes(context.Background(), source, func(emp string, h Hashes) {
 		out = append(out, fmt.Sprintf("%s %q %q", emp, string(h.Person[:1]), string(h.Contracts[:1])))
 	})
 	if err != nil {
@@ -116,13 +116,13 @@ func mustApply(t *testing.T, s *Store, ch *Changes) {
 func TestIndexComesFromTheCopyTheApplyWrote(t *testing.T) {
 	s := openCopyStore(t)
 	mustApply(t, s, &Changes{Source: "hr", Persons: []*Person{copyPerson("001", "hr"), copyPerson("002", "hr"), copyPerson("003", "hr")},
-		Hashes: map[string]Hashes{"001": {hashOf("a"), hashOf("b")}, "002": {hashOf("c"), Hash{}}, "003": {}}})
+		Hashes: map[string]Hashes{"001": {Person: hashOf("a"), Contracts: hashOf("b")}, "002": {Person: hashOf("c"), Contracts: Hash{}}, "003": {}}})
 	if got := trueCopies(t, s); !slices.Equal(got, []string{"persons"}) {
 		t.Fatalf("true copies after the first apply: %v", got)
 	}
 	// A leaver, a hash put over a known one (an unknown keeps the old), a void.
 	mustApply(t, s, &Changes{Source: "hr", Leave: []string{"003"}, VoidHashes: []string{"002"},
-		Hashes: map[string]Hashes{"001": {hashOf("x"), Hash{}}}})
+		Hashes: map[string]Hashes{"001": {Person: hashOf("x"), Contracts: Hash{}}}})
 	want := []string{`001 "x" "b"`, "001 owner=1 left=false", "002 owner=1 left=false", `003 "\x00" "\x00"`, "003 owner=1 left=true", "owners [ hr]"}
 	slices.Sort(want)
 	if got := indexed(t, s, "hr"); !slices.Equal(got, want) {
@@ -160,7 +160,7 @@ func TestCopiesGoStaleWhenTheStateChangesOtherwise(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := openCopyStore(t)
 			mustApply(t, s, &Changes{Source: "hr", Persons: []*Person{copyPerson("001", "hr"), copyPerson("002", "hr")},
-				Hashes: map[string]Hashes{"001": {hashOf("a"), hashOf("b")}}})
+				Hashes: map[string]Hashes{"001": {Person: hashOf("a"), Contracts: hashOf("b")}}})
 			mustApply(t, s, &Changes{Source: "hr", Leave: []string{"001"}})
 			if err := tc.change(s); err != nil {
 				t.Fatal(err)
@@ -190,12 +190,12 @@ func TestCopiesGoStaleWhenTheStateChangesOtherwise(t *testing.T) {
 func TestAnotherSourcesApplyKeepsTheCopyTrue(t *testing.T) {
 	s := openCopyStore(t)
 	mustApply(t, s, &Changes{Source: "hr", Persons: []*Person{copyPerson("001", "hr"), copyPerson("002", "hr")}})
-	mustApply(t, s, &Changes{Source: "ad", Hashes: map[string]Hashes{"001": {hashOf("p"), Hash{}}}})
+	mustApply(t, s, &Changes{Source: "ad", Hashes: map[string]Hashes{"001": {Person: hashOf("p"), Contracts: Hash{}}}})
 	mustApply(t, s, &Changes{Source: "crm", Persons: []*Person{copyPerson("004", "crm")}})
 	written := s.chunkRows(t)
 	renamed := copyPerson("001", "hr")
 	renamed.LastName = "Other"
-	mustApply(t, s, &Changes{Source: "hr", Persons: []*Person{renamed}, Hashes: map[string]Hashes{"001": {hashOf("q"), Hash{}}}})
+	mustApply(t, s, &Changes{Source: "hr", Persons: []*Person{renamed}, Hashes: map[string]Hashes{"001": {Person: hashOf("q"), Contracts: Hash{}}}})
 	if got := s.chunkRows(t); got != written {
 		t.Errorf("a day of changed names rewrote the copy: chunks %s, were %s", got, written)
 	}
@@ -259,11 +259,11 @@ func TestStreamedJoinersReachTheCopies(t *testing.T) {
 			want := []string{"persons"}
 			if tc.before {
 				mustApply(t, s, &Changes{Source: "hr", Persons: []*Person{copyPerson("003", "hr"), copyPerson("010", "hr")},
-					Hashes: map[string]Hashes{"003": {hashOf("3"), hashOf("c")}, "010": {hashOf("0"), hashOf("c")}}})
-				mustApply(t, s, &Changes{Source: "ad", Hashes: map[string]Hashes{"003": {hashOf("A"), Hash{}}, "010": {hashOf("B"), Hash{}}}})
+					Hashes: map[string]Hashes{"003": {Person: hashOf("3"), Contracts: hashOf("c")}, "010": {Person: hashOf("0"), Contracts: hashOf("c")}}})
+				mustApply(t, s, &Changes{Source: "ad", Hashes: map[string]Hashes{"003": {Person: hashOf("A"), Contracts: Hash{}}, "010": {Person: hashOf("B"), Contracts: Hash{}}}})
 			}
 			ch := &Changes{Source: "hr", Persons: []*Person{copyPerson("005", "hr")}, Streamed: len(order),
-				Hashes: map[string]Hashes{"005": {hashOf("e"), Hash{}}}}
+				Hashes: map[string]Hashes{"005": {Person: hashOf("e"), Contracts: Hash{}}}}
 			w, err := s.BeginApply(context.Background(), ch, 0)
 			if err != nil {
 				t.Fatal(err)
@@ -272,11 +272,11 @@ func TestStreamedJoinersReachTheCopies(t *testing.T) {
 				if err := w.Person(copyPerson(emp, "hr")); err != nil {
 					t.Fatal(err)
 				}
-				if err := w.Hashes("hr", emp, Hashes{hashOf("s" + emp), hashOf("c")}); err != nil {
+				if err := w.Hashes("hr", emp, Hashes{Person: hashOf("s" + emp), Contracts: hashOf("c")}); err != nil {
 					t.Fatal(err)
 				}
 				if tc.before && emp == "002" {
-					if err := w.Hashes("ad", emp, Hashes{hashOf("P"), Hash{}}); err != nil {
+					if err := w.Hashes("ad", emp, Hashes{Person: hashOf("P"), Contracts: Hash{}}); err != nil {
 						t.Fatal(err)
 					}
 				}

@@ -39,7 +39,7 @@ const stagePattern = ".stage-*"
 
 var stageSchema = []string{
 	`CREATE TABLE persons (src INTEGER, emp TEXT, line INTEGER, data BLOB, hash BLOB, PRIMARY KEY (src, emp, line)) WITHOUT ROWID`,
-	`CREATE TABLE contracts (src INTEGER, emp TEXT, line INTEGER, data BLOB, PRIMARY KEY (src, emp, line)) WITHOUT ROWID`,
+	`CREATE TABLE contracts (src INTEGER, emp TEXT, line INTEGER, data BLOB, hash BLOB, PRIMARY KEY (src, emp, line)) WITHOUT ROWID`,
 	`CREATE TABLE provided (emp TEXT, src INTEGER, line INTEGER, data BLOB, hash BLOB, PRIMARY KEY (emp, src)) WITHOUT ROWID`,
 }
 
@@ -87,7 +87,7 @@ func (st *Stage) Begin(ctx context.Context) {
 		return
 	}
 	st.persons = newInserter(st.conn, "persons", []string{"src", "emp", "line", "data", "hash"}, nil, "")
-	st.contracts = newInserter(st.conn, "contracts", []string{"src", "emp", "line", "data"}, nil, "")
+	st.contracts = newInserter(st.conn, "contracts", []string{"src", "emp", "line", "data", "hash"}, nil, "")
 	// A provider's row for a joiner: the last one a source gives wins.
 	st.provided = newInserter(st.conn, "provided", []string{"src", "emp", "line", "data", "hash"}, nil, "ON CONFLICT DO NOTHING")
 	if err := exec(st.conn, "BEGIN"); err != nil {
@@ -119,10 +119,11 @@ func (st *Stage) Person(src int, p *model.Person, line int, warnings []string, h
 	st.personRun.add(st, stagedRow{src: src, emp: strings.Clone(p.EmployeeNumber), line: line, data: data, hash: hash, hashed: true})
 }
 
-// Contract stages a contract row of a joiner.
-func (st *Stage) Contract(src int, c *model.Contract, line int) {
+// Contract stages a contract row of a joiner, with the hash of the row
+// as read (zero: none).
+func (st *Stage) Contract(src int, c *model.Contract, line int, hash Hash) {
 	data := appendStrings(nil, contractValues(c))
-	st.contractRun.add(st, stagedRow{src: src, emp: strings.Clone(c.EmployeeNumber), line: line, data: data})
+	st.contractRun.add(st, stagedRow{src: src, emp: strings.Clone(c.EmployeeNumber), line: line, data: data, hash: hash, hashed: true})
 }
 
 // Provide stages what a provider supplies for a joiner: the values of its
@@ -182,6 +183,7 @@ type StagedPerson struct {
 type StagedContract struct {
 	model.Contract
 	Line int
+	Hash Hash   // of the row as read (Each only)
 	data []byte // EachLine: the row's key and fields as staged
 }
 
@@ -271,7 +273,11 @@ func (st *Stage) each(ctx context.Context, src int, emp string, provided, lines 
 		return err
 	}
 	defer ps.close()
-	cs, err := newCursor(st.conn, `SELECT emp, line, data FROM contracts WHERE `+where+` ORDER BY emp, line`, args...)
+	contractCols := "emp, line, data, hash"
+	if lines {
+		contractCols = "emp, line, data"
+	}
+	cs, err := newCursor(st.conn, `SELECT `+contractCols+` FROM contracts WHERE `+where+` ORDER BY emp, line`, args...)
 	if err != nil {
 		return err
 	}
@@ -307,7 +313,7 @@ func (st *Stage) each(ctx context.Context, src int, emp string, provided, lines 
 			}
 		}
 		for cs.ok && cs.emp == g.Emp {
-			c := StagedContract{Line: cs.line}
+			c := StagedContract{Line: cs.line, Hash: cs.hash}
 			c.EmployeeNumber = g.Emp
 			if lines {
 				c.Key = firstString(cs.data) // the key: contractValues puts it first

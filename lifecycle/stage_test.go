@@ -58,10 +58,10 @@ func TestStageIsPrivateAndRemoved(t *testing.T) {
 func TestStageGivesRowsBackByEmployeeNumber(t *testing.T) {
 	st := newStage(t)
 	st.Begin(context.Background())
-	st.Contract(0, &model.Contract{EmployeeNumber: "002", Key: "k2", OUCode: "HR"}, 5)
+	st.Contract(0, &model.Contract{EmployeeNumber: "002", Key: "k2", OUCode: "HR"}, 5, lifecycle.Hash{})
 	st.Person(0, &model.Person{EmployeeNumber: "002", LastName: "Jansen"}, 3, []string{"a warning"}, lifecycle.Hash{1})
-	st.Contract(0, &model.Contract{EmployeeNumber: "002", Key: "k1", OUCode: "FIN"}, 4)
-	st.Contract(0, &model.Contract{EmployeeNumber: "001", Key: "k0"}, 2)
+	st.Contract(0, &model.Contract{EmployeeNumber: "002", Key: "k1", OUCode: "FIN"}, 4, lifecycle.Hash{})
+	st.Contract(0, &model.Contract{EmployeeNumber: "001", Key: "k0"}, 2, lifecycle.Hash{})
 	st.Person(1, &model.Person{EmployeeNumber: "002", LastName: "Other source"}, 2, nil, lifecycle.Hash{})
 	st.Provide(2, "002", 7, []string{"jan", ""}, nil, lifecycle.Hash{2})
 	if err := st.Flush(); err != nil {
@@ -134,7 +134,7 @@ func TestStageGivesBackEveryRowOfShuffledFilesInOrder(t *testing.T) {
 	})
 	wg.Go(func() {
 		for line, i := range slices.Backward(order) {
-			st.Contract(0, &model.Contract{EmployeeNumber: fmt.Sprintf("%06d", i), Key: "k", OUCode: fmt.Sprint(i)}, line+2)
+			st.Contract(0, &model.Contract{EmployeeNumber: fmt.Sprintf("%06d", i), Key: "k", OUCode: fmt.Sprint(i)}, line+2, lifecycle.Hash{})
 		}
 	})
 	wg.Wait()

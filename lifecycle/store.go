@@ -238,6 +238,12 @@ var migrations = [][]string{
 	// 13: the persons whose exported inputs changed since the last export
 	// (exportmarks.go), so the next export rebuilds only them.
 	{`CREATE TABLE IF NOT EXISTS person_marks (employee_number TEXT PRIMARY KEY, changed INTEGER NOT NULL) WITHOUT ROWID`},
+	// 14: a hash of each person's contract rows as read (Hashes.Raw), and
+	// the seed each source's were made under, so an ingest drops the
+	// unchanged rows of the contracts file before it checks them. Empty at
+	// first: the next apply records them.
+	{`ALTER TABLE source_hashes ADD COLUMN raw BLOB`,
+		`CREATE TABLE IF NOT EXISTS source_seeds (source TEXT PRIMARY KEY, contracts BLOB NOT NULL) WITHOUT ROWID`},
 }
 
 // migrate creates the schema in a new database, upgrades an older one in
@@ -273,7 +279,7 @@ func (s *Store) migrate(readOnly bool) error {
 		}
 		for v := version; v < SchemaVersion; v++ {
 			for _, stmt := range migrations[v-1] {
-				if err := execOnce(c, stmt); err != nil {
+				if err := execOnce(c, stmt); err != nil && !columnThere(stmt, err) {
 					return fmt.Errorf("upgrade schema %d to %d: %w", v, v+1, err)
 				}
 			}
@@ -288,6 +294,13 @@ func (s *Store) migrate(readOnly bool) error {
 		return exec(c, `INSERT INTO meta (key, value) VALUES ('schema_version', ?)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, SchemaVersion)
 	})
+}
+
+// columnThere reports an ADD COLUMN that failed because the column is
+// there: a step run again over its own result (as the CREATE TABLE IF
+// NOT EXISTS steps may be) changes nothing.
+func columnThere(stmt string, err error) bool {
+	return strings.Contains(stmt, " ADD COLUMN ") && strings.Contains(err.Error(), "duplicate column name")
 }
 
 var actorOnce = sync.OnceValue(func() string {
