@@ -106,6 +106,7 @@ type reader struct {
 	// then the hash of the row it saw last.
 	unchecked func(rec []string, emp string) bool
 	rowHash   [16]byte
+	seen      ContractRow // the row the first pass hands the filter
 	// rechecks, in a second pass, names the employee numbers whose rows
 	// the first pass left unchecked; recheckMerged counts their merged
 	// rows.
@@ -150,7 +151,8 @@ type Filter interface {
 	// and returns true when it takes the row away (to disk): it then
 	// checks that employee number's rows for duplicate contracts itself
 	// and reports them with RejectDuplicateContracts. It must take all or
-	// none of one employee number's rows.
+	// none of one employee number's rows. c is valid during the call
+	// only.
 	Contract(c *ContractRow) bool
 	// KeepContracts names, once the persons file is read, the employee
 	// numbers whose rows a second pass over the contracts file keeps;

@@ -195,8 +195,49 @@ type sourceFilter struct {
 	// recorded when their rows are clean (rawsToRecord).
 	seed          []byte
 	unchecks      bool
-	raws          map[int32]contractSum
+	raws          rawSums
 	uncheckedRows int
+}
+
+// rawSums are the sums of the rows as read of the stored persons whose
+// rows are checked, by index position: on most days a few, in a map; under
+// a new seed every person's, in a slice as long as the index (24 bytes a
+// person, where a map of a million took three times that as it grew).
+type rawSums struct {
+	few map[int32]contractSum
+	all []contractSum
+}
+
+func (r *rawSums) add(i int32, h [16]byte) {
+	if r.all != nil {
+		r.all[i].addHash(h)
+		return
+	}
+	if r.few == nil {
+		r.few = map[int32]contractSum{}
+	}
+	s := r.few[i]
+	s.addHash(h)
+	r.few[i] = s
+}
+
+func (r *rawSums) get(i int32) contractSum {
+	if r.all != nil {
+		return r.all[i]
+	}
+	return r.few[i]
+}
+
+// each calls fn with every position that has a sum, in order.
+func (r *rawSums) each(fn func(i int32, s contractSum)) {
+	for i, s := range r.all {
+		if s.n > 0 {
+			fn(int32(i), s)
+		}
+	}
+	for _, i := range slices.Sorted(maps.Keys(r.few)) {
+		fn(i, r.few[i])
+	}
 }
 
 // newFilter returns the filter src is read through, or nil for a pulled
@@ -402,11 +443,14 @@ func (f *sourceFilter) Contract(c *connector.ContractRow) bool {
 func (f *sourceFilter) ContractsSeed(seed []byte) error {
 	f.seed = slices.Clone(seed)
 	f.unchecks = !f.src.IsProvider() && bytes.Equal(seed, f.st.rawSeed)
+	if !f.unchecks && !f.src.IsProvider() {
+		f.raws.all = make([]contractSum, f.st.index.len()) // every stored person's rows are checked
+	}
 	if f.unchecks || f.st.rawSeed == nil {
 		return nil
 	}
 	l := lookup{x: f.st.index}
-	_, err := f.st.store.EachHashes(f.st.ctx, f.src.Name, func(emp string, h lifecycle.Hashes) {
+	_, err := f.st.store.EachHashes(f.st.ctx, f.src.Name, "", func(_ int, emp string, h lifecycle.Hashes) {
 		if e := l.get(emp); e != nil && e.raw {
 			e.Hashes.Contracts, e.raw = h.Contracts, false
 		}
@@ -427,13 +471,7 @@ func (f *sourceFilter) Unchecked(emp string, h [16]byte) bool {
 		f.uncheckedRows++
 		return true
 	}
-	if f.raws == nil {
-		f.raws = map[int32]contractSum{}
-	}
-	i := int32(f.ce.i)
-	s := f.raws[i]
-	s.addHash(h)
-	f.raws[i] = s
+	f.raws.add(int32(f.ce.i), h)
 	return false
 }
 
@@ -456,7 +494,7 @@ func (f *sourceFilter) rawOf(emp string, kept int, protected bool) lifecycle.Has
 		return lifecycle.NoRaw // not stored: its rows were not summed
 	}
 	e := &f.st.index.ents[i]
-	s := f.raws[int32(i)]
+	s := f.raws.get(int32(i))
 	if f.unchecks && e.raw {
 		s = e.sum()
 	}
@@ -472,19 +510,17 @@ func (f *sourceFilter) rawOf(emp string, kept int, protected bool) lifecycle.Has
 // them as read. After a first ingest of this binary (or a new seed),
 // every person; on other days few.
 func (f *sourceFilter) rawsToRecord(protected map[string]bool, fn func(emp string, raw lifecycle.Hash)) {
-	if f == nil || len(f.raws) == 0 || f.st.hashes == 0 {
+	if f == nil || f.st.hashes == 0 {
 		return // nothing recorded: every row was kept, and planned
 	}
 	f.compare()
-	for _, i := range slices.Sorted(maps.Keys(f.raws)) {
+	f.raws.each(func(i int32, s contractSum) {
 		e := &f.st.index.ents[i]
-		s := f.raws[i]
 		emp := f.st.index.key(int(i))
-		if e.contractsChanged || e.sumN == 0 || s.n != uint64(e.sumN) || protected[emp] {
-			continue
+		if !e.contractsChanged && e.sumN > 0 && s.n == uint64(e.sumN) && !protected[emp] {
+			fn(emp, s.hash(f.cx))
 		}
-		fn(emp, s.hash(f.cx))
-	}
+	})
 }
 
 // KeepContracts is asked for every row of the second pass: the answer is

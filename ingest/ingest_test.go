@@ -26,6 +26,8 @@ type env struct {
 	run   int64
 }
 
+func init() { minHalf = 1 }
+
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	dir := t.TempDir()

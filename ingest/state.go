@@ -121,22 +121,37 @@ func (st *state) useHashesOf(source string) error {
 	st.index.each(func(_ string, e *entry) {
 		*e = entry{Indexed: lifecycle.Indexed{Owner: e.Owner, Left: e.Left}}
 	})
-	st.hashes = 0
-	l := lookup{x: st.index} // the hashes come in employee order, as the index most often is
-	seed, err := st.store.EachHashes(st.ctx, source, func(emp string, h lifecycle.Hashes) {
-		if e := l.get(emp); e != nil {
+	// In two halves at once, split at the middle entry: each half writes
+	// only its own persons' entries, through a lookup of its own (the
+	// hashes come in employee order, as the index most often is).
+	at := ""
+	if n := st.index.len(); n >= 2*minHalf {
+		at = st.index.key(n / 2)
+	}
+	var ls [2]lookup
+	var found [2]int
+	for i := range ls {
+		ls[i] = lookup{x: st.index}
+	}
+	seed, err := st.store.EachHashes(st.ctx, source, at, func(half int, emp string, h lifecycle.Hashes) {
+		if e := ls[half].get(emp); e != nil {
 			e.Hashes = recorded{h.Person, h.Contracts}
 			// The raw hash in the mapped one's place: the entry holds one
-			// (rawSeeded puts the mapped one back when the seed changed).
+			// (ContractsSeed puts the mapped one back when the seed changed).
 			if h.Raw.Known() && h.Raw != lifecycle.NoRaw {
 				e.Hashes.Contracts, e.raw = h.Raw, true
 			}
-			st.hashes++
+			found[half]++
 		}
 	})
-	st.rawSeed = seed
+	st.hashes, st.rawSeed = found[0]+found[1], seed
 	return err
 }
+
+// minHalf is the fewest persons worth a second connection to read the
+// hashes of (useHashesOf). Tests lower it, so every ingest of two persons
+// or more reads them in halves.
+var minHalf = 5000
 
 // recorded is what the source of useHashesOf recorded for emp, as far as
 // its index entry holds it.

@@ -44,7 +44,7 @@ func indexed(t *testing.T, s *Store, source string) []string {
 		t.Fatal(err)
 	}
 	out = append(out, fmt.Sprint("owners ", names))
-	_, err = s.EachHashes(context.Background(), source, func(emp string, h Hashes) {
+	_, err = s.EachHashes(context.Background(), source, "", func(_ int, emp string, h Hashes) {
 		out = append(out, fmt.Sprintf("%s %q %q", emp, string(h.Person[:1]), string(h.Contracts[:1])))
 	})
 	if err != nil {
