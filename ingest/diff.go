@@ -80,8 +80,11 @@ type Plan struct {
 	stagedJoined, stagedProvided int
 	stagedEmps                   []string
 	stream                       func(*lifecycle.Writer) error
-	// contractsSeed is the seed of the raw hashes the plan records.
+	// contractsSeed is the seed of the raw hashes the plan records;
+	// indexHashes yields the hashes it records that are not in its maps
+	// (sourceFilter.indexHashes).
 	contractsSeed []byte
+	indexHashes   func(yield func(emp string, h lifecycle.Hashes) error) error
 }
 
 // emptiedLookup is an empty lookup file and what its emptiness would clear.
@@ -141,19 +144,13 @@ func (st *state) planSource(res *connector.Result, skipFields []string, f *sourc
 		// What the filter compared while the files were read: the rows
 		// that only hash anew (their hashes start the plan's, not a copy
 		// of them), and the stored persons it loaded.
-		plan.rehashed = len(f.rehashed)
-		if len(f.rehashed) > 0 {
-			for emp, h := range plan.hashes {
-				f.rehashed[emp] = h
-			}
-			plan.hashes = f.rehashed
-		}
+		plan.rehashed = f.rehashed
 		for emp, p := range f.loaded {
 			if _, ok := st.persons[emp]; !ok {
 				st.persons[emp] = p
 			}
 		}
-		f.rehashed, f.loaded = nil, nil
+		f.loaded = nil
 	}
 
 	for _, emp := range slices.Sorted(maps.Keys(res.Persons)) {
@@ -207,14 +204,9 @@ func (st *state) planSource(res *connector.Result, skipFields []string, f *sourc
 	}
 
 	st.planContracts(plan, res, x)
-	f.rawsToRecord(res.ProtectedContracts, func(emp string, raw lifecycle.Hash) {
-		if h := plan.hashes[emp]; !h.Contracts.Known() && !h.Raw.Known() {
-			h.Raw = raw
-			plan.hashes[emp] = h
-		}
-	})
 	if f != nil {
 		plan.contractsSeed = f.seed
+		plan.indexHashes = f.indexHashes(res.ProtectedContracts, func(emp string) lifecycle.Hashes { return plan.putHashes[emp] })
 	}
 	if st.stg.stages(src) {
 		if err := st.planStaged(plan, res); err != nil && st.err == nil {
@@ -571,7 +563,7 @@ func (p *Plan) Summary() string {
 func (p *Plan) changeSet() *lifecycle.Changes {
 	ch := &lifecycle.Changes{Source: p.Source, Leave: p.leave, PutContracts: p.putContracts, DelContracts: p.delContracts,
 		Events: p.Events, Digest: p.digest, Rows: p.Rows, Hashes: p.putHashes, VoidHashes: p.void,
-		Streamed: p.stagedJoined, Provides: p.provides, ContractsSeed: p.contractsSeed}
+		Streamed: p.stagedJoined, Provides: p.provides, ContractsSeed: p.contractsSeed, MoreHashes: p.indexHashes}
 	for _, emp := range slices.Sorted(maps.Keys(p.persons)) {
 		ch.Persons = append(ch.Persons, p.persons[emp])
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
-	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -181,11 +180,12 @@ type sourceFilter struct {
 	compared bool // the sums were compared with the recorded hashes
 	stages   bool // joiners' rows go to the stage
 	provided int  // provider rows for staged joiners, staged
-	// rehashed are the persons rows whose hash changed while the fields
-	// they are diffed on did not (sameAsStored): their new hashes, to be
-	// recorded; loaded the stored persons that do differ, for the diff.
-	// Both are the persons goroutine's until the files are read.
-	rehashed map[string]lifecycle.Hashes // becomes the plan's hashes: after an upgrade, a million
+	// rehashed counts the persons rows whose hash changed while the fields
+	// they are diffed on did not (sameAsStored): their new hashes are in
+	// their index entries, to be recorded (indexHashes); loaded are the
+	// stored persons that do differ, for the diff. Both are the persons
+	// goroutine's until the files are read.
+	rehashed int
 	loaded   map[string]*lifecycle.Person
 	// The contracts file's rows are hashed as read under seed. unchecks:
 	// the seed is the one the source's raw hashes were recorded under, so
@@ -222,22 +222,13 @@ func (r *rawSums) add(i int32, h [16]byte) {
 }
 
 func (r *rawSums) get(i int32) contractSum {
-	if r.all != nil {
+	switch {
+	case int(i) < len(r.all): // the index may have grown since (later joiners)
 		return r.all[i]
+	case r.few != nil:
+		return r.few[i]
 	}
-	return r.few[i]
-}
-
-// each calls fn with every position that has a sum, in order.
-func (r *rawSums) each(fn func(i int32, s contractSum)) {
-	for i, s := range r.all {
-		if s.n > 0 {
-			fn(int32(i), s)
-		}
-	}
-	for _, i := range slices.Sorted(maps.Keys(r.few)) {
-		fn(i, r.few[i])
-	}
+	return contractSum{}
 }
 
 // newFilter returns the filter src is read through, or nil for a pulled
@@ -251,7 +242,7 @@ func (st *state) newFilter(src *connector.Source, skip []string) *sourceFilter {
 	}
 	return &sourceFilter{st: st, src: src, skip: skip, px: newHasher(), cx: newHasher(),
 		pe: lookup{x: st.index}, ce: lookup{x: st.index}, others: map[string]bool{}, stages: stages,
-		rehashed: map[string]lifecycle.Hashes{}, loaded: map[string]*lifecycle.Person{}}
+		loaded: map[string]*lifecycle.Person{}}
 }
 
 // lookup is one goroutine's way into the index that remembers the last
@@ -403,7 +394,10 @@ func (f *sourceFilter) sameAsStored(e *entry, p *connector.PersonRow, h lifecycl
 			return false
 		}
 	}
-	f.rehashed[strings.Clone(emp)] = lifecycle.Hashes{Person: h}
+	// The recorded hash is not asked for again (a person has one row):
+	// the entry holds the new one, not a map of a million.
+	e.Hashes.Person, e.rehashed = h, true
+	f.rehashed++
 	return true
 }
 
@@ -504,23 +498,72 @@ func (f *sourceFilter) rawOf(emp string, kept int, protected bool) lifecycle.Has
 	return s.hash(f.cx)
 }
 
-// rawsToRecord calls fn with each stored person whose rows were checked
-// and are as recorded (mapped), clean (every row one of its contracts),
-// and not kept: its raw hash is recorded, so the next ingest compares
-// them as read. After a first ingest of this binary (or a new seed),
-// every person; on other days few.
-func (f *sourceFilter) rawsToRecord(protected map[string]bool, fn func(emp string, raw lifecycle.Hash)) {
-	if f == nil || f.st.hashes == 0 {
-		return // nothing recorded: every row was kept, and planned
+// indexHashes returns what the plan records that the index and the
+// filter hold, not the plan's map (after a new binary, a million persons
+// of each): the new hashes of the persons rows that only hashed anew,
+// and the raw hashes of the persons whose rows were checked, are as
+// recorded (mapped), clean (every row one of its contracts) and not
+// kept, so that the next ingest compares them as read. planned are the
+// plan's own hashes, which a raw hash here never overrides. The hashes
+// are read from the index when yield is called: before the next source's
+// take their place (useHashesOf), keepIndexHashes copies them out.
+func (f *sourceFilter) indexHashes(protected map[string]bool, planned func(emp string) lifecycle.Hashes) func(yield func(emp string, h lifecycle.Hashes) error) error {
+	if f == nil {
+		return nil
 	}
-	f.compare()
-	f.raws.each(func(i int32, s contractSum) {
-		e := &f.st.index.ents[i]
-		emp := f.st.index.key(int(i))
-		if !e.contractsChanged && e.sumN > 0 && s.n == uint64(e.sumN) && !protected[emp] {
-			fn(emp, s.hash(f.cx))
+	bootstrap := f.st.hashes > 0 // else every row was kept, and planned
+	if bootstrap {
+		f.compare()
+	}
+	x := f.st.index
+	return func(yield func(emp string, h lifecycle.Hashes) error) error {
+		cx := newHasher()
+		for i := range x.ents {
+			e := &x.ents[i]
+			var h lifecycle.Hashes
+			if e.rehashed {
+				h.Person = e.Hashes.Person
+			}
+			if s := f.raws.get(int32(i)); bootstrap && s.n > 0 && !e.contractsChanged && s.n == uint64(e.sumN) {
+				if emp := x.key(i); !protected[emp] {
+					if p := planned(emp); !p.Contracts.Known() && !p.Raw.Known() {
+						h.Raw = s.hash(cx)
+					}
+				}
+			}
+			if h.Person.Known() || h.Raw.Known() {
+				if err := yield(x.key(i), h); err != nil {
+					return err
+				}
+			}
 		}
+		return nil
+	}
+}
+
+// keepIndexHashes copies what plan.indexHashes yields out of the index,
+// for a source that more follow.
+func (plan *Plan) keepIndexHashes() {
+	if plan.indexHashes == nil {
+		return
+	}
+	type kept struct {
+		emp string
+		h   lifecycle.Hashes
+	}
+	var all []kept
+	plan.indexHashes(func(emp string, h lifecycle.Hashes) error {
+		all = append(all, kept{emp, h})
+		return nil
 	})
+	plan.indexHashes = func(yield func(emp string, h lifecycle.Hashes) error) error {
+		for _, k := range all {
+			if err := yield(k.emp, k.h); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 // KeepContracts is asked for every row of the second pass: the answer is

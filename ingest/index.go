@@ -18,6 +18,9 @@ type entry struct {
 	// contractsChanged: the sum hashes otherwise than the source recorded.
 	contractsChanged bool
 	raw              bool // beside contractsChanged: the entry stays 64 bytes
+	// rehashed: the persons row only hashed anew (sameAsStored), and
+	// Hashes.Person holds its new hash, to be recorded (indexHashes).
+	rehashed bool
 	// line is where the source's persons file lists the person, when the
 	// row was dropped as unchanged (sourceFilter.Line); 0: not kept here.
 	line int32

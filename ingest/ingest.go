@@ -189,6 +189,7 @@ func Run(ctx context.Context, s *lifecycle.Store, runID int64, sources []*connec
 		plan.hashes, plan.putHashes = nil, st.newHashes(plan.hashes, plan.void)
 		if i < len(ordered)-1 {
 			st.remember(plan)
+			plan.keepIndexHashes() // the next source's hashes take their place
 		}
 		rep.Plans = append(rep.Plans, plan)
 		diff.Add(1)

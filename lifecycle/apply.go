@@ -31,8 +31,12 @@ type Changes struct {
 	Hashes     map[string]Hashes
 	VoidHashes []string
 	// ContractsSeed is the seed the Raw hashes were made under; nil when
-	// the apply made none.
+	// the apply made none. MoreHashes, when set, yields more of the
+	// source's new hashes, as Hashes holds them, from where the caller
+	// keeps them (a million after a new binary): a person it yields may
+	// be in Hashes too, for other hashes than the ones it yields.
 	ContractsSeed []byte
+	MoreHashes    func(yield func(emp string, h Hashes) error) error
 	// Streamed is how many persons the caller adds through BeginApply's
 	// Writer, from a Stage rather than from memory.
 	Streamed int
@@ -137,7 +141,7 @@ func writeChanges(c *sqlite.Conn, ch *Changes, runID int64, t string) error {
 	if err := insertRejects(c, ch.Source, ch.Rejects, runID, t); err != nil {
 		return err
 	}
-	return writeHashes(c, ch.Source, ch.VoidHashes, ch.Hashes, ch.ContractsSeed)
+	return writeHashes(c, ch)
 }
 
 // finishChanges records, after every row is in, what the changes did to

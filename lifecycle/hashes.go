@@ -104,7 +104,8 @@ func eachHashes(c *sqlite.Conn, query string, half int, fn func(half int, emp st
 // recorded one). void lists persons whose hashes
 // every source must compute again (they joined, left or were rewritten),
 // cleared first; then the source's own new hashes are written.
-func writeHashes(c *sqlite.Conn, source string, void []string, put map[string]Hashes, seed []byte) error {
+func writeHashes(c *sqlite.Conn, ch *Changes) error {
+	source, void, put := ch.Source, ch.VoidHashes, ch.Hashes
 	if len(void) > 0 {
 		v, err := newVoider(c)
 		if err != nil {
@@ -116,15 +117,29 @@ func writeHashes(c *sqlite.Conn, source string, void []string, put map[string]Ha
 			}
 		}
 	}
-	if err := writeSeed(c, source, seed); err != nil {
+	if err := writeSeed(c, source, ch.ContractsSeed); err != nil {
 		return err
 	}
 	// In key order: 100k inserts at random places in the B-tree cost
 	// twice as much as appending.
 	emps := slices.Sorted(maps.Keys(put))
-	return insertEach(newInserter(c, "source_hashes", hashCols, nil, hashUpsert), len(emps), func(vals []value, i int) []value {
-		return appendHashes(vals, source, emps[i], put[emps[i]])
-	})
+	in := newInserter(c, "source_hashes", hashCols, nil, hashUpsert)
+	defer in.close()
+	for _, emp := range emps {
+		if err := in.add(func(vals []value) []value { return appendHashes(vals, source, emp, put[emp]) }); err != nil {
+			return err
+		}
+	}
+	if ch.MoreHashes != nil {
+		// The upsert keeps what a row does not set: a person in both
+		// gets the hashes of each.
+		if err := ch.MoreHashes(func(emp string, h Hashes) error {
+			return in.add(func(vals []value) []value { return appendHashes(vals, source, emp, h) })
+		}); err != nil {
+			return err
+		}
+	}
+	return in.flush()
 }
 
 // writeSeed records the seed the raw hashes of this apply were made
