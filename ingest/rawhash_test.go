@@ -168,3 +168,25 @@ func TestARowRejectedLastTimeIsCheckedAgain(t *testing.T) {
 	}
 	eq(t, "the good row back", e.mustIngest(e.source("hr", "", rawPersons, rawContracts)), nil)
 }
+
+// The new hashes of rows that only hashed anew stay in the index entries
+// until the store writes them: a source that more follow copies them out
+// first, or the next source's hashes would take their place unwritten.
+func TestRowsThatOnlyHashAnewAreRecordedForEverySourceOfARun(t *testing.T) {
+	e := newEnv(t)
+	hr2Persons := "employee_number;first_name;last_name;email;naming_convention\n005;Piet;Smit;piet@example.nl;B\n"
+	hr2Contracts := contractsHeader + "005;c5;2020-01-01;;FIN;CTRL\n"
+	e.mustIngest(e.source("hr", "", rawPersons, rawContracts), e.source("hr2", "", hr2Persons, hr2Contracts))
+	rules := connector.Rules{VerifiedDomains: []string{"example.nl"}} // every row's seed changes
+	for day, want := range [][2]int{{3, 1}, {0, 0}} {
+		// A line more each day, so neither source is skipped as unchanged.
+		pad := strings.Repeat("\n", day+1)
+		_, rep, err := e.ingest(Config{Rules: rules}, e.source("hr", "", rawPersons+pad, rawContracts), e.source("hr2", "", hr2Persons+pad, hr2Contracts))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := [2]int{rep.Plans[0].rehashed, rep.Plans[1].rehashed}; got != want {
+			t.Fatalf("day %d: rows compared as read and not kept %v, want %v", day+2, got, want)
+		}
+	}
+}
