@@ -192,7 +192,8 @@ type sourceFilter struct {
 	// the rows of a person with a raw hash are summed as read, unchecked
 	// (Unchecked), and compared with it. raws sums, by index position, the
 	// rows as read of the other stored persons, whose raw hashes are
-	// recorded when their rows are clean (rawsToRecord).
+	// recorded when their rows are clean (indexHashes). uncheckedRows
+	// counts the rows Unchecked took.
 	seed          []byte
 	unchecks      bool
 	raws          rawSums
@@ -498,15 +499,16 @@ func (f *sourceFilter) rawOf(emp string, kept int, protected bool) lifecycle.Has
 	return s.hash(f.cx)
 }
 
-// indexHashes returns what the plan records that the index and the
-// filter hold, not the plan's map (after a new binary, a million persons
-// of each): the new hashes of the persons rows that only hashed anew,
-// and the raw hashes of the persons whose rows were checked, are as
-// recorded (mapped), clean (every row one of its contracts) and not
-// kept, so that the next ingest compares them as read. planned are the
-// plan's own hashes, which a raw hash here never overrides. The hashes
-// are read from the index when yield is called: before the next source's
-// take their place (useHashesOf), keepIndexHashes copies them out.
+// indexHashes returns the hashes the plan records that the index and
+// the filter hold, not the plan's map (after a new binary, a million
+// persons of each): the new hashes of the persons rows that only hashed
+// anew, and the raw hashes of the persons whose rows were checked and
+// are as recorded (mapped), clean (every row one of its contracts) and
+// not kept, so that the next ingest compares those rows as read. planned
+// gives the plan's own hashes, which a raw hash here never overrides.
+// The hashes are read from the index when the returned function is
+// called: before the next source's take their place (useHashesOf),
+// keepIndexHashes copies them out.
 func (f *sourceFilter) indexHashes(protected map[string]bool, planned func(emp string) lifecycle.Hashes) func(yield func(emp string, h lifecycle.Hashes) error) error {
 	if f == nil {
 		return nil
