@@ -310,16 +310,19 @@ func (res *reader) recheck(m *columnMap, rec []string) bool {
 }
 
 // rawDates counts the dates a row holds as read: what the date check
-// would count had the row been checked.
+// would count had the row been checked. Every unchecked row asks.
 func rawDates(m *columnMap, rec []string) int {
 	n := 0
-	for i, f := range model.ContractFields {
-		if (f == "start_date" || f == "end_date") && m.at(rec, m.contract[i]) != "" {
+	for _, i := range dateFields {
+		if m.at(rec, m.contract[i]) != "" {
 			n++
 		}
 	}
 	return n
 }
+
+// dateFields are the positions of the dates in model.ContractFields.
+var dateFields = [2]int{slices.Index(model.ContractFields, "start_date"), slices.Index(model.ContractFields, "end_date")}
 
 // merged counts delta merged rows of emp's, and apart those of a
 // person the second pass rechecks.

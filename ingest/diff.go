@@ -142,8 +142,8 @@ func (st *state) planSource(res *connector.Result, skipFields []string, f *sourc
 	st.owned(src.Name, func(string) { plan.population++ })
 	if f != nil {
 		// What the filter compared while the files were read: the rows
-		// that only hash anew (their hashes start the plan's, not a copy
-		// of them), and the stored persons it loaded.
+		// that only hash anew (their new hashes stay in the index,
+		// indexHashes), and the stored persons it loaded.
 		plan.rehashed = f.rehashed
 		for emp, p := range f.loaded {
 			if _, ok := st.persons[emp]; !ok {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -518,9 +519,29 @@ func (f *sourceFilter) indexHashes(protected map[string]bool, planned func(emp s
 		f.compare()
 	}
 	x := f.st.index
+	// Every entry when rows hashed anew or every person's rows were
+	// checked; on other days only the few persons raws holds, not the
+	// whole index of a million at each apply.
+	at := func(yield func(int) bool) {
+		for i := range x.ents {
+			if !yield(i) {
+				return
+			}
+		}
+	}
+	if f.rehashed == 0 && f.raws.all == nil {
+		few := slices.Sorted(maps.Keys(f.raws.few))
+		at = func(yield func(int) bool) {
+			for _, i := range few {
+				if !yield(int(i)) {
+					return
+				}
+			}
+		}
+	}
 	return func(yield func(emp string, h lifecycle.Hashes) error) error {
 		cx := newHasher()
-		for i := range x.ents {
+		for i := range at {
 			e := &x.ents[i]
 			var h lifecycle.Hashes
 			if e.rehashed {
