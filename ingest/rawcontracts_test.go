@@ -143,13 +143,8 @@ func TestANewContractsSeedComparesAsMappedForADay(t *testing.T) {
 func TestAChangedLookupFileRemapsTheContractRowsItFills(t *testing.T) {
 	e := newEnv(t)
 	withOUs := func(names string) *connector.Source {
-		src := e.source("hr", "", rawBasePersons, rawBase)
-		src.Lookups = []*connector.Lookup{{File: e.write("ou.csv", "code;name\n"+names),
-			Key: map[string]string{"ou_code": "code"}, Fill: map[string]string{"ou_name": "name"}}}
-		if err := src.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		return src
+		return e.withLookup(e.source("hr", "", rawBasePersons, rawBase), "ou.csv", "code;name\n"+names,
+			map[string]string{"ou_code": "code"}, map[string]string{"ou_name": "name"})
 	}
 	e.mustIngest(withOUs("FIN;Finance\nHR;People\n"))
 	eq(t, "an OU renamed in the lookup file", e.mustIngest(withOUs("FIN;Finance\nHR;Human Resources\n")),

@@ -34,6 +34,17 @@ func TestAByteChangedInAnyMappedColumnIsNeverDroppedAsUnchanged(t *testing.T) {
 	}
 }
 
+// withLookup gives src a lookup file of data, keyed and filling as
+// given, and validates it again.
+func (e *env) withLookup(src *connector.Source, file, data string, key, fill map[string]string) *connector.Source {
+	e.t.Helper()
+	src.Lookups = []*connector.Lookup{{File: e.write(file, data), Key: key, Fill: fill}}
+	if err := src.Validate(); err != nil {
+		e.t.Fatal(err)
+	}
+	return src
+}
+
 func withLine(lines []string, i int, s string) string {
 	out := append([]string(nil), lines...)
 	out[i] = s
@@ -44,13 +55,8 @@ func TestAChangedLookupFileChangesTheRowsItFills(t *testing.T) {
 	e := newEnv(t)
 	persons := "employee_number;first_name;last_name\n001;Jan;Boele\n002;Anna;Jansen\n"
 	withLookup := func(mails string) *connector.Source {
-		src := e.source("hr", "", persons, rawContracts)
-		src.Lookups = []*connector.Lookup{{File: e.write("mail.csv", "emp;mail\n"+mails),
-			Key: map[string]string{"employee_number": "emp"}, Fill: map[string]string{"email": "mail"}}}
-		if err := src.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		return src
+		return e.withLookup(e.source("hr", "", persons, rawContracts), "mail.csv", "emp;mail\n"+mails,
+			map[string]string{"employee_number": "emp"}, map[string]string{"email": "mail"})
 	}
 	e.mustIngest(withLookup("001;jan@example.nl\n002;anna@example.nl\n"))
 	eq(t, "a lookup row changed", e.mustIngest(withLookup("001;jan@example.nl\n002;a.jansen@example.nl\n")),
