@@ -1,90 +1,401 @@
 package lifecycle
 
 import (
+	"bufio"
+	"bytes"
 	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
 )
 
-// runRows is how many rows of one stage table wait to be sorted before
-// they are inserted. The stage's tables are keyed (src, emp, line) so
-// that they read back in employee order; rows of files in HR order (by
-// name, say) came in at random places of the B-trees, each insert a seek
-// through pages the stage's cache no longer held. Sorted, a run's rows
-// land in key order, each leaf touched once per run. A run of 16k rows is
-// a few MB whatever the files' size.
-const runRows = 16384
+// The stage is a flat file of sorted runs, merged as it is read. Rows of
+// one table and source wait in memory in a chunk; a full chunk is sorted
+// by key and appended to the file as a segment. Segments in key order
+// (files in employee order) join one run, read straight through; rows of
+// files in HR order (by name, say) make a run per chunk, and reading
+// merges the runs. Memory stays at a chunk a table while the rows come
+// in, and a read buffer a run while they go out, whatever the files'
+// size. The stage was a SQLite file: every row a B-tree insert, and in HR
+// order a seek through pages its cache no longer held.
+const (
+	chunkBytes = 2 << 20 // a chunk's encoded rows
+	// markEvery is how often a segment notes a row's key and place, so
+	// that Load starts reading near the number it wants.
+	markEvery  = 64
+	readBuffer = 64 << 10
+	writePiece = 256 << 10
+)
 
-// stagedRow is a row of the stage's persons or contracts table.
-type stagedRow struct {
-	src, line int
-	emp       string
-	data      []byte
-	hash      Hash
-	hashed    bool // the table has a hash column
+// chunkRows is the most rows a chunk holds (tests make it small).
+var chunkRows = 1 << 16
+
+// Each row is stored as its length, then the employee number (with its
+// length), the source, the line, the hash and the data (to the end).
+
+// table is one of the stage's tables: persons, contracts, provided.
+type table struct {
+	// byProvider: rows order by (emp, src), and the first row staged for
+	// a pair is the one read (provided); otherwise by (emp, line) within
+	// one source.
+	byProvider bool
+	mu         sync.Mutex
+	parts      map[int]*part // by source; provided: all in 0
+	out        []byte        // a segment being written, reused
 }
 
-// run gathers one table's rows; safe for several goroutines. Rows that
-// come in key order (files in employee order) go to the writer at once,
-// as they would unsorted: gathering them only delayed the inserts. From
-// the first row out of order on, until Flush, the rows wait in runs.
-type run struct {
-	mu       sync.Mutex
-	in       *inserter
-	rows     []stagedRow
-	last     stagedRow // the last row handed over in order
-	shuffled bool
+// part is the rows of one source of a table: the chunk filling up and
+// the runs written.
+type part struct {
+	arena []byte
+	recs  []rec
+	runs  []*run
 }
 
-func (r *run) add(st *Stage, row stagedRow) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.shuffled {
-		if r.last.emp == "" || compareRows(r.last, row) < 0 {
-			r.last = row
-			r.queue(st, &row)
+// rec is a row waiting in a chunk: its encoding is arena[off:end], its
+// employee number arena[emp:empEnd]; n2 is its line (or source).
+type rec struct {
+	off, end, emp, empEnd, n2 int
+}
+
+type run struct{ segs []*segment }
+
+// segment is a sorted chunk as written: where it is in the file, its
+// first and last keys, and a mark every markEvery rows.
+type segment struct {
+	off, n      int64
+	first, last key
+	marks       []mark
+}
+
+type key struct {
+	emp string
+	n2  int
+}
+
+type mark struct {
+	emp string
+	off int64 // within the segment
+}
+
+func compareKeys(a, b key) int {
+	return cmp.Or(strings.Compare(a.emp, b.emp), cmp.Compare(a.n2, b.n2))
+}
+
+func (t *table) partFor(src int) *part {
+	if t.byProvider {
+		src = 0
+	}
+	p := t.parts[src]
+	if p == nil {
+		if t.parts == nil {
+			t.parts = map[int]*part{}
+		}
+		p = &part{}
+		t.parts[src] = p
+	}
+	return p
+}
+
+// add queues one row; data appends its encoding. Safe for several
+// goroutines; a failure is Flush's to report.
+func (t *table) add(st *Stage, src int, emp string, line int, h Hash, data func([]byte) []byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.partFor(src)
+	r := rec{off: len(p.arena), n2: line}
+	if t.byProvider {
+		r.n2 = src
+	}
+	p.arena = binary.AppendUvarint(p.arena, uint64(len(emp)))
+	r.emp = len(p.arena)
+	p.arena = append(p.arena, emp...)
+	r.empEnd = len(p.arena)
+	p.arena = binary.AppendUvarint(p.arena, uint64(src))
+	p.arena = binary.AppendUvarint(p.arena, uint64(line))
+	p.arena = append(p.arena, h[:]...)
+	p.arena = data(p.arena)
+	r.end = len(p.arena)
+	p.recs = append(p.recs, r)
+	if len(p.arena) >= chunkBytes || len(p.recs) >= chunkRows {
+		t.write(st, p)
+	}
+}
+
+// flush writes every part's waiting rows.
+func (t *table) flush(st *Stage) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, p := range t.parts {
+		t.write(st, p)
+	}
+}
+
+// write sorts p's chunk, appends it to the file as a segment and empties
+// it. The rows of a cancelled run are dropped.
+func (t *table) write(st *Stage, p *part) {
+	defer func() { p.arena, p.recs = p.arena[:0], p.recs[:0] }()
+	if len(p.recs) == 0 || st.failed() {
+		return
+	}
+	if err := st.ctx.Err(); err != nil {
+		st.fail(err)
+		return
+	}
+	empOf := func(r rec) []byte { return p.arena[r.emp:r.empEnd] }
+	// Ties (a provider's second row for a number) keep the order staged.
+	slices.SortFunc(p.recs, func(a, b rec) int {
+		return cmp.Or(bytes.Compare(empOf(a), empOf(b)), cmp.Compare(a.n2, b.n2), cmp.Compare(a.off, b.off))
+	})
+	// The segment's place is taken first; it is written a piece at a
+	// time.
+	seg := &segment{}
+	for _, r := range p.recs {
+		seg.n += int64(uvarintLen(uint64(r.end-r.off)) + r.end - r.off)
+	}
+	seg.off = st.reserve(seg.n)
+	out, at := t.out[:0], int64(0)
+	for i, r := range p.recs {
+		if i%markEvery == 0 {
+			seg.marks = append(seg.marks, mark{emp: string(empOf(r)), off: at + int64(len(out))})
+		}
+		out = binary.AppendUvarint(out, uint64(r.end-r.off))
+		out = append(out, p.arena[r.off:r.end]...)
+		if len(out) >= writePiece || i == len(p.recs)-1 {
+			if _, err := st.f.WriteAt(out, seg.off+at); err != nil {
+				st.fail(err)
+				return
+			}
+			at += int64(len(out))
+			out = out[:0]
+		}
+	}
+	t.out = out
+	firstRec, lastRec := p.recs[0], p.recs[len(p.recs)-1]
+	seg.first = key{seg.marks[0].emp, firstRec.n2}
+	seg.last = key{string(empOf(lastRec)), lastRec.n2}
+	if k := len(p.runs); k > 0 {
+		if r := p.runs[k-1]; compareKeys(r.segs[len(r.segs)-1].last, seg.first) < 0 {
+			r.segs = append(r.segs, seg)
 			return
 		}
-		r.shuffled = true
 	}
-	r.rows = append(r.rows, row)
-	if len(r.rows) >= runRows {
-		r.flushLocked(st)
-	}
+	p.runs = append(p.runs, &run{segs: []*segment{seg}})
 }
 
-func compareRows(a, b stagedRow) int {
-	return cmp.Or(cmp.Compare(a.src, b.src), strings.Compare(a.emp, b.emp), cmp.Compare(a.line, b.line))
+// stagedRow is a staged row as read: valid until its reader moves on.
+type stagedRow struct {
+	emp       []byte
+	src, line int
+	hash      Hash
+	data      []byte
 }
 
-// handOver gives the rows waiting to the stage's writer; the next
-// source's rows start in order again.
-func (r *run) handOver(st *Stage) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.flushLocked(st)
-	r.last, r.shuffled = stagedRow{}, false
+// runReader reads one run in order, from the first row of emp on when
+// emp is set, and to its last.
+type runReader struct {
+	st    *Stage
+	order int // the run's place: of equal keys, the earlier run's stagedRow comes first
+	segs  []*segment
+	emp   string
+	r     *bufio.Reader
+	buf   []byte
+	left  int64 // bytes of the segment not read yet
+	row   stagedRow
+	ok    bool
 }
 
-// flushLocked sorts the run by the table's key and queues its rows; a
-// failure is Flush's to report.
-func (r *run) flushLocked(st *Stage) {
-	slices.SortFunc(r.rows, compareRows)
-	for i := range r.rows {
-		r.queue(st, &r.rows[i])
-	}
-	clear(r.rows)
-	r.rows = r.rows[:0]
-}
-
-// queue hands one row to the stage's writer.
-func (r *run) queue(st *Stage, row *stagedRow) {
-	st.bg.add(r.in, func(vals []value) []value {
-		vals = append(vals, integer(int64(row.src)), text(row.emp), integer(int64(row.line)), blob(row.data))
-		if row.hashed {
-			vals = append(vals, value{kind: kindHash, h: row.hash})
+func (rr *runReader) next() error {
+	for {
+		if rr.left == 0 {
+			if len(rr.segs) == 0 {
+				rr.ok = false
+				return nil
+			}
+			rr.open()
+			continue
 		}
-		return vals
-	})
+		n, err := binary.ReadUvarint(rr.r)
+		if err == nil && n >= uint64(rr.left) {
+			err = errShortRow
+		}
+		if err == nil {
+			rr.buf = slices.Grow(rr.buf[:0], int(n))[:n]
+			_, err = io.ReadFull(rr.r, rr.buf)
+		}
+		if err == nil {
+			rr.left -= int64(uvarintLen(n)) + int64(n)
+			err = rr.decode()
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("read staging file: %w", err)
+		}
+		if rr.emp != "" {
+			if c := strings.Compare(string(rr.row.emp), rr.emp); c < 0 {
+				continue
+			} else if c > 0 {
+				rr.ok, rr.segs, rr.left = false, nil, 0
+				return nil
+			}
+		}
+		rr.ok = true
+		return nil
+	}
+}
+
+func uvarintLen(n uint64) int {
+	k := 1
+	for ; n >= 0x80; n >>= 7 {
+		k++
+	}
+	return k
+}
+
+// open starts reading the next segment: from its last mark before emp,
+// when emp is set.
+func (rr *runReader) open() {
+	seg := rr.segs[0]
+	rr.segs = rr.segs[1:]
+	var from int64
+	if rr.emp != "" {
+		i, _ := slices.BinarySearchFunc(seg.marks, rr.emp, func(m mark, emp string) int { return strings.Compare(m.emp, emp) })
+		if i > 0 {
+			from = seg.marks[i-1].off
+		}
+	}
+	src := io.NewSectionReader(rr.st.f, seg.off+from, seg.n-from)
+	rr.left = seg.n - from
+	if rr.r == nil {
+		rr.r = bufio.NewReaderSize(src, readBuffer)
+	} else {
+		rr.r.Reset(src)
+	}
+}
+
+var errShortRow = errors.New("a staged stagedRow is cut short")
+
+func (rr *runReader) decode() error {
+	b := rr.buf
+	n, k := binary.Uvarint(b)
+	if k <= 0 || uint64(len(b)-k) < n {
+		return errShortRow
+	}
+	rr.row.emp, b = b[k:k+int(n)], b[k+int(n):]
+	src, k := binary.Uvarint(b)
+	if k <= 0 {
+		return errShortRow
+	}
+	b = b[k:]
+	line, k := binary.Uvarint(b)
+	if k <= 0 || len(b)-k < len(Hash{}) {
+		return errShortRow
+	}
+	b = b[k:]
+	rr.row.src, rr.row.line = int(src), int(line)
+	copy(rr.row.hash[:], b)
+	rr.row.data = b[len(Hash{}):]
+	return nil
+}
+
+// merged reads every run of a part in key order.
+type merged struct {
+	byProvider bool
+	heap       []*runReader
+}
+
+// open reads src's rows of t (every source's, for provided), from emp's
+// on and to its last when emp is set.
+func (t *table) open(st *Stage, src int, emp string) (*merged, error) {
+	m := &merged{byProvider: t.byProvider}
+	t.mu.Lock()
+	p := t.parts[src]
+	if t.byProvider {
+		p = t.parts[0]
+	}
+	var runs []*run
+	if p != nil {
+		runs = p.runs
+	}
+	t.mu.Unlock()
+	for i, r := range runs {
+		segs := r.segs
+		if emp != "" {
+			// Segments wholly before emp are not read.
+			j, _ := slices.BinarySearchFunc(segs, emp, func(s *segment, emp string) int { return strings.Compare(s.last.emp, emp) })
+			segs = segs[j:]
+		}
+		rr := &runReader{st: st, order: i, segs: segs, emp: emp}
+		if err := rr.next(); err != nil {
+			return nil, err
+		}
+		if rr.ok {
+			m.heap = append(m.heap, rr)
+		}
+	}
+	for i := len(m.heap)/2 - 1; i >= 0; i-- {
+		m.down(i)
+	}
+	return m, nil
+}
+
+func (m *merged) ok() bool { return m != nil && len(m.heap) > 0 }
+
+// cur is the first row in key order; valid until next.
+func (m *merged) cur() *stagedRow { return &m.heap[0].row }
+
+func (m *merged) next() error {
+	rr := m.heap[0]
+	if err := rr.next(); err != nil {
+		return err
+	}
+	if !rr.ok {
+		last := len(m.heap) - 1
+		m.heap[0] = m.heap[last]
+		m.heap = m.heap[:last]
+	}
+	if len(m.heap) > 0 {
+		m.down(0)
+	}
+	return nil
+}
+
+func (m *merged) less(a, b *runReader) bool {
+	c := bytes.Compare(a.row.emp, b.row.emp)
+	if c == 0 {
+		if m.byProvider {
+			c = cmp.Compare(a.row.src, b.row.src)
+		} else {
+			c = cmp.Compare(a.row.line, b.row.line)
+		}
+	}
+	if c == 0 {
+		c = cmp.Compare(a.order, b.order)
+	}
+	return c < 0
+}
+
+func (m *merged) down(i int) {
+	h := m.heap
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		j := l
+		if r := l + 1; r < len(h) && m.less(h[r], h[l]) {
+			j = r
+		}
+		if !m.less(h[j], h[i]) {
+			return
+		}
+		h[i], h[j] = h[j], h[i]
+		i = j
+	}
 }

@@ -114,9 +114,9 @@ func TestStageGivesRowsBackByEmployeeNumber(t *testing.T) {
 	}
 }
 
-// Rows wait in runs sorted before they are inserted (sortedruns.go):
-// rows staged in random order from two goroutines, more than a run
-// holds, all come back once, in employee order, with their own lines.
+// Rows wait in chunks sorted before they are written (sortedruns.go):
+// rows staged in random order from two goroutines all come back once, in
+// employee order, with their own lines.
 func TestStageGivesBackEveryRowOfShuffledFilesInOrder(t *testing.T) {
 	st := newStage(t)
 	const n = 40_000

@@ -15,7 +15,7 @@ import (
 // producers build the next ones (a first ingest reads its stage and
 // renders its events on one core while SQLite inserts on the other; an
 // export walks the state while its events and rows are written). Apply's
-// stream (Writer), the export (ExportWriter) and the stage use it.
+// stream (Writer) and the export (ExportWriter) use it.
 //
 // Rows are handed over in batches of queueRows rows (one hand-over per row
 // cost both goroutines a wake-up each), at most queueDepth waiting, so
@@ -23,7 +23,7 @@ import (
 // context, and a failed write cancels it: producers stop at their next
 // hand-over with the writer's error, and no goroutine is left blocked.
 //
-// The producer side is safe for several goroutines (the stage's parsers).
+// The producer side is safe for several goroutines.
 // Until wait or stop returns, the connection belongs to the writer's
 // goroutine.
 type writer struct {
