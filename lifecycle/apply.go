@@ -255,11 +255,13 @@ func appendEventRow(vals []value, e *Event) ([]value, error) {
 // (writer.go): the caller builds the next rows while the last are
 // inserted. It is for one goroutine.
 type Writer struct {
-	s     *Store
-	conn  *sqlite.Conn // nil once Commit or Rollback ended the transaction
-	ch    *Changes
-	runID int64
-	t     string
+	s *Store
+	// writeback runs while rows stream (writeback.go).
+	writeback func()
+	conn      *sqlite.Conn // nil once Commit or Rollback ended the transaction
+	ch        *Changes
+	runID     int64
+	t         string
 
 	bg                                 *writer
 	persons, contracts, events, hashes *inserter
@@ -297,6 +299,7 @@ func (w *Writer) start(ctx context.Context) error {
 		}
 	}
 	w.bg = startWriter(ctx, w.inserters()...)
+	w.writeback = w.s.writeback()
 	return nil
 }
 
@@ -356,6 +359,9 @@ func (w *Writer) end() {
 		}
 	}
 	rollback(w.conn)
+	if w.writeback != nil {
+		w.writeback()
+	}
 	w.s.put(w.conn)
 	w.conn = nil
 }

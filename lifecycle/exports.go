@@ -319,7 +319,8 @@ func (r *ExportReader) Close() error {
 type ExportWriter struct {
 	s         *Store
 	conn      *sqlite.Conn
-	cacheSize int // the connection's own, restored after the export
+	cacheSize int    // the connection's own, restored after the export
+	writeback func() // while the transaction runs (writeback.go)
 	runID     int64
 	t         string
 	bg        *writer
@@ -363,6 +364,7 @@ func (s *Store) BeginExport(ctx context.Context, runID int64) (_ *ExportWriter, 
 		ON CONFLICT DO UPDATE SET time = excluded.time`, 3)
 	w.clear = newStatement(c, "record export", `DELETE FROM exported_persons`, 0)
 	w.bg = startWriter(ctx, w.persons, w.events, w.drop, w.removed, w.clear)
+	w.writeback = s.writeback()
 	return w, nil
 }
 
@@ -535,6 +537,7 @@ func (w *ExportWriter) Rollback() {
 		in.close()
 	}
 	rollback(w.conn)
+	w.writeback()
 	w.restoreCache()
 	w.s.put(w.conn)
 	w.conn = nil
