@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -102,39 +103,52 @@ func TestStageMergesTheRunsOfShuffledRowsInEmployeeOrder(t *testing.T) {
 			for line, i := range order {
 				lineOf[i] = line + 2
 			}
-			next := 0
-			err := st.Each(context.Background(), 0, true, func(g *StagedGroup) error {
-				i := next
-				next++
-				p := g.Person
-				if g.Emp != emp(i) || p == nil || p.LastName != fmt.Sprint("L", i) || p.Line != lineOf[i] || p.Hash != (Hash{byte(i)}) {
-					return fmt.Errorf("group %d: %q %+v", i, g.Emp, p)
+			check := func(when string) {
+				t.Helper()
+				next := 0
+				err := st.Each(context.Background(), 0, true, func(g *StagedGroup) error {
+					i := next
+					next++
+					p := g.Person
+					if g.Emp != emp(i) || p == nil || p.LastName != fmt.Sprint("L", i) || p.Line != lineOf[i] || p.Hash != (Hash{byte(i)}) {
+						return fmt.Errorf("group %d: %q %+v", i, g.Emp, p)
+					}
+					if len(g.Contracts) != 2 || g.Contracts[0].Key != "k0" || g.Contracts[1].Key != "k1" ||
+						g.Contracts[0].Line != lineOf[i] || g.Contracts[1].Line != n+lineOf[i] || g.Contracts[1].OUCode != fmt.Sprint(i) {
+						return fmt.Errorf("group %d contracts: %+v", i, g.Contracts)
+					}
+					wantProvided := 0
+					if i%3 == 0 {
+						wantProvided = 1
+					}
+					if len(g.Provided) != wantProvided || wantProvided == 1 && (g.Provided[0].Values[0] != "first" || g.Provided[0].Line != lineOf[i]) {
+						return fmt.Errorf("group %d provided: %+v", i, g.Provided)
+					}
+					return nil
+				})
+				if err != nil || next != n {
+					t.Fatalf("%s: %d groups of %d: %v", when, next, n, err)
 				}
-				if len(g.Contracts) != 2 || g.Contracts[0].Key != "k0" || g.Contracts[1].Key != "k1" ||
-					g.Contracts[0].Line != lineOf[i] || g.Contracts[1].Line != n+lineOf[i] || g.Contracts[1].OUCode != fmt.Sprint(i) {
-					return fmt.Errorf("group %d contracts: %+v", i, g.Contracts)
+				for _, i := range []int{0, 63, 64, 65, 2500, n - 1} {
+					p, cs, err := st.Load(context.Background(), 0, emp(i))
+					if err != nil || p == nil || p.LastName != fmt.Sprint("L", i) || len(cs) != 2 || cs[1].OUCode != fmt.Sprint(i) {
+						t.Errorf("%s: Load %s: %+v %+v %v", when, emp(i), p, cs, err)
+					}
 				}
-				wantProvided := 0
-				if i%3 == 0 {
-					wantProvided = 1
+				if p, cs, err := st.Load(context.Background(), 0, "none"); p != nil || len(cs) != 0 || err != nil {
+					t.Errorf("%s: Load of a number not staged: %+v %+v %v", when, p, cs, err)
 				}
-				if len(g.Provided) != wantProvided || wantProvided == 1 && (g.Provided[0].Values[0] != "first" || g.Provided[0].Line != lineOf[i]) {
-					return fmt.Errorf("group %d provided: %+v", i, g.Provided)
-				}
-				return nil
-			})
-			if err != nil || next != n {
-				t.Fatalf("%d groups of %d: %v", next, n, err)
 			}
-			for _, i := range []int{0, 63, 64, 65, 2500, n - 1} {
-				p, cs, err := st.Load(context.Background(), 0, emp(i))
-				if err != nil || p == nil || p.LastName != fmt.Sprint("L", i) || len(cs) != 2 || cs[1].OUCode != fmt.Sprint(i) {
-					t.Errorf("Load %s: %+v %+v %v", emp(i), p, cs, err)
-				}
+			check("merging the runs")
+			// Planning's read writes the runs as one, which the next reads.
+			groups := 0
+			if err := st.EachLine(context.Background(), 0, func(*StagedGroup) error { groups++; return nil }); err != nil || groups != n {
+				t.Fatalf("EachLine: %d groups of %d: %v", groups, n, err)
 			}
-			if p, cs, err := st.Load(context.Background(), 0, "none"); p != nil || len(cs) != 0 || err != nil {
-				t.Errorf("Load of a number not staged: %+v %+v %v", p, cs, err)
+			if runs := runsOf(&st.persons, 0) + runsOf(&st.contracts, 0); runs != 2 {
+				t.Errorf("persons and contracts in %d runs after EachLine, want one each", runs)
 			}
+			check("after EachLine")
 		})
 	}
 }
@@ -170,6 +184,27 @@ func TestReadStringsGivesBackWhatAppendStringsWrote(t *testing.T) {
 		// Cut short: fewer values, no panic.
 		for i := range len(buf) - 4 {
 			readStrings(buf[:i])
+		}
+	}
+}
+
+// Comparing by prefix first orders employee numbers as their bytes do.
+func TestPrefixComparisonOrdersNumbersAsTheirBytes(t *testing.T) {
+	cases := []string{"", "0", "00", "000123", "0001230", "12345678", "123456789", "12345679", "ab", "ab\x00", "ab\x00c", "abc", "\xff", "zz\x00\x00\x00\x00\x00\x00\x01"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 200 {
+		b := make([]byte, rng.IntN(12))
+		for i := range b {
+			b[i] = "0a\x00\xff9"[rng.IntN(5)]
+		}
+		cases = append(cases, string(b))
+	}
+	for _, a := range cases {
+		for _, b := range cases {
+			x, y := []byte(a), []byte(b)
+			if got, want := compareEmp(prefix(x), prefix(y), x, y), bytes.Compare(x, y); got != want {
+				t.Fatalf("compare %q %q: %d, want %d", a, b, got, want)
+			}
 		}
 	}
 }

@@ -243,17 +243,17 @@ func (st *Stage) each(ctx context.Context, src int, emp string, provided, lines 
 	if err := st.Flush(); err != nil {
 		return err
 	}
-	ps, err := st.persons.open(st, src, emp)
+	ps, err := st.persons.open(st, src, emp, lines)
 	if err != nil {
 		return err
 	}
-	cs, err := st.contracts.open(st, src, emp)
+	cs, err := st.contracts.open(st, src, emp, lines)
 	if err != nil {
 		return err
 	}
 	var pv *merged
 	if provided {
-		if pv, err = st.provided.open(st, 0, ""); err != nil {
+		if pv, err = st.provided.open(st, 0, "", false); err != nil {
 			return err
 		}
 	}
@@ -330,6 +330,8 @@ func (st *Stage) each(ctx context.Context, src int, emp string, provided, lines 
 			return err
 		}
 	}
+	ps.done()
+	cs.done()
 	return nil
 }
 
