@@ -45,7 +45,7 @@ type table struct {
 	byProvider bool
 	mu         sync.Mutex
 	parts      map[int]*part // by source; provided: all in 0
-	out        []byte        // a segment being written, reused
+	out        []byte        // the segment being written, reused
 }
 
 // part is the rows of one source of a table: the chunk filling up and
@@ -171,40 +171,24 @@ func (t *table) write(st *Stage, p *part) {
 	slices.SortFunc(p.recs, func(a, b rec) int {
 		return cmp.Or(compareEmp(a.pre, b.pre, empOf(a), empOf(b)), cmp.Compare(a.n2, b.n2), cmp.Compare(a.off, b.off))
 	})
-	// The segment's place is taken first; it is written a piece at a
-	// time.
-	seg := &segment{}
+	w := runWriter{st: st, out: t.out[:0]}
 	for _, r := range p.recs {
-		seg.n += int64(uvarintLen(uint64(r.end-r.off)) + r.end - r.off)
+		w.add(empOf(r), r.n2, p.arena[r.off:r.end])
 	}
-	seg.off = st.reserve(seg.n)
-	out, at := t.out[:0], int64(0)
-	for i, r := range p.recs {
-		if i%markEvery == 0 {
-			seg.marks = append(seg.marks, mark{emp: string(empOf(r)), off: at + int64(len(out))})
-		}
-		out = binary.AppendUvarint(out, uint64(r.end-r.off))
-		out = append(out, p.arena[r.off:r.end]...)
-		if len(out) >= writePiece || i == len(p.recs)-1 {
-			if _, err := st.f.WriteAt(out, seg.off+at); err != nil {
-				st.fail(err)
-				return
-			}
-			at += int64(len(out))
-			out = out[:0]
-		}
+	w.flush()
+	t.out = w.out
+	if w.err != nil {
+		st.fail(w.err)
+		return
 	}
-	t.out = out
-	firstRec, lastRec := p.recs[0], p.recs[len(p.recs)-1]
-	seg.first = key{seg.marks[0].emp, firstRec.n2}
-	seg.last = key{string(empOf(lastRec)), lastRec.n2}
+	// A chunk in key order after the last run joins it.
 	if k := len(p.runs); k > 0 {
-		if r := p.runs[k-1]; compareKeys(r.segs[len(r.segs)-1].last, seg.first) < 0 {
-			r.segs = append(r.segs, seg)
+		if r := p.runs[k-1]; compareKeys(r.segs[len(r.segs)-1].last, w.run.segs[0].first) < 0 {
+			r.segs = append(r.segs, w.run.segs...)
 			return
 		}
 	}
-	p.runs = append(p.runs, &run{segs: []*segment{seg}})
+	p.runs = append(p.runs, &w.run)
 }
 
 // stagedRow is a staged row as read: valid until its reader moves on.
@@ -219,7 +203,7 @@ type stagedRow struct {
 // emp is set, and to its last.
 type runReader struct {
 	st    *Stage
-	order int // the run's place: of equal keys, the earlier run's stagedRow comes first
+	order int // the run's place: of equal keys, the earlier run's row comes first
 	segs  []*segment
 	emp   string
 	r     *bufio.Reader
@@ -315,7 +299,7 @@ func (rr *runReader) open() {
 	}
 }
 
-var errShortRow = errors.New("a staged stagedRow is cut short")
+var errShortRow = errors.New("a staged row is cut short")
 
 func (rr *runReader) decode() error {
 	b := rr.buf
@@ -345,7 +329,7 @@ type merged struct {
 	byProvider bool
 	heap       []*runReader
 	// tee, when set, gets every row read, to write them as one run.
-	tee *compactor
+	tee *runWriter
 	t   *table
 	src int
 }
@@ -389,7 +373,7 @@ func (t *table) open(st *Stage, src int, emp string, compact bool) (*merged, err
 		m.down(i)
 	}
 	if compact && emp == "" && len(runs) > 1 {
-		m.tee = &compactor{st: st}
+		m.tee = &runWriter{st: st}
 	}
 	return m, nil
 }
@@ -411,9 +395,9 @@ func (m *merged) done() {
 	m.t.parts[m.src].runs = []*run{&c.run}
 }
 
-// compactor writes rows that come in key order as the segments of one
-// run, a writePiece at a time.
-type compactor struct {
+// runWriter writes rows that come in key order as the segments of one
+// run, a writePiece each: a sorted chunk, or a compacting read's rows.
+type runWriter struct {
 	st      *Stage
 	run     run
 	seg     *segment
@@ -424,23 +408,24 @@ type compactor struct {
 	err     error
 }
 
-func (c *compactor) add(r *stagedRow, raw []byte, n2 int) {
+// add appends one row: emp is its employee number, raw its encoding.
+func (c *runWriter) add(emp []byte, n2 int, raw []byte) {
 	if c.seg == nil {
-		c.seg, c.rows = &segment{first: key{string(r.emp), n2}}, 0
+		c.seg, c.rows = &segment{first: key{string(emp), n2}}, 0
 	}
 	if c.rows%markEvery == 0 {
-		c.seg.marks = append(c.seg.marks, mark{emp: string(r.emp), off: int64(len(c.out))})
+		c.seg.marks = append(c.seg.marks, mark{emp: string(emp), off: int64(len(c.out))})
 	}
 	c.out = binary.AppendUvarint(c.out, uint64(len(raw)))
 	c.out = append(c.out, raw...)
 	c.rows++
-	c.lastEmp, c.lastN2 = append(c.lastEmp[:0], r.emp...), n2
+	c.lastEmp, c.lastN2 = append(c.lastEmp[:0], emp...), n2
 	if len(c.out) >= writePiece {
 		c.flush()
 	}
 }
 
-func (c *compactor) flush() {
+func (c *runWriter) flush() {
 	if c.seg == nil || c.err != nil {
 		return
 	}
@@ -467,7 +452,7 @@ func (m *merged) next() error {
 		if m.byProvider {
 			n2 = rr.row.src
 		}
-		m.tee.add(&rr.row, rr.buf, n2)
+		m.tee.add(rr.row.emp, n2, rr.buf)
 	}
 	if err := rr.next(); err != nil {
 		return err
