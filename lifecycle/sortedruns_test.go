@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -205,6 +206,30 @@ func TestPrefixComparisonOrdersNumbersAsTheirBytes(t *testing.T) {
 			if got, want := compareEmp(prefix(x), prefix(y), x, y), bytes.Compare(x, y); got != want {
 				t.Fatalf("compare %q %q: %d, want %d", a, b, got, want)
 			}
+		}
+	}
+}
+
+// A stage file cut short under the run (a full disk, another process)
+// reads as an error naming the staging file, not as fewer rows or a
+// panic.
+func TestAStageCutShortIsAnError(t *testing.T) {
+	smallChunks(t, 50)
+	st := testStage(t)
+	st.Begin(context.Background())
+	for i := range 1000 {
+		st.Person(0, &model.Person{EmployeeNumber: fmt.Sprintf("%06d", i), LastName: "L"}, i+2, nil, Hash{})
+	}
+	if err := st.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int64{st.size / 2, st.size - 1, 0} {
+		if err := os.Truncate(st.path, size); err != nil {
+			t.Fatal(err)
+		}
+		err := st.Each(context.Background(), 0, false, func(*StagedGroup) error { return nil })
+		if err == nil || !strings.Contains(err.Error(), "read staging file") {
+			t.Errorf("cut to %d bytes: %v, want a read error of the staging file", size, err)
 		}
 	}
 }
