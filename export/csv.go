@@ -79,6 +79,9 @@ func (c *csvWriter) field(f string) {
 	}
 }
 
+// pos is how many bytes the file has so far.
+func (c *csvWriter) pos() int64 { return c.size + int64(c.bw.Buffered()) }
+
 // row writes one row.
 func (c *csvWriter) row(r Row) {
 	for n, i := range c.cols {

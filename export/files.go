@@ -58,6 +58,8 @@ type Writer struct {
 	persons, roles *atomicfile.Staging
 	pw, rw         *csvWriter
 	pending        []*atomicfile.Pending
+	layout         *layoutWriter // RecordLayout's
+	splice         *splice       // Splice's
 }
 
 // NewWriter starts an export into dir (made 0700 if missing; temporary
@@ -86,11 +88,33 @@ func NewWriter(dir string, cfg *Config) (_ *Writer, err error) {
 // Rows writes one person's rows (persons in employee order, so both files
 // come out sorted).
 func (w *Writer) Rows(p *PersonRows) error {
+	if w.splice != nil {
+		if err := w.splice.upTo(p.Person[keyAt], false); err != nil {
+			return err
+		}
+	}
+	if w.layout == nil {
+		w.writeRows(p)
+		return nil
+	}
+	p0, r0 := w.pw.pos(), w.rw.pos()
+	w.writeRows(p)
+	return w.layout.add(layoutEntry{emp: p.Person[keyAt], persons: w.pw.pos() - p0, roles: w.rw.pos() - r0, nroles: int64(len(p.Roles))})
+}
+
+func (w *Writer) writeRows(p *PersonRows) {
 	w.pw.row(p.Person)
 	for _, r := range p.Roles {
 		w.rw.row(r)
 	}
-	return nil
+}
+
+// RecordLayout has the writer record where each person's rows are in its
+// files (layout.go), handing put the layout's chunks as they fill and
+// chunk 0 at Close. An export that copies the last files whole (Copy)
+// records none: the last one still holds.
+func (w *Writer) RecordLayout(put func(seq int, data []byte) error) {
+	w.layout = &layoutWriter{put: put}
 }
 
 // Copy writes the data files of the export last describes, read from dir,
@@ -104,25 +128,15 @@ func (w *Writer) Copy(dir string, last *Manifest) (bool, error) {
 	if w.pw.rows+w.rw.rows > 0 || last.Persons.File != w.cfg.Persons.File || last.Roles.File != w.cfg.Roles.File {
 		return false, nil
 	}
+	heads, ok, err := w.sameFiles(dir, last)
+	if !ok || err != nil {
+		return false, err
+	}
+	w.layout = nil
 	files := []struct {
 		c    *csvWriter
-		fc   FileConfig
 		info FileInfo
-	}{{w.pw, w.cfg.Persons, last.Persons}, {w.rw, w.cfg.Roles, last.Roles}}
-	heads := make([][]byte, len(files))
-	for i, f := range files {
-		// The writer has its BOM and header already: the same bytes must
-		// start the old file.
-		var head bytes.Buffer
-		h := newCSV(&head, f.fc, f.c.cols, w.cfg)
-		if err := h.bw.Flush(); err != nil {
-			return false, err
-		}
-		heads[i] = head.Bytes()
-		if ok, _ := sameFile(filepath.Join(dir, f.info.File), f.info, heads[i], io.Discard); !ok {
-			return false, nil // changed or gone: the caller builds the rows
-		}
-	}
+	}{{w.pw, last.Persons}, {w.rw, last.Roles}}
 	for i, f := range files {
 		// Rows are written now: a file that changed since its check (or a
 		// failed write) fails the export instead of falling back.
@@ -180,6 +194,11 @@ func (w *Writer) Close(id, date string) (*Manifest, error) {
 	if m.Persons, err = w.pw.finish(w.cfg.Persons.File); err != nil {
 		return nil, fmt.Errorf("write export: %w", err)
 	}
+	if w.layout != nil {
+		if err := w.layout.finish(m); err != nil {
+			return nil, err
+		}
+	}
 	for _, s := range []**atomicfile.Staging{&w.roles, &w.persons} {
 		p, err := (*s).Done()
 		*s = nil
@@ -195,6 +214,10 @@ func (w *Writer) Close(id, date string) (*Manifest, error) {
 // writer made it and nothing was committed): a stopped export leaves the
 // folder as it was.
 func (w *Writer) Discard() {
+	if w.splice != nil {
+		w.splice.close()
+		w.splice = nil
+	}
 	for _, s := range []*atomicfile.Staging{w.roles, w.persons} {
 		if s != nil {
 			s.Abort()

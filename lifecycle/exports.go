@@ -213,6 +213,9 @@ type ExportReader struct {
 	generation int64
 	last       *sqlite.Stmt
 	person     *sqlite.Stmt
+	only       string // Only's persons, as a JSON array
+	layout     *sqlite.Stmt
+	chunk      []byte // Layout's, reused
 	started    bool
 	stored     []byte   // StoredRows' text, reused
 	roles      []string // and its roles
@@ -263,8 +266,16 @@ func (r *ExportReader) Current(fn func(p *model.Person, blocked bool, contracts 
 func (r *ExportReader) Next() (emp string, hash []byte, ok bool, err error) {
 	if !r.started {
 		r.started = true
-		if r.last, err = r.conn.Prepare(`SELECT employee_number, hash, row, roles FROM exported_persons ORDER BY employee_number`); err != nil {
+		query := `SELECT employee_number, hash, row, roles FROM exported_persons ORDER BY employee_number`
+		if r.only != "" {
+			query = `SELECT employee_number, hash, row, roles FROM exported_persons
+				WHERE employee_number IN (SELECT value FROM json_each(?)) ORDER BY employee_number`
+		}
+		if r.last, err = r.conn.Prepare(query); err != nil {
 			return "", nil, false, fmt.Errorf("read last export: %w", err)
+		}
+		if r.only != "" {
+			r.last.BindText(1, r.only)
 		}
 	}
 	if r.last == nil {
@@ -280,6 +291,50 @@ func (r *ExportReader) Next() (emp string, hash []byte, ok bool, err error) {
 	}
 	// The hash is the caller's to keep: a copy of its own.
 	return r.last.ColumnText(0), columnBytes(r.last, 1, nil), true, nil
+}
+
+// Only has Next read only those of emps that are in the last export;
+// call it before the first Next.
+func (r *ExportReader) Only(emps []string) error {
+	list, err := json.Marshal(emps)
+	if err != nil {
+		return err
+	}
+	r.only = string(list)
+	return nil
+}
+
+// Layout starts a read of the last export's layout (export/layout.go) in
+// the reader's snapshot: each call of the function it returns gives the
+// next chunk, chunk 0 first, nil at the end. A chunk is valid until the
+// next call. Starting again ends the read before.
+func (r *ExportReader) Layout() func() ([]byte, error) {
+	if r.layout != nil {
+		r.layout.Reset()
+	}
+	ended := false
+	return func() ([]byte, error) {
+		var err error
+		if ended {
+			return nil, nil
+		}
+		if r.layout == nil {
+			if r.layout, err = r.conn.Prepare(`SELECT data FROM export_layout ORDER BY seq`); err != nil {
+				return nil, fmt.Errorf("read last export layout: %w", err)
+			}
+		}
+		ok, err := r.layout.Step()
+		if err != nil || !ok {
+			r.layout.Reset()
+			ended = true
+			if err != nil {
+				return nil, fmt.Errorf("read last export layout: %w", err)
+			}
+			return nil, nil
+		}
+		r.chunk = columnBytes(r.layout, 0, r.chunk[:0])
+		return r.chunk, nil
+	}
 }
 
 // Rows returns the stored rows of emp in the last export: its person row
@@ -329,6 +384,9 @@ type ExportWriter struct {
 	drop      *inserter
 	removed   *inserter
 	clear     *inserter
+	layout    *inserter
+	relayout  *inserter // empties the layout before the first chunk
+	laidOut   bool
 	details   []byte // scratch for encoding an event's details
 }
 
@@ -363,7 +421,9 @@ func (s *Store) BeginExport(ctx context.Context, runID int64) (_ *ExportWriter, 
 	w.removed = newStatement(c, "record export", `INSERT INTO removed_emails (email, employee_number, time) VALUES (?, ?, ?)
 		ON CONFLICT DO UPDATE SET time = excluded.time`, 3)
 	w.clear = newStatement(c, "record export", `DELETE FROM exported_persons`, 0)
-	w.bg = startWriter(ctx, w.persons, w.events, w.drop, w.removed, w.clear)
+	w.relayout = newStatement(c, "record export layout", `DELETE FROM export_layout`, 0)
+	w.layout = newStatement(c, "record export layout", `INSERT INTO export_layout (seq, data) VALUES (?, ?)`, 2)
+	w.bg = startWriter(ctx, w.persons, w.events, w.drop, w.removed, w.clear, w.relayout, w.layout)
 	w.writeback = s.writeback()
 	return w, nil
 }
@@ -441,6 +501,21 @@ func (s *Store) WithoutRole(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("count persons without a role: %w", err)
 	}
 	return n, nil
+}
+
+// Layout stores chunk seq of the export's layout (export.Writer's
+// RecordLayout), replacing the last export's: the first call empties it.
+// data must not change after.
+func (w *ExportWriter) Layout(seq int, data []byte) error {
+	if !w.laidOut {
+		w.laidOut = true
+		if err := w.bg.add(w.relayout, func(vals []value) []value { return vals }); err != nil {
+			return err
+		}
+	}
+	return w.bg.add(w.layout, func(vals []value) []value {
+		return append(vals, integer(int64(seq)), value{kind: kindBlob, b: data})
+	})
 }
 
 // Clear empties the last export (migrate replaces it whole).
@@ -533,7 +608,7 @@ func (w *ExportWriter) Rollback() {
 		return
 	}
 	w.bg.stop()
-	for _, in := range []*inserter{w.persons, w.events, w.drop, w.removed, w.clear} {
+	for _, in := range []*inserter{w.persons, w.events, w.drop, w.removed, w.clear, w.relayout, w.layout} {
 		in.close()
 	}
 	rollback(w.conn)

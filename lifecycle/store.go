@@ -244,6 +244,11 @@ var migrations = [][]string{
 	// first: the next apply records them.
 	{`ALTER TABLE source_hashes ADD COLUMN raw BLOB`,
 		`CREATE TABLE IF NOT EXISTS source_seeds (source TEXT PRIMARY KEY, contracts BLOB NOT NULL) WITHOUT ROWID`},
+	// 15: where each person's rows are in the last export's files, in
+	// chunks (export/layout.go), so the next export copies the unchanged
+	// persons' bytes from those files. Empty at first: the next export
+	// that writes its rows records it.
+	{`CREATE TABLE IF NOT EXISTS export_layout (seq INTEGER PRIMARY KEY, data BLOB NOT NULL)`},
 }
 
 // migrate creates the schema in a new database, upgrades an older one in

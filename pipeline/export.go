@@ -147,8 +147,23 @@ func (p *Pipeline) walkExport(ctx context.Context, date string, sink export.Sink
 		return nil, nil, err
 	}
 	if changed != nil {
-		// Only the changed persons are walked; the rest are carried.
+		// Only the changed persons are walked; the rest are carried: their
+		// bytes copied from the last files, or else their stored rows.
 		carryingWalks++
+		if sp, ok := sink.(splicer); ok {
+			spliced, err := sp.splice(rd, s.Export.Dir, changed)
+			if err != nil {
+				return nil, nil, err
+			}
+			if spliced {
+				splicingWalks++
+				stats, err := walkSpliced(rd, w, sp, changed)
+				if err != nil {
+					return nil, nil, err
+				}
+				return done(stats)
+			}
+		}
 		w.Carry = func(emp string) bool { _, found := slices.BinarySearch(changed, emp); return !found }
 		if err := rd.CurrentOf(changed, w.Person); err != nil {
 			return nil, nil, err
@@ -160,6 +175,31 @@ func (p *Pipeline) walkExport(ctx context.Context, date string, sink export.Sink
 		return nil, nil, err
 	}
 	return done(&w.Stats)
+}
+
+// walkSpliced walks the changed persons beside their own last rows only:
+// the splice copies everyone else's, so an exported person the walk
+// passes over is one that is no longer in the dump.
+func walkSpliced(rd *lifecycle.ExportReader, w *export.Walker, sp splicer, changed []string) (*export.Stats, error) {
+	if err := rd.Only(changed); err != nil {
+		return nil, err
+	}
+	if err := rd.CurrentOf(changed, w.Person); err != nil {
+		return nil, err
+	}
+	if err := w.Finish(); err != nil {
+		return nil, err
+	}
+	c, err := sp.spliceRest()
+	if err != nil {
+		return nil, err
+	}
+	st := &w.Stats
+	st.Before += c.Persons
+	st.Persons += c.Persons
+	st.Roles += c.Roles
+	st.WithoutRole += c.WithoutRole
+	return st, nil
 }
 
 // exportLimits applies the safety stops to a walk; with force a stop is
@@ -382,6 +422,9 @@ func (p *Pipeline) export(ctx context.Context, o ExportOptions) (*export.Manifes
 		return nil, nil, err
 	}
 	defer sink.files.Discard()
+	if db != nil {
+		sink.files.RecordLayout(db.Layout)
+	}
 	stats, basis, err := p.walkExport(ctx, date, sink, allowed, removed)
 	if err != nil {
 		return nil, nil, err

@@ -98,11 +98,34 @@ func changedSince(rd *lifecycle.ExportReader, b *lifecycle.ExportBasis, moved []
 }
 
 // partialExports lets a test compare a carrying export with a full walk;
-// carryingWalks counts the walks that carried.
+// carryingWalks counts the walks that carried, splicingWalks those of them
+// that copied the carried persons' bytes from the last files.
 var (
 	partialExports = true
 	carryingWalks  int
+	splicingWalks  int
 )
+
+// A splicer is a sink that can copy the carried persons' rows from the
+// last export's files (export.Writer.Splice).
+type splicer interface {
+	splice(rd *lifecycle.ExportReader, dir string, changed []string) (bool, error)
+	spliceRest() (export.Carried, error)
+}
+
+func (s *exportSink) splice(rd *lifecycle.ExportReader, dir string, changed []string) (bool, error) {
+	text, err := rd.LastManifest()
+	if err != nil || text == "" {
+		return false, err
+	}
+	var m export.Manifest
+	if json.Unmarshal([]byte(text), &m) != nil {
+		return false, nil
+	}
+	return s.files.Splice(dir, &m, rd.Layout, changed)
+}
+
+func (s *exportSink) spliceRest() (export.Carried, error) { return s.files.SpliceRest() }
 
 // A filesCopier is a sink that can take the last export's files whole
 // (export.Writer.Copy).

@@ -9,3 +9,7 @@ func WalkEveryone() (restore func()) {
 
 // CarryingWalks counts the export walks that carried the unchanged persons.
 func CarryingWalks() int { return carryingWalks }
+
+// SplicingWalks counts the carrying walks that copied the carried persons'
+// bytes from the last export's files.
+func SplicingWalks() int { return splicingWalks }

@@ -3,6 +3,8 @@ package pipeline_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,8 +14,18 @@ import (
 
 // An export that walks only the persons changed since the last export and
 // carries the rest makes, after every kind of change, what a walk of
-// everyone makes: the same files byte for byte and the same events.
+// everyone makes: the same files byte for byte and the same events,
+// whether it copies the carried persons' bytes from the last files or,
+// with those edited, their stored rows.
 func TestACarryingExportMakesWhatAFullWalkMakes(t *testing.T) {
+	for _, fromFiles := range []bool{true, false} {
+		t.Run(map[bool]string{true: "from the last files", false: "from the stored rows"}[fromFiles], func(t *testing.T) {
+			testCarrying(t, fromFiles)
+		})
+	}
+}
+
+func testCarrying(t *testing.T, fromFiles bool) {
 	row := func(emp, first, user, start, end, ou string) string {
 		return fmt.Sprintf("%s;%s;L;%s;%s;%s;%s;%s;F\n", emp, first, user, start, end, ou, ou+"x")
 	}
@@ -75,8 +87,8 @@ func TestACarryingExportMakesWhatAFullWalkMakes(t *testing.T) {
 	for k, v := range base {
 		mc[k], mw[k] = v, v
 	}
-	before := pipeline.CarryingWalks()
-	for _, s := range steps {
+	before, spliced := pipeline.CarryingWalks(), pipeline.SplicingWalks()
+	for i, s := range steps {
 		if s.change != nil {
 			s.change(carrying, mc)
 			s.change(walking, mw)
@@ -85,6 +97,14 @@ func TestACarryingExportMakesWhatAFullWalkMakes(t *testing.T) {
 				ingest(walking, mw)
 			}
 		}
+		if !fromFiles && i > 0 {
+			edit := filepath.Join(pc.Settings.Export.Dir, "persons.csv")
+			if err := os.WriteFile(edit, []byte("edited\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var cs, ws strings.Builder
+		pc.Stdout, pw.Stdout = &cs, &ws
 		cp, cr := exportOn(t, pc, s.date)
 		restore := pipeline.WalkEveryone()
 		wp, wr := exportOn(t, pw, s.date)
@@ -92,12 +112,20 @@ func TestACarryingExportMakesWhatAFullWalkMakes(t *testing.T) {
 		if cp != wp || cr != wr {
 			t.Fatalf("%s: carrying export\n%s\n%s\nfull walk\n%s\n%s", s.name, cp, cr, wp, wr)
 		}
+		// The summaries count the same persons, roles and changes.
+		if c, w := cs.String()[strings.Index(cs.String(), ":"):], ws.String()[strings.Index(ws.String(), ":"):]; c != w {
+			t.Fatalf("%s: carrying export's summary %q, a full walk's %q", s.name, c, w)
+		}
 		ce, we := eventLines(t, carrying.store, pc.RunID), eventLines(t, walking.store, pw.RunID)
 		if !slices.Equal(ce, we) {
 			t.Fatalf("%s: carrying export's events %v, a full walk's %v", s.name, ce, we)
 		}
 	}
-	if n := pipeline.CarryingWalks() - before; n < 6 {
+	n, spliced := pipeline.CarryingWalks()-before, pipeline.SplicingWalks()-spliced
+	if n < 6 {
 		t.Fatalf("%d of %d exports carried anyone", n, len(steps))
+	}
+	if fromFiles && spliced != n || !fromFiles && spliced != 0 {
+		t.Fatalf("%d of %d carrying exports copied from the last files", spliced, n)
 	}
 }
