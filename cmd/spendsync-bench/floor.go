@@ -47,6 +47,7 @@ var floors = []struct{ name, of string }{
 	{"binding floor: a first export's events and stored rows", "z:export"},
 	{"driver floor: reading every current person", "state"},
 	{"binding floor: reading every current person", "z:state"},
+	{"binding floor: a 1% day (reading the index and the files, writing 1% of persons)", "z:day"},
 }
 
 // floor does one floor's work in dir/floor/<of>; of is one of floors':
@@ -64,7 +65,12 @@ var floors = []struct{ name, of string }{
 //   - "state": what an export reads at least: every stored person and
 //     contract in employee order (in "events"' store).
 //
-// "z:" and one of those is the same work through zombiezen (zfloor).
+// "z:" and one of those is the same work through zombiezen (zfloor);
+// "z:day" only so: what "index" reads, then, in one transaction, for
+// every hundredth person its row and its hashes rewritten and a
+// person.changed event (127 bytes) recorded, the least a day's ingest
+// after a 1% change writes (in "events"' store, changed for good: run it
+// last).
 func floor(dir, of string) error {
 	if z, ok := strings.CutPrefix(of, "z:"); ok {
 		return zfloor(dir, z)
@@ -346,6 +352,11 @@ func textColumns(n int) string {
 // "z:events" wrote.
 func zfloor(dir, of string) error {
 	switch of {
+	case "day":
+		if err := zfloor(dir, "index"); err != nil {
+			return err
+		}
+		return zday(dir)
 	case "index", "state":
 		c, err := zopen(dir, "z-events", false)
 		if err != nil {
@@ -467,6 +478,51 @@ func zfloor(dir, of string) error {
 		if err := t.flush(); err != nil {
 			return err
 		}
+	}
+	return sqlitex.ExecuteTransient(c, "COMMIT", nil)
+}
+
+// zday rewrites every hundredth person of the "events" floor's store, its
+// hashes and an event, in one transaction.
+func zday(dir string) error {
+	c, err := zopen(dir, "z-events", false)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := sqlitex.ExecuteTransient(c, "BEGIN IMMEDIATE", nil); err != nil {
+		return err
+	}
+	person, hashes := c.Prep(`UPDATE persons SET first_name = first_name || 'x', updated = ? WHERE employee_number = ?`),
+		c.Prep(`UPDATE source_hashes SET person = ? WHERE source = 'afas' AND employee_number = ?`)
+	events := &zTable{c: c, name: "events", cols: 8}
+	hash, n := make([]byte, 16), 0
+	err = eachRecord(filepath.Join(dir, "hr", "persons.csv"), func(rec []string) error {
+		if n++; n%100 != 0 {
+			return nil
+		}
+		person.BindText(1, "2026-11-25T00:00:00Z")
+		person.BindText(2, rec[0])
+		hash[0]++
+		hashes.BindBytes(1, hash)
+		hashes.BindText(2, rec[0])
+		for _, st := range []*sqlite.Stmt{person, hashes} {
+			if _, err := st.Step(); err != nil {
+				return err
+			}
+			if err := st.Reset(); err != nil {
+				return err
+			}
+		}
+		events.null().text("2026-11-25T00:00:00Z").int(2).text("floor").text("afas").text("person.changed").text(rec[0]).
+			text(`{"changed":{"first_name":{"from":"` + rec[1] + `","to":"` + rec[1] + `x"}},"source":"afas","x":"` + strings.Repeat(" ", 40) + `"}`)
+		return events.end()
+	})
+	if err != nil {
+		return err
+	}
+	if err := events.flush(); err != nil {
+		return err
 	}
 	return sqlitex.ExecuteTransient(c, "COMMIT", nil)
 }
