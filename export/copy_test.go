@@ -13,23 +13,9 @@ import (
 // the export's manifest.
 func writeDump(t *testing.T, dir string, cfg *Config) *Manifest {
 	t.Helper()
-	w, err := NewWriter(dir, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Discard()
 	p := PersonRow(map[string]string{"employee_number": "001", "first_name": "A", "username": "u1"})
 	r := RoleRow(map[string]string{"employee_number": "001", "username": "u1", "ou_code": "FIN"})
-	if err := w.Rows(&PersonRows{Person: p, Roles: []Row{r}}); err != nil {
-		t.Fatal(err)
-	}
-	m, err := w.Close("1", "2025-01-01")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Commit(m, true, 0); err != nil {
-		t.Fatal(err)
-	}
+	m, _, _ := writeRows(t, dir, cfg, []*PersonRows{{Person: p, Roles: []Row{r}}}, nil)
 	return m
 }
 

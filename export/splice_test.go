@@ -75,7 +75,7 @@ func writeRows(t *testing.T, dir string, cfg *Config, rows []*PersonRows, c chun
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Commit(m, false, 0); err != nil {
+	if err := w.Commit(m, true, 0); err != nil {
 		t.Fatal(err)
 	}
 	return m, read(t, filepath.Join(dir, cfg.Persons.File)), read(t, filepath.Join(dir, cfg.Roles.File))
