@@ -70,7 +70,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzName$$' -fuzztime $(FUZZTIME) ./export
 	$(GO) test -run '^$$' -fuzz '^FuzzConfig$$' -fuzztime $(FUZZTIME) ./cmd/spendsync
 
-# The SIGKILL crash loop alone (it also runs in make test); KILLS per target.
+# The SIGKILL crash loop alone (it also runs in make test); KILLS per loop
+# (folder, SFTP, and folder with exports that copy most persons' lines).
 crash:
 	SPENDSYNC_SLOW=1 SPENDSYNC_CRASH_KILLS=$(or $(KILLS),50) $(GO) test -count=1 -run '^TestCrashLoop$$' -v -timeout 30m ./cmd/spendsync
 

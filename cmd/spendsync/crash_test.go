@@ -22,8 +22,15 @@ import (
 
 // genDataset writes an AFAS-style pair of files: n persons, about 1.5
 // contracts each. variant shifts names, OUs and who is listed, so moving
-// between variants means real joins, changes and leaves.
+// between variants means real joins, changes and leaves. Variants 11 and
+// 12 are variant 1 with every hundredth person renamed (two different
+// sets): between them an export walks a few persons and copies the rest
+// from the last files.
 func genDataset(t testing.TB, dir string, n, variant int) {
+	renamed := -1
+	if variant > 10 {
+		variant, renamed = 1, variant-10
+	}
 	t.Helper()
 	os.MkdirAll(dir, 0o700)
 	write := func(name, header string, rows func(w *bufio.Writer)) {
@@ -42,7 +49,11 @@ func genDataset(t testing.TB, dir string, n, variant int) {
 	write("persons.csv", "Medewerker;Roepnaam;Geboortenaam;Email_werk;UPN", func(w *bufio.Writer) {
 		for i := range n {
 			if listed(i) {
-				fmt.Fprintf(w, "%06d;Voornaam%d;Achternaam%d-%d;p%d@example.nl;p%d@example.nl\n", i, i, i, (i*variant)%3, i, i)
+				suffix := ""
+				if i%100 == renamed {
+					suffix = "-renamed"
+				}
+				fmt.Fprintf(w, "%06d;Voornaam%d;Achternaam%d-%d%s;p%d@example.nl;p%d@example.nl\n", i, i, i, (i*variant)%3, suffix, i, i)
 			}
 		}
 	})
@@ -133,23 +144,35 @@ retention: {exports: 3}
 
 // TestCrashLoop kills spendsync run with SIGKILL at random moments and
 // checks the guarantees after every kill. SPENDSYNC_CRASH_KILLS sets the
-// number of kills per target (default 30 folder + 20 SFTP = 50).
+// number of kills per run (default 30 folder + 20 SFTP + 15 folder with
+// few changes = 65).
 func TestCrashLoop(t *testing.T) {
 	slowtest.Require(t)
 	if testing.Short() {
 		t.Skip("crash loop skipped with -short")
 	}
 	bin := buildBinary(t)
-	kills := map[string]int{"folder": 30, "sftp": 20}
-	if v, err := strconv.Atoi(os.Getenv("SPENDSYNC_CRASH_KILLS")); err == nil {
-		kills = map[string]int{"folder": v, "sftp": v}
+	loops := []struct {
+		name, target string
+		variants     [2]int
+		kills        int
+	}{
+		{"folder", "folder", [2]int{1, 2}, 30},
+		{"sftp", "sftp", [2]int{1, 2}, 20},
+		// Runs whose exports copy most persons' lines from the last files.
+		{"folder, few changes", "folder", [2]int{11, 12}, 15},
 	}
 	const persons = 4000
-	for _, target := range []string{"folder", "sftp"} {
-		t.Run(target, func(t *testing.T) {
+	for _, l := range loops {
+		target, variants := l.target, l.variants
+		kills := map[string]int{target: l.kills}
+		if v, err := strconv.Atoi(os.Getenv("SPENDSYNC_CRASH_KILLS")); err == nil {
+			kills[target] = v
+		}
+		t.Run(l.name, func(t *testing.T) {
 			// Reference dumps: each variant from a fresh, uninterrupted run.
 			refs := map[int][2]string{}
-			for _, v := range []int{1, 2} {
+			for _, v := range variants {
 				ref := newCrashRig(t, bin, "folder")
 				genDataset(t, ref.data, persons, v)
 				ref.runToEnd()
@@ -160,12 +183,16 @@ func TestCrashLoop(t *testing.T) {
 				known[d[0]], known[d[1]] = true, true
 			}
 			r := newCrashRig(t, bin, target)
-			genDataset(t, r.data, persons, 1)
+			genDataset(t, r.data, persons, variants[0])
+			r.runToEnd()
+			// The span kills are drawn from: a run from one variant to the
+			// other, as every attempt is (the first, where everyone joins,
+			// takes longer: with few changes, most kills drawn from it
+			// came after the run had ended).
+			genDataset(t, r.data, persons, variants[1])
 			start := time.Now()
 			r.runToEnd()
-			genDataset(t, r.data, persons, 2)
-			r.runToEnd()
-			span := time.Since(start) / 2
+			span := time.Since(start)
 			// Starting a process is most of a short run under Wine: draw the
 			// kills from after it, or none lands past the ingest.
 			bootStart := time.Now()
@@ -176,11 +203,11 @@ func TestCrashLoop(t *testing.T) {
 			// Every attempt feeds the other variant than the state holds, so
 			// no run takes the no-change fast path; only a kill that finds
 			// the process still running counts.
-			applied, landed, attempts, finished := 2, 0, 0, 0
+			applied, landed, attempts, finished := variants[1], 0, 0, 0
 			for landed < kills[target] && attempts < 4*kills[target] {
 				k := attempts
 				attempts++
-				variant := 3 - applied
+				variant := variants[0] + variants[1] - applied
 				genDataset(t, r.data, persons, variant)
 				cmd := r.run(context.Background())
 				var stderr bytes.Buffer
