@@ -125,9 +125,6 @@ func (w *Writer) RecordLayout(put func(seq int, data []byte) error) {
 // are streamed, twice: once to check them, once to copy them, so memory
 // stays flat whatever their size.
 func (w *Writer) Copy(dir string, last *Manifest) (bool, error) {
-	if w.pw.rows+w.rw.rows > 0 || last.Persons.File != w.cfg.Persons.File || last.Roles.File != w.cfg.Roles.File {
-		return false, nil
-	}
 	heads, ok, err := w.sameFiles(dir, last)
 	if !ok || err != nil {
 		return false, err

@@ -56,7 +56,7 @@ type spliced struct {
 // and the layout names them and adds up to them; layout is then read
 // twice (a function that starts it).
 func (w *Writer) Splice(dir string, last *Manifest, layout func() func() ([]byte, error), changed []string) (bool, error) {
-	if w.pw.rows+w.rw.rows > 0 || w.splice != nil || last.Persons.File != w.cfg.Persons.File || last.Roles.File != w.cfg.Roles.File {
+	if w.splice != nil {
 		return false, nil
 	}
 	heads, ok, err := w.sameFiles(dir, last)
@@ -102,9 +102,13 @@ func (w *Writer) Splice(dir string, last *Manifest, layout func() func() ([]byte
 	return true, nil
 }
 
-// sameFiles checks that dir holds the files last describes, starting
-// with the header this configuration writes, and returns the headers.
+// sameFiles checks that the writer has written no row yet and that dir
+// holds the files last describes, under this configuration's names and
+// starting with the header it writes, and returns the headers.
 func (w *Writer) sameFiles(dir string, last *Manifest) (heads [2][]byte, ok bool, err error) {
+	if w.pw.rows+w.rw.rows > 0 || last.Persons.File != w.cfg.Persons.File || last.Roles.File != w.cfg.Roles.File {
+		return heads, false, nil
+	}
 	for i, f := range []struct {
 		c    *csvWriter
 		fc   FileConfig

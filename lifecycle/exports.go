@@ -266,10 +266,9 @@ func (r *ExportReader) Current(fn func(p *model.Person, blocked bool, contracts 
 func (r *ExportReader) Next() (emp string, hash []byte, ok bool, err error) {
 	if !r.started {
 		r.started = true
-		query := `SELECT employee_number, hash, row, roles FROM exported_persons ORDER BY employee_number`
+		query := lastQuery
 		if r.only != "" {
-			query = `SELECT employee_number, hash, row, roles FROM exported_persons
-				WHERE employee_number IN (SELECT value FROM json_each(?)) ORDER BY employee_number`
+			query = lastOfQuery
 		}
 		if r.last, err = r.conn.Prepare(query); err != nil {
 			return "", nil, false, fmt.Errorf("read last export: %w", err)
@@ -292,6 +291,13 @@ func (r *ExportReader) Next() (emp string, hash []byte, ok bool, err error) {
 	// The hash is the caller's to keep: a copy of its own.
 	return r.last.ColumnText(0), columnBytes(r.last, 1, nil), true, nil
 }
+
+// lastQuery reads the last export in employee-number order, lastOfQuery
+// the persons of a JSON array in it (Only).
+var (
+	lastQuery   = `SELECT employee_number, hash, row, roles FROM exported_persons ORDER BY employee_number`
+	lastOfQuery = strings.Replace(lastQuery, " ORDER BY", " WHERE employee_number IN (SELECT value FROM json_each(?)) ORDER BY", 1)
+)
 
 // Only has Next read only those of emps that are in the last export;
 // call it before the first Next.

@@ -129,8 +129,14 @@ func (p *Pipeline) walkExport(ctx context.Context, date string, sink export.Sink
 	if err != nil {
 		return nil, nil, err
 	}
+	var lastFiles *export.Manifest
+	if last != nil {
+		if lastFiles, err = lastManifest(rd); err != nil {
+			return nil, nil, err
+		}
+	}
 	if last != nil && last.Generation == rd.Generation() && len(moved) == 0 {
-		stats, ok, err := copyFiles(rd, sink, s.Export.Dir)
+		stats, ok, err := copyFiles(rd, sink, s.Export.Dir, lastFiles)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -142,7 +148,7 @@ func (p *Pipeline) walkExport(ctx context.Context, date string, sink export.Sink
 		return done(stats)
 	}
 	w := export.NewWalker(&lastExport{r: rd}, sink, date, s.Export, rules)
-	changed, err := changedSince(rd, last, moved)
+	changed, err := changedSince(rd, last, lastFiles, moved)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -151,7 +157,7 @@ func (p *Pipeline) walkExport(ctx context.Context, date string, sink export.Sink
 		// bytes copied from the last files, or else their stored rows.
 		carryingWalks++
 		if sp, ok := sink.(splicer); ok {
-			spliced, err := sp.splice(rd, s.Export.Dir, changed)
+			spliced, err := sp.splice(rd, s.Export.Dir, lastFiles, changed)
 			if err != nil {
 				return nil, nil, err
 			}

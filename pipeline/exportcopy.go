@@ -66,19 +66,25 @@ func onLastSettings(rd *lifecycle.ExportReader, digest, date string, rules expor
 // stored rows. Beyond a fifth of the last dump's persons (and 1000) a
 // full walk, which reads the persons in one scan, is as cheap.
 
-// changedSince returns, sorted, the persons an export must walk when it
-// can carry the rest from the last export (b and moved: onLastSettings);
-// nil when it must walk everyone.
-func changedSince(rd *lifecycle.ExportReader, b *lifecycle.ExportBasis, moved []string) ([]string, error) {
-	if b == nil || !partialExports {
-		return nil, nil
-	}
+// lastManifest returns the manifest recorded with the last export, or nil
+// before the first or when a version with another manifest recorded it.
+func lastManifest(rd *lifecycle.ExportReader) (*export.Manifest, error) {
 	text, err := rd.LastManifest()
-	if err != nil {
+	if err != nil || text == "" {
 		return nil, err
 	}
 	var m export.Manifest
-	if text == "" || json.Unmarshal([]byte(text), &m) != nil {
+	if json.Unmarshal([]byte(text), &m) != nil {
+		return nil, nil
+	}
+	return &m, nil
+}
+
+// changedSince returns, sorted, the persons an export must walk when it
+// can carry the rest from the last export (b and moved: onLastSettings;
+// m: its manifest); nil when it must walk everyone.
+func changedSince(rd *lifecycle.ExportReader, b *lifecycle.ExportBasis, m *export.Manifest, moved []string) ([]string, error) {
+	if b == nil || m == nil || !partialExports {
 		return nil, nil
 	}
 	marked, err := rd.Marked(b.Generation)
@@ -109,20 +115,12 @@ var (
 // A splicer is a sink that can copy the carried persons' rows from the
 // last export's files (export.Writer.Splice).
 type splicer interface {
-	splice(rd *lifecycle.ExportReader, dir string, changed []string) (bool, error)
+	splice(rd *lifecycle.ExportReader, dir string, last *export.Manifest, changed []string) (bool, error)
 	spliceRest() (export.Carried, error)
 }
 
-func (s *exportSink) splice(rd *lifecycle.ExportReader, dir string, changed []string) (bool, error) {
-	text, err := rd.LastManifest()
-	if err != nil || text == "" {
-		return false, err
-	}
-	var m export.Manifest
-	if json.Unmarshal([]byte(text), &m) != nil {
-		return false, nil
-	}
-	return s.files.Splice(dir, &m, rd.Layout, changed)
+func (s *exportSink) splice(rd *lifecycle.ExportReader, dir string, last *export.Manifest, changed []string) (bool, error) {
+	return s.files.Splice(dir, last, rd.Layout, changed)
 }
 
 func (s *exportSink) spliceRest() (export.Carried, error) { return s.files.SpliceRest() }
@@ -140,24 +138,16 @@ func (s *exportSink) copyFiles(dir string, last *export.Manifest) (bool, error) 
 // A dry run writes no files.
 func (s *planSink) copyFiles(string, *export.Manifest) (bool, error) { return true, nil }
 
-// copyFiles hands sink the last export's files, when the export folder
-// still holds them as recorded, and counts them as a walk would; ok is
-// false when it did not. It is copyStored without reading or decoding a
-// row: most of a no-change export's time was that.
-func copyFiles(rd *lifecycle.ExportReader, sink export.Sink, dir string) (_ *export.Stats, ok bool, err error) {
+// copyFiles hands sink the last export's files (m describes them), when
+// the export folder still holds them as recorded, and counts them as a
+// walk would; ok is false when it did not. It is copyStored without
+// reading or decoding a row: most of a no-change export's time was that.
+func copyFiles(rd *lifecycle.ExportReader, sink export.Sink, dir string, m *export.Manifest) (_ *export.Stats, ok bool, err error) {
 	fc, can := sink.(filesCopier)
-	if !can {
-		return nil, false, nil
+	if !can || m == nil {
+		return nil, false, nil // none, or recorded by a version with another manifest: copy the rows
 	}
-	text, err := rd.LastManifest()
-	if err != nil || text == "" {
-		return nil, false, err
-	}
-	var m export.Manifest
-	if json.Unmarshal([]byte(text), &m) != nil {
-		return nil, false, nil // recorded by a version with another manifest: copy the rows
-	}
-	if ok, err := fc.copyFiles(dir, &m); !ok || err != nil {
+	if ok, err := fc.copyFiles(dir, m); !ok || err != nil {
 		return nil, false, err
 	}
 	n := m.Persons.Rows
