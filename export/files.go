@@ -153,7 +153,7 @@ func (w *Writer) Copy(dir string, last *Manifest) (bool, error) {
 // SHA-256) and starts with head, reading it once; what follows head goes
 // to out as it is read. err is out's or the read's error.
 func sameFile(path string, info FileInfo, head []byte, out io.Writer) (bool, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return false, nil
 	}
@@ -163,6 +163,29 @@ func sameFile(path string, info FileInfo, head []byte, out io.Writer) (bool, err
 		return false, err
 	}
 	return n == info.Size && sum == info.SHA256, nil
+}
+
+// openRegular opens path for reading only when it is a regular file, not
+// a link, a pipe or a device: the open of a pipe put in the export folder
+// would block, past any signal, until something writes to it, and a link
+// would read another file than the one an export wrote.
+func openRegular(path string) (*os.File, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err != nil || !os.SameFile(fi, st) {
+		f.Close()
+		return nil, fmt.Errorf("%s was replaced while it was opened", path)
+	}
+	return f, nil
 }
 
 // readSummed reads r through SHA-256 (hex) up to one byte past size, so a
@@ -377,7 +400,7 @@ func Verify(dir string, m *Manifest) error {
 // hashFile returns the size and SHA-256 (hex) of the whole file at path,
 // so a mismatch names the file's own sum.
 func hashFile(path string) (int64, string, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return 0, "", err
 	}

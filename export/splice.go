@@ -87,7 +87,7 @@ func (w *Writer) Splice(dir string, last *Manifest, layout func() func() ([]byte
 		dst  *csvWriter
 	}{{last.Persons, w.pw}, {last.Roles, w.rw}} {
 		sp := &spliced{sum: sha256.New(), info: f.info, dst: f.dst}
-		if sp.f, err = os.Open(filepath.Join(dir, f.info.File)); err != nil {
+		if sp.f, err = openRegular(filepath.Join(dir, f.info.File)); err != nil {
 			s.close()
 			return false, nil // gone since the check: the caller builds the rows
 		}
